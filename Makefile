@@ -1,0 +1,54 @@
+# The two commands: `make run` (the whole site on embedded defaults) and `make test`.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export PYTHONUNBUFFERED := 1
+
+.PHONY: run test lint format messages bench-search install install-dev clean
+
+run: $(VENV)/.runtime
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py createcachetable
+	DEBUG=1 $(BIN)/python manage.py load_demo
+	DEBUG=1 $(BIN)/python manage.py rebuild_search_index
+	DEBUG=1 $(BIN)/honcho start --procfile Procfile
+
+test: $(VENV)/.dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Extract the strings of every app into <app>/locale/es and compile the catalogues.
+messages: $(VENV)/.dev
+	for app in helpcenter kb cases notifications; do \
+		(cd $$app && DEBUG=1 ../$(BIN)/python ../manage.py makemessages -l es --no-obsolete) || exit 1; \
+	done
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
+
+bench-search: $(VENV)/.dev
+	$(BIN)/python bench/search.py
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+clean:
+	rm -rf var/test var/static

@@ -1,0 +1,28 @@
+"""Queue Celery tasks once the transaction that made them necessary has committed."""
+
+import logging
+from functools import partial
+
+from celery import Task
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def _send(task: Task, args: tuple, kwargs: dict) -> None:
+    try:
+        task.apply_async(args=args, kwargs=kwargs)
+    except Exception:
+        # The broker is down. The work is already recorded in the database (an outbox row, an
+        # article marked for indexing), and a periodic sweeper queues it again: the customer's
+        # request must not fail because of it.
+        logger.exception("Could not queue %s%r; the sweeper will retry it", task.name, args)
+
+
+def enqueue_after_commit(task: Task, *args, **kwargs) -> None:
+    """Send ``task`` to the broker after the current transaction commits (at once outside one).
+
+    Unlike ``task.delay_on_commit``, a broker failure is logged instead of raised into the
+    request that caused it.
+    """
+    transaction.on_commit(partial(_send, task, args, kwargs))

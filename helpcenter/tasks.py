@@ -1,0 +1,10 @@
+from celery import shared_task
+from django.utils import timezone
+
+from helpcenter.models import WorkerHeartbeat
+
+
+@shared_task
+def record_worker_heartbeat(name: str = "worker") -> None:
+    """Note that a worker is alive; /healthz reports how long ago that was."""
+    WorkerHeartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})

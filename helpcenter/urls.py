@@ -1,0 +1,27 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+from django.views.i18n import set_language
+
+from helpcenter.views import healthz
+from kb.sitemaps import SITEMAPS
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+]
+
+# Customer pages live under /es/ and /en/. The stable public URLs (/search/?q=, /contact/ ...)
+# redirect to the language of the visitor's cookie, else Accept-Language, else Spanish; with
+# an unprefixed Spanish default Django would ignore Accept-Language.
+urlpatterns += i18n_patterns(
+    path("", include("kb.urls")),
+    path("", include("cases.urls")),
+    path("", include("notifications.urls")),
+)
+
+admin.site.site_header = admin.site.site_title = _("Help center administration")

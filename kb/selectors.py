@@ -1,0 +1,308 @@
+"""Reads for the knowledge base: what its pages and the other apps ask of it."""
+
+import html
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from kb.models import Article, ArticleDailyViews, ArticleFeedback, Category
+from kb.search import SearchUnavailable, clean_query
+from kb.search_engine import get_search_engine
+
+logger = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(days=182)
+SEARCH_PER_PAGE = 10
+MAX_SEARCH_PAGE = 50
+
+
+def search_index_status() -> str:
+    """ "ok", "missing" or "unreadable"."""
+    return get_search_engine().status()
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    id: int
+    title: str
+    url: str
+    summary: str
+    language: str
+    category_name: str
+    snippet_html: str  # escaped text with <mark> around the matched words
+
+
+@dataclass(frozen=True)
+class ArticleSearchPage:
+    query: str
+    hits: list[ArticleHit] = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    per_page: int = SEARCH_PER_PAGE
+    suggestion: str | None = None
+    used_fuzzy: bool = False
+    degraded: bool = False  # the index was unavailable and the database answered
+
+    @property
+    def start_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.per_page < self.total and self.page < MAX_SEARCH_PAGE
+
+
+def _published_by_id(ids: list[int]) -> dict[int, Article]:
+    articles = Article.objects.filter(pk__in=ids, status=Article.Status.PUBLISHED).select_related(
+        "category"
+    )
+    return {article.pk: article for article in articles}
+
+
+def search_articles(
+    *, query: str, language: str, category: str | None = None, page: int = 1
+) -> ArticleSearchPage:
+    """Published articles matching ``query``, the visitor's language first.
+
+    Any string is a valid query. Hits are checked against the database, so an article that
+    was archived a moment ago is gone from results even before the index task has run. When
+    the index is missing or unreadable, a simpler database search answers instead.
+    """
+    cleaned = clean_query(query)
+    page = min(max(page, 1), MAX_SEARCH_PAGE)
+    if not cleaned:
+        return ArticleSearchPage(query="", page=page)
+    try:
+        results = get_search_engine().search(
+            cleaned,
+            language=language,
+            category=category or None,
+            page=page,
+            per_page=SEARCH_PER_PAGE,
+        )
+    except SearchUnavailable:
+        logger.warning("Search index unavailable; answering from the database")
+        return _database_search(cleaned, language=language, category=category, page=page)
+    articles = _published_by_id([hit.id for hit in results.hits])
+    hits = [
+        ArticleHit(
+            id=article.pk,
+            title=article.title,
+            url=article.get_absolute_url(),
+            summary=article.summary,
+            language=article.language,
+            category_name=article.category.name,
+            snippet_html=hit.snippet_html,
+        )
+        for hit in results.hits
+        if (article := articles.get(hit.id)) is not None
+    ]
+    dropped = len(results.hits) - len(hits)
+    return ArticleSearchPage(
+        query=results.query,
+        hits=hits,
+        total=max(results.total - dropped, len(hits)),
+        page=page,
+        suggestion=results.suggestion,
+        used_fuzzy=results.used_fuzzy,
+    )
+
+
+def _database_search(
+    query: str, *, language: str, category: str | None, page: int
+) -> ArticleSearchPage:
+    words = query.split()[:8]
+    matches = Q()
+    for word in words:
+        matches &= (
+            Q(title__icontains=word)
+            | Q(keywords__icontains=word)
+            | Q(summary__icontains=word)
+            | Q(body__icontains=word)
+        )
+    articles = Article.objects.filter(matches, status=Article.Status.PUBLISHED).select_related(
+        "category"
+    )
+    if category:
+        articles = articles.filter(category__slug=category)
+    visitor_language_first = Case(When(language=language, then=Value(0)), default=Value(1))
+    articles = articles.order_by(visitor_language_first, "title")
+    total = articles.count()
+    start = (page - 1) * SEARCH_PER_PAGE
+    hits = [
+        ArticleHit(
+            id=article.pk,
+            title=article.title,
+            url=article.get_absolute_url(),
+            summary=article.summary,
+            language=article.language,
+            category_name=article.category.name,
+            snippet_html=html.escape(article.summary),
+        )
+        for article in articles[start : start + SEARCH_PER_PAGE]
+    ]
+    return ArticleSearchPage(query=query, hits=hits, total=total, page=page, degraded=True)
+
+
+def suggest_articles(*, text: str, language: str, limit: int = 5) -> list[ArticleHit]:
+    """Articles that may answer ``text`` (the contact form asks this while a subject is typed)."""
+    return search_articles(query=text, language=language).hits[:limit]
+
+
+def _recent_views(since) -> Subquery:
+    return Subquery(
+        ArticleDailyViews.objects.filter(article=OuterRef("pk"), day__gte=since)
+        .values("article")
+        .annotate(total=Sum("views"))
+        .values("total")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def _recent_helpful_votes(since) -> Subquery:
+    return Subquery(
+        ArticleFeedback.objects.filter(article=OuterRef("pk"), helpful=True, created_at__gte=since)
+        .values("article")
+        .annotate(total=Count("pk"))
+        .values("total")[:1],
+        output_field=IntegerField(),
+    )
+
+
+def popular_articles(*, language: str, limit: int = 6, days: int = 30) -> list[Article]:
+    """The most read and most helpful articles of the last ``days`` days, in ``language``."""
+    since_day = timezone.localdate() - timedelta(days=days)
+    since = timezone.now() - timedelta(days=days)
+    articles = (
+        Article.objects.filter(status=Article.Status.PUBLISHED, language=language)
+        .select_related("category")
+        .annotate(
+            recent_views=Coalesce(_recent_views(since_day), 0),
+            recent_helpful=Coalesce(_recent_helpful_votes(since), 0),
+        )
+    )
+    # A helpful vote says more than a view; without any activity, the newest articles lead.
+    articles = articles.annotate(
+        popularity=Coalesce("recent_views", 0) + 10 * Coalesce("recent_helpful", 0)
+    )
+    return list(articles.order_by("-popularity", "-published_at", "title")[:limit])
+
+
+def categories_with_counts(*, language: str) -> list[Category]:
+    """Top-level categories that hold published articles in ``language``."""
+    return list(
+        Category.objects.filter(parent__isnull=True)
+        .annotate(
+            article_count=Count(
+                "articles",
+                filter=Q(articles__status=Article.Status.PUBLISHED, articles__language=language),
+            )
+        )
+        .filter(article_count__gt=0)
+        .order_by("position", "name_es")
+    )
+
+
+def get_published_article(*, slug: str, language: str) -> Article | None:
+    return (
+        Article.objects.filter(slug=slug, language=language, status=Article.Status.PUBLISHED)
+        .select_related("category", "category__parent")
+        .first()
+    )
+
+
+def get_article_for_staff(*, slug: str, language: str) -> Article | None:
+    """Any article, whatever its status: staff preview drafts on the site."""
+    return (
+        Article.objects.filter(slug=slug, language=language)
+        .select_related("category", "category__parent")
+        .first()
+    )
+
+
+def get_translation(article: Article) -> Article | None:
+    """The published version of ``article`` in the other language, if there is one."""
+    return (
+        Article.objects.filter(
+            translation_key=article.translation_key, status=Article.Status.PUBLISHED
+        )
+        .exclude(language=article.language)
+        .only("slug", "language", "title")
+        .first()
+    )
+
+
+def _keywords(text: str) -> set[str]:
+    return {word.strip().lower() for word in text.split(",") if word.strip()}
+
+
+def related_articles(article: Article, *, limit: int = 5) -> list[Article]:
+    """Same-language articles that share the category or keywords, best match first."""
+    own_keywords = _keywords(article.keywords)
+    candidates = (
+        Article.objects.filter(status=Article.Status.PUBLISHED, language=article.language)
+        .exclude(pk=article.pk)
+        .only("pk", "title", "slug", "language", "summary", "keywords", "category_id")
+        .order_by("title")[:300]
+    )
+    scored = []
+    for candidate in candidates:
+        score = 2 * (candidate.category_id == article.category_id) + len(
+            own_keywords & _keywords(candidate.keywords)
+        )
+        if score:
+            scored.append((score, candidate.title, candidate))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [candidate for _, _, candidate in scored[:limit]]
+
+
+def category_page(
+    *, slug: str, language: str
+) -> tuple[Category, list[Article], list[Category]] | None:
+    category = Category.objects.filter(slug=slug).select_related("parent").first()
+    if category is None:
+        return None
+    articles = list(
+        Article.objects.filter(
+            category=category, language=language, status=Article.Status.PUBLISHED
+        )
+        .only("pk", "title", "slug", "language", "summary", "category_id")
+        .order_by("title")
+    )
+    children = list(category.children.order_by("position", "name_es"))
+    return category, articles, children
+
+
+def published_articles() -> QuerySet[Article]:
+    return Article.objects.filter(status=Article.Status.PUBLISHED).order_by("language", "slug")
+
+
+def articles_for_admin() -> QuerySet[Article]:
+    """Articles with their helpfulness and whether they are stale, for the curation list."""
+    return Article.objects.select_related("category").annotate(
+        helpful_yes=Count("feedback", filter=Q(feedback__helpful=True)),
+        helpful_no=Count("feedback", filter=Q(feedback__helpful=False)),
+    )
+
+
+def stale_before():
+    return timezone.now() - STALE_AFTER

@@ -1,0 +1,43 @@
+"""Every write of the knowledge base."""
+
+from kb.services.activity import (
+    flush_article_views,
+    record_article_view,
+    record_search,
+    record_search_result_opened,
+)
+from kb.services.articles import (
+    archive_article,
+    delete_article,
+    mark_article_reviewed,
+    publish_article,
+    restore_revision,
+    save_article,
+    submit_article_for_review,
+)
+from kb.services.feedback import record_feedback
+from kb.services.indexing import (
+    rebuild_search_index,
+    request_index_update,
+    sweep_pending_index_updates,
+    sync_article_to_index,
+)
+
+__all__ = [
+    "archive_article",
+    "delete_article",
+    "flush_article_views",
+    "mark_article_reviewed",
+    "publish_article",
+    "rebuild_search_index",
+    "record_article_view",
+    "record_feedback",
+    "record_search",
+    "record_search_result_opened",
+    "request_index_update",
+    "restore_revision",
+    "save_article",
+    "submit_article_for_review",
+    "sweep_pending_index_updates",
+    "sync_article_to_index",
+]

@@ -1,0 +1,106 @@
+"""What customers do with the knowledge base: article views and searches, for the insights.
+
+Views are counted in the cache (one atomic increment, no database write on the page) and
+flushed into daily rows by a periodic task. Searches are logged without personal data; the
+keystrokes of search-as-you-type are coalesced into the search the visitor settled on.
+"""
+
+from datetime import date, timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from kb.models import Article, ArticleDailyViews, SearchLog
+
+VIEW_COUNTER_TTL = 60 * 60 * 24 * 3
+SEARCH_COALESCE_SECONDS = 30
+RECENT_SEARCH_SECONDS = 60 * 15
+
+
+def _view_counter_key(article_id: int, day: date) -> str:
+    return f"kb:views:{day.isoformat()}:{article_id}"
+
+
+def record_article_view(*, article_id: int) -> None:
+    key = _view_counter_key(article_id, timezone.localdate())
+    if not cache.add(key, 1, timeout=VIEW_COUNTER_TTL):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=VIEW_COUNTER_TTL)
+
+
+def flush_article_views() -> int:
+    """Move the view counters from the cache into ``ArticleDailyViews``; returns views moved."""
+    today = timezone.localdate()
+    days = [today - timedelta(days=1), today]
+    article_ids = list(Article.objects.values_list("pk", flat=True))
+    moved = 0
+    for day in days:
+        keys = {_view_counter_key(article_id, day): article_id for article_id in article_ids}
+        counts = cache.get_many(list(keys))
+        for key, count in counts.items():
+            if not count:
+                continue
+            # Take exactly what we read: increments that land meanwhile stay for the next flush.
+            cache.decr(key, count)
+            article_id = keys[key]
+            with transaction.atomic():
+                row, _ = ArticleDailyViews.objects.get_or_create(article_id=article_id, day=day)
+                ArticleDailyViews.objects.filter(pk=row.pk).update(views=F("views") + count)
+                Article.objects.filter(pk=article_id).update(view_count=F("view_count") + count)
+            moved += count
+    return moved
+
+
+def _last_search_key(visitor_hash: str) -> str:
+    return f"kb:last-search:{visitor_hash}"
+
+
+def record_search(
+    *,
+    visitor_hash: str,
+    query: str,
+    language: str,
+    category: str,
+    results_count: int,
+    used_fuzzy: bool,
+) -> SearchLog | None:
+    """Log a search. A query that extends or trims the visitor's previous one within a few
+    seconds (search as you type) updates that row instead of adding a new one."""
+    if not query:
+        return None
+    now = timezone.now()
+    fields = {
+        "query": query[:200],
+        "language": language,
+        "category": category[:80],
+        "results_count": results_count,
+        "used_fuzzy": used_fuzzy,
+    }
+    previous = cache.get(_last_search_key(visitor_hash))
+    log = None
+    if previous and (now.timestamp() - previous["at"]) < SEARCH_COALESCE_SECONDS:
+        earlier = previous["query"]
+        if query.startswith(earlier) or earlier.startswith(query):
+            updated = SearchLog.objects.filter(pk=previous["id"]).update(**fields)
+            log = SearchLog(pk=previous["id"], **fields) if updated else None
+    if log is None:
+        log = SearchLog.objects.create(created_at=now, **fields)
+    cache.set(
+        _last_search_key(visitor_hash),
+        {"id": log.pk, "query": query, "at": now.timestamp()},
+        timeout=RECENT_SEARCH_SECONDS,
+    )
+    return log
+
+
+def record_search_result_opened(*, visitor_hash: str, article_id: int) -> None:
+    """If the visitor searched a moment ago, note which result they opened."""
+    previous = cache.get(_last_search_key(visitor_hash))
+    if previous:
+        SearchLog.objects.filter(pk=previous["id"], opened_article__isnull=True).update(
+            opened_article_id=article_id
+        )

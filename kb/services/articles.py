@@ -1,0 +1,85 @@
+"""Curating articles: every change goes through here, records a revision and updates the index."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from kb.models import Article, ArticleRevision
+from kb.services.indexing import request_index_update
+
+TEXT_FIELDS = ("title", "summary", "body", "keywords")
+
+
+def _text_of(article: Article) -> tuple:
+    return tuple(getattr(article, name) for name in TEXT_FIELDS)
+
+
+@transaction.atomic
+def save_article(*, article: Article, actor: AbstractBaseUser | None) -> Article:
+    """Create or update ``article``.
+
+    Records a revision when the text changed, sets ``published_at`` the first time it is
+    published, and queues the update of its search document after commit.
+    """
+    previous = (
+        Article.objects.filter(pk=article.pk).values_list(*TEXT_FIELDS).first()
+        if article.pk
+        else None
+    )
+    if article.status == Article.Status.PUBLISHED and article.published_at is None:
+        article.published_at = timezone.now()
+    if article.author_id is None and actor is not None and actor.is_authenticated:
+        article.author = actor
+    article.save()
+    if previous is None or tuple(previous) != _text_of(article):
+        ArticleRevision.objects.create(
+            article=article,
+            author=actor if actor is not None and actor.is_authenticated else None,
+            **{name: getattr(article, name) for name in TEXT_FIELDS},
+        )
+    request_index_update(article_id=article.pk)
+    return article
+
+
+def _set_status(*, article: Article, status: str, actor: AbstractBaseUser | None) -> Article:
+    article.status = status
+    return save_article(article=article, actor=actor)
+
+
+def publish_article(*, article: Article, actor: AbstractBaseUser | None) -> Article:
+    """Publish ``article``: it appears on the site, and in search once the index task has run."""
+    if article.reviewed_at is None:
+        article.reviewed_at = timezone.now()
+    return _set_status(article=article, status=Article.Status.PUBLISHED, actor=actor)
+
+
+def archive_article(*, article: Article, actor: AbstractBaseUser | None) -> Article:
+    """Take ``article`` off the site and out of search results."""
+    return _set_status(article=article, status=Article.Status.ARCHIVED, actor=actor)
+
+
+def submit_article_for_review(*, article: Article, actor: AbstractBaseUser | None) -> Article:
+    return _set_status(article=article, status=Article.Status.IN_REVIEW, actor=actor)
+
+
+def mark_article_reviewed(*, article: Article, actor: AbstractBaseUser | None) -> Article:
+    """Note that someone checked the article is still right (it stops being flagged stale)."""
+    article.reviewed_at = timezone.now()
+    return save_article(article=article, actor=actor)
+
+
+@transaction.atomic
+def restore_revision(*, revision: ArticleRevision, actor: AbstractBaseUser | None) -> Article:
+    """Put a revision's text back; the restore is itself recorded as a new revision."""
+    article = Article.objects.select_for_update().get(pk=revision.article_id)
+    for name in TEXT_FIELDS:
+        setattr(article, name, getattr(revision, name))
+    return save_article(article=article, actor=actor)
+
+
+@transaction.atomic
+def delete_article(*, article: Article, actor: AbstractBaseUser | None) -> None:
+    """Delete ``article`` and queue the removal of its search document."""
+    article_id = article.pk
+    article.delete()
+    request_index_update(article_id=article_id)

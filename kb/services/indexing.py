@@ -1,0 +1,129 @@
+"""Keeping the search index in step with the database.
+
+Every change to an article stamps its ``IndexingState.queued_at`` in the same transaction and
+queues ``kb.tasks.sync_article_to_index`` after commit. The task makes the index agree with
+the database for that one article (idempotent: it reads the article as it is now) and stamps
+``synced_at``. If the task is lost, the broker is down or the index is unavailable, the row
+stays pending and the periodic sweeper queues it again: search never forgets an article.
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+
+from helpcenter.queueing import enqueue_after_commit
+from kb.models import Article, IndexingState
+from kb.rendering import markdown_to_text
+from kb.search import SearchDocument, SearchUnavailable
+from kb.search_engine import get_search_engine
+
+logger = logging.getLogger(__name__)
+
+SWEEP_AFTER = timedelta(minutes=2)
+
+
+def build_search_document(article: Article) -> SearchDocument:
+    return SearchDocument(
+        id=article.pk,
+        language=article.language,
+        translation_key=article.translation_key,
+        title=article.title,
+        keywords=article.keywords,
+        summary=article.summary,
+        body=markdown_to_text(article.body),
+        category=article.category.slug,
+        url=article.get_absolute_url(),
+    )
+
+
+def request_index_update(*, article_id: int) -> None:
+    """Record that ``article_id``'s search document is due, and queue the task after commit."""
+    from kb.tasks import sync_article_to_index
+
+    IndexingState.objects.update_or_create(
+        article_id=article_id, defaults={"queued_at": timezone.now()}
+    )
+    enqueue_after_commit(sync_article_to_index, article_id)
+
+
+def sync_article_to_index(*, article_id: int) -> bool:
+    """Write or remove ``article_id``'s search document to match the database.
+
+    Returns True when the index now agrees. Raises ``SearchUnavailable`` when the index is
+    missing or unreadable (the pending row stays for the sweeper and the rebuild).
+    """
+    started = timezone.now()
+    article = Article.objects.select_related("category").filter(pk=article_id).first()
+    engine = get_search_engine()
+    try:
+        if article is not None and article.status == Article.Status.PUBLISHED:
+            engine.index_document(build_search_document(article))
+        else:
+            engine.remove_document(article_id)
+    except SearchUnavailable as error:
+        IndexingState.objects.filter(article_id=article_id).update(
+            attempts=F("attempts") + 1, last_error=str(error)[:500]
+        )
+        raise
+    # A change queued while we were writing stays pending (its own task is on its way).
+    IndexingState.objects.filter(article_id=article_id, queued_at__lte=started).update(
+        synced_at=started, attempts=0, last_error=""
+    )
+    return True
+
+
+def pending_index_updates():
+    return IndexingState.objects.filter(Q(synced_at__isnull=True) | Q(synced_at__lt=F("queued_at")))
+
+
+def sweep_pending_index_updates() -> int:
+    """Queue again the index updates that a lost task or a down broker left behind."""
+    from kb.tasks import sync_article_to_index
+
+    due = list(
+        pending_index_updates()
+        .filter(queued_at__lte=timezone.now() - SWEEP_AFTER)
+        .values_list("article_id", flat=True)[:500]
+    )
+    for article_id in due:
+        enqueue_after_commit(sync_article_to_index, article_id)
+    return len(due)
+
+
+def _published_documents() -> Iterator[SearchDocument]:
+    articles = (
+        Article.objects.filter(status=Article.Status.PUBLISHED)
+        .select_related("category")
+        .order_by("pk")
+    )
+    for article in articles.iterator(chunk_size=500):
+        yield build_search_document(article)
+
+
+def rebuild_search_index(*, progress: Callable[[int], None] | None = None) -> int:
+    """Build a complete new index from the database and switch to it atomically.
+
+    Searches keep using the old index until the new one is complete. Changes committed while
+    the rebuild ran are applied afterwards, so nothing saved in the meantime is lost.
+    """
+    started = timezone.now()
+    count = get_search_engine().rebuild(_published_documents(), progress=progress)
+    # The new index was read from the database while tasks kept writing to the old one: apply
+    # again every change queued since the rebuild started (and any still pending).
+    changed = IndexingState.objects.filter(
+        Q(queued_at__gte=started) | Q(pk__in=pending_index_updates())
+    )
+    for article_id in changed.values_list("article_id", flat=True):
+        sync_article_to_index(article_id=article_id)
+    IndexingState.objects.filter(queued_at__lt=started).update(
+        synced_at=started, attempts=0, last_error=""
+    )
+    logger.info("Search index rebuilt with %d articles", count)
+    return count
+
+
+def published_article_count() -> int:
+    return Article.objects.filter(status=Article.Status.PUBLISHED).count()

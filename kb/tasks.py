@@ -1,0 +1,34 @@
+from celery import shared_task
+from whoosh.index import LockError
+
+from kb import services
+
+
+@shared_task(
+    autoretry_for=(LockError, OSError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def sync_article_to_index(article_id: int) -> None:
+    """Make the search index agree with the database for one article (idempotent).
+
+    Retries transient write failures; if the index is missing or unreadable the article stays
+    pending for the sweeper and the next rebuild, instead of retrying in a loop.
+    """
+    from kb.search import SearchUnavailable
+
+    try:
+        services.sync_article_to_index(article_id=article_id)
+    except SearchUnavailable:
+        return
+
+
+@shared_task
+def sweep_pending_index_updates() -> int:
+    return services.sweep_pending_index_updates()
+
+
+@shared_task
+def flush_article_views() -> int:
+    return services.flush_article_views()

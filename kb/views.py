@@ -1,0 +1,133 @@
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from helpcenter.view_types import HtmxHttpRequest
+from kb import selectors, services
+from kb.forms import FeedbackForm, SearchForm
+from kb.models import ArticleFeedback, current_language
+from kb.rendering import render_article_body
+from kb.visitors import visitor_hash
+
+
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    language = current_language()
+    return render(
+        request,
+        "kb/home.html",
+        {
+            "popular_articles": selectors.popular_articles(language=language),
+            "categories": selectors.categories_with_counts(language=language),
+        },
+    )
+
+
+@require_GET
+def search(request: HtmxHttpRequest) -> HttpResponse:
+    arguments = SearchForm(request.GET).search_arguments()
+    language = current_language()
+    results = selectors.search_articles(language=language, **arguments)
+    if results.query:
+        services.record_search(
+            visitor_hash=visitor_hash(request),
+            query=results.query,
+            language=language,
+            category=arguments["category"] or "",
+            results_count=results.total,
+            used_fuzzy=results.used_fuzzy,
+        )
+    context = {
+        "query": arguments["query"],
+        "category": arguments["category"],
+        "results": results,
+        "categories": selectors.categories_with_counts(language=language),
+    }
+    template = (
+        "kb/search.html#results" if request.htmx and not request.htmx.boosted else "kb/search.html"
+    )
+    return render(request, template, context)
+
+
+def _article_or_404(request: HtmxHttpRequest, slug: str):
+    language = current_language()
+    article = selectors.get_published_article(slug=slug, language=language)
+    if article is None and request.user.is_staff:
+        article = selectors.get_article_for_staff(slug=slug, language=language)
+    if article is None:
+        raise Http404
+    return article
+
+
+@require_GET
+def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    article = _article_or_404(request, slug)
+    visitor = visitor_hash(request)
+    services.record_article_view(article_id=article.pk)
+    services.record_search_result_opened(visitor_hash=visitor, article_id=article.pk)
+    rendered = render_article_body(
+        article_id=article.pk,
+        version=article.updated_at.isoformat(),
+        body=article.body,
+        language=article.language,
+    )
+    return render(
+        request,
+        "kb/article_detail.html",
+        {
+            "article": article,
+            "body": rendered,
+            "translation": selectors.get_translation(article),
+            "related": selectors.related_articles(article),
+            "feedback_form": FeedbackForm(),
+            "previous_feedback": _previous_feedback(request, article),
+        },
+    )
+
+
+def _previous_feedback(request: HtmxHttpRequest, article) -> ArticleFeedback | None:
+    if not request.session.session_key:
+        return None
+    return ArticleFeedback.objects.filter(
+        article=article, visitor_hash=visitor_hash(request)
+    ).first()
+
+
+@require_POST
+def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    article = selectors.get_published_article(slug=slug, language=current_language())
+    if article is None:
+        raise Http404
+    form = FeedbackForm(request.POST)
+    feedback = None
+    if form.is_valid():
+        feedback = services.record_feedback(
+            article=article,
+            helpful=form.cleaned_data["helpful"],
+            comment=form.cleaned_data["comment"],
+            visitor_hash=visitor_hash(request, create_session=True),
+            language=current_language(),
+        )
+    if request.htmx:
+        context = {"article": article, "feedback_form": form, "previous_feedback": feedback}
+        return render(request, "kb/article_detail.html#feedback", context)
+    if feedback is not None:
+        messages.success(request, _("Thank you: your answer helps us improve this article."))
+    else:
+        messages.error(request, _("We could not record your answer; please choose Yes or No."))
+    return redirect(f"{article.get_absolute_url()}#feedback")
+
+
+@require_GET
+def category_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
+    found = selectors.category_page(slug=slug, language=current_language())
+    if found is None:
+        raise Http404
+    category, articles, children = found
+    return render(
+        request,
+        "kb/category_detail.html",
+        {"category": category, "articles": articles, "children": children},
+    )

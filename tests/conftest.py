@@ -1,0 +1,113 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url(settings_dict: dict) -> str:
+    """A DATABASE_URL that points another process at the test database."""
+    engine = settings_dict["ENGINE"]
+    if engine.endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = quote(settings_dict.get("USER") or "")
+    password = quote(settings_dict.get("PASSWORD") or "")
+    credentials = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{credentials}{host}:{port}/{settings_dict['NAME']}"
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    """The environment of a helper process (worker, server) that shares the test database."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        DATABASE_URL=database_url(connection.settings_dict),
+        VAR_DIR=str(settings.VAR_DIR),
+        SEARCH_INDEX_DIR=str(settings.SEARCH_INDEX_DIR),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1):
+    """Poll until ``condition()`` is truthy; return its value or fail the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+class WorkerProcess:
+    """A real ``celery worker`` in its own process, consuming from the configured broker."""
+
+    def __init__(self, log_path: Path, env: dict[str, str], concurrency: int = 2) -> None:
+        self.log_path = log_path
+        self.env = env
+        self.concurrency = concurrency
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "helpcenter", "worker",
+                "--loglevel=INFO", f"--concurrency={self.concurrency}",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        start = self.log_path.stat().st_size
+        wait_for(lambda: b" ready." in self.log_path.read_bytes()[start:], timeout=60)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (main process and pool children), as a crash would."""
+        self.stop(signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, tmp_path_factory) -> Iterator[WorkerProcess]:
+    """One worker for the session, over the real broker (Redis when REDIS_URL is set)."""
+    from helpcenter.celery import app
+
+    app.control.purge()
+    worker = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log", subprocess_env())
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(request) -> Iterator[None]:
+    """Rate limits and counters live in the cache: every test starts with an empty one."""
+    yield
+    if request.node.get_closest_marker("django_db"):
+        cache.clear()

@@ -1,0 +1,37 @@
+from pathlib import Path
+
+import polib
+import pytest
+
+from tests.conftest import ROOT
+
+CATALOGUES = sorted(ROOT.glob("*/locale/es/LC_MESSAGES/django.po"))
+
+
+def _entries(catalogue) -> dict[str, str]:
+    return {
+        entry.msgid: entry.msgstr_plural or entry.msgstr
+        for entry in catalogue
+        if not entry.obsolete and entry.msgid
+    }
+
+
+def test_every_app_has_a_spanish_catalogue():
+    apps = {path.relative_to(ROOT).parts[0] for path in CATALOGUES}
+    assert {"helpcenter", "kb"} <= apps
+
+
+@pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda path: path.relative_to(ROOT).parts[0])
+def test_every_string_is_translated_to_spanish(po_path: Path):
+    catalogue = polib.pofile(str(po_path))
+
+    assert [entry.msgid for entry in catalogue.untranslated_entries()] == []
+    assert [entry.msgid for entry in catalogue.fuzzy_entries()] == []
+
+
+@pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda path: path.relative_to(ROOT).parts[0])
+def test_compiled_catalogue_matches_its_source(po_path: Path):
+    """The committed .mo is what Django reads: it must be rebuilt after every .po change."""
+    compiled = polib.mofile(str(po_path.with_suffix(".mo")))
+
+    assert _entries(compiled) == _entries(polib.pofile(str(po_path)))
