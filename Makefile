@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export PYTHONUNBUFFERED := 1
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test lint format messages bench-search install install-dev clean
 
@@ -12,7 +15,8 @@ run: $(VENV)/.runtime
 	DEBUG=1 $(BIN)/python manage.py createcachetable
 	DEBUG=1 $(BIN)/python manage.py load_demo
 	DEBUG=1 $(BIN)/python manage.py rebuild_search_index
-	DEBUG=1 $(BIN)/honcho start --procfile Procfile
+	@echo "Starting web, worker and beat: open $(SITE_URL)/ (Ctrl-C stops all three)"
+	DEBUG=1 HOST=$(HOST) $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 test: $(VENV)/.dev
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -28,7 +32,7 @@ format: $(VENV)/.dev
 # Extract the strings of every app into <app>/locale/es and compile the catalogues.
 messages: $(VENV)/.dev
 	for app in helpcenter kb cases notifications; do \
-		(cd $$app && DEBUG=1 ../$(BIN)/python ../manage.py makemessages -l es --no-obsolete) || exit 1; \
+		(cd $$app && DEBUG=1 ../$(BIN)/python ../manage.py makemessages -l es -e html,txt,py,md --no-obsolete) || exit 1; \
 	done
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
 

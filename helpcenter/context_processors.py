@@ -23,4 +23,4 @@ def _navigation() -> list[dict]:
 
 
 def site(request: HttpRequest) -> dict:
-    return {"site_name": settings.SITE_NAME, "site_nav": _navigation(), "site_banners": []}
+    return {"site_name": settings.SITE_NAME, "site_nav": _navigation()}

@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "helpcenter.context_processors.site",
+                "notifications.context_processors.banners",
             ],
         },
     },
@@ -129,8 +130,10 @@ if REDIS_URL:
         }
     }
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # The worker looks for new message files this often (kombu's default is once a second).
+        "polling_interval": 0.1,
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "control_folder": str(BROKER_DIR / "control"),
@@ -169,6 +172,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "kb-flush-article-views": {"task": "kb.tasks.flush_article_views", "schedule": 60.0},
+    "notifications-process-due-announcements": {
+        "task": "notifications.tasks.process_due_announcements",
+        "schedule": 30.0,
+    },
+    "notifications-requeue-stalled-messages": {
+        "task": "notifications.tasks.requeue_stalled_messages",
+        "schedule": 60.0,
+    },
+    "notifications-resume-unfinished-dispatches": {
+        "task": "notifications.tasks.resume_unfinished_dispatches",
+        "schedule": 120.0,
+    },
 }
 
 # --- Email ----------------------------------------------------------------------------------

@@ -1,75 +1,15 @@
-"""Article Markdown to safe HTML: Python-Markdown renders, nh3 keeps only an allowlist."""
+"""Article bodies rendered once per version and cached."""
 
-import html
-from dataclasses import dataclass, field
-
-import markdown
-import nh3
 from django.core.cache import cache
-from django.utils.translation import gettext
 
-ALLOWED_TAGS = {
-    "p", "br", "hr", "h2", "h3", "h4", "strong", "em", "b", "i", "code", "pre", "blockquote",
-    "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td", "span",
-}  # fmt: skip
-ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title", "class"},
-    "h2": {"id"},
-    "h3": {"id"},
-    "h4": {"id"},
-    "th": {"align"},
-    "td": {"align"},
-}
-# Anything else (javascript:, data:, vbscript:) is dropped from links by nh3.
-ALLOWED_URL_SCHEMES = {"http", "https", "mailto", "tel"}
-TABLE_OF_CONTENTS_MIN_HEADINGS = 3
+from helpcenter.markdown import RenderedMarkdown, markdown_to_text, render_markdown
 
-
-@dataclass(frozen=True)
-class RenderedArticle:
-    html: str
-    headings: list[dict] = field(default_factory=list)  # [{"id", "name", "children": [...]}]
-
-    @property
-    def has_table_of_contents(self) -> bool:
-        count = sum(1 + len(heading["children"]) for heading in self.headings)
-        return count >= TABLE_OF_CONTENTS_MIN_HEADINGS
-
-
-def render_markdown(text: str) -> RenderedArticle:
-    """Render Markdown written by staff (or anyone) into HTML that is safe to show as is."""
-    converter = markdown.Markdown(
-        extensions=["toc", "tables", "sane_lists", "fenced_code"],
-        extension_configs={
-            "toc": {
-                "permalink": "#",
-                "permalink_class": "heading-anchor",
-                "permalink_title": gettext("Link to this section"),
-                "toc_depth": "2-3",
-            }
-        },
-    )
-    raw_html = converter.convert(text)
-    safe_html = nh3.clean(
-        raw_html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=ALLOWED_URL_SCHEMES,
-        link_rel="noopener noreferrer nofollow",
-    )
-    return RenderedArticle(html=safe_html, headings=_plain_headings(converter.toc_tokens))
-
-
-def _plain_headings(tokens: list[dict]) -> list[dict]:
-    return [
-        {"id": token["id"], "name": token["name"], "children": _plain_headings(token["children"])}
-        for token in tokens
-    ]
+__all__ = ["RenderedMarkdown", "markdown_to_text", "render_article_body", "render_markdown"]
 
 
 def render_article_body(
     *, article_id: int, version: str, body: str, language: str
-) -> RenderedArticle:
+) -> RenderedMarkdown:
     """The rendered body, cached per article version (the cache key changes with every save)."""
     key = f"kb:article-html:{article_id}:{version}:{language}"
     rendered = cache.get(key)
@@ -77,9 +17,3 @@ def render_article_body(
         rendered = render_markdown(body)
         cache.set(key, rendered, timeout=60 * 60 * 24)
     return rendered
-
-
-def markdown_to_text(text: str) -> str:
-    """Plain text of a Markdown body, for the search index."""
-    rendered = markdown.markdown(text, extensions=["tables", "sane_lists"])
-    return " ".join(html.unescape(nh3.clean(rendered, tags=set())).split())

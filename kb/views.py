@@ -10,6 +10,7 @@ from kb.forms import FeedbackForm, SearchForm
 from kb.models import ArticleFeedback, current_language
 from kb.rendering import render_article_body
 from kb.visitors import visitor_hash
+from notifications import selectors as notices
 
 
 @require_GET
@@ -21,6 +22,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         {
             "popular_articles": selectors.popular_articles(language=language),
             "categories": selectors.categories_with_counts(language=language),
+            "notices": list(notices.active_announcements()[:3]),
+            "service_status": notices.service_status(),
         },
     )
 

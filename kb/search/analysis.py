@@ -44,6 +44,33 @@ def normalize_text(text: str) -> str:
     return unicodedata.normalize("NFC", text or "")
 
 
+def first_token(analyzer: Analyzer, text: str) -> str | None:
+    """The analysed form of a single word, or None for a stop word."""
+    for token in analyzer(text):
+        return token.text
+    return None
+
+
+class WordStemmer:
+    """Memoised ``first_token`` for one analyzer; snippets stem every body word."""
+
+    MAX_ENTRIES = 200_000
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        self._analyzer = analyzer
+        self._cache: dict[str, str | None] = {}
+
+    def __call__(self, word: str) -> str | None:
+        key = word.lower()
+        try:
+            return self._cache[key]
+        except KeyError:
+            if len(self._cache) >= self.MAX_ENTRIES:
+                self._cache.clear()
+            value = self._cache[key] = first_token(self._analyzer, key)
+            return value
+
+
 def _stop_words(lang: str) -> frozenset[str]:
     words = set(stopwords_for_language(lang))
     # Queries are often typed without accents ("esta" for "está").
@@ -60,8 +87,8 @@ def spanish_analyzer() -> Analyzer:
         | LowercaseFilter()
         | StopFilter(stoplist=_stop_words("es"))
         | CharsetFilter(accent_map)
-        | SubstitutionFilter(r"([cs])ion$", r"\1ión")
-        | SubstitutionFilter(r"logia(s?)$", r"logía\1")
+        | SubstitutionFilter(r"(?<=[cs]i)o(?=n$)", "ó")  # -cion/-sion -> -ción/-sión
+        | SubstitutionFilter(r"(?<=log)i(?=as?$)", "í")  # -logia(s) -> -logía(s)
         | StemFilter(lang="es")
         | CharsetFilter(accent_map)
     )

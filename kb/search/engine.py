@@ -7,7 +7,7 @@ database query when :class:`SearchUnavailable` is raised.
 Concurrency model:
 
 * Searches: one Whoosh searcher per engine instance (opening one costs tens of
-  milliseconds), refreshed when the index changes and guarded by a lock,
+  milliseconds), reopened only when the index changed and guarded by a lock,
   since Whoosh readers are not thread-safe.
 * Incremental writes: any number of processes; each waits up to
   ``write_timeout`` for Whoosh's write lock.
@@ -21,8 +21,9 @@ import contextlib
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,15 +31,16 @@ from whoosh import query as q
 from whoosh.index import EmptyIndexError, FileIndex, create_in, open_dir
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
-from whoosh.support.levenshtein import damerau_levenshtein
 from whoosh.writing import IndexWriter
 
 from .analysis import (
     FIELD_BOOSTS,
     LANGUAGES,
     WORD_RE,
+    WordStemmer,
     build_schema,
     exact_field,
+    first_token,
     fold,
     normalize_text,
     stemmed_field,
@@ -49,7 +51,6 @@ from .query import (
     analyze_words,
     build_query,
     clean_query,
-    first_token,
     fuzzy_distance,
     query_words,
 )
@@ -72,6 +73,8 @@ MAX_PER_PAGE = 100
 # Typo variants of one word that are searched (most frequent first).
 MAX_FUZZY_EXPANSIONS = 20
 REBUILD_LIMITMB = 256
+# Result pages kept per engine until the index changes.
+RECENT_RESULTS = 256
 
 Status = Literal["ok", "missing", "unreadable"]
 
@@ -182,15 +185,14 @@ def _match_case(original: str, word: str) -> str:
 class _DocTable:
     """Language, translation key and category per document number.
 
-    Read once per index version from the columns; used for the language and
-    category filters and for dropping translations from the fallback tier.
+    Read once per index version from the columns; used for the category filter
+    and for dropping translations from the fallback tier.
     """
 
     def __init__(self, reader: IndexReader) -> None:
         self.language = self._column(reader, "language")
         self.translation_key = self._column(reader, "translation_key")
         self.category = self._column(reader, "category")
-        self._by_language: dict[str, set[int]] = {}
         self._by_key: dict[str, dict[str, list[int]]] = {}
 
     @staticmethod
@@ -203,15 +205,8 @@ class _DocTable:
                 values.extend([""] * leaf.doc_count_all())
         return values
 
-    def allowed(self, lang: str, category: str | None) -> set[int]:
-        if lang not in self._by_language:
-            self._by_language[lang] = {
-                docnum for docnum, value in enumerate(self.language) if value == lang
-            }
-        docs = self._by_language[lang]
-        if category is None:
-            return docs
-        return {docnum for docnum in docs if self.category[docnum] == category}
+    def in_category(self, category: str) -> set[int]:
+        return {docnum for docnum, value in enumerate(self.category) if value == category}
 
     def keys_of(self, docnums: Iterable[int]) -> set[str]:
         return {key for docnum in docnums if (key := self.translation_key[docnum])}
@@ -219,8 +214,9 @@ class _DocTable:
     def docs_with_keys(self, lang: str, keys: set[str]) -> set[int]:
         if lang not in self._by_key:
             by_key: dict[str, list[int]] = {}
-            for docnum in self.allowed(lang, None):
-                by_key.setdefault(self.translation_key[docnum], []).append(docnum)
+            for docnum, key in enumerate(self.translation_key):
+                if key and self.language[docnum] == lang:
+                    by_key.setdefault(key, []).append(docnum)
             self._by_key[lang] = by_key
         by_key = self._by_key[lang]
         return {docnum for key in keys for docnum in by_key.get(key, ())}
@@ -253,7 +249,12 @@ class WhooshSearchEngine:
         self._lock = threading.Lock()
         self._searcher: Searcher | None = None
         self._signature: tuple[int, int, int] | None = None
+        # Derived from the open searcher; reset whenever it is reopened.
         self._table: _DocTable | None = None
+        self._stemmers: dict[str, WordStemmer] = {}
+        # Help-center queries repeat a lot ("contraseña"), and queries made of
+        # very common words are the slowest ones.
+        self._recent: OrderedDict[tuple[Any, ...], SearchResults] = OrderedDict()
         self._pid = os.getpid()
 
     # -- status and lifecycle ------------------------------------------------
@@ -282,6 +283,7 @@ class WhooshSearchEngine:
             self._store.switch_current(name)
 
     def document_count(self) -> int:
+        """Live documents in the index; raises SearchUnavailable like search()."""
         with self._lock:
             return self._current_searcher().doc_count()
 
@@ -334,8 +336,10 @@ class WhooshSearchEngine:
         """Index ``documents`` (unique ids) into a new generation and switch to it.
 
         Searches keep using the previous generation until the switch.
-        Incremental writes made meanwhile are replayed into the new one.
-        Returns the number of documents indexed.
+        Incremental writes made meanwhile are replayed into the new one, so pass
+        a lazy iterable (read from the database as it goes), not a list built
+        beforehand.  ``progress(n)`` is called after each document.  Returns the
+        number of documents indexed.
         """
         store = self._store
         with store.rebuild_lock():
@@ -413,16 +417,18 @@ class WhooshSearchEngine:
             raise SearchUnavailable(f"cannot open search index {path}: {exc!r}") from exc
 
     def _drop_searcher(self) -> None:
-        searcher, self._searcher, self._table = self._searcher, None, None
+        searcher, self._searcher = self._searcher, None
+        self._table, self._stemmers = None, {}
+        self._recent.clear()
         # After a fork the file handles are shared with the parent: just forget them.
         if searcher is not None and self._pid == os.getpid():
             with contextlib.suppress(Exception):
                 searcher.close()
 
     def _current_searcher(self) -> Searcher:
-        """The shared searcher, reopened or refreshed if the index changed. Lock held."""
+        """The shared searcher, reopened if the index changed. Lock held."""
         if self._pid != os.getpid():
-            self._searcher, self._table = None, None
+            self._searcher = None
             self._pid = os.getpid()
         for attempt in range(2):
             signature = self._store.current_signature()
@@ -430,13 +436,12 @@ class WhooshSearchEngine:
                 self._drop_searcher()
                 raise SearchUnavailable(f"no search index in {self.index_dir}", reason="missing")
             if self._searcher is not None and signature == self._signature:
-                try:
-                    if not self._searcher.up_to_date():
-                        self._searcher = self._searcher.refresh()
-                        self._table = None
-                    return self._searcher
-                except Exception:
-                    self._drop_searcher()  # e.g. a broken segment: reopen below
+                # Errors (e.g. the generation was deleted) fall through to a reopen.
+                with contextlib.suppress(Exception):
+                    if self._searcher.up_to_date():
+                        return self._searcher
+            # Reopen rather than Searcher.refresh(): in whoosh-reloaded 2.7.5
+            # refresh() keeps stale deletions and re-adds merged-away segments.
             try:
                 _name, ix = self._open_current()
                 searcher = ix.searcher()
@@ -457,6 +462,12 @@ class WhooshSearchEngine:
         if self._table is None:
             self._table = _DocTable(searcher.reader())
         return self._table
+
+    def _stemmer(self, searcher: Searcher, lang: str) -> WordStemmer:
+        if lang not in self._stemmers:
+            analyzer = searcher.schema[stemmed_field("body", lang)].analyzer
+            self._stemmers[lang] = WordStemmer(analyzer)
+        return self._stemmers[lang]
 
     # -- searching -----------------------------------------------------------------
 
@@ -484,23 +495,32 @@ class WhooshSearchEngine:
             return SearchResults(cleaned, [], 0, page, per_page, None, False)
 
         end = page * per_page
+        key = (cleaned, lang, category, page, per_page)
         with self._lock:
             searcher = self._current_searcher()
-            outcome = self._find(searcher, words, lang, category, limit=end)
-            used_fuzzy = outcome.form is QueryForm.FUZZY
-            hits = self._hits(searcher, outcome, start=end - per_page, end=end)
-            suggestion = None
-            if outcome.total < MIN_HITS or used_fuzzy:
-                suggestion = self._suggestion(searcher, cleaned, lang)
-        return SearchResults(
-            query=cleaned,
-            hits=hits,
-            total=outcome.total,
-            page=page,
-            per_page=per_page,
-            suggestion=suggestion,
-            used_fuzzy=used_fuzzy,
-        )
+            results = self._recent.get(key)
+            if results is not None:
+                self._recent.move_to_end(key)
+            else:
+                outcome = self._find(searcher, words, lang, category, limit=end)
+                used_fuzzy = outcome.form is QueryForm.FUZZY
+                suggestion = None
+                if outcome.total < MIN_HITS or used_fuzzy:
+                    suggestion = self._suggestion(searcher, cleaned, lang)
+                results = SearchResults(
+                    query=cleaned,
+                    hits=self._hits(searcher, outcome, start=end - per_page, end=end),
+                    total=outcome.total,
+                    page=page,
+                    per_page=per_page,
+                    suggestion=suggestion,
+                    used_fuzzy=used_fuzzy,
+                )
+                self._recent[key] = results
+                if len(self._recent) > RECENT_RESULTS:
+                    self._recent.popitem(last=False)
+        # A fresh list, so a caller changing it cannot change the cached copy.
+        return replace(results, hits=list(results.hits))
 
     def _find(
         self, searcher: Searcher, words: list[str], lang: str, category: str | None, limit: int
@@ -562,31 +582,31 @@ class WhooshSearchEngine:
         queries = {
             code: build_query(analyzed[code], code, form, expansions.get(code)) for code in langs
         }
-        first = self._tier(searcher, queries[lang], table.allowed(lang, category), set(), limit)
+        # The fields searched belong to one language, so no language filter is needed.
+        allowed = table.in_category(category) if category is not None else None
+        first = self._tier(searcher, queries[lang], allowed, set(), limit)
         translations = table.docs_with_keys(other, table.keys_of(first.docs))
         second = self._tier(
-            searcher,
-            queries[other],
-            table.allowed(other, category),
-            translations,
-            max(limit - first.total, 1),
+            searcher, queries[other], allowed, translations, max(limit - first.total, 1)
         )
         stems: dict[str, set[str]] = {}
         for code in langs:
             stems[code] = {word.stem for word in analyzed[code] if word.stem}
-            analyzer = searcher.schema[stemmed_field("body", code)].analyzer
+            stemmer = self._stemmer(searcher, code)
             for variants in expansions.get(code, {}).values():
-                stems[code].update(
-                    stem for variant in variants if (stem := first_token(analyzer, variant))
-                )
+                stems[code].update(stem for variant in variants if (stem := stemmer(variant)))
         return _Outcome(form, (first, second), stems)
 
     @staticmethod
     def _tier(
-        searcher: Searcher, query: q.Query | None, allowed: set[int], mask: set[int], limit: int
+        searcher: Searcher,
+        query: q.Query | None,
+        allowed: set[int] | None,
+        mask: set[int],
+        limit: int,
     ) -> _Tier:
-        # An empty filter set would mean "no filter" to Whoosh.
-        if query is None or not allowed:
+        # Checked here because Whoosh takes an empty filter set as "no filter".
+        if query is None or (allowed is not None and not allowed):
             return _Tier()
         results = searcher.search(query, filter=allowed, mask=mask or None, limit=limit)
         docs = set(results.docs())
@@ -598,7 +618,6 @@ class WhooshSearchEngine:
         for docnum, score in ranked:
             stored = searcher.stored_fields(docnum)
             lang = stored["language"]
-            analyzer = searcher.schema[stemmed_field("body", lang)].analyzer
             hits.append(
                 SearchHit(
                     id=int(stored["id"]),
@@ -609,7 +628,7 @@ class WhooshSearchEngine:
                     category=stored.get("category", ""),
                     summary=stored.get("summary", ""),
                     snippet_html=highlight_snippet(
-                        stored.get("body", ""), outcome.stems[lang], analyzer
+                        stored.get("body", ""), outcome.stems[lang], self._stemmer(searcher, lang)
                     ),
                     score=float(score),
                 )
@@ -657,17 +676,18 @@ class WhooshSearchEngine:
         stem = first_token(schema[stemmed_field("body", lang)].analyzer, word)
         if stem and any((stemmed_field(name, lang), stem) in reader for name in FIELD_BOOSTS):
             return None
-        # Closest first, then most frequent: Whoosh's own corrector ignores the distance.
+        # Nor is a word of the other language's articles (found in the fallback tier).
+        other_field = exact_field(_other_language(lang))
+        other = first_token(schema[other_field].analyzer, word)
+        if other and (other_field, other) in reader:
+            return None
+        # Closest first, then most frequent (Whoosh's own corrector ranks by
+        # frequency alone, whatever the distance).
         for distance in range(1, fuzzy_distance(folded) + 1):
             candidates = _terms_within(reader, fieldname, folded, distance)
             if candidates:
                 best = min(
-                    candidates,
-                    key=lambda term: (
-                        damerau_levenshtein(term, folded),
-                        -reader.doc_frequency(fieldname, term),
-                        term,
-                    ),
+                    candidates, key=lambda term: (-reader.doc_frequency(fieldname, term), term)
                 )
                 return _match_case(word, self._surface_form(searcher, fieldname, best))
         return None
@@ -675,12 +695,12 @@ class WhooshSearchEngine:
     @staticmethod
     def _surface_form(searcher: Searcher, fieldname: str, folded: str) -> str:
         """The accented spelling of an indexed folded word ("contrasena" -> "contraseña")."""
-        for docnum in searcher.docs_for_query(q.Term(fieldname, folded)):
+        docnum = next(iter(searcher.docs_for_query(q.Term(fieldname, folded))), None)
+        if docnum is not None:
             stored = searcher.stored_fields(docnum)
             for name in ("title", "keywords", "summary", "body"):
                 for match in WORD_RE.finditer(stored.get(name, "")):
                     token = match.group().lower()
                     if fold(token) == folded:
                         return token
-            break
         return folded

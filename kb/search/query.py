@@ -14,7 +14,14 @@ from enum import Enum
 from whoosh import query as q
 from whoosh.fields import Schema
 
-from .analysis import FIELD_BOOSTS, WORD_RE, exact_field, normalize_text, stemmed_field
+from .analysis import (
+    FIELD_BOOSTS,
+    WORD_RE,
+    exact_field,
+    first_token,
+    normalize_text,
+    stemmed_field,
+)
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TERMS = 12
@@ -87,12 +94,6 @@ def fuzzy_distance(word: str) -> int:
     return 1 if len(word) < 8 else 2
 
 
-def first_token(analyzer, text: str) -> str | None:
-    for token in analyzer(text):
-        return token.text
-    return None
-
-
 @dataclass(frozen=True)
 class AnalyzedWord:
     """A query word as it appears in one language's stemmed and exact fields.
@@ -144,21 +145,16 @@ def build_query(
     """The query for one language, or None when every word is a stop word there.
 
     ``expansions`` maps a word's exact form to its indexed typo variants; they
-    are only used by the fuzzy form.  The variants are expanded by the caller
-    (once, per segment) rather than with ``FuzzyTerm``, which would expand
-    again for every search and count.
+    are only used by the fuzzy form.  The caller expands them once instead of
+    using ``FuzzyTerm``, which expands again on every search and again when
+    counting the matches.
     """
-    use_variants = form is QueryForm.FUZZY and expansions
-    clauses = [
-        clause
-        for word in words
-        if (
-            clause := _word_query(
-                word, lang, expansions.get(word.exact or "") if use_variants else None
-            )
-        )
-        is not None
-    ]
+    variants = expansions if form is QueryForm.FUZZY and expansions else {}
+    clauses: list[q.Query] = []
+    for word in words:
+        clause = _word_query(word, lang, variants.get(word.exact or ""))
+        if clause is not None:
+            clauses.append(clause)
     if not clauses:
         return None
     if form is QueryForm.ALL_WORDS:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
 
-from whoosh.analysis import Analyzer
+from whoosh.analysis import Token
 from whoosh.highlight import (
     FIRST,
     BasicFragmentScorer,
     ContextFragmenter,
     Formatter,
+    Fragment,
     get_text,
-    set_matched_filter,
     top_fragments,
 )
 
@@ -21,6 +21,8 @@ from .analysis import WORD_RE
 FALLBACK_CHARS = 200
 FRAGMENT_CHARS = 160
 MAX_FRAGMENTS = 2
+# Only the start of very long bodies is searched for fragments.
+CHAR_LIMIT = 32_768
 ELLIPSIS = "…"
 
 
@@ -37,6 +39,18 @@ class MarkFormatter(Formatter):
 _formatter = MarkFormatter()
 
 
+def _widen_to_whitespace(text: str, fragment: Fragment, reach: int = 20) -> None:
+    """Fragments start and end on word characters; include the punctuation around
+    them (closing full stop, "<b>" around a word) instead of cutting it in half."""
+    start = fragment.startchar
+    while start > 0 and not text[start - 1].isspace() and fragment.startchar - start < reach:
+        start -= 1
+    end = fragment.endchar
+    while end < len(text) and not text[end].isspace() and end - fragment.endchar < reach:
+        end += 1
+    fragment.startchar, fragment.endchar = start, end
+
+
 def plain_snippet(text: str, limit: int = FALLBACK_CHARS) -> str:
     """The start of the text, cut at a word boundary, escaped."""
     text = " ".join(text.split())
@@ -48,18 +62,31 @@ def plain_snippet(text: str, limit: int = FALLBACK_CHARS) -> str:
     return html.escape(cut.rstrip()) + " " + ELLIPSIS
 
 
-def highlight_snippet(text: str, terms: Collection[str], analyzer: Analyzer) -> str:
-    """Best fragments of ``text`` whose analysed tokens are in ``terms``.
+def _tokens(text: str, terms: frozenset[str], stem: Callable[[str], str | None]) -> Iterator[Token]:
+    # Same tokens the index analyzer produces (\w+), analysed word by word
+    # through a memo: running the full analyzer chain over every body costs
+    # milliseconds per hit.
+    for match in WORD_RE.finditer(text, 0, CHAR_LIMIT):
+        yield Token(
+            text=match.group(),
+            startchar=match.start(),
+            endchar=match.end(),
+            matched=stem(match.group()) in terms,
+        )
 
-    ``terms`` must be in the analyzer's output form (e.g. stems).  Falls back
-    to the start of the text when nothing matches.
+
+def highlight_snippet(text: str, terms: Collection[str], stem: Callable[[str], str | None]) -> str:
+    """Best fragments of ``text`` with the words whose ``stem`` is in ``terms`` marked.
+
+    Falls back to the start of the text when nothing matches.
     """
     if text and terms:
-        tokens = analyzer(text, chars=True, mode="query", removestops=False)
         fragmenter = ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=50)
-        fragments = fragmenter.fragment_tokens(text, set_matched_filter(tokens, frozenset(terms)))
+        fragments = fragmenter.fragment_tokens(text, _tokens(text, frozenset(terms), stem))
         best = top_fragments(fragments, MAX_FRAGMENTS, BasicFragmentScorer(), FIRST, minscore=1)
         if best:
+            for fragment in best:
+                _widen_to_whitespace(text, fragment)
             out = f" {ELLIPSIS} ".join(_formatter.format_fragment(f) for f in best)
             if WORD_RE.search(text, 0, best[0].startchar):
                 out = f"{ELLIPSIS} {out}"

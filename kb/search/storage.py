@@ -105,13 +105,16 @@ class GenerationStore:
         os.replace(tmp, self._current)
 
     def remove_other_generations(self, keep: str) -> None:
-        """Delete old generations and journals; open readers keep their files (POSIX)."""
+        """Delete other generations and all journals (call after the switch).
+
+        Readers that still have old files open keep reading them (POSIX).
+        """
         for entry in self.root.iterdir():
             if entry.name == keep:
                 continue
             if entry.is_dir() and GENERATION_RE.fullmatch(entry.name):
                 shutil.rmtree(entry, ignore_errors=True)
-            elif entry.name.startswith("journal-") and entry.name != f"journal-{keep}.jsonl":
+            elif entry.name.startswith("journal-"):
                 entry.unlink(missing_ok=True)
 
     def discard_generation(self, name: str) -> None:

@@ -39,6 +39,7 @@ class Command(BaseCommand):
                         raise
                     continue
                 module.load(stdout=self.stdout)
+                self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo content is loaded."))
         self.stdout.write(
             f"  Site:  {settings.SITE_URL}/\n"

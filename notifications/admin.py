@@ -1,0 +1,104 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from notifications.models import (
+    Announcement,
+    AnnouncementUpdate,
+    CalendarException,
+    Dispatch,
+    OpeningHours,
+    OutgoingMessage,
+    Subscriber,
+    SuppressedAddress,
+)
+from notifications.services import announcements, outbox
+
+
+@admin.register(OpeningHours)
+class OpeningHoursAdmin(admin.ModelAdmin):
+    list_display = ["weekday", "opens_at", "closes_at"]
+    list_filter = ["weekday"]
+
+
+@admin.register(CalendarException)
+class CalendarExceptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "date",
+        "label_es",
+        "label_en",
+        "closed",
+        "opens_at",
+        "closes_at",
+        "announcement",
+    ]
+    date_hierarchy = "date"
+    readonly_fields = ["announcement"]
+
+
+class AnnouncementUpdateInline(admin.StackedInline):
+    model = AnnouncementUpdate
+    extra = 0
+    readonly_fields = ["created_at", "created_by"]
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(admin.ModelAdmin):
+    list_display = [
+        "title_es",
+        "kind",
+        "severity",
+        "publication",
+        "phase",
+        "publish_at",
+        "expire_at",
+    ]
+    list_filter = ["kind", "publication", "severity"]
+    search_fields = ["title_es", "title_en", "body_es", "body_en"]
+    readonly_fields = ["publication", "published_at", "created_by", "created_at", "updated_at"]
+    inlines = [AnnouncementUpdateInline]
+    actions = ["publish_selected"]
+    view_on_site = True
+
+    def save_model(self, request, obj, form, change) -> None:
+        announcements.save_announcement(announcement=obj, actor=request.user)
+
+    @admin.action(description=_("Publish the selected announcements now"), permissions=["change"])
+    def publish_selected(self, request, queryset) -> None:
+        for announcement in queryset:
+            announcements.publish_announcement(announcement=announcement, actor=request.user)
+        self.message_user(request, _("Published."), messages.SUCCESS)
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "language", "confirmed_at", "unsubscribed_at", "created_at"]
+    list_filter = ["language"]
+    search_fields = ["email"]
+    readonly_fields = ["created_at", "confirmed_at", "unsubscribed_at"]
+
+
+@admin.register(OutgoingMessage)
+class OutgoingMessageAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "subject", "kind", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status", "kind", "language"]
+    search_fields = ["recipient", "subject", "dedupe_key"]
+    readonly_fields = [field.name for field in OutgoingMessage._meta.fields]
+    actions = ["retry_selected"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description=_("Send the selected failed emails again"), permissions=["change"])
+    def retry_selected(self, request, queryset) -> None:
+        ids = list(
+            queryset.filter(status=OutgoingMessage.Status.FAILED).values_list("pk", flat=True)
+        )
+        queryset.filter(pk__in=ids).update(
+            status=OutgoingMessage.Status.QUEUED, attempts=0, last_error=""
+        )
+        outbox.queue_sending(ids)
+        self.message_user(request, _("Queued again."), messages.SUCCESS)
+
+
+admin.site.register(SuppressedAddress)
+admin.site.register(Dispatch)

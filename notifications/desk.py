@@ -1,0 +1,165 @@
+"""Staff pages to compose, preview, test, publish and follow announcements (/desk/notices/)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from helpcenter.permissions import staff_permission_required
+from helpcenter.view_types import HtmxHttpRequest
+from notifications import selectors
+from notifications.forms import AnnouncementForm, PublishForm, UpdateForm
+from notifications.models import Announcement, Dispatch
+from notifications.services import announcements as services
+from notifications.services.outbox import retry_failed_messages
+from notifications.templates_library import STARTING_POINTS
+
+CHANGE = "notifications.change_announcement"
+
+
+@require_GET
+@staff_permission_required(CHANGE)
+def announcement_list(request: HtmxHttpRequest) -> HttpResponse:
+    announcements = Announcement.objects.order_by("-created_at")[:100]
+    return render(
+        request,
+        "notifications/desk/announcement_list.html",
+        {"announcements": announcements, "starting_points": STARTING_POINTS},
+    )
+
+
+def _previews(announcement: Announcement) -> list[dict]:
+    """The banner and the email, in both languages, exactly as customers will see them."""
+    texts = services.render_mailing(announcement, None)
+    previews = []
+    for language, name in (("es", "Español"), ("en", "English")):
+        with translation.override(language):
+            banner = render_to_string(
+                "notifications/partials/banner.html", {"banner": announcement, "preview": True}
+            )
+        previews.append(
+            {
+                "language": language,
+                "name": name,
+                "banner": banner,
+                "subject": texts["subjects"][language],
+                "text": texts["bodies_text"][language],
+                "html": texts["bodies_html"][language],
+            }
+        )
+    return previews
+
+
+@require_http_methods(["GET", "POST"])
+@staff_permission_required(CHANGE)
+def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> HttpResponse:
+    announcement = get_object_or_404(Announcement, pk=pk) if pk else None
+    initial = {}
+    if announcement is None:
+        initial = STARTING_POINTS.get(request.GET.get("template", ""), {}).get("fields", {})
+    form = AnnouncementForm(request.POST or None, instance=announcement, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.save_announcement(
+                announcement=form.save(commit=False), actor=request.user
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Saved. Check the previews below, then publish."))
+            return redirect("notifications:desk_edit", pk=saved.pk)
+    context = {"form": form, "announcement": announcement}
+    if announcement is not None:
+        context.update(
+            previews=_previews(announcement),
+            reach=services.reach(announcement),
+            publish_form=PublishForm(),
+            update_form=UpdateForm(initial={"phase": announcement.phase}),
+            progress=[
+                selectors.dispatch_progress(d)
+                for d in announcement.dispatches.order_by("-created_at")
+            ],
+        )
+    return render(request, "notifications/desk/announcement_compose.html", context)
+
+
+@require_POST
+@staff_permission_required(CHANGE)
+def announcement_publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    announcement = get_object_or_404(Announcement, pk=pk)
+    form = PublishForm(request.POST)
+    if form.is_valid():
+        announcement = services.publish_announcement(
+            announcement=announcement, actor=request.user, at=form.cleaned_data["publish_at"]
+        )
+        if announcement.publication == Announcement.Publication.SCHEDULED:
+            messages.success(request, _("Scheduled: it will be published at the chosen time."))
+        else:
+            messages.success(
+                request, _("Published: it is on the site and the emails are on their way.")
+            )
+    else:
+        messages.error(request, _("The publication date is not valid."))
+    return redirect("notifications:desk_edit", pk=pk)
+
+
+@require_POST
+@staff_permission_required(CHANGE)
+def announcement_test(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    announcement = get_object_or_404(Announcement, pk=pk)
+    if not request.user.email:
+        messages.error(request, _("Your account has no email address to send the test to."))
+    else:
+        language = (
+            request.POST.get("language") if request.POST.get("language") in ("es", "en") else "es"
+        )
+        services.send_test_email(
+            announcement=announcement, recipient=request.user.email, language=language
+        )
+        messages.success(
+            request, _("A test email is on its way to %(email)s.") % {"email": request.user.email}
+        )
+    return redirect("notifications:desk_edit", pk=pk)
+
+
+@require_POST
+@staff_permission_required(CHANGE)
+def announcement_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    announcement = get_object_or_404(Announcement, pk=pk)
+    form = UpdateForm(request.POST)
+    if form.is_valid():
+        services.post_update(announcement=announcement, actor=request.user, **form.cleaned_data)
+        messages.success(request, _("Update posted."))
+    else:
+        messages.error(request, _("An update needs its text in both languages."))
+    return redirect("notifications:desk_edit", pk=pk)
+
+
+@require_POST
+@staff_permission_required(CHANGE)
+def announcement_withdraw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    services.withdraw_announcement(
+        announcement=get_object_or_404(Announcement, pk=pk), actor=request.user
+    )
+    messages.success(request, _("Withdrawn: it is no longer shown as current."))
+    return redirect("notifications:desk_edit", pk=pk)
+
+
+@require_GET
+@staff_permission_required(CHANGE)
+def dispatch_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    progress = selectors.dispatch_progress(get_object_or_404(Dispatch, pk=pk))
+    return render(request, "notifications/desk/partials/progress.html", {"item": progress})
+
+
+@require_POST
+@staff_permission_required(CHANGE)
+def dispatch_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    dispatch = get_object_or_404(Dispatch, pk=pk)
+    count = retry_failed_messages(dispatch_id=dispatch.pk)
+    messages.success(request, _("%(count)d failed emails queued again.") % {"count": count})
+    return redirect("notifications:desk_edit", pk=dispatch.announcement_id)

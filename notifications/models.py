@@ -1,0 +1,361 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+class Language(models.TextChoices):
+    SPANISH = "es", _("Spanish")
+    ENGLISH = "en", _("English")
+
+
+def _in_current_language(instance, field: str) -> str:
+    language = (get_language() or settings.LANGUAGE_CODE)[:2]
+    english = getattr(instance, f"{field}_en")
+    return english if language == "en" and english else getattr(instance, f"{field}_es")
+
+
+# --- Outbox -----------------------------------------------------------------------------------
+
+
+class OutgoingMessage(models.Model):
+    """One email the site must send, exactly once: the outbox.
+
+    Written in the same transaction as the change that causes it. ``dedupe_key`` is unique, so
+    asking twice for the same email (a task run twice, a publication repeated) writes one row.
+    The send task locks the row and moves it queued → sending → sent (or failed); a sweeper
+    re-queues rows left behind by a lost task or a broker that was down.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    class Kind(models.TextChoices):
+        NOTICE = "notice", _("Notice to subscribers")
+        SUBSCRIPTION = "subscription", _("Subscription")
+        CASE = "case", _("Case update")
+        DIGEST = "digest", _("Digest")
+        TEST = "test", _("Test message")
+        OTHER = "other", _("Other")
+
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.OTHER)
+    recipient = models.EmailField(_("recipient"))
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    subject = models.CharField(_("subject"), max_length=300)
+    # Empty when the body is shared by a whole dispatch (rendered once, not once per row).
+    body_text = models.TextField(_("text body"), blank=True)
+    body_html = models.TextField(_("HTML body"), blank=True)
+    headers = models.JSONField(_("headers"), default=dict, blank=True)
+    # Subscription mail only: the one-click unsubscribe link (List-Unsubscribe, RFC 8058).
+    unsubscribe_url = models.URLField(_("unsubscribe link"), max_length=500, blank=True)
+    dispatch = models.ForeignKey(
+        "Dispatch",
+        verbose_name=_("dispatch"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    sending_started_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("outgoing email")
+        verbose_name_plural = _("outgoing emails")
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["dispatch", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.subject}"
+
+
+class SuppressedAddress(models.Model):
+    """An address the mail server refused for good: nothing more is sent to it."""
+
+    email = models.EmailField(_("email"), unique=True)
+    reason = models.CharField(_("reason"), max_length=500)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+
+    def __str__(self) -> str:
+        return self.email
+
+
+# --- Opening hours ----------------------------------------------------------------------------
+
+
+class OpeningHours(models.Model):
+    """The weekly opening hours, in the service's time zone (settings.TIME_ZONE)."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens_at = models.TimeField(_("opens at"))
+    closes_at = models.TimeField(_("closes at"))
+
+    class Meta:
+        ordering = ["weekday", "opens_at"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closes_at__gt=models.F("opens_at")),
+                name="notifications_hours_close_after_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class CalendarException(models.Model):
+    """A day that differs from the weekly hours: a holiday (closed) or reduced hours."""
+
+    date = models.DateField(_("date"), unique=True)
+    label_es = models.CharField(_("label (Spanish)"), max_length=100)
+    label_en = models.CharField(_("label (English)"), max_length=100)
+    closed = models.BooleanField(_("closed all day"), default=True)
+    opens_at = models.TimeField(_("opens at"), null=True, blank=True)
+    closes_at = models.TimeField(_("closes at"), null=True, blank=True)
+    announce_days_before = models.PositiveSmallIntegerField(
+        _("announce days before"),
+        default=7,
+        help_text=_("Publish a holiday-hours notice this many days before (0: no notice)."),
+    )
+    announcement = models.OneToOneField(
+        "Announcement",
+        verbose_name=_("announcement"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="calendar_exception",
+    )
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday or special hours")
+        verbose_name_plural = _("holidays and special hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closed=True)
+                | models.Q(
+                    opens_at__isnull=False,
+                    closes_at__isnull=False,
+                    closes_at__gt=models.F("opens_at"),
+                ),
+                name="notifications_exception_hours_when_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.label_es}"
+
+    @property
+    def label(self) -> str:
+        return _in_current_language(self, "label")
+
+
+# --- Announcements ----------------------------------------------------------------------------
+
+
+class Announcement(models.Model):
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Holiday hours")
+        INCIDENT = "incident", _("Outage or incident")
+        MAINTENANCE = "maintenance", _("Planned maintenance")
+        GENERAL = "general", _("General notice")
+
+    class Severity(models.IntegerChoices):
+        INFO = 1, _("Information")
+        WARNING = 2, _("Warning")
+        CRITICAL = 3, _("Critical")
+
+    class Phase(models.TextChoices):
+        # Incidents
+        INVESTIGATING = "investigating", _("Investigating")
+        IDENTIFIED = "identified", _("Identified")
+        MONITORING = "monitoring", _("Monitoring")
+        RESOLVED = "resolved", _("Resolved")
+        # Planned maintenance (moves by time)
+        SCHEDULED = "scheduled", _("Scheduled")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        # Holiday hours and general notices have no phases
+        NONE = "", _("None")
+
+    class Publication(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        PUBLISHED = "published", _("Published")
+        EXPIRED = "expired", _("Expired")
+
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField(
+        _("severity"), choices=Severity.choices, default=Severity.INFO
+    )
+    title_es = models.CharField(_("title (Spanish)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=200)
+    body_es = models.TextField(_("text (Spanish)"), help_text=_("Markdown."))
+    body_en = models.TextField(_("text (English)"), help_text=_("Markdown."))
+    areas = models.JSONField(
+        _("affected areas"),
+        default=list,
+        blank=True,
+        help_text=_("Codes of the affected contact reasons or areas; empty: everyone."),
+    )
+    starts_at = models.DateTimeField(_("event starts"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("event ends"), null=True, blank=True)
+    publish_at = models.DateTimeField(_("publish at"), null=True, blank=True)
+    expire_at = models.DateTimeField(_("expire at"), null=True, blank=True)
+    publication = models.CharField(
+        _("publication"), max_length=10, choices=Publication.choices, default=Publication.DRAFT
+    )
+    phase = models.CharField(_("phase"), max_length=16, choices=Phase.choices, blank=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-severity", "-published_at", "-created_at"]
+        verbose_name = _("announcement")
+        verbose_name_plural = _("announcements")
+        indexes = [models.Index(fields=["publication", "publish_at"])]
+
+    def __str__(self) -> str:
+        return self.title_es
+
+    def get_absolute_url(self) -> str:
+        return reverse("notifications:notice_detail", kwargs={"slug": self.slug})
+
+    @property
+    def title(self) -> str:
+        return _in_current_language(self, "title")
+
+    @property
+    def body(self) -> str:
+        return _in_current_language(self, "body")
+
+
+class AnnouncementUpdate(models.Model):
+    """A timestamped public update on an announcement (incident progress, changed times)."""
+
+    announcement = models.ForeignKey(Announcement, on_delete=models.CASCADE, related_name="updates")
+    phase = models.CharField(
+        _("phase"), max_length=16, choices=Announcement.Phase.choices, blank=True
+    )
+    body_es = models.TextField(_("text (Spanish)"))
+    body_en = models.TextField(_("text (English)"))
+    notify_subscribers = models.BooleanField(_("email subscribers"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("posted"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("update")
+        verbose_name_plural = _("updates")
+
+    def __str__(self) -> str:
+        return f"{self.announcement} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def body(self) -> str:
+        return _in_current_language(self, "body")
+
+
+# --- Subscribers and fan-out ------------------------------------------------------------------
+
+
+class Subscriber(models.Model):
+    email = models.EmailField(_("email"), unique=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    kinds = models.JSONField(
+        _("kinds"), default=list, blank=True, help_text=_("Announcement kinds; empty: all.")
+    )
+    areas = models.JSONField(
+        _("areas"), default=list, blank=True, help_text=_("Areas of interest; empty: all.")
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["email"]
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
+        indexes = [models.Index(fields=["confirmed_at", "unsubscribed_at"])]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None
+
+
+class Dispatch(models.Model):
+    """One mailing of an announcement (its publication, or one of its updates) to subscribers.
+
+    Planning writes one outbox row per matching subscriber (unique dedupe key: the delivery
+    ledger) in batches, resuming from ``planned_through_id`` after a crash; sending goes in
+    chunks. The text is rendered once per language and shared by every row.
+    """
+
+    class Status(models.TextChoices):
+        PLANNING = "planning", _("Planning")
+        SENDING = "sending", _("Sending")
+        DONE = "done", _("Done")
+
+    announcement = models.ForeignKey(
+        Announcement, on_delete=models.CASCADE, related_name="dispatches"
+    )
+    update = models.OneToOneField(
+        AnnouncementUpdate, null=True, blank=True, on_delete=models.CASCADE, related_name="dispatch"
+    )
+    dedupe_key = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNING)
+    planned_through_id = models.BigIntegerField(default=0)
+    subjects = models.JSONField(default=dict)  # {"es": "...", "en": "..."}
+    bodies_text = models.JSONField(default=dict)
+    bodies_html = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    planned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("dispatch")
+        verbose_name_plural = _("dispatches")
+
+    def __str__(self) -> str:
+        return f"{self.announcement} · {self.dedupe_key}"

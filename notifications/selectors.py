@@ -1,0 +1,178 @@
+"""Reads for notifications: the calendar, what to show customers, and mailing progress."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from notifications.calendar import Closure, DayException, ServiceCalendar
+from notifications.models import (
+    Announcement,
+    CalendarException,
+    Dispatch,
+    OpeningHours,
+    OutgoingMessage,
+    Subscriber,
+)
+
+UPCOMING_CLOSURE_DAYS = 14
+Publication = Announcement.Publication
+
+
+def load_calendar() -> ServiceCalendar:
+    """The service calendar (2 queries): weekly hours and the exceptions from today on."""
+    weekly: dict[int, list] = {}
+    for hours in OpeningHours.objects.all():
+        weekly.setdefault(hours.weekday, []).append((hours.opens_at, hours.closes_at))
+    today = timezone.localdate()
+    exceptions = {
+        exception.date: DayException(
+            date=exception.date,
+            label_es=exception.label_es,
+            label_en=exception.label_en,
+            closed=exception.closed,
+            opens_at=exception.opens_at,
+            closes_at=exception.closes_at,
+        )
+        for exception in CalendarException.objects.filter(date__gte=today.replace(day=1))
+    }
+    return ServiceCalendar(
+        time_zone=ZoneInfo(settings.TIME_ZONE), weekly=weekly, exceptions=exceptions
+    )
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What the contact and home pages say about our hours, right now."""
+
+    open_now: bool
+    closes_at: datetime | None
+    next_opening: datetime | None
+    closures: list[Closure]
+    weekly: list[tuple[str, list]]  # [(weekday name, [(opens, closes), ...]), ...] Monday first
+
+
+def service_status(*, now: datetime | None = None) -> ServiceStatus:
+    now = now or timezone.now()
+    calendar = load_calendar()
+    return ServiceStatus(
+        open_now=calendar.is_open(now),
+        closes_at=calendar.closing_time(now),
+        next_opening=calendar.next_opening(now),
+        closures=calendar.closures_between(now, UPCOMING_CLOSURE_DAYS),
+        weekly=[
+            (OpeningHours.Weekday(weekday).label, sorted(calendar.weekly.get(weekday, [])))
+            for weekday in range(7)
+        ],
+    )
+
+
+def active_announcements(*, now: datetime | None = None) -> QuerySet[Announcement]:
+    """Published and not expired, most severe first."""
+    now = now or timezone.now()
+    return (
+        Announcement.objects.filter(publication=Publication.PUBLISHED)
+        .filter(Q(expire_at__isnull=True) | Q(expire_at__gt=now))
+        .order_by("-severity", "-published_at")
+    )
+
+
+def site_banners(*, dismissed: set[str]) -> list[Announcement]:
+    """The banners every public page shows: active notices the visitor has not dismissed.
+    Critical ones cannot be dismissed."""
+    return [
+        announcement
+        for announcement in active_announcements()[:5]
+        if announcement.slug not in dismissed
+        or announcement.severity == Announcement.Severity.CRITICAL
+    ]
+
+
+def notices_for_area(area: str) -> list[Announcement]:
+    """Active notices that affect a contact reason or area (the case page shows these)."""
+    return [a for a in active_announcements() if not a.areas or area in a.areas]
+
+
+def notice_lists(*, now: datetime | None = None) -> dict[str, list[Announcement]]:
+    now = now or timezone.now()
+    current = list(active_announcements(now=now))
+    upcoming = [a for a in current if a.starts_at and a.starts_at > now]
+    current = [a for a in current if a not in upcoming]
+    past = list(
+        Announcement.objects.filter(publication=Publication.EXPIRED).order_by(
+            "-published_at", "-created_at"
+        )[:20]
+    )
+    return {"current": current, "upcoming": upcoming, "past": past}
+
+
+def published_announcement(*, slug: str) -> Announcement | None:
+    return (
+        Announcement.objects.filter(
+            slug=slug, publication__in=[Publication.PUBLISHED, Publication.EXPIRED]
+        )
+        .prefetch_related("updates")
+        .first()
+    )
+
+
+def feed_announcements(limit: int = 30) -> QuerySet[Announcement]:
+    return Announcement.objects.filter(
+        publication__in=[Publication.PUBLISHED, Publication.EXPIRED]
+    ).order_by("-published_at")[:limit]
+
+
+def calendar_events() -> QuerySet[Announcement]:
+    """Maintenance windows and holiday closures, for the iCalendar feed."""
+    return Announcement.objects.filter(
+        publication__in=[Publication.PUBLISHED, Publication.SCHEDULED, Publication.EXPIRED],
+        kind__in=[Announcement.Kind.MAINTENANCE, Announcement.Kind.HOLIDAY],
+        starts_at__isnull=False,
+        ends_at__isnull=False,
+    ).order_by("starts_at")
+
+
+@dataclass(frozen=True)
+class DispatchProgress:
+    dispatch: Dispatch
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.sending + self.sent + self.failed
+
+    @property
+    def done(self) -> bool:
+        return self.dispatch.status != Dispatch.Status.PLANNING and self.queued + self.sending == 0
+
+    @property
+    def percent_sent(self) -> int:
+        return round(100 * self.sent / self.total) if self.total else 100
+
+
+def dispatch_progress(dispatch: Dispatch) -> DispatchProgress:
+    counts = dict(
+        OutgoingMessage.objects.filter(dispatch=dispatch)
+        .values_list("status")
+        .annotate(count=Count("pk"))
+        .values_list("status", "count")
+    )
+    return DispatchProgress(
+        dispatch=dispatch,
+        queued=counts.get(OutgoingMessage.Status.QUEUED, 0),
+        sending=counts.get(OutgoingMessage.Status.SENDING, 0),
+        sent=counts.get(OutgoingMessage.Status.SENT, 0),
+        failed=counts.get(OutgoingMessage.Status.FAILED, 0),
+    )
+
+
+def active_subscriber_count() -> int:
+    return Subscriber.objects.filter(
+        confirmed_at__isnull=False, unsubscribed_at__isnull=True
+    ).count()

@@ -1,0 +1,1 @@
+"""Every write of the notifications app: outbox, calendar, announcements, subscribers."""

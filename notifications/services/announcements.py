@@ -1,0 +1,374 @@
+"""Publishing announcements on schedule, their updates, and mailing them to subscribers."""
+
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.text import slugify
+
+from helpcenter.markdown import markdown_to_text, render_markdown
+from helpcenter.queueing import enqueue_after_commit
+from notifications.models import (
+    Announcement,
+    AnnouncementUpdate,
+    CalendarException,
+    Dispatch,
+    OutgoingMessage,
+    Subscriber,
+)
+from notifications.services.outbox import queue_sending
+from notifications.services.subscribers import unsubscribe_url
+
+PLAN_BATCH_SIZE = 2000
+Publication = Announcement.Publication
+Phase = Announcement.Phase
+
+
+def unique_slug(title: str, *, exclude_pk: int | None = None) -> str:
+    base = slugify(title)[:100] or "aviso"
+    slug, number = base, 2
+    while Announcement.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
+def _phase_by_time(announcement: Announcement, now: datetime) -> str:
+    if announcement.kind != Announcement.Kind.MAINTENANCE:
+        return announcement.phase
+    if announcement.ends_at and now >= announcement.ends_at:
+        return Phase.COMPLETED
+    if announcement.starts_at and now >= announcement.starts_at:
+        return Phase.IN_PROGRESS
+    return Phase.SCHEDULED
+
+
+def _initial_phase(announcement: Announcement, now: datetime) -> str:
+    if announcement.kind == Announcement.Kind.INCIDENT:
+        return announcement.phase or Phase.INVESTIGATING
+    if announcement.kind == Announcement.Kind.MAINTENANCE:
+        return _phase_by_time(announcement, now)
+    return Phase.NONE
+
+
+def validate_announcement(announcement: Announcement) -> None:
+    if (
+        announcement.starts_at
+        and announcement.ends_at
+        and announcement.ends_at <= announcement.starts_at
+    ):
+        raise ValidationError("The event must end after it starts.", code="ends_before_start")
+    if (
+        announcement.expire_at
+        and announcement.publish_at
+        and announcement.expire_at <= announcement.publish_at
+    ):
+        raise ValidationError(
+            "It must expire after it is published.", code="expires_before_publish"
+        )
+
+
+@transaction.atomic
+def save_announcement(
+    *, announcement: Announcement, actor: AbstractBaseUser | None
+) -> Announcement:
+    """Create or edit an announcement; publication goes through ``publish_announcement``."""
+    validate_announcement(announcement)
+    if not announcement.slug:
+        announcement.slug = unique_slug(announcement.title_es, exclude_pk=announcement.pk)
+    if announcement.created_by_id is None and actor is not None and actor.is_authenticated:
+        announcement.created_by = actor
+    announcement.save()
+    return announcement
+
+
+@transaction.atomic
+def publish_announcement(
+    *, announcement: Announcement, actor: AbstractBaseUser | None, at: datetime | None = None
+) -> Announcement:
+    """Publish now, or schedule for ``at`` (the beat job publishes it when due).
+
+    Publishing shows it on the site at once and creates its mailing to subscribers, once:
+    publishing an already published announcement changes nothing and sends nothing.
+    """
+    now = timezone.now()
+    announcement = save_announcement(announcement=announcement, actor=actor)
+    announcement = Announcement.objects.select_for_update().get(pk=announcement.pk)
+    if announcement.publication in (Publication.PUBLISHED, Publication.EXPIRED):
+        return announcement
+    if at is not None and at > now:
+        announcement.publication = Publication.SCHEDULED
+        announcement.publish_at = at
+        announcement.save(update_fields=["publication", "publish_at", "updated_at"])
+        return announcement
+    announcement.publication = Publication.PUBLISHED
+    announcement.published_at = now
+    announcement.publish_at = announcement.publish_at or now
+    announcement.phase = _initial_phase(announcement, now)
+    announcement.save()
+    create_dispatch(announcement=announcement)
+    return announcement
+
+
+@transaction.atomic
+def withdraw_announcement(
+    *, announcement: Announcement, actor: AbstractBaseUser | None
+) -> Announcement:
+    """Take it off the site now (it stays in the past notices)."""
+    announcement.publication = Publication.EXPIRED
+    announcement.expire_at = min(announcement.expire_at or timezone.now(), timezone.now())
+    announcement.save(update_fields=["publication", "expire_at", "updated_at"])
+    return announcement
+
+
+@transaction.atomic
+def post_update(
+    *,
+    announcement: Announcement,
+    phase: str,
+    body_es: str,
+    body_en: str,
+    notify_subscribers: bool,
+    actor: AbstractBaseUser | None,
+) -> AnnouncementUpdate:
+    """Add a timestamped public update (and move the incident's phase); mail it if asked."""
+    if not body_es.strip() or not body_en.strip():
+        raise ValidationError("An update needs its text in both languages.", code="missing_text")
+    update = AnnouncementUpdate.objects.create(
+        announcement=announcement,
+        phase=phase,
+        body_es=body_es,
+        body_en=body_en,
+        notify_subscribers=notify_subscribers,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    if phase:
+        announcement.phase = phase
+        announcement.save(update_fields=["phase", "updated_at"])
+    if notify_subscribers and announcement.publication == Publication.PUBLISHED:
+        create_dispatch(announcement=announcement, update=update)
+    return update
+
+
+def process_due_announcements(*, now: datetime | None = None) -> dict[str, int]:
+    """The beat job: publish what is due, expire what is over, move maintenance by time,
+    and announce upcoming holidays. Safe to run as often as wanted (each step is idempotent)."""
+    now = now or timezone.now()
+    counts = {"published": 0, "expired": 0, "phases": 0, "holidays": 0}
+    due = Announcement.objects.filter(publication=Publication.SCHEDULED, publish_at__lte=now)
+    for announcement in due:
+        publish_announcement(announcement=announcement, actor=None)
+        counts["published"] += 1
+    counts["expired"] = Announcement.objects.filter(
+        publication=Publication.PUBLISHED, expire_at__lte=now
+    ).update(publication=Publication.EXPIRED, updated_at=now)
+    maintenance = Announcement.objects.filter(
+        publication=Publication.PUBLISHED, kind=Announcement.Kind.MAINTENANCE
+    ).exclude(phase=Phase.COMPLETED)
+    for announcement in maintenance:
+        phase = _phase_by_time(announcement, now)
+        if phase != announcement.phase:
+            Announcement.objects.filter(pk=announcement.pk).update(phase=phase, updated_at=now)
+            counts["phases"] += 1
+    counts["holidays"] = announce_upcoming_holidays(now=now)
+    return counts
+
+
+def announce_upcoming_holidays(*, now: datetime) -> int:
+    """Create and publish the holiday-hours notice of each exception whose time has come."""
+    from notifications.selectors import load_calendar
+
+    today = timezone.localdate(now)
+    calendar = load_calendar()
+    created = 0
+    exceptions = CalendarException.objects.filter(
+        announcement__isnull=True, announce_days_before__gt=0, date__gte=today
+    )
+    for exception in exceptions:
+        if exception.date - timedelta(days=exception.announce_days_before) > today:
+            continue
+        with transaction.atomic():
+            locked = CalendarException.objects.select_for_update().get(pk=exception.pk)
+            if locked.announcement_id:
+                continue
+            announcement = _holiday_announcement(locked, calendar)
+            publish_announcement(announcement=announcement, actor=None)
+            locked.announcement = announcement
+            locked.save(update_fields=["announcement"])
+            created += 1
+    return created
+
+
+def _holiday_announcement(exception: CalendarException, calendar) -> Announcement:
+    tz = calendar.time_zone
+    day_start = datetime.combine(exception.date, time.min, tzinfo=tz)
+    day_end = day_start + timedelta(days=1)
+    reopens = calendar.next_opening(day_end)
+    texts = {}
+    for language in ("es", "en"):
+        with translation.override(language):
+            texts[language] = render_to_string(
+                "notifications/holiday_notice.md",
+                {"exception": exception, "reopens": reopens},
+            ).strip()
+    title_es = f"{exception.label_es}: " + ("cerrado" if exception.closed else "horario reducido")
+    title_en = f"{exception.label_en}: " + ("closed" if exception.closed else "reduced hours")
+    return Announcement(
+        kind=Announcement.Kind.HOLIDAY,
+        severity=Announcement.Severity.INFO,
+        title_es=title_es,
+        title_en=title_en,
+        body_es=texts["es"],
+        body_en=texts["en"],
+        starts_at=day_start,
+        ends_at=day_end,
+        expire_at=day_end,
+    )
+
+
+# --- Mailing to subscribers -------------------------------------------------------------------
+
+
+def matching_subscribers(announcement: Announcement, subscribers) -> list:
+    """The active subscribers (of a batch) who asked for this kind and these areas."""
+    return [
+        subscriber
+        for subscriber in subscribers
+        if (not subscriber.kinds or announcement.kind in subscriber.kinds)
+        and (
+            not subscriber.areas
+            or not announcement.areas
+            or set(subscriber.areas) & set(announcement.areas)
+        )
+    ]
+
+
+def render_mailing(announcement: Announcement, update: AnnouncementUpdate | None) -> dict:
+    subjects, texts, htmls = {}, {}, {}
+    for language in ("es", "en"):
+        with translation.override(language):
+            body = (update.body if update else announcement.body) or ""
+            context = {
+                "announcement": announcement,
+                "update": update,
+                "title": announcement.title,
+                "body_html": render_markdown(body).html,
+                "body_text": markdown_to_text(body),
+                "notice_url": settings.SITE_URL + announcement.get_absolute_url(),
+                "unsubscribe_url": "%%UNSUBSCRIBE_URL%%",
+                "site_name": settings.SITE_NAME,
+            }
+            prefix = f"[{update.get_phase_display()}] " if update and update.phase else ""
+            subjects[language] = f"{prefix}{announcement.title}"[:300]
+            texts[language] = render_to_string("notifications/email/notice.txt", context)
+            htmls[language] = render_to_string("notifications/email/notice.html", context)
+    return {"subjects": subjects, "bodies_text": texts, "bodies_html": htmls}
+
+
+def create_dispatch(
+    *, announcement: Announcement, update: AnnouncementUpdate | None = None
+) -> Dispatch:
+    """Create the mailing (once per publication or update) and queue its planning after commit."""
+    from notifications.tasks import plan_dispatch
+
+    key = f"update:{update.pk}" if update else f"announcement:{announcement.pk}"
+    dispatch, created = Dispatch.objects.get_or_create(
+        dedupe_key=key,
+        defaults={
+            "announcement": announcement,
+            "update": update,
+            **render_mailing(announcement, update),
+        },
+    )
+    if created:
+        enqueue_after_commit(plan_dispatch, dispatch.pk)
+    return dispatch
+
+
+def plan_dispatch(*, dispatch_id: int) -> int:
+    """Write one outbox row per matching subscriber, in batches, and queue their sending.
+
+    Resumable and idempotent: each batch commits with the cursor (``planned_through_id``), and
+    rows are unique per (dispatch, subscriber), so a worker killed half-way resumes where it
+    stopped and a second run adds nothing.
+    """
+    planned = 0
+    while True:
+        with transaction.atomic():
+            dispatch = (
+                Dispatch.objects.select_for_update()
+                .select_related("announcement")
+                .get(pk=dispatch_id)
+            )
+            if dispatch.status != Dispatch.Status.PLANNING:
+                return planned
+            batch = list(
+                Subscriber.objects.filter(
+                    pk__gt=dispatch.planned_through_id,
+                    confirmed_at__isnull=False,
+                    unsubscribed_at__isnull=True,
+                ).order_by("pk")[:PLAN_BATCH_SIZE]
+            )
+            if not batch:
+                dispatch.status = Dispatch.Status.SENDING
+                dispatch.planned_at = timezone.now()
+                dispatch.save(update_fields=["status", "planned_at"])
+                return planned
+            rows = [
+                OutgoingMessage(
+                    dedupe_key=f"{dispatch.dedupe_key}:subscriber:{subscriber.pk}",
+                    kind=OutgoingMessage.Kind.NOTICE,
+                    recipient=subscriber.email,
+                    language=subscriber.language,
+                    subject=dispatch.subjects.get(subscriber.language, ""),
+                    dispatch=dispatch,
+                    unsubscribe_url=unsubscribe_url(subscriber),
+                )
+                for subscriber in matching_subscribers(dispatch.announcement, batch)
+            ]
+            OutgoingMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+            ids = list(
+                OutgoingMessage.objects.filter(
+                    dispatch=dispatch,
+                    dedupe_key__in=[row.dedupe_key for row in rows],
+                    status=OutgoingMessage.Status.QUEUED,
+                ).values_list("pk", flat=True)
+            )
+            dispatch.planned_through_id = batch[-1].pk
+            dispatch.save(update_fields=["planned_through_id"])
+            queue_sending(ids)
+            planned += len(rows)
+
+
+def reach(announcement: Announcement) -> int:
+    """How many active subscribers a mailing of ``announcement`` would reach now."""
+    count = 0
+    active = Subscriber.objects.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
+    for start in range(0, active.count(), 5000):
+        batch = active.order_by("pk").only("kinds", "areas")[start : start + 5000]
+        count += len(matching_subscribers(announcement, batch))
+    return count
+
+
+def send_test_email(
+    *, announcement: Announcement, recipient: str, language: str
+) -> OutgoingMessage:
+    """Send the announcement's email to a staff member, as subscribers would get it."""
+    from notifications.services.outbox import queue_email
+
+    texts = render_mailing(announcement, None)
+    nonce = timezone.now().strftime("%Y%m%d%H%M%S%f")
+    return queue_email(
+        dedupe_key=f"test:{announcement.pk}:{recipient}:{nonce}",
+        kind=OutgoingMessage.Kind.TEST,
+        recipient=recipient,
+        language=language,
+        subject="[TEST] " + texts["subjects"][language],
+        text=texts["bodies_text"][language],
+        html=texts["bodies_html"][language],
+        unsubscribe_url=settings.SITE_URL + reverse("notifications:notice_list"),
+    )

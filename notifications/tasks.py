@@ -1,0 +1,56 @@
+from celery import shared_task
+
+from notifications.services import outbox
+
+
+@shared_task(bind=True, max_retries=outbox.MAX_ATTEMPTS)
+def send_outgoing_message(self, message_id: int) -> str:
+    """Send one outbox row if it is still due (a second run finds it sent and does nothing)."""
+    try:
+        return outbox.deliver_message(message_id=message_id)
+    except outbox.TransientSendError as error:
+        raise self.retry(countdown=min(30 * 2**self.request.retries, 3600), exc=error) from error
+
+
+@shared_task
+def send_message_batch(message_ids: list[int]) -> dict[str, int]:
+    """Send a chunk of outbox rows over one connection; rows that must wait stay queued
+    with their back-off and are picked up by the sweeper."""
+    return outbox.deliver_messages(message_ids=message_ids)
+
+
+@shared_task
+def requeue_stalled_messages() -> int:
+    return outbox.requeue_stalled_messages()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def plan_dispatch(dispatch_id: int) -> int:
+    """Write a mailing's outbox rows (resumable: a killed worker's successor continues)."""
+    from notifications.services.announcements import plan_dispatch as plan
+
+    return plan(dispatch_id=dispatch_id)
+
+
+@shared_task
+def process_due_announcements() -> dict[str, int]:
+    from notifications.services.announcements import process_due_announcements as process
+
+    return process()
+
+
+@shared_task
+def resume_unfinished_dispatches() -> int:
+    """Queue planning again for mailings a lost task left half-planned."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.models import Dispatch
+
+    stale = Dispatch.objects.filter(
+        status=Dispatch.Status.PLANNING, created_at__lt=timezone.now() - timedelta(minutes=2)
+    ).values_list("pk", flat=True)
+    for dispatch_id in stale:
+        plan_dispatch.delay(dispatch_id)
+    return len(stale)
