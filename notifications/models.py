@@ -70,6 +70,7 @@ class OutgoingMessage(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     sending_started_at = models.DateTimeField(_("sending since"), null=True, blank=True)
+    requeued_at = models.DateTimeField(_("queued again"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:

@@ -41,16 +41,6 @@ def process_due_announcements() -> dict[str, int]:
 
 @shared_task
 def resume_unfinished_dispatches() -> int:
-    """Queue planning again for mailings a lost task left half-planned."""
-    from datetime import timedelta
+    from notifications.services.announcements import resume_unfinished_dispatches as resume
 
-    from django.utils import timezone
-
-    from notifications.models import Dispatch
-
-    stale = Dispatch.objects.filter(
-        status=Dispatch.Status.PLANNING, created_at__lt=timezone.now() - timedelta(minutes=2)
-    ).values_list("pk", flat=True)
-    for dispatch_id in stale:
-        plan_dispatch.delay(dispatch_id)
-    return len(stale)
+    return resume()

@@ -1,18 +1,25 @@
+import email
+import email.policy
+import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
 
 
 def database_url(settings_dict: dict) -> str:
@@ -93,13 +100,80 @@ class WorkerProcess:
         self.stop(signal.SIGKILL)
 
 
+class SmtpSink:
+    """A real SMTP server on loopback that keeps what it accepts.
+
+    ``refuse[address] = 450`` (or 550) makes it answer RCPT TO for that address with that code.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.refuse: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        code = self.refuse.get(address.lower())
+        if code:
+            return f"{code} {'Mailbox busy, try later' if code < 500 else 'No such user here'}"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def recipients(self) -> list[str]:
+        with self._lock:
+            return [str(message["To"]) for message in self.messages]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+        self.refuse.clear()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, tmp_path_factory) -> Iterator[WorkerProcess]:
-    """One worker for the session, over the real broker (Redis when REDIS_URL is set)."""
+def smtp_server() -> Iterator[tuple[SmtpSink, int]]:
+    sink = SmtpSink()
+    port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_sink(smtp_server, settings) -> SmtpSink:
+    """Mail sent by this process goes through SMTP to the sink (the real smtp backend)."""
+    sink, port = smtp_server
+    sink.clear()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    return sink
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, smtp_server, tmp_path_factory) -> Iterator[WorkerProcess]:
+    """One worker for the session, over the real broker (Redis when REDIS_URL is set), whose
+    mail goes through SMTP to the sink. Tests that kill workers stop it and start it again."""
     from helpcenter.celery import app
 
+    _, port = smtp_server
     app.control.purge()
-    worker = WorkerProcess(tmp_path_factory.mktemp("worker") / "worker.log", subprocess_env())
+    worker = WorkerProcess(
+        tmp_path_factory.mktemp("worker") / "worker.log",
+        subprocess_env(EMAIL_URL=f"smtp://127.0.0.1:{port}"),
+    )
     worker.start()
     yield worker
     worker.stop()

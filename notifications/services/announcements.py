@@ -344,6 +344,21 @@ def plan_dispatch(*, dispatch_id: int) -> int:
             planned += len(rows)
 
 
+def resume_unfinished_dispatches(*, now: datetime | None = None) -> int:
+    """Queue planning again for mailings that a lost task (or a down broker) left unplanned."""
+    from notifications.tasks import plan_dispatch as plan_task
+
+    now = now or timezone.now()
+    stale = list(
+        Dispatch.objects.filter(
+            status=Dispatch.Status.PLANNING, created_at__lt=now - timedelta(minutes=2)
+        ).values_list("pk", flat=True)
+    )
+    for dispatch_id in stale:
+        enqueue_after_commit(plan_task, dispatch_id)
+    return len(stale)
+
+
 def reach(announcement: Announcement) -> int:
     """How many active subscribers a mailing of ``announcement`` would reach now."""
     count = 0

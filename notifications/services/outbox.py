@@ -80,7 +80,7 @@ def _claim(message_id: int) -> OutgoingMessage | None:
     now = timezone.now()
     with transaction.atomic():
         message = (
-            OutgoingMessage.objects.select_for_update()
+            OutgoingMessage.objects.select_for_update(of=("self",))
             .select_related("dispatch")
             .filter(pk=message_id)
             .first()
@@ -228,17 +228,17 @@ def queue_sending(message_ids: list[int]) -> None:
             enqueue_after_commit(send_message_batch, chunk)
 
 
-def requeue_stalled_messages(*, limit: int = 5000) -> int:
+def requeue_stalled_messages(*, limit: int = 5000, now=None) -> int:
     """Queue again what a lost task, a down broker or a killed worker left behind."""
-    now = timezone.now()
+    now = now or timezone.now()
+    not_requeued_lately = Q(requeued_at__isnull=True) | Q(requeued_at__lte=now - SWEEP_GRACE)
     stalled = OutgoingMessage.objects.filter(
         Q(status=OutgoingMessage.Status.QUEUED, next_attempt_at__lte=now - SWEEP_GRACE)
-        | Q(status=OutgoingMessage.Status.SENDING, sending_started_at__lt=now - SENDING_TIMEOUT)
+        | Q(status=OutgoingMessage.Status.SENDING, sending_started_at__lt=now - SENDING_TIMEOUT),
+        not_requeued_lately,
     ).order_by("pk")
     ids = list(stalled.values_list("pk", flat=True)[:limit])
-    # Restart the grace period, so the next sweep leaves these rows to the tasks queued now.
-    OutgoingMessage.objects.filter(pk__in=ids, status=OutgoingMessage.Status.QUEUED).update(
-        next_attempt_at=now
-    )
+    # The next sweep leaves these rows to the tasks queued now, for another grace period.
+    OutgoingMessage.objects.filter(pk__in=ids).update(requeued_at=now)
     queue_sending(ids)
     return len(ids)

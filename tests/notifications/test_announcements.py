@@ -1,0 +1,239 @@
+import xml.etree.ElementTree as ElementTree
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from django.utils import timezone
+
+from notifications.models import Announcement, CalendarException, Dispatch
+from notifications.services import announcements as services
+from tests.notifications.factories import AnnouncementFactory, weekday_hours
+
+pytestmark = pytest.mark.django_db
+MADRID = ZoneInfo("Europe/Madrid")
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def publish(**fields) -> Announcement:
+    return services.publish_announcement(
+        announcement=AnnouncementFactory.build(**fields), actor=None
+    )
+
+
+def test_scheduled_notice_is_published_by_the_beat_job_at_its_time_across_dst():
+    # Clocks go forward at 02:00 on Sunday 28 March 2027: 09:00 that day is 07:00 UTC.
+    publish_at = datetime(2027, 3, 28, 9, 0, tzinfo=MADRID)
+    announcement = services.publish_announcement(
+        announcement=AnnouncementFactory.build(), actor=None, at=publish_at
+    )
+    assert announcement.publication == Announcement.Publication.SCHEDULED
+
+    services.process_due_announcements(now=datetime(2027, 3, 28, 6, 59, tzinfo=ZoneInfo("UTC")))
+    announcement.refresh_from_db()
+    assert announcement.publication == Announcement.Publication.SCHEDULED
+
+    services.process_due_announcements(now=datetime(2027, 3, 28, 7, 0, tzinfo=ZoneInfo("UTC")))
+    announcement.refresh_from_db()
+    assert announcement.publication == Announcement.Publication.PUBLISHED
+
+
+def test_expiry_by_the_beat_job_across_the_autumn_dst_change():
+    # 31 October 2027, clocks go back at 03:00: 02:30 happens twice. Expire at 04:00 local.
+    expire_at = datetime(2027, 10, 31, 4, 0, tzinfo=MADRID)  # 03:00 UTC
+    announcement = publish(expire_at=expire_at)
+
+    services.process_due_announcements(now=datetime(2027, 10, 31, 2, 59, tzinfo=ZoneInfo("UTC")))
+    announcement.refresh_from_db()
+    assert announcement.publication == Announcement.Publication.PUBLISHED
+
+    services.process_due_announcements(now=datetime(2027, 10, 31, 3, 0, tzinfo=ZoneInfo("UTC")))
+    announcement.refresh_from_db()
+    assert announcement.publication == Announcement.Publication.EXPIRED
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/es/", "/es/search/?q=pago", "/en/notices/", "/es/notices/subscribe/", "/es/no-such-page/"],
+)
+def test_banner_shows_on_every_public_page_while_active(client, path):
+    announcement = publish(title_es="Pagos con tarjeta caídos", title_en="Card payments down")
+
+    response = client.get(path)
+
+    title = announcement.title_en if path.startswith("/en/") else announcement.title_es
+    assert f'id="banner-{announcement.slug}"' in response.text
+    assert title in response.text
+
+
+def test_banner_disappears_after_expiry(client):
+    announcement = publish(expire_at=timezone.now() + timedelta(hours=1))
+    services.process_due_announcements(now=timezone.now() + timedelta(hours=2))
+
+    assert f'id="banner-{announcement.slug}"' not in client.get("/es/").text
+
+
+def test_banner_can_be_dismissed_and_is_remembered_without_javascript(client):
+    announcement = publish(severity=Announcement.Severity.WARNING)
+
+    response = client.post(f"/es/notices/{announcement.slug}/dismiss/", {"next": "/es/search/"})
+
+    assert response.status_code == 302 and response["Location"] == "/es/search/"
+    assert f'id="banner-{announcement.slug}"' not in client.get("/es/").text
+
+
+def test_dismiss_never_redirects_to_another_site(client):
+    announcement = publish()
+
+    response = client.post(
+        f"/es/notices/{announcement.slug}/dismiss/", {"next": "https://evil.example/"}
+    )
+
+    assert response["Location"] == "/"
+
+
+def test_critical_banners_cannot_be_dismissed(client):
+    announcement = publish(severity=Announcement.Severity.CRITICAL)
+    client.post(f"/es/notices/{announcement.slug}/dismiss/")
+
+    assert f'id="banner-{announcement.slug}"' in client.get("/es/").text
+
+
+def test_most_severe_banner_comes_first(client):
+    publish(title_es="Aviso informativo", severity=Announcement.Severity.INFO)
+    publish(title_es="Aviso crítico", severity=Announcement.Severity.CRITICAL)
+
+    html = client.get("/es/").text
+
+    assert html.index("Aviso crítico") < html.index("Aviso informativo")
+
+
+def test_publishing_twice_creates_one_mailing():
+    announcement = publish()
+
+    services.publish_announcement(announcement=announcement, actor=None)
+
+    assert Dispatch.objects.filter(announcement=announcement).count() == 1
+
+
+def test_incident_updates_move_the_phase_and_appear_in_the_timeline(client):
+    announcement = publish()
+    services.post_update(
+        announcement=announcement,
+        phase=Announcement.Phase.IDENTIFIED,
+        body_es="Hemos encontrado la causa.",
+        body_en="We found the cause.",
+        notify_subscribers=True,
+        actor=None,
+    )
+
+    announcement.refresh_from_db()
+    assert announcement.phase == Announcement.Phase.IDENTIFIED
+    assert "Hemos encontrado la causa." in client.get(announcement.get_absolute_url()).text
+    assert Dispatch.objects.filter(announcement=announcement).count() == 2
+
+
+def test_maintenance_moves_through_its_phases_by_time():
+    start = timezone.now() + timedelta(hours=1)
+    announcement = publish(
+        kind=Announcement.Kind.MAINTENANCE, starts_at=start, ends_at=start + timedelta(hours=2)
+    )
+    assert announcement.phase == Announcement.Phase.SCHEDULED
+
+    services.process_due_announcements(now=start + timedelta(minutes=1))
+    announcement.refresh_from_db()
+    assert announcement.phase == Announcement.Phase.IN_PROGRESS
+
+    services.process_due_announcements(now=start + timedelta(hours=3))
+    announcement.refresh_from_db()
+    assert announcement.phase == Announcement.Phase.COMPLETED
+
+
+def test_holiday_creates_its_notice_the_configured_days_before():
+    weekday_hours()
+    today = timezone.localdate()
+    holiday = CalendarException.objects.create(
+        date=today + timedelta(days=10),
+        label_es="Fiesta local",
+        label_en="Local holiday",
+        announce_days_before=7,
+    )
+
+    assert services.announce_upcoming_holidays(now=timezone.now()) == 0
+    assert services.announce_upcoming_holidays(now=timezone.now() + timedelta(days=3)) == 1
+    assert services.announce_upcoming_holidays(now=timezone.now() + timedelta(days=4)) == 0
+
+    holiday.refresh_from_db()
+    notice = holiday.announcement
+    assert notice.publication == Announcement.Publication.PUBLISHED
+    assert "Fiesta local" in notice.title_es and "Local holiday" in notice.title_en
+    assert "09:00" in notice.body_es
+
+
+def test_event_times_are_shown_in_the_site_time_zone_with_its_name(client):
+    start = datetime(2027, 1, 15, 2, 0, tzinfo=MADRID)
+    announcement = publish(
+        kind=Announcement.Kind.MAINTENANCE, starts_at=start, ends_at=start + timedelta(hours=2)
+    )
+
+    html = client.get(announcement.get_absolute_url()).text
+
+    assert "02:00" in html and "04:00" in html and "Europe/Madrid" in html
+
+
+def test_atom_feed_parses_and_lists_published_notices(client):
+    publish(title_es="Incidencia en pagos")
+    AnnouncementFactory(title_es="Borrador secreto")  # a draft never appears
+
+    response = client.get("/es/notices/feed.atom")
+    feed = ElementTree.fromstring(response.content)
+
+    titles = [entry.find(f"{ATOM}title").text for entry in feed.findall(f"{ATOM}entry")]
+    assert titles == ["Incidencia en pagos"]
+
+
+def test_icalendar_feed_parses_with_maintenance_windows(client):
+    start = datetime(2027, 1, 15, 2, 0, tzinfo=MADRID)
+    publish(
+        kind=Announcement.Kind.MAINTENANCE,
+        title_es="Mantenimiento",
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+    )
+
+    calendar = icalendar.Calendar.from_ical(client.get("/es/notices/calendar.ics").content)
+
+    events = list(calendar.walk("VEVENT"))
+    assert [str(event["SUMMARY"]) for event in events] == ["Mantenimiento"]
+    assert events[0].decoded("DTSTART") == start
+
+
+def test_embed_json_lists_current_notices_for_other_sites(client):
+    publish(title_en="Card payments down")
+
+    response = client.get("/en/notices/embed.json")
+
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert [notice["title"] for notice in response.json()["notices"]] == ["Card payments down"]
+
+
+def test_notices_page_lists_current_and_past(client):
+    current = publish(title_es="Ahora")
+    past = publish(title_es="Antes")
+    services.withdraw_announcement(announcement=past, actor=None)
+
+    response = client.get("/es/notices/")
+
+    assert response.context["current"] == [current]
+    assert response.context["past"] == [past]
+
+
+def test_home_shows_when_we_reply_again_when_closed(client):
+    weekday_hours()
+    CalendarException.objects.create(
+        date=date(2099, 1, 1), label_es="Año Nuevo", label_en="New Year's Day"
+    )
+
+    status = client.get("/es/").context["service_status"]
+
+    assert status.next_opening is not None
