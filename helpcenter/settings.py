@@ -180,6 +180,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.requeue_stalled_messages",
         "schedule": 60.0,
     },
+    "cases-send-pending-updates": {
+        "task": "cases.tasks.send_pending_case_updates",
+        "schedule": 60.0,
+    },
+    "cases-advance-idle-cases": {"task": "cases.tasks.advance_idle_cases", "schedule": 3600.0},
     "notifications-resume-unfinished-dispatches": {
         "task": "notifications.tasks.resume_unfinished_dispatches",
         "schedule": 120.0,
@@ -197,6 +202,11 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Centro de ayuda <ayuda@example.com>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+
+# --- Cases ----------------------------------------------------------------------------------
+CASE_LINK_DAYS = env.int("CASE_LINK_DAYS", default=30)  # how long an emailed case link works
+CASE_REOPEN_DAYS = 14  # a resolved case can be reopened by the customer for this long
+CASE_UPDATE_COALESCE_MINUTES = env.int("CASE_UPDATE_COALESCE_MINUTES", default=3)
 
 # --- Search ---------------------------------------------------------------------------------
 SEARCH_INDEX_DIR = Path(env.str("SEARCH_INDEX_DIR", default=str(VAR_DIR / "index")))

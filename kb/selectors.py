@@ -306,3 +306,17 @@ def articles_for_admin() -> QuerySet[Article]:
 
 def stale_before():
     return timezone.now() - STALE_AFTER
+
+
+def articles_for_keys(*, keys: list[str], language: str) -> list[Article]:
+    """Published articles of the given translation groups, in ``language`` when it exists."""
+    if not keys:
+        return []
+    articles = Article.objects.filter(
+        translation_key__in=keys, status=Article.Status.PUBLISHED
+    ).only("pk", "title", "slug", "language", "translation_key", "summary")
+    chosen: dict[str, Article] = {}
+    for article in articles:
+        if article.translation_key not in chosen or article.language == language:
+            chosen[article.translation_key] = article
+    return [chosen[key] for key in keys if key in chosen]

@@ -1,0 +1,958 @@
+"""Benchmark of the announcement fan-out: 100,000 emails through a real worker into SMTP.
+
+Run with ``.venv/bin/python bench/fanout.py`` (``--help`` for the options).
+
+Everything runs in a fresh temporary folder: the SQLite database and kombu's filesystem broker
+live there. With ``DATABASE_URL`` set (PostgreSQL), a throwaway database ``<name>_bench_fanout``
+is created next to the given one and dropped at the end; with ``REDIS_URL`` set, that Redis
+server is the broker, but on a database number of its own (purged before and after), so no
+other worker (another test session on the same server) takes the benchmark's tasks or purges
+them.
+
+An SMTP sink (aiosmtpd) runs in a separate process and appends one line per accepted message
+(time, recipient, Message-ID) to a file. One real ``celery worker`` (default concurrency) sends
+through it; the benchmark publishes an announcement through ``publish_announcement`` (the real
+path: dispatch, planning task, chunk tasks) and measures the time from publication to the last
+acceptance, the worker's peak memory, and the duplicates and missing recipients. The second run
+(a new announcement to the same subscribers) SIGKILLs the worker mid-run, starts another one,
+and lets the outbox sweepers recover what the dead worker held.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+TARGET_MESSAGES = 100_000
+TARGET_SECONDS = 300.0  # 100,000 messages in under 5 minutes
+TARGET_RATE = TARGET_MESSAGES / TARGET_SECONDS
+
+UNCONFIRMED = 3  # subscribers who never confirmed: they must get nothing
+UNSUBSCRIBED = 3  # confirmed, then left: nothing either
+ENGLISH_SHARE = 0.3
+INSERT_BATCH = 5_000
+
+PROGRESS_EVERY = 5.0  # seconds between progress lines
+SAMPLE_EVERY = 0.5  # seconds between RSS samples (and the loop's tick)
+BEAT_EVERY = 60.0  # the beat schedule runs the outbox sweepers every minute
+STALL_SECONDS = 3.0  # kill run: no new acceptance and an empty queue for this long = stalled
+SETTLE_SECONDS = 2.0  # after the last row is sent: wait this long for late duplicates
+SIMULATED_MINUTES = 11  # > SENDING_TIMEOUT (10 min) and SWEEP_GRACE (5 min)
+MAX_SIMULATIONS = 5
+READY_TIMEOUT = 60.0
+SINK_LOG_FIELDS = 3
+
+REDIS_BENCH_DB = 15  # the broker's database number on the given Redis server
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(
+            ["uptime"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return f"load average: {load_average()}"
+
+
+# -- the SMTP sink (its own process) -----------------------------------------------------------
+
+MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+def serve_sink(log_path: Path, port: int, ready_path: Path) -> int:
+    """The sink process: accept every message, append ``time, recipient, Message-ID`` lines.
+
+    The line is written (and flushed) before the server answers 250, so anything the worker
+    saw accepted is in the file.
+    """
+    import logging
+
+    from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
+    out = log_path.open("a", buffering=1 << 16)
+
+    class Recorder:
+        async def handle_DATA(self, server, session, envelope):
+            content = envelope.original_content or envelope.content or b""
+            if isinstance(content, str):
+                content = content.encode()
+            head = content.split(b"\r\n\r\n", 1)[0]
+            found = MESSAGE_ID.search(head)
+            message_id = found.group(1).decode(errors="replace") if found else "-"
+            now = time.time()
+            for recipient in envelope.rcpt_tos:
+                out.write(f"{now:.6f}\t{recipient.lower()}\t{message_id}\n")
+            out.flush()
+            return "250 Message accepted for delivery"
+
+    stop = []
+    parent = os.getppid()
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(True))
+    controller = Controller(
+        Recorder(), hostname="127.0.0.1", port=port, server_hostname="sink.bench", ready_timeout=10
+    )
+    controller.start()
+    ready_path.write_text(str(os.getpid()))
+    try:
+        while not stop and os.getppid() == parent:  # also end if the benchmark died
+            time.sleep(0.2)
+    finally:
+        controller.stop()
+        out.close()
+    return 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+class Sink:
+    """The sink process seen from the benchmark: start, read what it accepted, stop."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.log_path = folder / f"{name}.log"
+        self.ready_path = folder / f"{name}.ready"
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self._file = None
+        self._partial = ""
+        self.recipients: list[str] = []
+        self.message_ids: list[str] = []
+        self.last_accepted = 0.0
+
+    def start(self) -> None:
+        self.log_path.touch()
+        self.process = subprocess.Popen(
+            [
+                sys.executable, __file__, "--serve-sink", str(self.log_path),
+                "--sink-port", str(self.port), "--sink-ready", str(self.ready_path),
+            ],
+            cwd=PROJECT_DIR, start_new_session=True,
+        )  # fmt: skip
+        wait_until(
+            lambda: self.ready_path.exists() or self.process.poll() is not None,
+            READY_TIMEOUT,
+            "SMTP sink start",
+        )
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the SMTP sink exited with {self.process.returncode}")
+        self._file = self.log_path.open("r")
+
+    def poll(self) -> int:
+        """Read the lines written since the last call; returns how many messages so far."""
+        chunk = self._file.read()
+        if chunk:
+            lines = (self._partial + chunk).split("\n")
+            self._partial = lines.pop()
+            for line in lines:
+                parts = line.split("\t")
+                if len(parts) != SINK_LOG_FIELDS:
+                    continue
+                self.last_accepted = max(self.last_accepted, float(parts[0]))
+                self.recipients.append(parts[1])
+                self.message_ids.append(parts[2])
+        return len(self.recipients)
+
+    def stop(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        stop_process_group(self.process, signal.SIGTERM)
+
+
+def stop_process_group(process: subprocess.Popen | None, sig: int, timeout: float = 20) -> None:
+    """Signal a child started in its own session (and everything it forked); reap it."""
+    if process is None or process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+
+
+# -- the worker --------------------------------------------------------------------------------
+
+
+def group_rss_kb(pgid: int) -> tuple[int, int]:
+    """Sum of VmRSS (kB) over the processes of a process group, and how many there are."""
+    total = count = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                # The command may contain spaces and parentheses: split after the last ")".
+                fields = stat.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            with open(f"/proc/{entry.name}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        count += 1
+                        break
+        except (OSError, IndexError, ValueError):
+            continue  # it ended meanwhile
+    return total, count
+
+
+class Worker:
+    """``python -m celery -A helpcenter worker`` (default concurrency) in its own session."""
+
+    def __init__(self, folder: Path, name: str, env: dict[str, str]) -> None:
+        self.log_path = folder / f"{name}.log"
+        self.name = name
+        self.env = env
+        self.process: subprocess.Popen | None = None
+        self.peak_rss_kb = 0
+        self.peak_processes = 0
+
+    def start(self) -> float:
+        """Start and wait until it runs a task; returns the seconds that took."""
+        from helpcenter.models import WorkerHeartbeat
+        from helpcenter.tasks import record_worker_heartbeat
+
+        started = time.monotonic()
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "helpcenter", "worker",
+                "--loglevel=WARNING", "--without-gossip", "--without-mingle",
+                "--without-heartbeat", f"--hostname={self.name}@%h",
+            ],
+            cwd=PROJECT_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        # Ready means it takes a task from the broker and writes to the database.
+        probe = f"bench-{self.name}"
+        record_worker_heartbeat.delay(name=probe)
+        wait_until(
+            lambda: (
+                self.process.poll() is not None
+                or WorkerHeartbeat.objects.filter(name=probe).exists()
+            ),
+            READY_TIMEOUT,
+            f"worker {self.name} start",
+            interval=0.2,
+        )
+        if self.process.poll() is not None:
+            raise RuntimeError(f"worker {self.name} exited: {self.log_tail()}")
+        return time.monotonic() - started
+
+    def sample(self) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return 0
+        rss, processes = group_rss_kb(self.process.pid)
+        self.peak_rss_kb = max(self.peak_rss_kb, rss)
+        self.peak_processes = max(self.peak_processes, processes)
+        return rss
+
+    def kill(self) -> None:
+        """SIGKILL the whole group (main process and pool children), as a crash would."""
+        stop_process_group(self.process, signal.SIGKILL)
+
+    def stop(self) -> None:
+        stop_process_group(self.process, signal.SIGTERM)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+# -- environment -------------------------------------------------------------------------------
+
+
+@dataclass
+class Environment:
+    database: str = ""
+    broker: str = ""
+    notes: list[str] = field(default_factory=list)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _with_path(url: str, path: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=path))
+
+
+def _postgres_admin(url: str):
+    import psycopg
+
+    parts = urlsplit(url)
+    return psycopg.connect(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 5432,
+        user=parts.username or None,
+        password=parts.password or None,
+        dbname=parts.path.lstrip("/") or "postgres",
+        autocommit=True,
+        connect_timeout=10,
+    )
+
+
+def prepare_environment(workdir: Path, env: Environment) -> None:
+    """Point the settings at throwaway places before Django starts."""
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
+            "DEBUG": "1",
+            "VAR_DIR": str(workdir / "var"),
+            "SEARCH_INDEX_DIR": str(workdir / "var" / "index"),
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    os.environ.pop("EMAIL_URL", None)  # only the worker sends, to the sink
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url:
+        from psycopg import sql
+
+        given = urlsplit(database_url).path.lstrip("/") or "postgres"
+        name = f"{given}_bench_fanout"
+        with _postgres_admin(database_url) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+        def drop() -> None:
+            with _postgres_admin(database_url) as admin:
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+        env.cleanups.append(drop)
+        os.environ["DATABASE_URL"] = _with_path(database_url, f"/{name}")
+        parts = urlsplit(database_url)
+        env.database = (
+            f"PostgreSQL, throwaway database {name!r} on {parts.hostname}:{parts.port or 5432}"
+            f" (created now, dropped at the end; {given!r} untouched)"
+        )
+    else:
+        env.database = f"SQLite, {workdir / 'var' / 'db.sqlite3'}"
+    redis_url = os.environ.get("REDIS_URL", "")
+    if redis_url:
+        bench_url = _with_path(redis_url, f"/{REDIS_BENCH_DB}")
+        os.environ["REDIS_URL"] = bench_url
+        os.environ["REDIS_CACHE_URL"] = bench_url
+        parts = urlsplit(redis_url)
+        env.broker = (
+            f"Redis {parts.hostname}:{parts.port or 6379}, database {REDIS_BENCH_DB}"
+            f" (REDIS_URL names database {parts.path.lstrip('/') or '0'}, which other"
+            " test sessions share; queue purged before and after)"
+        )
+    else:
+        env.broker = f"kombu filesystem broker, {workdir / 'var' / 'broker'}"
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+
+
+def setup_django() -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+
+
+def purge_broker() -> int:
+    from helpcenter.celery import app
+
+    return app.control.purge() or 0
+
+
+def queue_depth() -> int:
+    """Tasks waiting in the broker's default queue (not those a worker already took)."""
+    from helpcenter.celery import app
+
+    with app.connection_for_read() as connection:
+        declared = connection.default_channel.queue_declare(
+            queue=app.conf.task_default_queue, passive=True
+        )
+        return declared.message_count
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+def make_subscribers(count: int) -> set[str]:
+    """``count`` confirmed subscribers (and a few who must get nothing); returns who must."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from notifications.models import Subscriber
+
+    now = timezone.now()
+    english_every = round(1 / ENGLISH_SHARE)
+    with transaction.atomic():
+        for start in range(0, count, INSERT_BATCH):
+            Subscriber.objects.bulk_create(
+                [
+                    Subscriber(
+                        email=f"abonado{n:06d}@example.com",
+                        language="en" if n % english_every == 0 else "es",
+                        confirmed_at=now,
+                    )
+                    for n in range(start, min(count, start + INSERT_BATCH))
+                ]
+            )
+        Subscriber.objects.bulk_create(
+            [
+                Subscriber(email=f"sin-confirmar{n}@example.com", language="es")
+                for n in range(UNCONFIRMED)
+            ]
+            + [
+                Subscriber(
+                    email=f"de-baja{n}@example.com",
+                    language="es",
+                    confirmed_at=now,
+                    unsubscribed_at=now,
+                )
+                for n in range(UNSUBSCRIBED)
+            ]
+        )
+    return {f"abonado{n:06d}@example.com" for n in range(count)}
+
+
+def publish(number: int) -> int:
+    """Publish a new announcement the way staff do; returns its dispatch's id."""
+    from notifications.models import Announcement, Dispatch
+    from notifications.services.announcements import publish_announcement
+
+    announcement = Announcement(
+        kind=Announcement.Kind.INCIDENT,
+        severity=Announcement.Severity.WARNING,
+        title_es=f"Problema con los pagos con tarjeta ({number})",
+        title_en=f"Problem with card payments ({number})",
+        body_es="Algunos pagos con tarjeta fallan desde las 10:00. **Ya estamos en ello.**\n\n"
+        "Si tu pago falló, no se ha cobrado: puedes intentarlo de nuevo más tarde.",
+        body_en="Some card payments fail since 10:00. **We are on it.**\n\n"
+        "If your payment failed you were not charged: you can try again later.",
+    )
+    announcement = publish_announcement(announcement=announcement, actor=None)
+    return Dispatch.objects.get(announcement=announcement, update=None).pk
+
+
+def status_counts(dispatch_id: int) -> dict[str, int]:
+    from django.db.models import Count
+
+    from notifications.models import OutgoingMessage
+
+    counts = {status: 0 for status in OutgoingMessage.Status.values}
+    rows = (
+        OutgoingMessage.objects.filter(dispatch_id=dispatch_id)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts.update(dict(rows))
+    return counts
+
+
+def let_time_pass(dispatch_id: int, minutes: int) -> int:
+    """Move the stored timestamps of the mailing's unsent rows back by ``minutes`` (as the
+    tests do), so the sweepers act as they would that much later. Returns the rows moved."""
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from notifications.models import Dispatch, OutgoingMessage
+
+    delta = timedelta(minutes=minutes)
+    unsent = OutgoingMessage.objects.filter(
+        dispatch_id=dispatch_id,
+        status__in=[OutgoingMessage.Status.QUEUED, OutgoingMessage.Status.SENDING],
+    )
+    moved = 0
+    for name in ("next_attempt_at", "sending_started_at", "requeued_at", "created_at"):
+        moved = max(
+            moved,
+            unsent.filter(**{f"{name}__isnull": False}).update(**{name: F(name) - delta}),
+        )
+    Dispatch.objects.filter(pk=dispatch_id).update(created_at=F("created_at") - delta)
+    return moved
+
+
+def run_sweepers() -> tuple[int, int]:
+    """What the beat runs every minute or two: re-queue lost rows and unfinished plannings."""
+    from notifications.services import announcements, outbox
+
+    plannings = announcements.resume_unfinished_dispatches()
+    requeued = 0
+    for _ in range(100):  # bounded: 5,000 rows per call
+        batch = outbox.requeue_stalled_messages()
+        requeued += batch
+        if batch < 5000:
+            break
+    return plannings, requeued
+
+
+# -- one run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    label: str
+    expected: int
+    seconds: float = 0.0  # publication → last acceptance
+    accepted: int = 0
+    duplicates: int = 0
+    duplicate_message_ids: int = 0
+    missing: int = 0
+    unexpected: int = 0
+    peak_rss_kb: int = 0
+    peak_processes: int = 0
+    planning_seconds: float | None = None
+    statuses: dict[str, int] = field(default_factory=dict)
+    timed_out: bool = False
+    killed_at_accepted: int | None = None
+    sending_at_kill: int | None = None
+    queued_at_kill: int | None = None
+    duplicates_outside_in_flight: int = 0
+    simulations: list[str] = field(default_factory=list)
+    restart_seconds: float | None = None
+    load_start: str = ""
+    load_end: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.accepted / self.seconds if self.seconds else 0.0
+
+
+def run_fanout(
+    *,
+    label: str,
+    number: int,
+    expected: set[str],
+    workdir: Path,
+    worker_env: dict[str, str],
+    kill_at: float | None,
+    timeout: float,
+) -> Result:
+    from notifications.models import Dispatch, OutgoingMessage
+
+    result = Result(label=label, expected=len(expected), load_start=load_average())
+    sink = Sink(workdir, f"sink-{number}")
+    workers: list[Worker] = []
+    try:
+        sink.start()
+        worker_env = {**worker_env, "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}"}
+        worker = Worker(workdir, f"worker-{number}a", worker_env)
+        workers.append(worker)
+        ready = worker.start()
+        say(f"  SMTP sink on 127.0.0.1:{sink.port} (own process), worker ready in {ready:.1f} s")
+
+        published = time.time()
+        dispatch_id = publish(number)
+        say(f"  published announcement {number} (dispatch {dispatch_id}) at t=0")
+
+        deadline = time.monotonic() + timeout
+        next_progress = time.monotonic() + PROGRESS_EVERY
+        next_beat = time.monotonic() + BEAT_EVERY
+        last_count, last_change = 0, time.monotonic()
+        previous_line = (time.monotonic(), 0)
+        restarted = False
+        while True:
+            now = time.monotonic()
+            count = sink.poll()
+            if count != last_count:
+                last_count, last_change = count, now
+            worker.sample()
+
+            if (
+                kill_at is not None
+                and result.killed_at_accepted is None
+                and count >= kill_at * len(expected)
+            ):
+                worker.kill()
+                count = sink.poll()
+                result.killed_at_accepted = count
+                in_flight = set(
+                    OutgoingMessage.objects.filter(
+                        dispatch_id=dispatch_id, status=OutgoingMessage.Status.SENDING
+                    ).values_list("recipient", flat=True)
+                )
+                counts = status_counts(dispatch_id)
+                result.sending_at_kill = counts[OutgoingMessage.Status.SENDING]
+                result.queued_at_kill = counts[OutgoingMessage.Status.QUEUED]
+                say(
+                    f"  t={time.time() - published:5.1f}s  SIGKILL to the worker's process group"
+                    f" after {count:,} accepted: rows sending {result.sending_at_kill},"
+                    f" queued {result.queued_at_kill:,}, sent {counts['sent']:,},"
+                    f" tasks still in the broker {queue_depth()}"
+                )
+                worker = Worker(workdir, f"worker-{number}b", worker_env)
+                workers.append(worker)
+                result.restart_seconds = worker.start()
+                restarted = True
+                say(
+                    f"  t={time.time() - published:5.1f}s  new worker ready"
+                    f" ({result.restart_seconds:.1f} s to start)"
+                )
+                last_change = time.monotonic()
+                continue
+
+            if now >= next_progress:
+                counts = status_counts(dispatch_id)
+                rate = (count - previous_line[1]) / max(now - previous_line[0], 1e-6)
+                previous_line = (now, count)
+                say(
+                    f"  t={time.time() - published:5.1f}s  accepted {count:>7,}"
+                    f" ({rate:4.0f}/s)  rows: queued {counts['queued']:,}"
+                    f" sending {counts['sending']} sent {counts['sent']:,}"
+                    f" failed {counts['failed']}  broker {queue_depth()}"
+                    f"  worker RSS {worker.sample() / 1024:.0f} MB  load {os.getloadavg()[0]:.2f}"
+                )
+                next_progress = now + PROGRESS_EVERY
+
+            if now >= next_beat:
+                plannings, requeued = run_sweepers()
+                if plannings or requeued:
+                    say(
+                        f"  t={time.time() - published:5.1f}s  beat sweepers: re-queued"
+                        f" {requeued} rows, {plannings} plannings"
+                    )
+                next_beat = now + BEAT_EVERY
+
+            idle_for = now - last_change
+            if idle_for >= min(SETTLE_SECONDS, STALL_SECONDS):
+                counts = status_counts(dispatch_id)
+                planned = (
+                    Dispatch.objects.filter(pk=dispatch_id)
+                    .exclude(status=Dispatch.Status.PLANNING)
+                    .exists()
+                )
+                unsent = counts["queued"] + counts["sending"]
+                if planned and unsent == 0 and idle_for >= SETTLE_SECONDS and queue_depth() == 0:
+                    break  # everything is sent and nothing is coming any more
+                if (
+                    restarted
+                    and idle_for >= STALL_SECONDS
+                    and queue_depth() == 0
+                    and (unsent or not planned)
+                ):
+                    if len(result.simulations) >= MAX_SIMULATIONS:
+                        say("  still stalled after the simulated waits; giving up")
+                        result.timed_out = True
+                        break
+                    moved = let_time_pass(dispatch_id, SIMULATED_MINUTES)
+                    plannings, requeued = run_sweepers()
+                    note = (
+                        f"t={time.time() - published:5.1f}s  stalled with {counts['queued']} rows"
+                        f" queued and {counts['sending']} sending (their tasks died with the"
+                        f" worker): SIMULATED {SIMULATED_MINUTES} minutes passing (moved the"
+                        f" timestamps of {moved} unsent rows and of the dispatch back), then ran"
+                        f" the sweepers: re-queued {requeued} rows, {plannings} plannings"
+                    )
+                    result.simulations.append(note)
+                    say(f"  {note}")
+                    last_change = time.monotonic()
+            if now > deadline:
+                say(f"  timed out after {timeout:.0f} s")
+                result.timed_out = True
+                break
+            time.sleep(SAMPLE_EVERY)
+
+        sink.poll()
+        result.accepted = len(sink.recipients)
+        result.seconds = max(sink.last_accepted - published, 0.0)
+        received = collections.Counter(sink.recipients)
+        result.duplicates = sum(n - 1 for n in received.values() if n > 1)
+        result.duplicate_message_ids = sum(
+            n - 1 for n in collections.Counter(sink.message_ids).values() if n > 1
+        )
+        result.missing = len(expected - set(received))
+        result.unexpected = sum(n for address, n in received.items() if address not in expected)
+        if result.killed_at_accepted is not None:
+            duplicated = {address for address, n in received.items() if n > 1}
+            result.duplicates_outside_in_flight = len(duplicated - in_flight)
+        result.statuses = status_counts(dispatch_id)
+        dispatch = Dispatch.objects.get(pk=dispatch_id)
+        if dispatch.planned_at:
+            result.planning_seconds = (dispatch.planned_at - dispatch.created_at).total_seconds()
+            if result.simulations:
+                result.planning_seconds = None  # the simulation moved created_at
+    except BaseException:
+        for worker in workers:
+            tail = worker.log_tail()
+            if tail:
+                say(f"  --- last lines of {worker.log_path.name} ---\n{tail}")
+        raise
+    finally:
+        for worker in workers:
+            worker.sample()
+            worker.stop()
+        result.peak_rss_kb = max((w.peak_rss_kb for w in workers), default=0)
+        result.peak_processes = max((w.peak_processes for w in workers), default=0)
+        sink.stop()
+        result.load_end = load_average()
+    return result
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def print_result(result: Result) -> None:
+    say(
+        f"  {result.accepted:,} messages accepted in {result.seconds:.1f} s"
+        f" ({result.rate:.0f} msg/s), publication → last acceptance"
+    )
+    if result.planning_seconds is not None:
+        say(f"  planning (outbox rows written) took {result.planning_seconds:.1f} s")
+    say(
+        f"  worker peak RSS {result.peak_rss_kb / 1024:.0f} MB (VmRSS summed over"
+        f" {result.peak_processes} processes of its group; shared pages counted in each)"
+    )
+    say(
+        f"  duplicates {result.duplicates} (same Message-ID twice: {result.duplicate_message_ids}),"
+        f" missing {result.missing}, sent to non-subscribers {result.unexpected}"
+    )
+    statuses = ", ".join(f"{name} {n:,}" for name, n in result.statuses.items())
+    say(f"  outbox rows: {statuses}")
+    if result.killed_at_accepted is not None:
+        say(
+            f"  killed after {result.killed_at_accepted:,} accepted; rows in 'sending' at the"
+            f" kill: {result.sending_at_kill} (only those can arrive twice),"
+            f" duplicates outside them: {result.duplicates_outside_in_flight}"
+        )
+    say(f"  load average {result.load_start} at start, {result.load_end} at the end")
+
+
+def print_summary(results: list[Result]) -> None:
+    rows = []
+    for result in results:
+        target_seconds = TARGET_SECONDS * result.expected / TARGET_MESSAGES
+        rows += [
+            (
+                f"{result.label}: time to last message",
+                f"{result.seconds:.1f} s",
+                f"< {target_seconds:.0f} s",
+                verdict(not result.timed_out and result.seconds < target_seconds),
+            ),
+            (
+                f"{result.label}: throughput",
+                f"{result.rate:.0f} msg/s",
+                f">= {TARGET_RATE:.0f}",
+                "",
+            ),
+            (
+                f"{result.label}: duplicates",
+                str(result.duplicates),
+                "0",
+                verdict(result.duplicates == 0),
+            ),
+            (
+                f"{result.label}: missing",
+                str(result.missing),
+                "0",
+                verdict(result.missing == 0 and not result.timed_out),
+            ),
+            (
+                f"{result.label}: to non-subscribers",
+                str(result.unexpected),
+                "0",
+                verdict(result.unexpected == 0),
+            ),
+            (f"{result.label}: worker peak RSS", f"{result.peak_rss_kb / 1024:.0f} MB", "", ""),
+        ]
+    width = max(len(row[0]) for row in rows)
+    say(f"  {'measure':<{width}}  {'value':>12}  {'target':>9}  result")
+    for name, value, target, outcome in rows:
+        say(f"  {name:<{width}}  {value:>12}  {target:>9}  {outcome}")
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=TARGET_MESSAGES, help="default 100000")
+    parser.add_argument("--no-kill", action="store_true", help="skip the run with a killed worker")
+    parser.add_argument(
+        "--kill-at", type=float, default=0.4, help="kill when this share is sent (default 0.4)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per run before giving up (default 120 + 10 ms per subscriber)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--serve-sink", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--sink-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--sink-ready", type=Path, help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if options.subscribers < 1:
+        parser.error("--subscribers must be at least 1")
+    if not 0 < options.kill_at < 1:
+        parser.error("--kill-at must be between 0 and 1")
+    if options.timeout is None:
+        options.timeout = 120 + options.subscribers * 0.01
+    return options
+
+
+def run(options: argparse.Namespace, workdir: Path, env: Environment) -> list[Result]:
+    started = time.monotonic()
+    prepare_environment(workdir, env)
+    setup_django()
+    say(f"Fan-out benchmark: {options.subscribers:,} confirmed subscribers")
+    say(f"  temporary folder: {workdir}")
+    say(f"  database: {env.database}")
+    say(f"  broker: {env.broker}")
+    say(f"  {os.cpu_count()} CPUs; {uptime()}")
+    purged = purge_broker()
+    if purged:
+        say(f"  purged {purged} old tasks from the broker")
+    say(f"  setup and migrations: {time.monotonic() - started:.1f} s")
+    begun = time.monotonic()
+    expected = make_subscribers(options.subscribers)
+    say(
+        f"  {options.subscribers:,} subscribers (+{UNCONFIRMED} unconfirmed,"
+        f" +{UNSUBSCRIBED} unsubscribed) inserted in {time.monotonic() - begun:.1f} s"
+    )
+    worker_env = dict(os.environ)
+
+    results = []
+    say("\nRun 1: fan-out, nothing goes wrong")
+    first = run_fanout(
+        label="run 1",
+        number=1,
+        expected=expected,
+        workdir=workdir,
+        worker_env=worker_env,
+        kill_at=None,
+        timeout=options.timeout,
+    )
+    print_result(first)
+    results.append(first)
+
+    if not options.no_kill:
+        say(f"\nRun 2: a new announcement; the worker is SIGKILLed at ~{options.kill_at:.0%} sent")
+        second = run_fanout(
+            label="run 2 (kill)",
+            number=2,
+            expected=expected,
+            workdir=workdir,
+            worker_env=worker_env,
+            kill_at=options.kill_at,
+            timeout=options.timeout,
+        )
+        print_result(second)
+        if second.simulations:
+            say(
+                f"  note: the rows the dead worker held were recovered by the sweepers after a"
+                f" simulated {SIMULATED_MINUTES}-minute wait; in production they would arrive"
+                f" ~{SIMULATED_MINUTES} minutes after the crash (SENDING_TIMEOUT, SWEEP_GRACE),"
+                " and the time above does not include that wait"
+            )
+        if second.duplicates:
+            say(
+                "  note: each duplicate is a message the sink accepted in the instant before the"
+                " kill, whose row was still 'sending' (the worker died before marking it sent);"
+                " the sweeper cannot tell it from one never sent, so it is sent again with the"
+                " same Message-ID"
+            )
+        results.append(second)
+
+    say("\nSummary")
+    print_summary(results)
+    say(f"  {uptime()}")
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    if options.serve_sink:
+        return serve_sink(options.serve_sink, options.sink_port, options.sink_ready)
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
+    env = Environment()
+    code = 0
+    try:
+        run(options, workdir, env)
+    except KeyboardInterrupt:
+        say("\nInterrupted.")
+        code = 130
+    except Exception as error:
+        say(f"\nThe benchmark crashed: {error!r}")
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        if "django" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
+            with contextlib.suppress(Exception):
+                purge_broker()
+            from django.db import connections
+
+            connections.close_all()
+        for cleanup in env.cleanups:
+            try:
+                cleanup()
+            except Exception as error:
+                say(f"  cleanup failed: {error!r}")
+        if options.keep:
+            say(f"\nKept the temporary folder: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,252 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+
+def _localized(instance, field: str) -> str:
+    english = (get_language() or settings.LANGUAGE_CODE)[:2] == "en"
+    value = getattr(instance, f"{field}_en") if english else ""
+    return value or getattr(instance, f"{field}_es")
+
+
+class Team(models.Model):
+    slug = models.SlugField(_("slug"), unique=True)
+    name_es = models.CharField(_("name (Spanish)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+
+    class Meta:
+        ordering = ["name_es"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name_es
+
+    @property
+    def name(self) -> str:
+        return _localized(self, "name")
+
+
+class ContactReason(models.Model):
+    """Why a customer contacts us, named so that someone can act on it, with an owner."""
+
+    code = models.SlugField(_("code"), max_length=80, unique=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("group"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    name_es = models.CharField(_("name (Spanish)"), max_length=150)
+    name_en = models.CharField(_("name (English)"), max_length=150)
+    description_es = models.CharField(_("public description (Spanish)"), max_length=300, blank=True)
+    description_en = models.CharField(_("public description (English)"), max_length=300, blank=True)
+    team = models.ForeignKey(
+        Team, verbose_name=_("owner team"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("accountable person"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_contact_reasons",
+    )
+    first_response_hours = models.PositiveIntegerField(
+        _("first response target (business hours)"), default=8
+    )
+    resolution_days = models.PositiveIntegerField(_("resolution target (business days)"), default=3)
+    article_keys = models.JSONField(
+        _("knowledge base articles"),
+        default=list,
+        blank=True,
+        help_text=_("Translation groups of the articles that answer this reason."),
+    )
+    is_status_inquiry = models.BooleanField(
+        _("asks about an existing case"),
+        default=False,
+        help_text=_(
+            "Customers choosing it are sent the link to their case instead of opening a new one."
+        ),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "name_es"]
+        verbose_name = _("contact reason")
+        verbose_name_plural = _("contact reasons")
+
+    def __str__(self) -> str:
+        return f"{self.parent.name_es} / {self.name_es}" if self.parent_id else self.name_es
+
+    @property
+    def name(self) -> str:
+        return _localized(self, "name")
+
+    @property
+    def description(self) -> str:
+        return _localized(self, "description")
+
+    @property
+    def areas(self) -> list[str]:
+        """The codes a notice may name to affect this reason (itself and its group)."""
+        return [self.code, self.parent.code] if self.parent_id else [self.code]
+
+
+class Case(models.Model):
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        IN_PROGRESS = "in_progress", _("In progress")
+        WAITING_ON_CUSTOMER = "waiting", _("Waiting for you")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
+        REOPENED = "reopened", _("Reopened")
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, _("Low")
+        NORMAL = 2, _("Normal")
+        HIGH = 3, _("High")
+        URGENT = 4, _("Urgent")
+
+    OPEN_STATUSES = (
+        Status.RECEIVED,
+        Status.IN_PROGRESS,
+        Status.WAITING_ON_CUSTOMER,
+        Status.REOPENED,
+    )
+
+    reference = models.CharField(_("reference"), max_length=9, unique=True, editable=False)
+    customer_email = models.EmailField(_("customer email"), db_index=True)
+    customer_name = models.CharField(_("customer name"), max_length=120)
+    language = models.CharField(_("language"), max_length=2, default="es")
+    reason = models.ForeignKey(
+        ContactReason, verbose_name=_("reason"), on_delete=models.PROTECT, related_name="cases"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    description = models.TextField(_("description"), max_length=5000)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.RECEIVED
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+    )
+    first_response_due = models.DateTimeField(_("first response due"))
+    resolution_due = models.DateTimeField(_("resolution due"))
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    reopened_at = models.DateTimeField(_("reopened"), null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True)
+    customer_updates = models.BooleanField(_("email updates to the customer"), default=True)
+    # Set with the first change the customer should hear about; the update job sends one email
+    # for everything that happened since, a few minutes later, and clears it.
+    update_pending_since = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("opened"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["resolution_due"]
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes = [
+            models.Index(fields=["status", "resolution_due"]),
+            models.Index(fields=["customer_email", "status"]),
+            models.Index(fields=["update_pending_since"]),
+            models.Index(fields=["created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} · {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class CaseEvent(models.Model):
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        STATUS = "status", _("Status change")
+        PUBLIC_REPLY = "reply", _("Reply to the customer")
+        CUSTOMER_MESSAGE = "message", _("Message from the customer")
+        INTERNAL_NOTE = "note", _("Internal note")
+        ASSIGNMENT = "assignment", _("Assignment")
+        SATISFACTION = "rating", _("Satisfaction rating")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    public = models.BooleanField(_("visible to the customer"), default=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_customer = models.BooleanField(default=False)
+    body = models.TextField(_("text"), blank=True, max_length=5000)
+    from_status = models.CharField(max_length=12, blank=True, choices=Case.Status.choices)
+    to_status = models.CharField(max_length=12, blank=True, choices=Case.Status.choices)
+    rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        indexes = [models.Index(fields=["case", "public", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case.reference} · {self.get_kind_display()}"
+
+
+class CaseAccessToken(models.Model):
+    """A link that opens one case. Only a hash of the secret is kept."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="access_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("case link")
+        verbose_name_plural = _("case links")
+
+    def __str__(self) -> str:
+        return f"{self.case.reference} · {self.created_at:%Y-%m-%d}"
+
+
+class Deflection(models.Model):
+    """A contact that did not have to happen: what self-service answered instead."""
+
+    class Kind(models.TextChoices):
+        ARTICLE = "article", _("An article solved it")
+        STATUS_INQUIRY = "status", _("Status question answered with the case link")
+        DUPLICATE = "duplicate", _("Added to an open case instead of a new one")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.ForeignKey(ContactReason, null=True, blank=True, on_delete=models.SET_NULL)
+    article_key = models.CharField(max_length=80, blank=True)
+    language = models.CharField(max_length=2, default="es")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("avoided contact")
+        verbose_name_plural = _("avoided contacts")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d}"

@@ -1,0 +1,159 @@
+"""Reads for cases: the status page, the contact form and the staff desk."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases.models import Case, CaseEvent, ContactReason
+from notifications.selectors import load_calendar
+
+Status = Case.Status
+
+
+def reason_groups() -> list[tuple[ContactReason, list[ContactReason]]]:
+    """Active reasons grouped under their parent, for the contact form (one query)."""
+    reasons = list(
+        ContactReason.objects.filter(active=True)
+        .select_related("parent")
+        .order_by("position", "name_es")
+    )
+    groups: dict[int, list[ContactReason]] = {}
+    parents = {reason.pk: reason for reason in reasons if reason.parent_id is None}
+    for reason in reasons:
+        if reason.parent_id is not None and reason.parent_id in parents:
+            groups.setdefault(reason.parent_id, []).append(reason)
+    return [
+        (parent, groups.get(parent.pk, [])) for parent in parents.values() if groups.get(parent.pk)
+    ]
+
+
+def selectable_reasons() -> QuerySet[ContactReason]:
+    return ContactReason.objects.filter(active=True, parent__isnull=False).select_related(
+        "parent", "team"
+    )
+
+
+def case_for_status_page(case_id: int) -> Case | None:
+    """The case with everything its page shows, in a fixed number of queries."""
+    public_events = (
+        CaseEvent.objects.filter(public=True).select_related("author").order_by("created_at", "id")
+    )
+    return (
+        Case.objects.filter(pk=case_id)
+        .select_related("reason", "reason__parent", "team")
+        .prefetch_related(Prefetch("events", queryset=public_events, to_attr="public_events"))
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class NextStep:
+    headline: str
+    detail: str
+    due: datetime | None
+    overdue: bool
+    new_estimate: datetime | None
+
+
+def next_step(case: Case, *, now: datetime | None = None) -> NextStep:
+    """Plain words for where the case stands, what happens next and by when (honestly)."""
+    now = now or timezone.now()
+    calendar = load_calendar()
+    team = case.team.name if case.team_id else _("our support team")
+    if case.status in (Status.RECEIVED, Status.REOPENED) and case.first_responded_at is None:
+        due = case.first_response_due
+        headline = _("We have your case and will reply soon.")
+        detail = _("%(team)s will read it and write to you.") % {"team": team}
+    elif case.status == Status.WAITING_ON_CUSTOMER:
+        return NextStep(
+            headline=_("We are waiting for your answer."),
+            detail=_("Read our last message below and reply here; we continue as soon as you do."),
+            due=None,
+            overdue=False,
+            new_estimate=None,
+        )
+    elif case.status in (Status.RECEIVED, Status.IN_PROGRESS, Status.REOPENED):
+        due = case.resolution_due
+        headline = _("We are working on your case.")
+        detail = _("%(team)s is handling it.") % {"team": team}
+    elif case.status == Status.RESOLVED:
+        return NextStep(
+            headline=_("We think your case is solved."),
+            detail=_("If it is, confirm it below. If not, tell us and we will keep working on it."),
+            due=None,
+            overdue=False,
+            new_estimate=None,
+        )
+    else:
+        return NextStep(
+            headline=_("This case is closed."),
+            detail="",
+            due=None,
+            overdue=False,
+            new_estimate=None,
+        )
+    overdue = due is not None and due < now
+    new_estimate = None
+    if overdue:
+        try:
+            new_estimate = calendar.add_business_days(now, 1)
+        except ValueError:
+            new_estimate = None
+    return NextStep(
+        headline=headline, detail=detail, due=due, overdue=overdue, new_estimate=new_estimate
+    )
+
+
+def customer_cases(case_ids: list[int]) -> list[Case]:
+    return list(
+        Case.objects.filter(pk__in=case_ids).select_related("reason").order_by("-created_at")
+    )
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = ""
+    reason: int | None = None
+    team: int | None = None
+    assignee: int | None = None
+    overdue: bool = False
+    waiting: bool = False
+    mine_user_id: int | None = None
+
+
+def desk_queue(filters: QueueFilters, *, now: datetime | None = None) -> QuerySet[Case]:
+    """Open cases (or the chosen status), most urgent due date first."""
+    now = now or timezone.now()
+    cases = Case.objects.select_related("reason", "team", "assignee")
+    cases = (
+        cases.filter(status=filters.status)
+        if filters.status
+        else cases.filter(status__in=Case.OPEN_STATUSES)
+    )
+    if filters.reason:
+        cases = cases.filter(Q(reason_id=filters.reason) | Q(reason__parent_id=filters.reason))
+    if filters.team:
+        cases = cases.filter(team_id=filters.team)
+    if filters.assignee:
+        cases = cases.filter(assignee_id=filters.assignee)
+    if filters.overdue:
+        cases = cases.filter(
+            Q(first_responded_at__isnull=True, first_response_due__lt=now)
+            | Q(resolution_due__lt=now)
+        )
+    if filters.waiting:
+        cases = cases.filter(status=Status.WAITING_ON_CUSTOMER)
+    return cases.order_by("resolution_due", "created_at")
+
+
+def case_for_desk(reference: str) -> Case | None:
+    events = CaseEvent.objects.select_related("author").order_by("created_at", "id")
+    return (
+        Case.objects.filter(reference=reference)
+        .select_related("reason", "reason__parent", "team", "assignee")
+        .prefetch_related(Prefetch("events", queryset=events, to_attr="all_events"))
+        .first()
+    )

@@ -1,0 +1,46 @@
+"""Every write of the cases app."""
+
+from cases.services.access import (
+    email_case_links,
+    grant_session_access,
+    issue_access_link,
+    redeem_token,
+    revoke_links,
+)
+from cases.services.contact import add_to_existing_case, record_deflection
+from cases.services.lifecycle import (
+    add_customer_message,
+    add_internal_note,
+    advance_idle_cases,
+    assign_case,
+    change_case_status,
+    confirm_solved,
+    open_case,
+    rate_case,
+    reopen_case,
+    reply_to_customer,
+    send_pending_updates,
+    set_customer_updates,
+)
+
+__all__ = [
+    "add_customer_message",
+    "add_internal_note",
+    "add_to_existing_case",
+    "advance_idle_cases",
+    "assign_case",
+    "change_case_status",
+    "confirm_solved",
+    "email_case_links",
+    "grant_session_access",
+    "issue_access_link",
+    "open_case",
+    "rate_case",
+    "record_deflection",
+    "redeem_token",
+    "reopen_case",
+    "reply_to_customer",
+    "revoke_links",
+    "send_pending_updates",
+    "set_customer_updates",
+]

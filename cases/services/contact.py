@@ -1,0 +1,55 @@
+"""The contact form: answer first, ask only for what we do not know, count what was avoided."""
+
+import re
+
+from django.db import transaction
+
+from cases.models import Case, ContactReason, Deflection
+from cases.services.lifecycle import add_customer_message
+
+REFERENCE_PATTERN = re.compile(r"\b([2-9A-Z]{4})[- ]?([2-9A-Z]{4})\b")
+
+
+def mentioned_reference(*texts: str) -> str:
+    """A case reference written in the text ("K7M2-Q9XA"), if any."""
+    for text in texts:
+        for first, second in REFERENCE_PATTERN.findall((text or "").upper()):
+            candidate = f"{first}-{second}"
+            if any(character.isdigit() for character in candidate):
+                return candidate
+    return ""
+
+
+def record_deflection(
+    *, kind: str, language: str, reason: ContactReason | None = None, article_key: str = ""
+) -> Deflection:
+    return Deflection.objects.create(
+        kind=kind, reason=reason, article_key=article_key[:80], language=language
+    )
+
+
+def verified_open_duplicate(
+    *, reason: ContactReason, email: str, verified_case_ids: list[int]
+) -> Case | None:
+    """An open case about the same reason that this visitor has already proved is theirs.
+
+    Only cases opened from the visitor's own link count: telling anyone who types an address
+    that it has an open case would reveal it.
+    """
+    return (
+        Case.objects.filter(
+            pk__in=verified_case_ids,
+            reason=reason,
+            customer_email__iexact=email,
+            status__in=Case.OPEN_STATUSES,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def add_to_existing_case(*, case: Case, subject: str, description: str, language: str) -> Case:
+    add_customer_message(case=case, body=f"{subject}\n\n{description}".strip())
+    record_deflection(kind=Deflection.Kind.DUPLICATE, reason=case.reason, language=language)
+    return case

@@ -1,0 +1,376 @@
+"""Every change to a case: opening, replies, notes, status, and what the customer does.
+
+Each change the customer should know about stamps ``Case.update_pending_since`` in the same
+transaction; ``send_pending_updates`` (a beat job) sends one email for all of it a few minutes
+later, in the customer's language, with a fresh link, through the outbox. Internal notes are
+never part of an email.
+"""
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from cases.models import Case, CaseEvent, ContactReason
+from cases.services.access import issue_access_link
+from notifications.selectors import load_calendar
+from notifications.services.outbox import queue_email
+
+# No 0/O, 1/I/L, 5/S or 8/B: a reference read over the phone is not misheard.
+REFERENCE_ALPHABET = "2346789ACDEFGHJKMNPQRTUVWXYZ"
+Status = Case.Status
+
+ALLOWED_TRANSITIONS = {
+    Status.RECEIVED: {
+        Status.IN_PROGRESS,
+        Status.WAITING_ON_CUSTOMER,
+        Status.RESOLVED,
+        Status.CLOSED,
+    },
+    Status.IN_PROGRESS: {Status.WAITING_ON_CUSTOMER, Status.RESOLVED, Status.CLOSED},
+    Status.WAITING_ON_CUSTOMER: {Status.IN_PROGRESS, Status.RESOLVED, Status.CLOSED},
+    Status.RESOLVED: {Status.CLOSED, Status.REOPENED, Status.IN_PROGRESS},
+    Status.CLOSED: {Status.REOPENED},
+    Status.REOPENED: {
+        Status.IN_PROGRESS,
+        Status.WAITING_ON_CUSTOMER,
+        Status.RESOLVED,
+        Status.CLOSED,
+    },
+}
+
+
+def new_reference() -> str:
+    letters = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"{letters[:4]}-{letters[4:]}"
+
+
+def due_dates(reason: ContactReason, start: datetime) -> tuple[datetime, datetime]:
+    """First response and resolution due, counted in opening hours from ``start``."""
+    calendar = load_calendar()
+    try:
+        first = calendar.add_business_hours(start, reason.first_response_hours)
+        resolution = calendar.add_business_days(start, reason.resolution_days)
+    except ValueError:  # no opening hours configured: plain time, so nothing breaks
+        first = start + timedelta(hours=reason.first_response_hours)
+        resolution = start + timedelta(days=reason.resolution_days)
+    return first, max(first, resolution)
+
+
+def _actor(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return actor if actor is not None and actor.is_authenticated else None
+
+
+def _event(
+    case: Case, kind: str, *, actor=None, by_customer=False, public=True, **fields
+) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case, kind=kind, author=_actor(actor), by_customer=by_customer, public=public, **fields
+    )
+
+
+def _customer_should_hear(case: Case) -> None:
+    if case.update_pending_since is None:
+        Case.objects.filter(pk=case.pk, update_pending_since__isnull=True).update(
+            update_pending_since=timezone.now()
+        )
+
+
+def _set_status(case: Case, status: str, *, actor=None, by_customer=False) -> CaseEvent | None:
+    if status == case.status:
+        return None
+    if status not in ALLOWED_TRANSITIONS[case.status]:
+        raise ValidationError(
+            f"A case cannot go from {case.status} to {status}.", code="invalid_transition"
+        )
+    now = timezone.now()
+    previous = case.status
+    case.status = status
+    if status == Status.RESOLVED:
+        case.resolved_at = now
+    elif status == Status.CLOSED:
+        case.closed_at = now
+        case.resolved_at = case.resolved_at or now
+    elif status == Status.REOPENED:
+        case.reopened_at = now
+        case.resolved_at = case.closed_at = None
+        case.first_responded_at = None
+        case.first_response_due, case.resolution_due = due_dates(case.reason, now)
+    case.save()
+    return _event(
+        case,
+        CaseEvent.Kind.STATUS,
+        actor=actor,
+        by_customer=by_customer,
+        from_status=previous,
+        to_status=status,
+    )
+
+
+@transaction.atomic
+def open_case(
+    *,
+    reason: ContactReason,
+    customer_email: str,
+    customer_name: str,
+    language: str,
+    subject: str,
+    description: str,
+) -> Case:
+    """Open a case, compute its honest due dates, and email the customer its link (after commit)."""
+    now = timezone.now()
+    first_due, resolution_due = due_dates(reason, now)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                case = Case.objects.create(
+                    reference=new_reference(),
+                    customer_email=customer_email.strip(),
+                    customer_name=customer_name.strip(),
+                    language=language,
+                    reason=reason,
+                    subject=subject.strip(),
+                    description=description.strip(),
+                    team=reason.team,
+                    assignee=reason.owner,
+                    first_response_due=first_due,
+                    resolution_due=resolution_due,
+                    created_at=now,
+                )
+            break
+        except IntegrityError:  # the one-in-a-trillion reference collision
+            continue
+    else:
+        raise RuntimeError("could not find a free case reference")
+    _event(case, CaseEvent.Kind.OPENED, by_customer=True, body=case.description)
+    _send_case_email(case, template="opened", key=f"case:{case.pk}:opened")
+    return case
+
+
+def _send_case_email(
+    case: Case, *, template: str, key: str, events: list[CaseEvent] | None = None
+) -> None:
+    link = issue_access_link(case=case)
+    with translation.override(case.language):
+        context = {
+            "case": case,
+            "link": link,
+            "events": events or [],
+            "site_name": settings.SITE_NAME,
+            "days": settings.CASE_LINK_DAYS,
+        }
+        subject = render_to_string(f"cases/email/{template}_subject.txt", context).strip()
+        text = render_to_string(f"cases/email/{template}.txt", context)
+    queue_email(
+        dedupe_key=key,
+        kind="case",
+        recipient=case.customer_email,
+        language=case.language,
+        subject=subject,
+        text=text,
+    )
+
+
+# --- What staff do --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def reply_to_customer(
+    *, case: Case, body: str, actor: AbstractBaseUser | None, status: str = ""
+) -> CaseEvent:
+    """A public reply (optionally moving the status); the customer is emailed shortly."""
+    if not body.strip():
+        raise ValidationError("A reply needs some text.", code="empty")
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    event = _event(case, CaseEvent.Kind.PUBLIC_REPLY, actor=actor, body=body.strip())
+    if case.first_responded_at is None:
+        case.first_responded_at = event.created_at
+        case.save(update_fields=["first_responded_at", "updated_at"])
+    target = status or (
+        Status.IN_PROGRESS if case.status in (Status.RECEIVED, Status.REOPENED) else ""
+    )
+    if target:
+        _set_status(case, target, actor=actor)
+    _customer_should_hear(case)
+    return event
+
+
+@transaction.atomic
+def add_internal_note(*, case: Case, body: str, actor: AbstractBaseUser | None) -> CaseEvent:
+    """A note for staff only: never shown to the customer, never emailed."""
+    if not body.strip():
+        raise ValidationError("A note needs some text.", code="empty")
+    return _event(case, CaseEvent.Kind.INTERNAL_NOTE, actor=actor, public=False, body=body.strip())
+
+
+@transaction.atomic
+def change_case_status(*, case: Case, status: str, actor: AbstractBaseUser | None) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if _set_status(case, status, actor=actor) is not None:
+        _customer_should_hear(case)
+    return case
+
+
+@transaction.atomic
+def assign_case(
+    *, case: Case, assignee: AbstractBaseUser | None, team=None, actor: AbstractBaseUser | None
+) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    case.assignee = assignee
+    if team is not None:
+        case.team = team
+    case.save(update_fields=["assignee", "team", "updated_at"])
+    who = assignee.get_full_name() or assignee.get_username() if assignee else "-"
+    _event(
+        case,
+        CaseEvent.Kind.ASSIGNMENT,
+        actor=actor,
+        public=False,
+        body=f"{who} · {case.team or '-'}",
+    )
+    return case
+
+
+# --- What the customer does -----------------------------------------------------------------
+
+
+@transaction.atomic
+def add_customer_message(*, case: Case, body: str) -> CaseEvent:
+    """The customer writes on their case; a case waiting for them goes back to us."""
+    if not body.strip():
+        raise ValidationError("Write a message first.", code="empty")
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status == Status.CLOSED:
+        raise ValidationError("This case is closed; reopen it first.", code="closed")
+    if case.status == Status.RESOLVED and not can_reopen(case):
+        raise ValidationError("This case can no longer be reopened.", code="too_late")
+    event = _event(
+        case, CaseEvent.Kind.CUSTOMER_MESSAGE, by_customer=True, body=body.strip()[:5000]
+    )
+    if case.status == Status.WAITING_ON_CUSTOMER:
+        _set_status(case, Status.IN_PROGRESS, by_customer=True)
+    elif case.status == Status.RESOLVED:
+        _set_status(case, Status.REOPENED, by_customer=True)
+    return event
+
+
+@transaction.atomic
+def confirm_solved(*, case: Case) -> Case:
+    """The customer says the problem is solved: the case closes."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status == Status.CLOSED:
+        return case
+    _set_status(case, Status.CLOSED, by_customer=True)
+    return case
+
+
+def can_reopen(case: Case, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    solved_at = case.resolved_at or case.closed_at
+    return (
+        case.status in (Status.RESOLVED, Status.CLOSED)
+        and solved_at is not None
+        and now - solved_at <= timedelta(days=settings.CASE_REOPEN_DAYS)
+    )
+
+
+@transaction.atomic
+def reopen_case(*, case: Case, body: str = "") -> Case:
+    """Reopen within CASE_REOPEN_DAYS of resolution; the case gets new due dates."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if not can_reopen(case):
+        raise ValidationError("This case can no longer be reopened.", code="too_late")
+    _set_status(case, Status.REOPENED, by_customer=True)
+    if body.strip():
+        _event(case, CaseEvent.Kind.CUSTOMER_MESSAGE, by_customer=True, body=body.strip()[:5000])
+    return case
+
+
+@transaction.atomic
+def rate_case(*, case: Case, rating: int, comment: str = "") -> CaseEvent:
+    """A satisfaction rating (1-5) after resolution, once."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status not in (Status.RESOLVED, Status.CLOSED):
+        raise ValidationError("A case can be rated once it is resolved.", code="not_resolved")
+    if case.satisfaction is not None:
+        raise ValidationError("This case has already been rated.", code="already_rated")
+    if not 1 <= rating <= 5:
+        raise ValidationError("The rating goes from 1 to 5.", code="out_of_range")
+    case.satisfaction = rating
+    case.save(update_fields=["satisfaction", "updated_at"])
+    return _event(
+        case,
+        CaseEvent.Kind.SATISFACTION,
+        by_customer=True,
+        rating=rating,
+        body=comment.strip()[:2000],
+    )
+
+
+@transaction.atomic
+def set_customer_updates(*, case: Case, enabled: bool) -> Case:
+    Case.objects.filter(pk=case.pk).update(customer_updates=enabled)
+    case.customer_updates = enabled
+    return case
+
+
+# --- The update job -------------------------------------------------------------------------
+
+
+def send_pending_updates(*, now: datetime | None = None) -> int:
+    """Email each customer once for the changes of the last few minutes (the beat job)."""
+    now = now or timezone.now()
+    quiet_since = now - timedelta(minutes=settings.CASE_UPDATE_COALESCE_MINUTES)
+    sent = 0
+    for case_id in Case.objects.filter(update_pending_since__lte=quiet_since).values_list(
+        "pk", flat=True
+    )[:500]:
+        with transaction.atomic():
+            case = (
+                Case.objects.select_for_update()
+                .filter(pk=case_id, update_pending_since__lte=quiet_since)
+                .first()
+            )
+            if case is None:
+                continue
+            pending_since = case.update_pending_since
+            Case.objects.filter(pk=case.pk).update(update_pending_since=None)
+            if not case.customer_updates:
+                continue
+            events = list(
+                case.events.filter(public=True, created_at__gte=pending_since, by_customer=False)
+                .exclude(kind=CaseEvent.Kind.INTERNAL_NOTE)
+                .select_related("author")
+            )
+            if not events:
+                continue
+            _send_case_email(
+                case,
+                template="updated",
+                key=f"case:{case.pk}:update:{pending_since.timestamp()}",
+                events=events,
+            )
+            sent += 1
+    return sent
+
+
+def advance_idle_cases(*, now: datetime | None = None) -> dict[str, int]:
+    """The beat job for what the articles promise: a case waiting for the customer for
+    CASE_REOPEN_DAYS days is resolved, and a resolved case closes after as many days more."""
+    now = now or timezone.now()
+    limit = now - timedelta(days=settings.CASE_REOPEN_DAYS)
+    counts = {"resolved": 0, "closed": 0}
+    idle = Case.objects.filter(status=Status.WAITING_ON_CUSTOMER, updated_at__lte=limit)
+    for case in idle:
+        change_case_status(case=case, status=Status.RESOLVED, actor=None)
+        counts["resolved"] += 1
+    for case in Case.objects.filter(status=Status.RESOLVED, resolved_at__lte=limit):
+        with transaction.atomic():
+            _set_status(Case.objects.select_for_update().get(pk=case.pk), Status.CLOSED)
+        counts["closed"] += 1
+    return counts
