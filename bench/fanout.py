@@ -217,9 +217,13 @@ def stop_process_group(process: subprocess.Popen | None, sig: int, timeout: floa
 # -- the worker --------------------------------------------------------------------------------
 
 
-def group_rss_kb(pgid: int) -> tuple[int, int]:
-    """Sum of VmRSS (kB) over the processes of a process group, and how many there are."""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def group_sample(pgid: int) -> tuple[int, int, dict[int, float]]:
+    """For a process group: VmRSS summed (kB), how many processes, CPU seconds per pid."""
     total = count = 0
+    cpu: dict[int, float] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -229,6 +233,7 @@ def group_rss_kb(pgid: int) -> tuple[int, int]:
                 fields = stat.read().rsplit(")", 1)[1].split()
             if int(fields[2]) != pgid:
                 continue
+            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
             with open(f"/proc/{entry.name}/status") as status:
                 for line in status:
                     if line.startswith("VmRSS:"):
@@ -237,7 +242,7 @@ def group_rss_kb(pgid: int) -> tuple[int, int]:
                         break
         except (OSError, IndexError, ValueError):
             continue  # it ended meanwhile
-    return total, count
+    return total, count, cpu
 
 
 class Worker:
@@ -250,9 +255,15 @@ class Worker:
         self.process: subprocess.Popen | None = None
         self.peak_rss_kb = 0
         self.peak_processes = 0
+        self.cpu: dict[int, float] = {}  # CPU seconds per process of the group, last seen
 
-    def start(self) -> float:
-        """Start and wait until it runs a task; returns the seconds that took."""
+    def start(self, *, probe: bool = True) -> float:
+        """Start it and wait until it is ready; returns the seconds that took.
+
+        Ready means it ran a probe task (it takes tasks from the broker and writes to the
+        database). With tasks already waiting the probe would queue behind them, so a restart
+        only waits for the pool processes to exist.
+        """
         from helpcenter.models import WorkerHeartbeat
         from helpcenter.tasks import record_worker_heartbeat
 
@@ -268,18 +279,18 @@ class Worker:
             start_new_session=True,
         )  # fmt: skip
         log.close()
-        # Ready means it takes a task from the broker and writes to the database.
-        probe = f"bench-{self.name}"
-        record_worker_heartbeat.delay(name=probe)
-        wait_until(
-            lambda: (
-                self.process.poll() is not None
-                or WorkerHeartbeat.objects.filter(name=probe).exists()
-            ),
-            READY_TIMEOUT,
-            f"worker {self.name} start",
-            interval=0.2,
-        )
+        name = f"bench-{self.name}"
+        if probe:
+            record_worker_heartbeat.delay(name=name)
+
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                return True
+            if probe:
+                return WorkerHeartbeat.objects.filter(name=name).exists()
+            return group_sample(self.process.pid)[1] >= 1 + (os.cpu_count() or 1)
+
+        wait_until(ready, READY_TIMEOUT, f"worker {self.name} start", interval=0.1)
         if self.process.poll() is not None:
             raise RuntimeError(f"worker {self.name} exited: {self.log_tail()}")
         return time.monotonic() - started
@@ -287,7 +298,8 @@ class Worker:
     def sample(self) -> int:
         if self.process is None or self.process.poll() is not None:
             return 0
-        rss, processes = group_rss_kb(self.process.pid)
+        rss, processes, cpu = group_sample(self.process.pid)
+        self.cpu.update(cpu)
         self.peak_rss_kb = max(self.peak_rss_kb, rss)
         self.peak_processes = max(self.peak_processes, processes)
         return rss
@@ -561,6 +573,9 @@ class Result:
     restart_seconds: float | None = None
     load_start: str = ""
     load_end: str = ""
+    cpu_worker: float = 0.0  # CPU seconds, all processes of the worker(s)
+    cpu_sink: float = 0.0
+    cpu_bench: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -580,6 +595,7 @@ def run_fanout(
     from notifications.models import Dispatch, OutgoingMessage
 
     result = Result(label=label, expected=len(expected), load_start=load_average())
+    bench_cpu = sum(os.times()[:2])
     sink = Sink(workdir, f"sink-{number}")
     workers: list[Worker] = []
     try:
@@ -631,11 +647,11 @@ def run_fanout(
                 )
                 worker = Worker(workdir, f"worker-{number}b", worker_env)
                 workers.append(worker)
-                result.restart_seconds = worker.start()
+                result.restart_seconds = worker.start(probe=False)
                 restarted = True
                 say(
                     f"  t={time.time() - published:5.1f}s  new worker ready"
-                    f" ({result.restart_seconds:.1f} s to start)"
+                    f" (pool up {result.restart_seconds:.1f} s after the start)"
                 )
                 last_change = time.monotonic()
                 continue
@@ -732,6 +748,10 @@ def run_fanout(
             worker.stop()
         result.peak_rss_kb = max((w.peak_rss_kb for w in workers), default=0)
         result.peak_processes = max((w.peak_processes for w in workers), default=0)
+        result.cpu_worker = sum(sum(w.cpu.values()) for w in workers)
+        if sink.process is not None and sink.process.poll() is None:
+            result.cpu_sink = sum(group_sample(sink.process.pid)[2].values())
+        result.cpu_bench = sum(os.times()[:2]) - bench_cpu
         sink.stop()
         result.load_end = load_average()
     return result
@@ -755,6 +775,14 @@ def print_result(result: Result) -> None:
         f"  worker peak RSS {result.peak_rss_kb / 1024:.0f} MB (VmRSS summed over"
         f" {result.peak_processes} processes of its group; shared pages counted in each)"
     )
+    if result.accepted:
+        say(
+            f"  CPU time: worker {result.cpu_worker:.1f} s"
+            f" ({1000 * result.cpu_worker / result.accepted:.2f} ms/message, planning included),"
+            f" SMTP sink {result.cpu_sink:.1f} s"
+            f" ({1000 * result.cpu_sink / result.accepted:.2f} ms/message),"
+            f" benchmark {result.cpu_bench:.1f} s"
+        )
     say(
         f"  duplicates {result.duplicates} (same Message-ID twice: {result.duplicate_message_ids}),"
         f" missing {result.missing}, sent to non-subscribers {result.unexpected}"

@@ -157,6 +157,9 @@ class Case(models.Model):
     # Set with the first change the customer should hear about; the update job sends one email
     # for everything that happened since, a few minutes later, and clears it.
     update_pending_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # The newest public event the customer has been emailed about (the opening email covers
+    # the case itself): the next update email tells everything after it.
+    customer_told_until = models.DateTimeField(default=timezone.now, editable=False)
     created_at = models.DateTimeField(_("opened"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

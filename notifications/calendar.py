@@ -107,20 +107,18 @@ class ServiceCalendar:
         raise ValueError("the calendar has no opening hours in the coming year")
 
     def add_business_days(self, start: datetime, days: int) -> datetime:
-        """The end of the ``days``-th open day counted from the next opening after ``start``.
+        """The close of the ``days``-th open day after the day of ``start``.
 
-        A request received on Friday evening with a target of 1 business day is due at the
-        end of Monday (or Tuesday when Monday is a holiday).
+        The day a request arrives does not count, however few hours are left of it: a
+        request on Friday (morning or evening) with a target of 1 business day is due at the
+        end of Monday (or Tuesday when Monday is a holiday). Realistic beats optimistic.
         """
         if days <= 0:
             return self.next_opening(start) or start
         counted = 0
-        first = self.next_opening(start)
-        if first is None:
-            raise ValueError("the calendar has no opening hours in the coming year")
-        day = first.date()
+        first_day = self.local(start).date() + timedelta(days=1)
         for offset in range(SEARCH_HORIZON_DAYS):
-            intervals = self.intervals_on(day + timedelta(days=offset))
+            intervals = self.intervals_on(first_day + timedelta(days=offset))
             if not intervals:
                 continue
             counted += 1

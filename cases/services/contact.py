@@ -5,18 +5,20 @@ import re
 from django.db import transaction
 
 from cases.models import Case, ContactReason, Deflection
-from cases.services.lifecycle import add_customer_message
+from cases.services.lifecycle import REFERENCE_ALPHABET, add_customer_message
 
-REFERENCE_PATTERN = re.compile(r"\b([2-9A-Z]{4})[- ]?([2-9A-Z]{4})\b")
+REFERENCE_PATTERN = re.compile(rf"\b[{REFERENCE_ALPHABET}]{{4}}-[{REFERENCE_ALPHABET}]{{4}}\b")
 
 
 def mentioned_reference(*texts: str) -> str:
-    """A case reference written in the text ("K7M2-Q9XA"), if any."""
+    """A case reference written in the text ("K7M2-Q9XA"), if any.
+
+    Whether such a case exists is not checked here: the answer must be the same either way.
+    """
     for text in texts:
-        for first, second in REFERENCE_PATTERN.findall((text or "").upper()):
-            candidate = f"{first}-{second}"
-            if any(character.isdigit() for character in candidate):
-                return candidate
+        match = REFERENCE_PATTERN.search((text or "").upper())
+        if match:
+            return match.group(0)
     return ""
 
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseEvent, ContactReason
 from cases.services.access import issue_access_link
@@ -22,7 +23,7 @@ from notifications.selectors import load_calendar
 from notifications.services.outbox import queue_email
 
 # No 0/O, 1/I/L, 5/S or 8/B: a reference read over the phone is not misheard.
-REFERENCE_ALPHABET = "2346789ACDEFGHJKMNPQRTUVWXYZ"
+REFERENCE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
 Status = Case.Status
 
 ALLOWED_TRANSITIONS = {
@@ -86,7 +87,9 @@ def _set_status(case: Case, status: str, *, actor=None, by_customer=False) -> Ca
         return None
     if status not in ALLOWED_TRANSITIONS[case.status]:
         raise ValidationError(
-            f"A case cannot go from {case.status} to {status}.", code="invalid_transition"
+            _("A case cannot go from “%(from)s” to “%(to)s”.")
+            % {"from": case.get_status_display(), "to": Case.Status(status).label},
+            code="invalid_transition",
         )
     now = timezone.now()
     previous = case.status
@@ -141,6 +144,7 @@ def open_case(
                     first_response_due=first_due,
                     resolution_due=resolution_due,
                     created_at=now,
+                    customer_told_until=now,
                 )
             break
         except IntegrityError:  # the one-in-a-trillion reference collision
@@ -185,7 +189,7 @@ def reply_to_customer(
 ) -> CaseEvent:
     """A public reply (optionally moving the status); the customer is emailed shortly."""
     if not body.strip():
-        raise ValidationError("A reply needs some text.", code="empty")
+        raise ValidationError(_("A reply needs some text."), code="empty")
     case = Case.objects.select_for_update().get(pk=case.pk)
     event = _event(case, CaseEvent.Kind.PUBLIC_REPLY, actor=actor, body=body.strip())
     if case.first_responded_at is None:
@@ -204,7 +208,7 @@ def reply_to_customer(
 def add_internal_note(*, case: Case, body: str, actor: AbstractBaseUser | None) -> CaseEvent:
     """A note for staff only: never shown to the customer, never emailed."""
     if not body.strip():
-        raise ValidationError("A note needs some text.", code="empty")
+        raise ValidationError(_("A note needs some text."), code="empty")
     return _event(case, CaseEvent.Kind.INTERNAL_NOTE, actor=actor, public=False, body=body.strip())
 
 
@@ -243,12 +247,12 @@ def assign_case(
 def add_customer_message(*, case: Case, body: str) -> CaseEvent:
     """The customer writes on their case; a case waiting for them goes back to us."""
     if not body.strip():
-        raise ValidationError("Write a message first.", code="empty")
+        raise ValidationError(_("Write a message first."), code="empty")
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status == Status.CLOSED:
-        raise ValidationError("This case is closed; reopen it first.", code="closed")
+        raise ValidationError(_("This case is closed; reopen it first."), code="closed")
     if case.status == Status.RESOLVED and not can_reopen(case):
-        raise ValidationError("This case can no longer be reopened.", code="too_late")
+        raise ValidationError(_("This case can no longer be reopened."), code="too_late")
     event = _event(
         case, CaseEvent.Kind.CUSTOMER_MESSAGE, by_customer=True, body=body.strip()[:5000]
     )
@@ -284,7 +288,7 @@ def reopen_case(*, case: Case, body: str = "") -> Case:
     """Reopen within CASE_REOPEN_DAYS of resolution; the case gets new due dates."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     if not can_reopen(case):
-        raise ValidationError("This case can no longer be reopened.", code="too_late")
+        raise ValidationError(_("This case can no longer be reopened."), code="too_late")
     _set_status(case, Status.REOPENED, by_customer=True)
     if body.strip():
         _event(case, CaseEvent.Kind.CUSTOMER_MESSAGE, by_customer=True, body=body.strip()[:5000])
@@ -296,11 +300,11 @@ def rate_case(*, case: Case, rating: int, comment: str = "") -> CaseEvent:
     """A satisfaction rating (1-5) after resolution, once."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status not in (Status.RESOLVED, Status.CLOSED):
-        raise ValidationError("A case can be rated once it is resolved.", code="not_resolved")
+        raise ValidationError(_("A case can be rated once it is resolved."), code="not_resolved")
     if case.satisfaction is not None:
-        raise ValidationError("This case has already been rated.", code="already_rated")
+        raise ValidationError(_("This case has already been rated."), code="already_rated")
     if not 1 <= rating <= 5:
-        raise ValidationError("The rating goes from 1 to 5.", code="out_of_range")
+        raise ValidationError(_("The rating goes from 1 to 5."), code="out_of_range")
     case.satisfaction = rating
     case.save(update_fields=["satisfaction", "updated_at"])
     return _event(
@@ -339,15 +343,20 @@ def send_pending_updates(*, now: datetime | None = None) -> int:
             if case is None:
                 continue
             pending_since = case.update_pending_since
-            Case.objects.filter(pk=case.pk).update(update_pending_since=None)
-            if not case.customer_updates:
-                continue
             events = list(
-                case.events.filter(public=True, created_at__gte=pending_since, by_customer=False)
+                case.events.filter(
+                    public=True, by_customer=False, created_at__gt=case.customer_told_until
+                )
                 .exclude(kind=CaseEvent.Kind.INTERNAL_NOTE)
                 .select_related("author")
             )
-            if not events:
+            told_until = max(
+                [event.created_at for event in events], default=case.customer_told_until
+            )
+            Case.objects.filter(pk=case.pk).update(
+                update_pending_since=None, customer_told_until=told_until
+            )
+            if not case.customer_updates or not events:
                 continue
             _send_case_email(
                 case,
