@@ -55,6 +55,7 @@ STALL_SECONDS = 3.0  # kill run: no new acceptance and an empty queue for this l
 SETTLE_SECONDS = 2.0  # after the last row is sent: wait this long for late duplicates
 SIMULATED_MINUTES = 11  # > SENDING_TIMEOUT (10 min) and SWEEP_GRACE (5 min)
 MAX_SIMULATIONS = 5
+KILL_WAIT = 30.0  # seconds to wait for the worker to be mid-chunk before killing it
 READY_TIMEOUT = 60.0
 SINK_LOG_FIELDS = 3
 
@@ -509,6 +510,21 @@ def status_counts(dispatch_id: int) -> dict[str, int]:
     return counts
 
 
+def wait_for_chunk_in_flight(dispatch_id: int, timeout: float) -> bool:
+    """Wait until the worker holds rows of the mailing (status sending); False on timeout."""
+    from notifications.models import OutgoingMessage
+
+    deadline = time.monotonic() + timeout
+    sending = OutgoingMessage.objects.filter(
+        dispatch_id=dispatch_id, status=OutgoingMessage.Status.SENDING
+    )
+    while time.monotonic() < deadline:
+        if sending.exists():
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def let_time_pass(dispatch_id: int, minutes: int) -> int:
     """Move the stored timestamps of the mailing's unsent rows back by ``minutes`` (as the
     tests do), so the sweepers act as they would that much later. Returns the rows moved."""
@@ -574,6 +590,7 @@ class Result:
     load_start: str = ""
     load_end: str = ""
     cpu_worker: float = 0.0  # CPU seconds, all processes of the worker(s)
+    cpu_worker_main: float = 0.0  # of which the main processes (consumer, broker polling)
     cpu_sink: float = 0.0
     cpu_bench: float = 0.0
 
@@ -628,7 +645,11 @@ def run_fanout(
                 and result.killed_at_accepted is None
                 and count >= kill_at * len(expected)
             ):
+                # Kill it mid-chunk (rows claimed, some sent), not between two tasks.
+                mid_chunk = wait_for_chunk_in_flight(dispatch_id, timeout=KILL_WAIT)
                 worker.kill()
+                if not mid_chunk:
+                    say(f"  (no chunk was being sent within {KILL_WAIT:.0f} s: killed anyway)")
                 count = sink.poll()
                 result.killed_at_accepted = count
                 in_flight = set(
@@ -749,6 +770,7 @@ def run_fanout(
         result.peak_rss_kb = max((w.peak_rss_kb for w in workers), default=0)
         result.peak_processes = max((w.peak_processes for w in workers), default=0)
         result.cpu_worker = sum(sum(w.cpu.values()) for w in workers)
+        result.cpu_worker_main = sum(w.cpu.get(w.process.pid, 0.0) for w in workers if w.process)
         if sink.process is not None and sink.process.poll() is None:
             result.cpu_sink = sum(group_sample(sink.process.pid)[2].values())
         result.cpu_bench = sum(os.times()[:2]) - bench_cpu
@@ -778,7 +800,8 @@ def print_result(result: Result) -> None:
     if result.accepted:
         say(
             f"  CPU time: worker {result.cpu_worker:.1f} s"
-            f" ({1000 * result.cpu_worker / result.accepted:.2f} ms/message, planning included),"
+            f" ({1000 * result.cpu_worker / result.accepted:.2f} ms/message, planning included;"
+            f" main process {result.cpu_worker_main:.1f} s),"
             f" SMTP sink {result.cpu_sink:.1f} s"
             f" ({1000 * result.cpu_sink / result.accepted:.2f} ms/message),"
             f" benchmark {result.cpu_bench:.1f} s"

@@ -36,13 +36,11 @@ def selectable_reasons() -> QuerySet[ContactReason]:
     )
 
 
-def case_for_status_page(case_id: int) -> Case | None:
-    """The case with everything its page shows, in a fixed number of queries."""
-    public_events = (
-        CaseEvent.objects.filter(public=True).select_related("author").order_by("created_at", "id")
-    )
+def case_for_status_page(*, reference: str) -> Case | None:
+    """The case with everything its page shows, in two queries whatever its timeline."""
+    public_events = CaseEvent.objects.filter(public=True).order_by("created_at", "id")
     return (
-        Case.objects.filter(pk=case_id)
+        Case.objects.filter(reference=reference)
         .select_related("reason", "reason__parent", "team")
         .prefetch_related(Prefetch("events", queryset=public_events, to_attr="public_events"))
         .first()
@@ -61,7 +59,6 @@ class NextStep:
 def next_step(case: Case, *, now: datetime | None = None) -> NextStep:
     """Plain words for where the case stands, what happens next and by when (honestly)."""
     now = now or timezone.now()
-    calendar = load_calendar()
     team = case.team.name if case.team_id else _("our support team")
     if case.status in (Status.RECEIVED, Status.REOPENED) and case.first_responded_at is None:
         due = case.first_response_due
@@ -97,9 +94,9 @@ def next_step(case: Case, *, now: datetime | None = None) -> NextStep:
         )
     overdue = due is not None and due < now
     new_estimate = None
-    if overdue:
+    if overdue:  # the calendar is read only when we are late and owe a new estimate
         try:
-            new_estimate = calendar.add_business_days(now, 1)
+            new_estimate = load_calendar().add_business_days(now, 1)
         except ValueError:
             new_estimate = None
     return NextStep(

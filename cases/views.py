@@ -208,10 +208,12 @@ def find_case(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _allowed_case(request: HtmxHttpRequest, reference: str) -> Case | None:
-    case_id = Case.objects.filter(reference=reference.upper()).values_list("pk", flat=True).first()
-    if case_id is None or not session_can_open(request.session, case_id):
+    if not session_case_ids(request.session):
         return None
-    return selectors.case_for_status_page(case_id)
+    case = selectors.case_for_status_page(reference=reference.upper()[:12])
+    if case is None or not session_can_open(request.session, case.pk):
+        return None
+    return case
 
 
 def _locked(request: HtmxHttpRequest) -> HttpResponse:
@@ -219,7 +221,7 @@ def _locked(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "cases/status_locked.html", {"form": FindCaseForm()}, status=403)
 
 
-def _status_context(case: Case) -> dict:
+def _status_context(request: HtmxHttpRequest, case: Case) -> dict:
     language = current_language()
     return {
         "case": case,
@@ -229,9 +231,7 @@ def _status_context(case: Case) -> dict:
         "rating_form": RatingForm(),
         "can_reopen": can_reopen(case),
         "articles": kb.articles_for_keys(keys=case.reason.article_keys, language=language),
-        "notices": [
-            notice for area in case.reason.areas for notice in notices.notices_for_area(area)
-        ][:3],
+        "notices": notices.notices_for_areas(case.reason.areas, request=request)[:3],
     }
 
 
@@ -241,7 +241,7 @@ def case_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     case = _allowed_case(request, reference)
     if case is None:
         return _locked(request)
-    return _no_store(render(request, "cases/case_status.html", _status_context(case)))
+    return _no_store(render(request, "cases/case_status.html", _status_context(request, case)))
 
 
 def _case_action(request: HtmxHttpRequest, reference: str, act) -> HttpResponse:
@@ -253,8 +253,8 @@ def _case_action(request: HtmxHttpRequest, reference: str, act) -> HttpResponse:
         act(case)
     except ValidationError as exception:
         error = " ".join(exception.messages)
-    case = selectors.case_for_status_page(case.pk)
-    context = {**_status_context(case), "action_error": error}
+    case = selectors.case_for_status_page(reference=case.reference)
+    context = {**_status_context(request, case), "action_error": error}
     if request.htmx:
         return render(request, "cases/case_status.html#case", context)
     if error:

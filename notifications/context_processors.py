@@ -14,6 +14,6 @@ def banners(request: HttpRequest) -> dict:
             if hasattr(request, "session")
             else set()
         )
-        return selectors.site_banners(dismissed=dismissed)
+        return selectors.site_banners(dismissed=dismissed, request=request)
 
     return {"site_banners": SimpleLazyObject(load)}

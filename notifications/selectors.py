@@ -80,20 +80,31 @@ def active_announcements(*, now: datetime | None = None) -> QuerySet[Announcemen
     )
 
 
-def site_banners(*, dismissed: set[str]) -> list[Announcement]:
+def current_announcements(request=None) -> list[Announcement]:
+    """The active notices, read once per request however many parts of the page ask."""
+    if request is not None and hasattr(request, "_current_announcements"):
+        return request._current_announcements
+    announcements = list(active_announcements()[:20])
+    if request is not None:
+        request._current_announcements = announcements
+    return announcements
+
+
+def site_banners(*, dismissed: set[str], request=None) -> list[Announcement]:
     """The banners every public page shows: active notices the visitor has not dismissed.
     Critical ones cannot be dismissed."""
     return [
         announcement
-        for announcement in active_announcements()[:5]
+        for announcement in current_announcements(request)[:5]
         if announcement.slug not in dismissed
         or announcement.severity == Announcement.Severity.CRITICAL
     ]
 
 
-def notices_for_area(area: str) -> list[Announcement]:
-    """Active notices that affect a contact reason or area (the case page shows these)."""
-    return [a for a in active_announcements() if not a.areas or area in a.areas]
+def notices_for_areas(areas: list[str], *, request=None) -> list[Announcement]:
+    """Active notices that affect any of these contact reasons or areas (the case page)."""
+    wanted = set(areas)
+    return [a for a in current_announcements(request) if not a.areas or wanted & set(a.areas)]
 
 
 def notice_lists(*, now: datetime | None = None) -> dict[str, list[Announcement]]:

@@ -24,7 +24,7 @@ from notifications.models import (
 from notifications.services.outbox import queue_sending
 from notifications.services.subscribers import unsubscribe_url
 
-PLAN_BATCH_SIZE = 2000
+PLAN_BATCH_SIZE = 500
 Publication = Announcement.Publication
 Phase = Announcement.Phase
 
@@ -294,54 +294,57 @@ def plan_dispatch(*, dispatch_id: int) -> int:
 
     Resumable and idempotent: each batch commits with the cursor (``planned_through_id``), and
     rows are unique per (dispatch, subscriber), so a worker killed half-way resumes where it
-    stopped and a second run adds nothing.
+    stopped and a second run adds nothing. Each batch's rows are prepared before its
+    transaction, which then only checks the cursor, writes and queues: on SQLite a write
+    transaction locks the whole database, and the workers sending the batches already queued
+    must not wait for the planning of the next ones.
     """
     planned = 0
     while True:
+        dispatch = Dispatch.objects.select_related("announcement").get(pk=dispatch_id)
+        if dispatch.status != Dispatch.Status.PLANNING:
+            return planned
+        cursor = dispatch.planned_through_id
+        batch = list(
+            Subscriber.objects.filter(
+                pk__gt=cursor, confirmed_at__isnull=False, unsubscribed_at__isnull=True
+            ).order_by("pk")[:PLAN_BATCH_SIZE]
+        )
+        rows = [
+            OutgoingMessage(
+                dedupe_key=f"{dispatch.dedupe_key}:subscriber:{subscriber.pk}",
+                kind=OutgoingMessage.Kind.NOTICE,
+                recipient=subscriber.email,
+                language=subscriber.language,
+                subject=dispatch.subjects.get(subscriber.language, ""),
+                dispatch=dispatch,
+                unsubscribe_url=unsubscribe_url(subscriber),
+            )
+            for subscriber in matching_subscribers(dispatch.announcement, batch)
+        ]
         with transaction.atomic():
-            dispatch = (
-                Dispatch.objects.select_for_update()
-                .select_related("announcement")
-                .get(pk=dispatch_id)
-            )
-            if dispatch.status != Dispatch.Status.PLANNING:
+            locked = Dispatch.objects.select_for_update().get(pk=dispatch_id)
+            if locked.status != Dispatch.Status.PLANNING:
                 return planned
-            batch = list(
-                Subscriber.objects.filter(
-                    pk__gt=dispatch.planned_through_id,
-                    confirmed_at__isnull=False,
-                    unsubscribed_at__isnull=True,
-                ).order_by("pk")[:PLAN_BATCH_SIZE]
-            )
+            if locked.planned_through_id != cursor:
+                continue  # another run of this task wrote this batch meanwhile
             if not batch:
-                dispatch.status = Dispatch.Status.SENDING
-                dispatch.planned_at = timezone.now()
-                dispatch.save(update_fields=["status", "planned_at"])
+                locked.status = Dispatch.Status.SENDING
+                locked.planned_at = timezone.now()
+                locked.save(update_fields=["status", "planned_at"])
                 return planned
-            rows = [
-                OutgoingMessage(
-                    dedupe_key=f"{dispatch.dedupe_key}:subscriber:{subscriber.pk}",
-                    kind=OutgoingMessage.Kind.NOTICE,
-                    recipient=subscriber.email,
-                    language=subscriber.language,
-                    subject=dispatch.subjects.get(subscriber.language, ""),
-                    dispatch=dispatch,
-                    unsubscribe_url=unsubscribe_url(subscriber),
-                )
-                for subscriber in matching_subscribers(dispatch.announcement, batch)
-            ]
             OutgoingMessage.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
             ids = list(
                 OutgoingMessage.objects.filter(
-                    dispatch=dispatch,
+                    dispatch=locked,
                     dedupe_key__in=[row.dedupe_key for row in rows],
                     status=OutgoingMessage.Status.QUEUED,
                 ).values_list("pk", flat=True)
             )
-            dispatch.planned_through_id = batch[-1].pk
-            dispatch.save(update_fields=["planned_through_id"])
+            locked.planned_through_id = batch[-1].pk
+            locked.save(update_fields=["planned_through_id"])
             queue_sending(ids)
-            planned += len(rows)
+        planned += len(rows)
 
 
 def resume_unfinished_dispatches(*, now: datetime | None = None) -> int:

@@ -54,7 +54,13 @@ def test_expiry_by_the_beat_job_across_the_autumn_dst_change():
 
 @pytest.mark.parametrize(
     "path",
-    ["/es/", "/es/search/?q=pago", "/en/notices/", "/es/notices/subscribe/", "/es/no-such-page/"],
+    [
+        "/es/contact/",
+        "/es/search/?q=pago",
+        "/en/notices/",
+        "/es/notices/subscribe/",
+        "/es/no-such-page/",
+    ],
 )
 def test_banner_shows_on_every_public_page_while_active(client, path):
     announcement = publish(title_es="Pagos con tarjeta caídos", title_en="Card payments down")
@@ -66,11 +72,21 @@ def test_banner_shows_on_every_public_page_while_active(client, path):
     assert title in response.text
 
 
+def test_home_lists_the_current_notices_instead_of_a_banner(client):
+    announcement = publish(title_es="Pagos con tarjeta caídos")
+
+    html = client.get("/es/").text
+
+    assert 'id="notices-title"' in html and "Pagos con tarjeta caídos" in html
+    assert f'id="banner-{announcement.slug}"' not in html
+
+
 def test_banner_disappears_after_expiry(client):
     announcement = publish(expire_at=timezone.now() + timedelta(hours=1))
+    assert f'id="banner-{announcement.slug}"' in client.get("/es/notices/").text
     services.process_due_announcements(now=timezone.now() + timedelta(hours=2))
 
-    assert f'id="banner-{announcement.slug}"' not in client.get("/es/").text
+    assert f'id="banner-{announcement.slug}"' not in client.get("/es/notices/").text
 
 
 def test_banner_can_be_dismissed_and_is_remembered_without_javascript(client):
@@ -79,7 +95,7 @@ def test_banner_can_be_dismissed_and_is_remembered_without_javascript(client):
     response = client.post(f"/es/notices/{announcement.slug}/dismiss/", {"next": "/es/search/"})
 
     assert response.status_code == 302 and response["Location"] == "/es/search/"
-    assert f'id="banner-{announcement.slug}"' not in client.get("/es/").text
+    assert f'id="banner-{announcement.slug}"' not in client.get("/es/search/").text
 
 
 def test_dismiss_never_redirects_to_another_site(client):
@@ -96,14 +112,14 @@ def test_critical_banners_cannot_be_dismissed(client):
     announcement = publish(severity=Announcement.Severity.CRITICAL)
     client.post(f"/es/notices/{announcement.slug}/dismiss/")
 
-    assert f'id="banner-{announcement.slug}"' in client.get("/es/").text
+    assert f'id="banner-{announcement.slug}"' in client.get("/es/search/").text
 
 
 def test_most_severe_banner_comes_first(client):
     publish(title_es="Aviso informativo", severity=Announcement.Severity.INFO)
     publish(title_es="Aviso crítico", severity=Announcement.Severity.CRITICAL)
 
-    html = client.get("/es/").text
+    html = client.get("/es/search/").text
 
     assert html.index("Aviso crítico") < html.index("Aviso informativo")
 

@@ -109,9 +109,11 @@ def test_worker_killed_mid_fan_out_loses_nothing_and_duplicates_at_most_what_was
     assert set(received) == set(expected), "someone was missed"
     duplicated = {address for address, count in received.items() if count > 1}
     # A message the server accepted in the instant before the worker died cannot be told apart
-    # from one it never got: only those (still "sending" at the kill) may arrive twice.
+    # from one it never got: only those (still "sending" at the kill) may arrive twice. The
+    # dead worker's rows in "sending" are its chunks (claimed together), but each pool process
+    # had at most one message in an SMTP conversation.
     assert duplicated <= in_flight
-    assert len(in_flight) <= 2  # the worker's concurrency
+    assert sum(count - 1 for count in received.values()) <= 2  # the worker's concurrency
     assert OutgoingMessage.objects.filter(kind="notice").count() == 300
 
 
@@ -139,7 +141,7 @@ def test_broker_down_at_publish_time_still_publishes_and_mails_when_it_returns(
     _point_web_process_at("redis://127.0.0.1:1/0", socket_connect_timeout=1)
     try:
         announcement = publish()  # the task cannot be queued: logged, not raised
-        page = Client().get("/es/")
+        page = Client().get("/es/contact/")  # the home lists notices instead of banners
     finally:
         _point_web_process_at(saved["broker_url"], **saved["broker_transport_options"])
         celery_app.conf.broker_write_url = saved["broker_write_url"]

@@ -1,0 +1,1004 @@
+"""Benchmark of the case status page under gunicorn: requests/s, latency, queries per page.
+
+Run with ``.venv/bin/python bench/status_page.py`` (``--help`` for the options).
+
+Everything happens in a fresh temporary folder (``VAR_DIR``): its SQLite file is the default
+database (``DATABASE_URL`` and ``REDIS_URL`` are ignored, so the cache is the database table).
+The benchmark
+
+1. loads the demo opening hours, notices and contact reasons, bulk-inserts ``--cases`` cases
+   with 10 events each (a fixed seed) and creates 2,000 database sessions, each holding the
+   right to open one random case (``cases.services.access.grant_session_access``);
+2. counts the SQL queries of one status page with the Django test client for cases with 1, 10
+   and 200 events (cache-table queries and savepoints are left out);
+3. starts ``gunicorn helpcenter.wsgi`` with 2 workers on loopback in production mode, checks a
+   few pages, then requests random status pages (each with its session cookie) for
+   ``--seconds`` after a short warm-up, with ``wrk`` (``bench/status_page.lua``) when it is
+   installed, otherwise with the asyncio load generator below;
+4. prints requests/s, p50/p95/p99 latency, errors, queries per page and the machine's load,
+   with PASS/MISS against the targets: at least 300 requests/s, and the same number of queries
+   (at most 10) whatever the length of the timeline.
+
+The exit status is 0 when every target is met, 1 when one is missed, 2 when the run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import io
+import math
+import os
+import random
+import re
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cases.models import Case, CaseEvent, ContactReason
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+LUA_SCRIPT = PROJECT_DIR / "bench" / "status_page.lua"
+SEED = 20_250_612
+
+TARGET_RPS = 300.0
+MAX_QUERIES = 10
+
+EVENTS_PER_CASE = 10
+LONG_TIMELINE = 200  # events of the synthetic case that shows the timeline costs no queries
+SESSIONS = 2_000
+INSERT_BATCH = 5_000
+
+WORKERS = 2
+CONNECTIONS = 16
+WARMUP_SECONDS = 3.0
+SAMPLE_PAGES = 20  # pages checked one by one (status 200, the reference in the body)
+QUERY_SAMPLE = 30  # random loaded cases whose queries are counted too
+INPROCESS_PAGES = 300  # pages rendered by the test client to time Django alone
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+REQUEST_TIMEOUT = 10.0
+
+# Left out of the query count: the cache table (the database cache's own bookkeeping, gone
+# with Redis) and savepoints (transaction control, not reads).
+EXCLUDED_SQL = re.compile(r"helpcenter_cache|^\s*(RELEASE |ROLLBACK TO )?SAVEPOINT", re.I)
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# Django sets TZ to the site's time zone: uptime keeps the clock of the shell that started us.
+SHELL_ENV = {"TZ": os.environ["TZ"]} if "TZ" in os.environ else {}
+
+
+def uptime() -> str:
+    environment = {**os.environ, **SHELL_ENV}
+    if not SHELL_ENV:
+        environment.pop("TZ", None)
+    try:
+        return subprocess.run(
+            ["uptime"], capture_output=True, text=True, timeout=5, check=False, env=environment
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        one, five, fifteen = os.getloadavg()
+        return f"load average: {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+# -- environment -----------------------------------------------------------------------------
+
+
+def prepare_environment(workdir: Path) -> list[str]:
+    """Production settings on a temporary VAR_DIR, for this process and for gunicorn."""
+    notes = []
+    if os.environ.pop("DATABASE_URL", None):
+        notes.append("DATABASE_URL is set but ignored: the default database is SQLite in VAR_DIR")
+    if os.environ.pop("REDIS_URL", None):
+        notes.append("REDIS_URL is set but ignored: the cache is the database table")
+    var_dir = workdir / "var"
+    (var_dir / "static").mkdir(parents=True)  # STATIC_ROOT: whitenoise warns when it is missing
+    os.environ.pop("SEARCH_INDEX_DIR", None)
+    os.environ.pop("EMAIL_URL", None)  # the demo case's emails go to files in VAR_DIR
+    variables = {
+        "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
+        "VAR_DIR": str(var_dir),
+        "DEBUG": "0",
+        "SECRET_KEY": f"bench-status-page-{secrets.token_hex(16)}",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_COOKIES": "0",
+        "STATIC_PLAIN_STORAGE": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(variables)
+    # With --keep, the server can be started again on the same data (same SECRET_KEY, or the
+    # sessions no longer decode): env $(cat server.env) .venv/bin/gunicorn helpcenter.wsgi
+    (workdir / "server.env").write_text("".join(f"{k}={v}\n" for k, v in variables.items()))
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    return notes
+
+
+def setup_django() -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+
+
+# -- data ------------------------------------------------------------------------------------
+
+FIRST_NAMES = (
+    "Ana",
+    "Carlos",
+    "Lucia",
+    "Javier",
+    "Marta",
+    "Pablo",
+    "Elena",
+    "Diego",
+    "Sara",
+    "Miguel",
+    "Laura",
+    "Jorge",
+    "Carmen",
+    "David",
+    "Paula",
+)
+LAST_NAMES = (
+    "Garcia",
+    "Martinez",
+    "Lopez",
+    "Sanchez",
+    "Perez",
+    "Gomez",
+    "Martin",
+    "Jimenez",
+    "Ruiz",
+    "Hernandez",
+    "Diaz",
+    "Moreno",
+    "Alvarez",
+)
+SUBJECTS = (
+    "Mi pedido no ha llegado todavía",
+    "El pago falla al finalizar la compra",
+    "Quiero cambiar la dirección de entrega",
+    "Me han cobrado dos veces el mismo pedido",
+    "No puedo entrar en mi cuenta",
+    "El producto llegó dañado",
+    "¿Cuándo me devolvéis el dinero?",
+    "La factura tiene un error en el NIF",
+    "Quiero cancelar la suscripción",
+    "El código de descuento no funciona",
+)
+SENTENCES = (
+    "Hemos revisado el pedido con el almacén y ya está preparado para salir.",
+    "El transportista nos confirma que el paquete está en la delegación de tu provincia.",
+    "Te escribo porque sigo sin noticias y necesito el pedido antes del viernes.",
+    "Hemos devuelto el importe a la tarjeta; el banco tarda entre tres y cinco días.",
+    "Adjunto una foto de la caja tal como llegó, con la esquina aplastada.",
+    "Hemos pedido al equipo de pagos que compruebe el cargo duplicado.",
+    "La dirección nueva ya figura en el pedido y la etiqueta se ha vuelto a imprimir.",
+    "Gracias por la paciencia: el problema venía de una actualización de la pasarela.",
+    "Cambio el estado mientras esperamos la respuesta del proveedor.",
+    "Nota interna: el cliente ya escribió la semana pasada por el mismo motivo.",
+    "¿Podéis confirmarme si el reembolso incluye los gastos de envío?",
+    "Hemos enviado un producto nuevo y puedes quedarte con el dañado.",
+)
+CASE_STATUSES = (  # (status, weight)
+    ("received", 15),
+    ("in_progress", 30),
+    ("waiting", 15),
+    ("resolved", 15),
+    ("closed", 25),
+)
+EVENT_KINDS = (  # (kind, weight, public, by customer); "opened" always comes first
+    ("reply", 25, True, False),
+    ("message", 20, True, True),
+    ("status", 20, True, False),
+    ("note", 20, False, False),
+    ("assignment", 15, False, False),
+)
+
+
+def public_share() -> float:
+    """Expected share of public events: the opening, then a weighted draw for the other 9."""
+    total = sum(weight for _, weight, _, _ in EVENT_KINDS)
+    public = sum(weight for _, weight, is_public, _ in EVENT_KINDS if is_public)
+    return (1 + (EVENTS_PER_CASE - 1) * public / total) / EVENTS_PER_CASE
+
+
+class DataMaker:
+    """Cases and their timelines, from a seeded generator (no queries until insertion)."""
+
+    def __init__(self, rng: random.Random, reasons: list[ContactReason], now: datetime) -> None:
+        from cases.services.lifecycle import REFERENCE_ALPHABET
+
+        self.rng = rng
+        self.reasons = reasons
+        self.now = now
+        self.alphabet = REFERENCE_ALPHABET
+        self.references: set[str] = set()
+        self.bodies = [self._text(180, 220) for _ in range(500)]
+        self.statuses = [status for status, _ in CASE_STATUSES]
+        self.status_weights = [weight for _, weight in CASE_STATUSES]
+        self.kinds = [kind[0] for kind in EVENT_KINDS]
+        self.kind_weights = [kind[1] for kind in EVENT_KINDS]
+        self.kind_flags = {kind: (public, customer) for kind, _, public, customer in EVENT_KINDS}
+
+    def _text(self, shortest: int, longest: int) -> str:
+        size = self.rng.randint(shortest, longest)
+        text = ""
+        while len(text) < size:
+            text += self.rng.choice(SENTENCES) + " "
+        return text[:size].rstrip()
+
+    def reference(self) -> str:
+        while True:
+            letters = "".join(self.rng.choices(self.alphabet, k=8))
+            reference = f"{letters[:4]}-{letters[4:]}"
+            if reference not in self.references:
+                self.references.add(reference)
+                return reference
+
+    def case(
+        self,
+        index: int,
+        *,
+        events: int = EVENTS_PER_CASE,
+        reason: ContactReason | None = None,
+        status: str | None = None,
+    ) -> tuple[Case, list[CaseEvent]]:
+        from cases.models import Case, CaseEvent
+
+        rng = self.rng
+        reason = reason or rng.choice(self.reasons)
+        status = status or rng.choices(self.statuses, self.status_weights)[0]
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        created = self.now - timedelta(minutes=rng.randint(events * 60, 120 * 24 * 60))
+        description = self._text(200, 400)
+        case = Case(
+            reference=self.reference(),
+            customer_email=f"{first}.{last}.{index}@example.com".lower(),
+            customer_name=f"{first} {last}",
+            language="es" if rng.random() < 0.8 else "en",
+            reason=reason,
+            subject=rng.choice(SUBJECTS),
+            description=description,
+            status=status,
+            team_id=reason.team_id,
+            first_response_due=created + timedelta(hours=reason.first_response_hours),
+            resolution_due=created + timedelta(days=reason.resolution_days),
+            created_at=created,
+        )
+        timeline = [
+            CaseEvent(
+                case=case,
+                kind=CaseEvent.Kind.OPENED,
+                public=True,
+                by_customer=True,
+                body=description,
+                created_at=created,
+            )
+        ]
+        # Spread the rest of the timeline between the opening and now.
+        step = max(1, int((self.now - created).total_seconds() / 60) // events)
+        moment = created
+        for _ in range(events - 1):
+            moment += timedelta(minutes=rng.randint(1, step))
+            kind = rng.choices(self.kinds, self.kind_weights)[0]
+            public, by_customer = self.kind_flags[kind]
+            is_status = kind == "status"
+            timeline.append(
+                CaseEvent(
+                    case=case,
+                    kind=kind,
+                    public=public,
+                    by_customer=by_customer,
+                    body="" if is_status else rng.choice(self.bodies),
+                    from_status=rng.choice(self.statuses) if is_status else "",
+                    to_status=rng.choice(self.statuses) if is_status else "",
+                    created_at=moment,
+                )
+            )
+        if status != "received":
+            case.first_responded_at = timeline[min(1, len(timeline) - 1)].created_at
+        if status == "resolved":
+            case.resolved_at = moment
+        elif status == "closed":
+            case.resolved_at = case.closed_at = moment
+            case.satisfaction = rng.choice((None, 3, 4, 5))
+        case.customer_told_until = moment
+        return case, timeline
+
+
+def insert(pairs: list[tuple[Case, list[CaseEvent]]]) -> None:
+    """One transaction: the cases (their ids come back), then their events."""
+    from django.db import transaction
+
+    from cases.models import Case, CaseEvent
+
+    with transaction.atomic():
+        Case.objects.bulk_create([case for case, _ in pairs])
+        if any(case.pk is None for case, _ in pairs):
+            raise RuntimeError("bulk_create returned no ids (SQLite older than 3.35?)")
+        CaseEvent.objects.bulk_create([event for _, events in pairs for event in events])
+
+
+def load_reference_data() -> list[ContactReason]:
+    """The demo opening hours, holidays, notices, teams and contact reasons."""
+    from cases import demo as cases_demo
+    from cases.models import ContactReason
+    from notifications import demo as notifications_demo
+
+    quiet = io.StringIO()
+    notifications_demo.load(quiet)
+    cases_demo.load(quiet)
+    return list(ContactReason.objects.filter(parent__isnull=False, active=True).order_by("pk"))
+
+
+def load_cases(maker: DataMaker, count: int) -> list[tuple[int, str]]:
+    """Bulk-insert ``count`` cases of 10 events; returns their (id, reference)."""
+    from tqdm import tqdm
+
+    loaded: list[tuple[int, str]] = []
+    with tqdm(total=count, desc="cases", unit="case", mininterval=1.0, file=sys.stdout) as bar:
+        for start in range(0, count, INSERT_BATCH):
+            batch = [maker.case(index) for index in range(start, min(count, start + INSERT_BATCH))]
+            insert(batch)
+            loaded.extend((case.pk, case.reference) for case, _ in batch)
+            bar.update(len(batch))
+    return loaded
+
+
+def grant_sessions(case_ids: Sequence[int]) -> list[str]:
+    """One database session per case, holding the right to open it, as the access link does."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import transaction
+
+    from cases.models import Case
+    from cases.services.access import grant_session_access
+
+    keys = []
+    with transaction.atomic():
+        for case_id in case_ids:
+            session = SessionStore()
+            grant_session_access(session, Case(pk=case_id))  # cycle_key() saves the session
+            keys.append(session.session_key)
+    return keys
+
+
+# -- queries per page ------------------------------------------------------------------------
+
+
+@dataclass
+class PageQueries:
+    label: str
+    events: int
+    public_events: int
+    queries: list[str]
+    left_out: int
+
+    @property
+    def count(self) -> int:
+        return len(self.queries)
+
+
+def _client():
+    from django.test import Client
+
+    return Client(HTTP_HOST="127.0.0.1")
+
+
+def fetch_page(client, session_key: str, reference: str):
+    from django.conf import settings
+
+    client.cookies[settings.SESSION_COOKIE_NAME] = session_key
+    return client.get(f"/es/cases/{reference}/")
+
+
+def count_queries(session_key: str, reference: str) -> tuple[list[str], int]:
+    """The SQL of one status page (after a first request that warms the process up), and how
+    many statements were left out (cache table, savepoints)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _client()
+    fetch_page(client, session_key, reference)
+    with CaptureQueriesContext(connection) as captured:
+        response = fetch_page(client, session_key, reference)
+    if response.status_code != 200 or reference.encode() not in response.content:
+        raise RuntimeError(f"status page of {reference}: HTTP {response.status_code}")
+    statements = [query["sql"] for query in captured.captured_queries]
+    kept = [sql for sql in statements if not EXCLUDED_SQL.search(sql)]
+    return kept, len(statements) - len(kept)
+
+
+def table_of(sql: str) -> str:
+    found = re.search(r'\bFROM\s+"?(\w+)"?', sql, re.I)
+    return found.group(1) if found else sql.split()[0]
+
+
+def measure_queries(maker: DataMaker, reason: ContactReason) -> list[PageQueries]:
+    """Cases of the same reason and status with 1, 10 and 200 events."""
+    pages = []
+    for events in (1, EVENTS_PER_CASE, LONG_TIMELINE):
+        case, timeline = maker.case(
+            10_000_000 + events, events=events, reason=reason, status="in_progress"
+        )
+        insert([(case, timeline)])
+        [key] = grant_sessions([case.pk])
+        public = sum(event.public for event in timeline)
+        pages.append(
+            PageQueries(f"{events} events", events, public, *count_queries(key, case.reference))
+        )
+    return pages
+
+
+def sample_query_counts(pairs: Sequence[tuple[str, str]]) -> Counter:
+    return Counter(len(count_queries(key, reference)[0]) for key, reference in pairs)
+
+
+@dataclass
+class InProcess:
+    page_ms: float
+    connect_ms: float
+    conn_max_age: object
+
+
+def time_in_process(pairs: Sequence[tuple[str, str]]) -> InProcess:
+    """Django alone: the test client (one thread, its DB connection kept), and a reconnect.
+
+    CPU time of this process, not wall time: others' load on the machine does not count."""
+    from django.conf import settings
+    from django.db import connection
+
+    client = _client()
+    for key, reference in pairs[:20]:
+        fetch_page(client, key, reference)
+    started = time.process_time()
+    for key, reference in pairs:
+        fetch_page(client, key, reference)
+    page_ms = (time.process_time() - started) * 1000 / len(pairs)
+    rounds = 200
+    started = time.process_time()
+    for _ in range(rounds):
+        connection.close()
+        connection.ensure_connection()
+    connect_ms = (time.process_time() - started) * 1000 / rounds
+    return InProcess(page_ms, connect_ms, settings.DATABASES["default"].get("CONN_MAX_AGE", 0))
+
+
+# -- the server ------------------------------------------------------------------------------
+
+
+class Gunicorn:
+    """``gunicorn helpcenter.wsgi`` with its own process group; ``stop`` never hangs."""
+
+    def __init__(self, workdir: Path, workers: int) -> None:
+        self.port = free_port()
+        self.log_path = workdir / "gunicorn.log"
+        self.workers = workers
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        gunicorn = PROJECT_DIR / ".venv" / "bin" / "gunicorn"
+        command = [
+            str(gunicorn if gunicorn.exists() else Path(sys.executable).parent / "gunicorn"),
+            "helpcenter.wsgi",
+            "-w",
+            str(self.workers),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--no-control-socket",  # gunicorn 27 would open one in ~/.gunicorn, shared
+        ]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=PROJECT_DIR,
+                env=dict(os.environ),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: stop() can kill master and workers
+            )
+
+    def wait_ready(self, probe: tuple[str, str]) -> None:
+        def answers() -> bool:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; its log:\n{self.log_tail()}")
+            try:
+                return get_page(self.port, *probe)[0] == 200
+            except OSError:
+                return False
+
+        wait_until(answers, READY_TIMEOUT, "gunicorn answering")
+        wait_until(lambda: len(self.worker_pids()) == self.workers, READY_TIMEOUT, "workers")
+
+    def worker_pids(self) -> list[int]:
+        if self.process is None:
+            return []
+        children = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    children.append(int(entry.name))
+        return children
+
+    def workers_time(self) -> tuple[float, float]:
+        """Seconds the workers spent on a CPU, and runnable but waiting for one."""
+        times = [scheduler_seconds(pid) for pid in self.worker_pids()]
+        return sum(on_cpu for on_cpu, _ in times), sum(waiting for _, waiting in times)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown (TERM waits 30 s)
+        try:
+            process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(STOP_TIMEOUT)
+
+
+def scheduler_seconds(pid: int) -> tuple[float, float]:
+    """Time on a CPU and time in the run queue (``/proc/<pid>/schedstat``, nanoseconds)."""
+    try:
+        on_cpu, waiting, _slices = Path(f"/proc/{pid}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
+def get_page(port: int, session_key: str, reference: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.request(
+            "GET", f"/es/cases/{reference}/", headers={"Cookie": f"sessionid={session_key}"}
+        )
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def check_pages(port: int, pairs: Sequence[tuple[str, str]]) -> list[str]:
+    """Problems with a few pages fetched one by one, and with a page the session may not open."""
+    problems = []
+    for key, reference in pairs:
+        status, body = get_page(port, key, reference)
+        if status != 200 or reference.encode() not in body:
+            problems.append(
+                f"{reference}: HTTP {status}, reference in body: {reference.encode() in body}"
+            )
+    (key, _), (_, other) = pairs[0], pairs[1]
+    status, _ = get_page(port, key, other)
+    if status != 403:
+        problems.append(f"{other} with another case's session: HTTP {status}, expected 403")
+    return problems
+
+
+# -- load ------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadResult:
+    tool: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: Counter = field(default_factory=Counter)  # "HTTP 403", "read", "timeout"...
+    generator_cpu_seconds: float = 0.0
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+def run_wrk(port: int, pairs_file: Path, seconds: float, connections: int) -> LoadResult:
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        f"--timeout={REQUEST_TIMEOUT:.0f}s",
+        "-s",
+        str(LUA_SCRIPT),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(pairs_file),
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finished = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    line = next((row for row in finished.stdout.splitlines() if row.startswith("BENCH ")), "")
+    if finished.returncode != 0 or not line:
+        raise RuntimeError(
+            f"wrk failed ({finished.returncode}):\n{finished.stdout}{finished.stderr}"
+        )
+    values = dict(item.split("=", 1) for item in line.split()[1:])
+    errors = Counter()
+    for kind in ("connect", "read", "write", "timeout"):
+        if int(values[kind]):
+            errors[f"socket {kind}"] = int(values[kind])
+    if values["statuses"] != "-":
+        for item in values["statuses"].split(","):
+            status, count = item.split(":")
+            errors[f"HTTP {status}"] += int(count)
+    return LoadResult(
+        tool=f"wrk (1 thread, {connections} connections, bench/status_page.lua)",
+        requests=int(values["requests"]),
+        seconds=int(values["duration_us"]) / 1e6,
+        p50_ms=int(values["p50_us"]) / 1000,
+        p95_ms=int(values["p95_us"]) / 1000,
+        p99_ms=int(values["p99_us"]) / 1000,
+        max_ms=int(values["max_us"]) / 1000,
+        errors=errors,
+        generator_cpu_seconds=(after.ru_utime + after.ru_stime)
+        - (before.ru_utime + before.ru_stime),
+    )
+
+
+async def _python_load(
+    port: int, pairs: Sequence[tuple[str, str]], seconds: float, connections: int
+) -> tuple[list[float], Counter, float]:
+    """``connections`` HTTP/1.1 clients, keep-alive when the server allows it (gunicorn's sync
+    workers close every connection). Returns latencies, errors and the elapsed time."""
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    end = begin + seconds
+    latencies: list[float] = []
+    errors: Counter = Counter()
+    prepared = [
+        (
+            reference.encode(),
+            (
+                f"GET /es/cases/{reference}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                f"Cookie: sessionid={key}\r\nAccept-Encoding: identity\r\n\r\n"
+            ).encode(),
+        )
+        for key, reference in pairs
+    ]
+
+    async def exchange(reader, writer, request: bytes) -> tuple[int, bytes, bool]:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip().lower()
+        if "content-length" in headers:
+            body = await reader.readexactly(int(headers["content-length"]))
+        else:
+            body = await reader.read()  # no length: the body ends with the connection
+        close = headers.get("connection") == "close" or "content-length" not in headers
+        return status, body, close
+
+    async def client(number: int) -> None:
+        rng = random.Random(f"{SEED}-{number}-{seconds}")  # warm-up and run differ
+        reader = writer = None
+        while (started := loop.time()) < end:
+            reference, request = rng.choice(prepared)
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                status, body, close = await asyncio.wait_for(
+                    exchange(reader, writer, request), REQUEST_TIMEOUT
+                )
+            except TimeoutError:  # before OSError, its parent
+                errors["socket timeout"] += 1
+                close, status = True, 0
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
+                errors[f"socket {type(error).__name__}"] += 1
+                close, status = True, 0
+            if status:
+                latencies.append(loop.time() - started)
+                if status != 200:
+                    errors[f"HTTP {status}"] += 1
+                elif reference not in body:
+                    errors["200 without the reference"] += 1
+            if close and writer is not None:
+                writer.close()
+                reader = writer = None
+        if writer is not None:
+            writer.close()
+
+    await asyncio.gather(*(client(number) for number in range(connections)))
+    return latencies, errors, loop.time() - begin
+
+
+def run_python_load(
+    port: int, pairs: Sequence[tuple[str, str]], seconds: float, connections: int
+) -> LoadResult:
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    latencies, errors, elapsed = asyncio.run(_python_load(port, pairs, seconds, connections))
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    milliseconds = [latency * 1000 for latency in latencies]
+    return LoadResult(
+        tool=f"Python asyncio generator ({connections} connections, in this process)",
+        requests=len(latencies),
+        seconds=elapsed,
+        p50_ms=percentile(milliseconds, 50),
+        p95_ms=percentile(milliseconds, 95),
+        p99_ms=percentile(milliseconds, 99),
+        max_ms=max(milliseconds, default=math.nan),
+        errors=errors,
+        generator_cpu_seconds=(after.ru_utime + after.ru_stime)
+        - (before.ru_utime + before.ru_stime),
+    )
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000, help="cases to load (100000)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured load (20 s)")
+    parser.add_argument("--connections", type=int, default=CONNECTIONS, help="concurrent (16)")
+    parser.add_argument(
+        "--python-load", action="store_true", help="use the Python load generator even with wrk"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    options = parser.parse_args(argv)
+    if options.cases < SESSIONS // 10 or options.seconds <= 0 or options.connections < 1:
+        parser.error(f"--cases must be at least {SESSIONS // 10}, --seconds and --connections > 0")
+    return options
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], None]]) -> bool:
+    say(f"Case status page benchmark: {options.cases:,} cases x {EVENTS_PER_CASE} events,")
+    say(f"gunicorn with {WORKERS} workers, {options.seconds:g} s of load. Folder: {workdir}")
+    say(f"  {uptime()}")
+    for note in prepare_environment(workdir):
+        say(f"  note: {note}")
+
+    started = time.perf_counter()
+    setup_django()
+    from django.db import connection
+    from django.utils import timezone
+
+    from cases.models import CaseEvent
+
+    reasons = load_reference_data()
+    rng = random.Random(SEED)
+    maker = DataMaker(rng, reasons, timezone.now())
+    say(
+        f"\nData ({len(reasons)} contact reasons, {100 * public_share():.0f}% of the events"
+        " public, bodies of ~200 characters)"
+    )
+    loaded = load_cases(maker, options.cases)
+    chosen = rng.sample(loaded, min(SESSIONS, len(loaded)))
+    keys = grant_sessions([case_id for case_id, _ in chosen])
+    pairs = [(key, reference) for key, (_, reference) in zip(keys, chosen, strict=True)]
+    events = CaseEvent.objects.count()
+    database = Path(connection.settings_dict["NAME"])
+    say(
+        f"  {len(loaded):,} cases, {events:,} events, {len(pairs):,} sessions in"
+        f" {time.perf_counter() - started:.0f} s;"
+        f" database {database.stat().st_size / 1024**2:.0f} MB"
+    )
+
+    say("\nSQL queries per status page (Django test client in this process; queries on the")
+    say("cache table helpcenter_cache and SAVEPOINT statements are not counted)")
+    rich_reason = max(reasons, key=lambda reason: (bool(reason.article_keys), reason.pk))
+    pages = measure_queries(maker, rich_reason)
+    for page in pages:
+        say(
+            f"  {page.label:>11} ({page.public_events:>3} public): {page.count} queries"
+            f" ({page.left_out} statements left out)"
+        )
+    say(f"  tables, in order: {', '.join(table_of(sql) for sql in pages[1].queries)}")
+    sample = sample_query_counts(rng.sample(pairs, min(QUERY_SAMPLE, len(pairs))))
+    spread = ", ".join(f"{count} queries x{times}" for count, times in sorted(sample.items()))
+    say(f"  {sum(sample.values())} random loaded cases (all reasons): {spread}")
+    counts = {page.count for page in pages} | set(sample)
+    queries_ok = len({page.count for page in pages}) == 1 and max(counts) <= MAX_QUERIES
+
+    inprocess = time_in_process(rng.choices(pairs, k=INPROCESS_PAGES))
+    say(
+        f"  Django alone: {inprocess.page_ms:.2f} ms CPU per page (test client, one thread, one"
+        f" kept connection); opening a SQLite connection: {inprocess.connect_ms:.2f} ms CPU,"
+        f" paid by every gunicorn request with CONN_MAX_AGE={inprocess.conn_max_age}"
+    )
+    connection.close()
+
+    pairs_file = workdir / "pairs.txt"
+    pairs_file.write_text("".join(f"{key} {reference}\n" for key, reference in pairs))
+    server = Gunicorn(workdir, WORKERS)
+    cleanups.append(server.stop)
+    say(f"\nServer: gunicorn helpcenter.wsgi -w {WORKERS} -b 127.0.0.1:{server.port} (DEBUG=0)")
+    server.start()
+    server.wait_ready(pairs[0])
+    problems = check_pages(server.port, rng.sample(pairs, min(SAMPLE_PAGES, len(pairs))))
+    say(
+        f"  {SAMPLE_PAGES} pages fetched one by one: "
+        + (
+            "200 with the case reference in the body; another case's session gets 403"
+            if not problems
+            else "PROBLEMS"
+        )
+    )
+    for problem in problems:
+        say(f"    {problem}")
+
+    use_wrk = shutil.which("wrk") is not None and not options.python_load
+    if not use_wrk and not options.python_load:
+        say("  wrk is not installed (apt-get install -y wrk): using the Python load generator")
+    say(
+        f"\nLoad: random pages of the {len(pairs):,} sessions,"
+        f" {WARMUP_SECONDS:g} s warm-up, then {options.seconds:g} s measured"
+    )
+    say(f"  before: {uptime()}")
+
+    def load(seconds: float) -> LoadResult:
+        if use_wrk:
+            return run_wrk(server.port, pairs_file, seconds, options.connections)
+        return run_python_load(server.port, pairs, seconds, options.connections)
+
+    load(WARMUP_SECONDS)
+    cpu_before, wait_before = server.workers_time()
+    result = load(options.seconds)
+    cpu_after, wait_after = server.workers_time()
+    workers_cpu, workers_wait = cpu_after - cpu_before, wait_after - wait_before
+    say(f"  after:  {uptime()}")
+    # Read before stopping: stopping interrupts the requests still queued, and logs them.
+    gunicorn_errors = [
+        line for line in server.log_tail(200).splitlines() if "Traceback" in line or "ERROR" in line
+    ]
+    server.stop()
+
+    say(f"\nResults ({result.tool})")
+    say(f"  requests/s    {result.rps:8.1f}   ({result.requests:,} in {result.seconds:.1f} s)")
+    say(
+        f"  latency ms    p50 {result.p50_ms:.1f}   p95 {result.p95_ms:.1f}"
+        f"   p99 {result.p99_ms:.1f}   max {result.max_ms:.1f}"
+    )
+    say(
+        f"  errors        {result.error_count}"
+        + (f"  {dict(result.errors)}" if result.errors else "")
+    )
+    say(f"  queries/page  {' / '.join(str(page.count) for page in pages)} (1 / 10 / 200 events)")
+    if result.requests and workers_cpu > 0:
+        window = WORKERS * result.seconds
+        say(
+            f"  workers       of {window:.0f} s ({WORKERS} x {result.seconds:.0f} s): on a CPU"
+            f" {workers_cpu:.1f} s ({100 * workers_cpu / window:.0f}%), runnable but waiting for"
+            f" a CPU {workers_wait:.1f} s ({100 * workers_wait / window:.0f}%)"
+        )
+        say(
+            f"  CPU/request   {1000 * workers_cpu / result.requests:.2f} ms in the workers;"
+            f" load generator {result.generator_cpu_seconds:.1f} s in all"
+        )
+        say(
+            f"  ceiling       {WORKERS} idle cores / CPU per request ="
+            f" {WORKERS * result.requests / workers_cpu:.0f} requests/s at most"
+        )
+    if gunicorn_errors:
+        say(f"  gunicorn log: {len(gunicorn_errors)} error lines, e.g. {gunicorn_errors[0]}")
+    say(f"  machine       {uptime()}")
+
+    rate_ok = result.rps >= TARGET_RPS
+    clean = result.error_count == 0 and not problems and not gunicorn_errors
+    say("\nTargets")
+    say(f"  {verdict(rate_ok)}  {result.rps:.0f} requests/s (target >= {TARGET_RPS:.0f})")
+    say(
+        f"  {verdict(queries_ok)}  queries per page"
+        f" {' / '.join(str(page.count) for page in pages)} for 1 / 10 / 200 events"
+        f" (target: equal and <= {MAX_QUERIES}; up to {max(counts)} on any sampled case)"
+    )
+    say(
+        f"  {verdict(clean)}  every response 200 with its case ({result.error_count} errors,"
+        f" {len(problems)} bad sample pages, {len(gunicorn_errors)} error lines in gunicorn's log)"
+    )
+    return rate_ok and queries_ok and clean
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-status-page-"))
+    cleanups: list[Callable[[], None]] = []
+    code = 2
+    try:
+        code = 0 if run(options, workdir, cleanups) else 1
+    except KeyboardInterrupt:
+        say("\nInterrupted.")
+        code = 130
+    except Exception as error:
+        say(f"\nThe benchmark failed: {error!r}")
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        for cleanup in reversed(cleanups):
+            try:
+                cleanup()
+            except Exception as error:
+                say(f"  cleanup failed: {error!r}")
+        if "django" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
+            from django.db import connections
+
+            connections.close_all()
+        if options.keep:
+            say(f"\nKept the temporary folder: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""Fan-out chunks: claimed together, each row marked sent as soon as the server accepts it."""
+
+import email
+import email.policy
+import socket
+from datetime import timedelta
+
+import pytest
+from django.core.mail import get_connection
+from django.utils import timezone
+
+from notifications import tasks
+from notifications.models import Dispatch, OutgoingMessage, SuppressedAddress
+from notifications.services import announcements, outbox
+from tests.notifications.factories import AnnouncementFactory, SubscriberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mailing(django_capture_on_commit_callbacks):
+    """Publish an announcement to these subscribers and plan it; returns the rows' ids."""
+
+    def make(*subscribers: tuple[str, str], **announcement) -> list[int]:
+        for address, language in subscribers:
+            SubscriberFactory(email=address, language=language)
+        with django_capture_on_commit_callbacks(execute=False):
+            published = announcements.publish_announcement(
+                announcement=AnnouncementFactory.build(**announcement), actor=None
+            )
+            dispatch = Dispatch.objects.get(announcement=published)
+            announcements.plan_dispatch(dispatch_id=dispatch.pk)
+        return list(
+            OutgoingMessage.objects.filter(dispatch=dispatch)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+    return make
+
+
+def statuses(ids: list[int]) -> dict[str, str]:
+    return dict(OutgoingMessage.objects.filter(pk__in=ids).values_list("recipient", "status"))
+
+
+def test_a_chunk_run_twice_sends_each_row_once(smtp_sink, mailing):
+    ids = mailing(("ana@example.com", "es"), ("bob@example.com", "en"), ("eva@example.com", "es"))
+
+    assert tasks.send_message_batch(ids) == {"sent": 3, "failed": 0, "retry": 0, "skipped": 0}
+    assert tasks.send_message_batch(ids) == {"sent": 0, "failed": 0, "retry": 0, "skipped": 3}
+
+    assert sorted(smtp_sink.recipients()) == [
+        "ana@example.com",
+        "bob@example.com",
+        "eva@example.com",
+    ]
+    rows = OutgoingMessage.objects.filter(pk__in=ids)
+    assert {(row.status, row.attempts) for row in rows} == {(OutgoingMessage.Status.SENT, 1)}
+    assert all(row.sent_at for row in rows)
+
+
+def test_a_chunk_leaves_alone_the_rows_another_task_holds(smtp_sink, mailing):
+    ids = mailing(("ana@example.com", "es"), ("bob@example.com", "es"))
+    OutgoingMessage.objects.filter(pk=ids[0]).update(
+        status=OutgoingMessage.Status.SENDING, sending_started_at=timezone.now()
+    )
+
+    assert outbox.deliver_messages(message_ids=ids)["skipped"] == 1
+
+    assert smtp_sink.recipients() == ["bob@example.com"]
+
+
+def test_a_chunk_takes_over_rows_stuck_in_sending(smtp_sink, mailing):
+    ids = mailing(("ana@example.com", "es"))
+    OutgoingMessage.objects.filter(pk=ids[0]).update(
+        status=OutgoingMessage.Status.SENDING,
+        sending_started_at=timezone.now() - outbox.SENDING_TIMEOUT - timedelta(seconds=1),
+        attempts=1,
+    )
+
+    assert outbox.deliver_messages(message_ids=ids)["sent"] == 1
+    assert OutgoingMessage.objects.get(pk=ids[0]).attempts == 2
+
+
+def test_suppressed_and_refused_addresses_fail_without_stopping_the_chunk(smtp_sink, mailing):
+    ids = mailing(
+        ("Vetada@Example.com", "es"), ("nadie@example.com", "es"), ("ana@example.com", "es")
+    )
+    SuppressedAddress.objects.create(email="VETADA@example.com", reason="550 earlier")
+    smtp_sink.refuse["nadie@example.com"] = 550
+
+    outcomes = outbox.deliver_messages(message_ids=ids)
+
+    assert outcomes == {"sent": 1, "failed": 2, "retry": 0, "skipped": 0}
+    assert smtp_sink.recipients() == ["ana@example.com"]
+    assert SuppressedAddress.objects.filter(email="nadie@example.com").exists()
+    assert statuses(ids)["Vetada@Example.com"] == OutgoingMessage.Status.FAILED
+
+
+def test_a_transient_refusal_in_a_chunk_backs_off_that_row_only(smtp_sink, mailing):
+    ids = mailing(("ana@example.com", "es"), ("bob@example.com", "es"))
+    smtp_sink.refuse["ana@example.com"] = 451
+
+    outcomes = outbox.deliver_messages(message_ids=ids)
+
+    assert (outcomes["sent"], outcomes["retry"]) == (1, 1)
+    ana = OutgoingMessage.objects.get(recipient="ana@example.com")
+    assert ana.status == OutgoingMessage.Status.QUEUED
+    assert ana.next_attempt_at > timezone.now() + timedelta(seconds=20)
+
+
+def test_a_chunk_gives_back_what_it_did_not_reach_within_its_lease(
+    smtp_sink, mailing, monkeypatch, django_capture_on_commit_callbacks
+):
+    ids = mailing(("ana@example.com", "es"), ("bob@example.com", "es"))
+    monkeypatch.setattr(outbox, "CLAIM_LEASE", timedelta(seconds=-1))  # already over
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert outbox.deliver_messages(message_ids=ids)["skipped"] == 2
+
+    assert smtp_sink.recipients() == []
+    rows = OutgoingMessage.objects.filter(pk__in=ids)
+    assert {(row.status, row.attempts) for row in rows} == {(OutgoingMessage.Status.QUEUED, 0)}
+    assert len(callbacks) == 1  # queued again at once
+
+
+def test_mail_server_down_leaves_the_chunk_queued_for_the_sweeper(
+    smtp_sink, mailing, settings, django_capture_on_commit_callbacks
+):
+    ids = mailing(("ana@example.com", "es"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        settings.EMAIL_PORT = probe.getsockname()[1]  # nothing listens there
+
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(OSError),
+    ):
+        outbox.deliver_messages(message_ids=ids)
+
+    row = OutgoingMessage.objects.get(pk=ids[0])
+    assert (row.status, row.attempts) == (OutgoingMessage.Status.QUEUED, 0)
+    assert callbacks == []  # not at once: the sweeper re-queues it after its grace period
+
+
+def parsed(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def headers(message: email.message.EmailMessage) -> list[tuple[str, str]]:
+    """Every header but the date (now) and the boundary (random), unfolded."""
+    return [
+        (name, message.get_content_type() if name == "Content-Type" else str(value).strip())
+        for name, value in message.items()
+        if name != "Date"
+    ]
+
+
+def test_prototype_bytes_are_the_email_build_email_makes(smtp_sink, mailing):
+    ids = mailing(
+        ("ana@example.com", "es"),
+        ("bob@example.com", "en"),
+        title_es="Caída de los pagos con tarjeta en toda la web: estamos trabajando en ello ya",
+        title_en="Card payments are down across the whole site: we are working on it right now",
+    )
+    prototypes = outbox._Prototypes(get_connection())
+    rows = OutgoingMessage.objects.filter(pk__in=ids).select_related("dispatch")
+
+    for row in rows:
+        sender, raw = prototypes.render(row)
+        fast, slow = parsed(raw), parsed(outbox.build_email(row).message().as_bytes(linesep="\r\n"))
+        assert sender == "Centro de ayuda <ayuda@example.com>"
+        assert headers(fast) == headers(slow)
+        assert [(p.get_content_type(), p.get_content()) for p in fast.iter_parts()] == [
+            (p.get_content_type(), p.get_content()) for p in slow.iter_parts()
+        ]
+        assert row.unsubscribe_url in fast.get_body(("plain",)).get_content()
+        assert fast["Date"]
+
+
+def test_rows_the_prototype_cannot_render_are_built_as_usual(smtp_sink, mailing):
+    ids = mailing(("Ana.Perez@Example.COM", "es"), ("bob@example.com", "es"))
+    prototypes = outbox._Prototypes(get_connection())
+    odd, plain = OutgoingMessage.objects.filter(pk__in=ids).order_by("pk")
+
+    assert prototypes.render(odd) is None
+    assert prototypes.render(plain) is not None
+    assert outbox.deliver_messages(message_ids=ids)["sent"] == 2
+    received = {str(message["To"]): message for message in smtp_sink.messages}
+    assert set(received) == {"Ana.Perez@Example.COM", "bob@example.com"}
+    for row in (odd, plain):
+        sent = received[row.recipient]
+        assert sent["Message-ID"] == outbox._message_id(row)
+        assert str(sent["List-Unsubscribe"]).strip() == f"<{row.unsubscribe_url}>"
+
+
+def test_other_mail_backends_get_the_email_built_as_usual(mailing, mailoutbox):
+    ids = mailing(("ana@example.com", "es"))
+
+    assert outbox.deliver_messages(message_ids=ids)["sent"] == 1
+    assert mailoutbox[0].to == ["ana@example.com"]
+
+
+def test_planning_queues_the_chunks_of_each_batch(
+    mailing, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(announcements, "PLAN_BATCH_SIZE", 2)
+    monkeypatch.setattr(outbox, "SEND_BATCH_SIZE", 2)
+    for n in range(5):
+        SubscriberFactory(email=f"s{n}@example.com")
+    with django_capture_on_commit_callbacks(execute=False):
+        published = announcements.publish_announcement(
+            announcement=AnnouncementFactory.build(), actor=None
+        )
+    dispatch = Dispatch.objects.get(announcement=published)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert announcements.plan_dispatch(dispatch_id=dispatch.pk) == 5
+        assert announcements.plan_dispatch(dispatch_id=dispatch.pk) == 0  # planned already
+
+    assert len(callbacks) == 3  # batches of 2, 2 and 1, each queued as one chunk
+    dispatch.refresh_from_db()
+    assert dispatch.status == Dispatch.Status.SENDING
+    assert OutgoingMessage.objects.filter(dispatch=dispatch).count() == 5
