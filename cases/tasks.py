@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from cases import services
+from cases.services import lifecycle  # noqa: F401 (services.lifecycle)
 
 
 @shared_task
@@ -18,3 +19,8 @@ def send_pending_case_updates() -> int:
 @shared_task
 def advance_idle_cases() -> dict[str, int]:
     return services.advance_idle_cases()
+
+
+@shared_task
+def tell_cases_about_incidents() -> int:
+    return services.lifecycle.tell_cases_about_incidents()

@@ -185,6 +185,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "cases-advance-idle-cases": {"task": "cases.tasks.advance_idle_cases", "schedule": 3600.0},
+    "cases-tell-about-incidents": {
+        "task": "cases.tasks.tell_cases_about_incidents",
+        "schedule": 60.0,
+    },
     "notifications-resume-unfinished-dispatches": {
         "task": "notifications.tasks.resume_unfinished_dispatches",
         "schedule": 120.0,

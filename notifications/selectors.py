@@ -187,3 +187,8 @@ def active_subscriber_count() -> int:
     return Subscriber.objects.filter(
         confirmed_at__isnull=False, unsubscribed_at__isnull=True
     ).count()
+
+
+def email_already_queued(dedupe_key: str) -> bool:
+    """Whether the outbox already holds the email with this key (queued, sent or failed)."""
+    return OutgoingMessage.objects.filter(dedupe_key=dedupe_key).exists()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -383,3 +383,46 @@ def advance_idle_cases(*, now: datetime | None = None) -> dict[str, int]:
             _set_status(Case.objects.select_for_update().get(pk=case.pk), Status.CLOSED)
         counts["closed"] += 1
     return counts
+
+
+def tell_cases_about_incidents(*, now: datetime | None = None) -> int:
+    """Tell customers whose open case is about an affected reason that we know about an
+    outage (once per case and incident, unless they opted out of emails for that case).
+
+    A beat job, so notifications never needs to know about cases.
+    """
+    from notifications.models import Announcement
+    from notifications.selectors import active_announcements, email_already_queued
+
+    now = now or timezone.now()
+    told = 0
+    for incident in active_announcements(now=now).filter(kind=Announcement.Kind.INCIDENT):
+        if not incident.areas:
+            continue  # a notice for everyone is for the banner, not for every case's inbox
+        cases = Case.objects.filter(status__in=Case.OPEN_STATUSES, customer_updates=True).filter(
+            models.Q(reason__code__in=incident.areas)
+            | models.Q(reason__parent__code__in=incident.areas)
+        )
+        for case in cases.select_related("reason")[:5000]:
+            key = f"incident:{incident.pk}:case:{case.pk}"
+            if email_already_queued(key):
+                continue
+            with translation.override(case.language):
+                context = {
+                    "case": case,
+                    "incident": incident,
+                    "site_name": settings.SITE_NAME,
+                    "notice_url": settings.SITE_URL + incident.get_absolute_url(),
+                }
+                subject = render_to_string("cases/email/incident_subject.txt", context).strip()
+                text = render_to_string("cases/email/incident.txt", context)
+            queue_email(
+                dedupe_key=key,
+                kind="case",
+                recipient=case.customer_email,
+                language=case.language,
+                subject=subject,
+                text=text,
+            )
+            told += 1
+    return told

@@ -157,3 +157,28 @@ def test_opening_a_case_records_the_event_and_queues_the_link_email(make_case):
     assert list(case.events.values_list("kind", flat=True)) == [CaseEvent.Kind.OPENED]
     email = OutgoingMessage.objects.get(dedupe_key=f"case:{case.pk}:opened")
     assert case.reference in email.subject and "/cases/access/" in email.body_text
+
+
+def test_open_cases_in_an_affected_reason_hear_about_an_incident_once(make_case, reason):
+    from notifications.models import Announcement
+    from notifications.services.announcements import publish_announcement
+
+    affected = make_case("a@example.com")
+    opted_out = make_case("b@example.com")
+    services.set_customer_updates(case=opted_out, enabled=False)
+    closed = make_case("c@example.com")
+    services.change_case_status(case=closed, status=Case.Status.CLOSED, actor=None)
+    publish_announcement(
+        announcement=Announcement(
+            slug="pagos", kind="incident", title_es="Pagos caídos", title_en="Payments down",
+            body_es="x", body_en="x", areas=[reason.parent.code],
+        ),
+        actor=None,
+    )  # fmt: skip
+
+    services.lifecycle.tell_cases_about_incidents()
+    services.lifecycle.tell_cases_about_incidents()
+
+    told = OutgoingMessage.objects.filter(dedupe_key__startswith="incident:")
+    assert list(told.values_list("recipient", flat=True)) == [affected.customer_email]
+    assert "Pagos caídos" in told.get().body_text
