@@ -23,4 +23,8 @@ def _navigation() -> list[dict]:
 
 
 def site(request: HttpRequest) -> dict:
-    return {"site_name": settings.SITE_NAME, "site_nav": _navigation()}
+    return {
+        "site_name": settings.SITE_NAME,
+        "site_nav": _navigation(),
+        "service_time_zone": settings.TIME_ZONE,
+    }

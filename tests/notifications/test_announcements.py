@@ -253,3 +253,27 @@ def test_home_shows_when_we_reply_again_when_closed(client):
     status = client.get("/es/").context["service_status"]
 
     assert status.next_opening is not None
+
+
+def test_event_times_follow_the_visitors_time_zone_when_known(client):
+    start = datetime(2027, 1, 15, 2, 0, tzinfo=MADRID)  # 20:00 the day before in Mexico City
+    announcement = publish(
+        kind=Announcement.Kind.MAINTENANCE, starts_at=start, ends_at=start + timedelta(hours=2)
+    )
+    client.cookies["tz"] = "America/Mexico_City"
+
+    html = client.get(announcement.get_absolute_url()).text
+
+    assert "19:00" in html and "America/Mexico_City" in html
+
+
+def test_an_unknown_time_zone_cookie_falls_back_to_the_service_zone(client):
+    start = datetime(2027, 1, 15, 2, 0, tzinfo=MADRID)
+    announcement = publish(
+        kind=Announcement.Kind.MAINTENANCE, starts_at=start, ends_at=start + timedelta(hours=2)
+    )
+    client.cookies["tz"] = "Mars/Olympus_Mons"
+
+    html = client.get(announcement.get_absolute_url()).text
+
+    assert "02:00" in html and "Europe/Madrid" in html
