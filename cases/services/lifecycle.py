@@ -373,7 +373,8 @@ def advance_idle_cases(*, now: datetime | None = None) -> dict[str, int]:
     CASE_REOPEN_DAYS days is resolved, and a resolved case closes after as many days more."""
     now = now or timezone.now()
     limit = now - timedelta(days=settings.CASE_REOPEN_DAYS)
-    counts = {"resolved": 0, "closed": 0}
+    counts = {"reminded": 0, "resolved": 0, "closed": 0}
+    counts["reminded"] = _remind_waiting_customers(now=now)
     idle = Case.objects.filter(status=Status.WAITING_ON_CUSTOMER, updated_at__lte=limit)
     for case in idle:
         change_case_status(case=case, status=Status.RESOLVED, actor=None)
@@ -383,6 +384,36 @@ def advance_idle_cases(*, now: datetime | None = None) -> dict[str, int]:
             _set_status(Case.objects.select_for_update().get(pk=case.pk), Status.CLOSED)
         counts["closed"] += 1
     return counts
+
+
+REMINDER_AFTER_BUSINESS_DAYS = 3
+
+
+def _remind_waiting_customers(*, now: datetime) -> int:
+    """One reminder when a case has waited for the customer 3 business days (as promised)."""
+    from notifications.selectors import email_already_queued
+
+    calendar = load_calendar()
+    reminded = 0
+    waiting = Case.objects.filter(status=Status.WAITING_ON_CUSTOMER, customer_updates=True)
+    for case in waiting.select_related("reason")[:2000]:
+        since = (
+            case.events.filter(kind=CaseEvent.Kind.STATUS, to_status=Status.WAITING_ON_CUSTOMER)
+            .order_by("-created_at")
+            .first()
+        )
+        if since is None:
+            continue
+        try:
+            due = calendar.add_business_days(since.created_at, REMINDER_AFTER_BUSINESS_DAYS)
+        except ValueError:
+            due = since.created_at + timedelta(days=REMINDER_AFTER_BUSINESS_DAYS)
+        key = f"case:{case.pk}:reminder:{since.pk}"
+        if due > now or email_already_queued(key):
+            continue
+        _send_case_email(case, template="reminder", key=key)
+        reminded += 1
+    return reminded
 
 
 def tell_cases_about_incidents(*, now: datetime | None = None) -> int:

@@ -182,3 +182,15 @@ def test_open_cases_in_an_affected_reason_hear_about_an_incident_once(make_case,
     told = OutgoingMessage.objects.filter(dedupe_key__startswith="incident:")
     assert list(told.values_list("recipient", flat=True)) == [affected.customer_email]
     assert "Pagos caídos" in told.get().body_text
+
+
+def test_a_case_waiting_three_business_days_gets_one_reminder(make_case):
+    case = make_case()
+    services.change_case_status(case=case, status=Case.Status.WAITING_ON_CUSTOMER, actor=None)
+    waiting_since = case.events.get(kind=CaseEvent.Kind.STATUS).created_at
+
+    assert services.advance_idle_cases(now=waiting_since + timedelta(days=1))["reminded"] == 0
+    assert services.advance_idle_cases(now=waiting_since + timedelta(days=7))["reminded"] == 1
+    assert services.advance_idle_cases(now=waiting_since + timedelta(days=8))["reminded"] == 0
+    reminder = OutgoingMessage.objects.get(dedupe_key__contains=":reminder:")
+    assert "esperando tu respuesta" in reminder.subject and "/cases/access/" in reminder.body_text

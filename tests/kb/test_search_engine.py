@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import multiprocessing
+import random
 import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from whoosh import fields, highlight
+from whoosh.analysis import Token
+from whoosh.index import create_in, open_dir
+from whoosh.reading import TermNotFound
 
 from kb.search import (
     SearchDocument,
@@ -16,8 +21,12 @@ from kb.search import (
     SearchUnavailable,
     WhooshSearchEngine,
     clean_query,
+    postings,
+    snippets,
 )
 from kb.search import engine as engine_module
+from kb.search.analysis import LanguageAnalysis, build_schema
+from kb.search.storage import GenerationStore
 
 
 def make_doc(
@@ -269,6 +278,116 @@ def test_any_word_is_enough_when_all_words_find_too_little(corpus_engine):
     assert not results.used_fuzzy
 
 
+@pytest.mark.parametrize(
+    ("query", "language", "expected", "suggestion"),
+    [
+        ("papyal", "en", {11, 12}, "paypal"),
+        ("refnud", "en", {2}, "refund"),
+        ("pefril", "es", {3}, "perfil"),
+        ("etnrega", "es", {5}, "entrega"),
+        ("Etnrega", "es", {5}, "Entrega"),
+    ],
+)
+def test_swapped_letters_are_one_typo_in_short_words(
+    corpus_engine, query, language, expected, suggestion
+):
+    # Words below 8 letters allow one edit; a swap is two for plain Levenshtein.
+    results = corpus_engine.search(query, language=language)
+
+    assert set(ids(results)[: len(expected)]) == expected
+    assert results.used_fuzzy
+    assert results.suggestion == suggestion
+    assert corpus_engine.suggest(query, language=language) == suggestion
+
+
+@pytest.mark.parametrize("query", ["aypal", "qaypal", "apypal", "spaypal"])
+def test_a_typo_in_the_first_letter_is_found(corpus_engine, query):
+    # Dropped, replaced, swapped with the second, typed before it.
+    results = corpus_engine.search(query, language="en")
+
+    assert set(ids(results)) == {11, 12}
+    assert results.suggestion == "paypal"
+
+
+def test_long_words_take_a_first_letter_typo_only_as_their_only_typo(corpus_engine):
+    assert corpus_engine.suggest("xontraseña", language="es") == "contraseña"
+    assert corpus_engine.suggest("contrasñea", language="es") == "contraseña"  # two edits
+    assert corpus_engine.suggest("xontrasela", language="es") is None
+
+
+def test_typo_in_a_multi_word_query_gets_a_suggestion_and_the_intended_article(engine):
+    engine.rebuild(
+        [
+            make_doc(
+                1,
+                "en",
+                title="Change the delivery address",
+                body="You can change the delivery address until the order ships.",
+            ),
+            *(
+                make_doc(n, "en", title=f"Delivery notes {n}", body="We change delivery dates.")
+                for n in range(2, 7)
+            ),
+        ]
+    )
+
+    results = engine.search("change the delivery addres", language="en")
+
+    # All words with the typo corrected find one article, too few: any word
+    # (the typo still corrected) puts it first.
+    assert ids(results)[0] == 1
+    assert results.total == 6
+    assert results.used_fuzzy
+    assert results.suggestion == "change the delivery address"
+
+
+def test_all_words_with_the_typo_corrected_come_before_any_word(engine):
+    engine.rebuild(
+        [
+            *(
+                make_doc(
+                    n, title=f"Cambiar la dirección de entrega {n}", body="Cambia la dirección."
+                )
+                for n in (1, 2, 3)
+            ),
+            *(
+                make_doc(n, title=f"Entrega {n}", body="Cambiar la fecha de entrega.")
+                for n in (4, 5, 6)
+            ),
+        ]
+    )
+
+    results = engine.search("cambiar direcion entrega", language="es")
+
+    assert sorted(ids(results)) == [1, 2, 3]
+    assert results.total == 3
+    assert results.used_fuzzy
+    assert results.suggestion == "cambiar dirección entrega"
+
+
+def test_correctly_spelled_multi_word_query_gets_no_suggestion(corpus_engine):
+    results = corpus_engine.search("cambiar contraseña perfil", language="es")
+
+    assert ids(results)[:1] == [3]
+    assert results.suggestion is None
+    assert not results.used_fuzzy
+
+
+def test_words_indexed_after_the_rebuild_are_corrected_with_their_accents(corpus_engine):
+    corpus_engine.index_document(make_doc(20, body="Amplía la garantía del producto."))
+
+    assert corpus_engine.suggest("garantai", language="es") == "garantía"
+    assert ids(corpus_engine.search("garantai", language="es")) == [20]
+
+
+def test_words_of_removed_documents_are_not_suggested(corpus_engine):
+    assert corpus_engine.suggest("trasnporte", language="es") == "transporte"
+
+    corpus_engine.remove_document(5)
+
+    assert corpus_engine.suggest("trasnporte", language="es") is None
+
+
 # -- languages, categories, pages, ranking ---------------------------------------
 
 
@@ -329,6 +448,41 @@ def test_title_match_ranks_above_body_only_match(engine):
     )
 
     assert ids(engine.search("garantia", language="es")) == [2, 1]
+
+
+def test_keyword_match_ranks_above_body_only_match(engine):
+    engine.rebuild(
+        [
+            make_doc(1, title="Preguntas frecuentes", body="La garantía cubre dos años."),
+            make_doc(2, title="Preguntas", keywords="garantía, plazos", body="Cubre dos años."),
+        ]
+    )
+
+    assert ids(engine.search("garantia", language="es")) == [2, 1]
+
+
+def test_total_leaves_out_translations_whether_or_not_the_page_is_full(engine):
+    engine.rebuild(
+        [
+            make_doc(1, "es", body="Factura uno.", translation_key="a"),
+            make_doc(2, "es", body="Factura dos.", translation_key="b"),
+            make_doc(3, "es", body="Factura tres.", translation_key="c"),
+            make_doc(4, "en", body="Factura one.", translation_key="a"),  # translates 1
+            make_doc(5, "en", body="Factura five.", translation_key="e"),
+            make_doc(6, "en", body="Factura six.", translation_key="f", category="otra"),
+        ]
+    )
+
+    # Page 1 is full with Spanish hits (the English ones are only counted);
+    # page 3 reaches the English ones.
+    for page in (1, 3):
+        assert engine.search("factura", language="es", per_page=2, page=page).total == 5
+        assert (
+            engine.search("factura", language="es", per_page=2, page=page, category="general").total
+            == 4
+        )
+    pages = [engine.search("factura", language="es", per_page=2, page=page) for page in (1, 2, 3)]
+    assert [hit.id for page in pages for hit in page.hits] == [1, 2, 3, 5, 6]
 
 
 # -- hostile input ---------------------------------------------------------------------
@@ -415,6 +569,57 @@ def test_snippet_falls_back_to_escaped_start_of_body(engine):
     assert "<mark>" not in snippet
     assert snippet.startswith("Cubre &lt;b&gt;dos&lt;/b&gt; años.")
     assert len(snippet) < 300
+
+
+def _whoosh_snippet(text: str, terms: set[str], stem) -> str:
+    """The snippet as Whoosh's own highlighter builds it (the reference)."""
+    fragmenter = highlight.ContextFragmenter(maxchars=160, surround=50)
+    tokens = (
+        Token(
+            text=match.group(),
+            startchar=match.start(),
+            endchar=match.end(),
+            matched=stem(match.group()) in terms,
+        )
+        for match in re.finditer(r"\w+", text[:32_768])
+    )
+    best = highlight.top_fragments(
+        fragmenter.fragment_tokens(text, tokens),
+        2,
+        highlight.BasicFragmentScorer(),
+        highlight.FIRST,
+        minscore=1,
+    )
+    if not best:
+        return snippets.plain_snippet(text)
+    pieces = []
+    for fragment in best:
+        fragment.startchar, fragment.endchar = snippets._widen_to_whitespace(
+            text, fragment.startchar, fragment.endchar
+        )
+        marks = [(token.startchar, token.endchar) for token in fragment.matches]
+        pieces.append(snippets._format(text, fragment.startchar, fragment.endchar, marks))
+    out = " … ".join(pieces)
+    if re.search(r"\w", text[: best[0].startchar]):
+        out = f"… {out}"
+    if re.search(r"\w", text[best[-1].endchar :]):
+        out = f"{out} …"
+    return " ".join(out.split())
+
+
+def test_snippets_pick_the_fragments_whoosh_would(engine):
+    rng = random.Random(7)
+    vocabulary = ["garantía", "pedido", "devolución", "el", "de", "Garantía", "x" * 120, "ok"]
+    vocabulary += ["palabra", "reembolso", "tarda", "días", "paquete", "a" * 55, "envío"]
+    stem = LanguageAnalysis(build_schema(), "es").stem.__getitem__
+    for _ in range(300):
+        words = rng.choices(vocabulary, k=rng.randint(0, 160))
+        text = "".join(
+            word + rng.choice([" ", " ", ". ", ", ", "\n", " <b>", "... "]) for word in words
+        )
+        terms = {stem(word) for word in rng.sample(vocabulary, 3)} - {""}
+
+        assert snippets.highlight_snippet(text, terms, stem) == _whoosh_snippet(text, terms, stem)
 
 
 def test_hit_carries_stored_fields(corpus_engine):
@@ -512,6 +717,49 @@ def test_rebuild_replaces_all_documents_and_reports_progress(engine):
     assert set(ids(engine.search("reciclaje", language="es"))) == {70, 71}
 
 
+def test_vocabulary_documents_are_never_counted_or_found(corpus_engine):
+    assert corpus_engine.document_count() == len(CORPUS)
+    for word in ("vocabulary", "es", "en", "devolucion", "paypal"):
+        results = corpus_engine.search(word, language="es", per_page=100)
+        assert set(ids(results)) <= {doc.id for doc in CORPUS}
+
+
+def test_decoded_postings_match_whoosh_matchers(index_dir, engine):
+    # Several posting blocks, a second segment and a deletion.
+    engine.rebuild(
+        make_doc(n, body="garantía " * (n % 4 + 1) + f"extra{n % 7}.") for n in range(1, 2600)
+    )
+    engine.index_document(make_doc(5000, body="Garantía nueva."))
+    engine.remove_document(7)
+    engine.remove_document(2000)
+    reader = open_dir(str(index_dir / (index_dir / "CURRENT").read_text().strip())).reader()
+    assert len(list(reader.leaf_readers())) == 2
+    cache = postings.PostingCache(reader, {"es": (("text_es", 1.0),)})
+
+    for term in ("garanti", "extra3", "nueva", "absent"):
+        expected = []
+        for leaf, offset in reader.leaf_readers():
+            try:
+                matcher = leaf.postings("text_es", term)
+            except TermNotFound:
+                continue
+            while matcher.is_active():
+                expected.append((matcher.id() + offset, matcher.weight()))
+                matcher.next()
+        docs, weights = cache._read("text_es", term)
+        assert list(zip(docs, weights, strict=True)) == expected
+        assert sorted(cache.get("es", term)[0]) == [docnum for docnum, _weight in expected]
+    for leaf, _offset in reader.leaf_readers():
+        assert postings._leaf_lengths(leaf, "text_es") == [
+            leaf.doc_field_length(docnum, "text_es", 0) or 0
+            for docnum in range(leaf.doc_count_all())
+        ]
+    results = engine.search("garantia", language="es", per_page=5)
+    assert results.total == 2600 - 2
+    # More occurrences in a body of the same length rank higher.
+    assert ids(results)[:1] == [3]
+
+
 def test_searches_use_the_old_index_until_the_rebuild_is_complete(index_dir, corpus_engine):
     other = WhooshSearchEngine(index_dir)  # as if in another process
     seen_during: list[list[int]] = []
@@ -603,6 +851,28 @@ def test_corrupt_index_is_unreadable(index_dir, corpus_engine):
     with pytest.raises(SearchUnavailable) as excinfo:
         fresh.search("devolucion", language="es")
     assert excinfo.value.reason == "unreadable"
+
+
+def test_index_with_an_older_field_layout_is_unreadable_until_rebuilt(index_dir, engine):
+    store = GenerationStore(index_dir)
+    name = store.new_generation()
+    old_schema = fields.Schema(id=fields.ID(stored=True, unique=True), body_es=fields.TEXT())
+    create_in(store.path(name), old_schema)
+    store.switch_current(name)
+
+    assert engine.status() == "unreadable"
+    with pytest.raises(SearchUnavailable) as excinfo:
+        engine.search("devolucion", language="es")
+    assert excinfo.value.reason == "unreadable"
+    with pytest.raises(SearchUnavailable):
+        engine.index_document(make_doc(1))
+    engine.ensure_index()  # leaves it for rebuild()
+    assert engine.status() == "unreadable"
+
+    engine.rebuild(CORPUS)
+
+    assert engine.status() == "ok"
+    assert ids(engine.search("devolucion", language="es"))[:1] == [1]
 
 
 def test_garbage_index_pointer_is_unreadable(index_dir, corpus_engine):
