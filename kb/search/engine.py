@@ -4,11 +4,32 @@ No Django here: the app layer turns articles into :class:`SearchDocument`
 objects, calls the engine from signals/tasks/views, and falls back to a
 database query when :class:`SearchUnavailable` is raised.
 
+Whoosh stores the index (segments, postings, stored fields, locks); scoring is
+done by :mod:`kb.search.postings` straight from the decoded posting lists,
+because Whoosh's own matchers cost hundreds of milliseconds on queries of
+common words.
+
+Index layout (see :mod:`kb.search.analysis`): per language, two searched
+fields (``title_<lang>``, ``text_<lang>``) and a vocabulary field
+(``exact_<lang>``) for typo tolerance and "Did you mean".  A rebuild keeps the
+vocabulary of all its documents, with their accented spellings, in one extra
+document per language (id ``vocabulary-<lang>``: it has no searched field, so
+it never matches, and it is not counted) instead of in every document, which
+halves the postings a rebuild writes.  Documents indexed later carry their own
+words.  An index written with an older layout is reported unreadable until it
+is rebuilt.
+
+Typo tolerance (see :mod:`kb.search.typos`): a word of 4-7 letters may be one
+edit off, a longer one two, an edit being a letter dropped, added, replaced
+or two adjacent letters swapped.  First-letter typos are found when they are
+the word's only edit.
+
 Concurrency model:
 
 * Searches: one Whoosh searcher per engine instance (opening one costs tens of
   milliseconds), reopened only when the index changed and guarded by a lock,
-  since Whoosh readers are not thread-safe.
+  since Whoosh readers are not thread-safe.  Decoded postings, per-document
+  tables and typo candidates live as long as the searcher.
 * Incremental writes: any number of processes; each waits up to
   ``write_timeout`` for Whoosh's write lock.
 * Rebuilds write a new generation and switch to it atomically (see
@@ -21,41 +42,52 @@ import contextlib
 import os
 import threading
 import time
-from collections import OrderedDict
+from array import array
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from whoosh import query as q
 from whoosh.index import EmptyIndexError, FileIndex, create_in, open_dir
-from whoosh.reading import IndexReader
+from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
 from .analysis import (
     FIELD_BOOSTS,
+    FIELD_PARTS,
     LANGUAGES,
     WORD_RE,
-    WordStemmer,
+    LanguageAnalysis,
     build_schema,
     exact_field,
-    first_token,
     fold,
     normalize_text,
+    schema_is_current,
     stemmed_field,
 )
+from .building import rebuild_writer
+from .postings import (
+    PostingCache,
+    TermSpec,
+    combine_docs,
+    combine_scores,
+    top,
+    word_docs,
+    word_scores,
+)
 from .query import (
+    FUZZY_BOOST,
     AnalyzedWord,
     QueryForm,
-    analyze_words,
-    build_query,
     clean_query,
     fuzzy_distance,
     query_words,
 )
 from .snippets import highlight_snippet
 from .storage import GenerationStore
+from .typos import SegmentVocabulary, typo_candidates
 
 __all__ = [
     "SearchDocument",
@@ -66,15 +98,17 @@ __all__ = [
     "clean_query",
 ]
 
-# Below this many hits the next, more permissive query form is tried and a
-# "Did you mean" suggestion is offered.
+# Below this many hits the next, more permissive query form is tried.
 MIN_HITS = 3
 MAX_PER_PAGE = 100
-# Typo variants of one word that are searched (most frequent first).
+# Typo variants of one word that are searched (closest, then most frequent first).
 MAX_FUZZY_EXPANSIONS = 20
-REBUILD_LIMITMB = 256
 # Result pages kept per engine until the index changes.
 RECENT_RESULTS = 256
+# Typo candidate lists kept per searcher.
+TYPO_CACHE_ENTRIES = 4096
+# Documents read to find the accented spelling of a suggested word.
+SURFACE_DOCS = 10
 
 Status = Literal["ok", "missing", "unreadable"]
 
@@ -115,7 +149,10 @@ class SearchResults:
     total: int
     page: int
     per_page: int
-    suggestion: str | None  # "Did you mean" text (whole corrected query), or None
+    # "Did you mean" text (whole corrected query), or None.  Offered whenever a
+    # query word occurs nowhere in the index and a close indexed word exists,
+    # even if the other words found enough results.
+    suggestion: str | None
     used_fuzzy: bool  # True when typo-tolerant expansion produced these hits
 
 
@@ -123,6 +160,8 @@ class SearchUnavailable(Exception):
     """The index is missing or unreadable; callers should fall back to the database.
 
     ``reason`` is ``"missing"`` or ``"unreadable"`` (same values as ``status()``).
+    An index written by an older version of this package, with another field
+    layout, is ``"unreadable"`` until it is rebuilt.
     """
 
     def __init__(self, message: str, *, reason: Status = "unreadable") -> None:
@@ -142,36 +181,57 @@ def _other_language(lang: str) -> str:
     return next(other for other in LANGUAGES if other != lang)
 
 
-def _document_fields(doc: SearchDocument) -> dict[str, str]:
+def _document_fields(
+    doc: SearchDocument,
+    analyses: dict[str, LanguageAnalysis],
+    spellings: Counter[str] | None = None,
+) -> dict[str, Any]:
+    """Stored values plus ready-analysed term lists for the document's language.
+
+    The document's accented spellings are counted into ``spellings`` if given.
+    """
     lang = normalize_language(doc.language)
-    title, keywords, summary, body = (
-        normalize_text(text) for text in (doc.title, doc.keywords, doc.summary, doc.body)
-    )
-    fields = {
+    analysis = analyses[lang]
+    texts = {
+        "title": normalize_text(doc.title),
+        "keywords": normalize_text(doc.keywords),
+        "summary": normalize_text(doc.summary),
+        "body": normalize_text(doc.body),
+    }
+    fields: dict[str, Any] = {
         "id": str(doc.id),
         "language": lang,
         "translation_key": doc.translation_key or "",
         "category": doc.category or "",
         "url": doc.url,
-        "title": title,
-        "keywords": keywords,
-        "summary": summary,
-        "body": body,
-        exact_field(lang): "\n".join((title, keywords, summary, body)),
+        **texts,
     }
-    texts = {"title": title, "keywords": keywords, "summary": summary, "body": body}
-    for name, text in texts.items():
-        fields[stemmed_field(name, lang)] = text
+    stems = {name: analysis.stems(text) for name, text in texts.items()}
+    for name, parts in FIELD_PARTS.items():
+        terms: list[str] = []
+        for part, weight in parts:
+            terms.extend(stems[part] * weight)
+        fields[stemmed_field(name, lang)] = terms
+    words, accented = analysis.vocabulary("\n".join(texts.values()))
+    fields[exact_field(lang)] = list(words)
+    if spellings is not None:
+        spellings.update(accented)
     return fields
 
 
-def _terms_within(reader: IndexReader, fieldname: str, text: str, maxdist: int) -> set[str]:
-    # Per segment: a multi-segment reader falls back to Whoosh's slow
-    # distance-per-term scan instead of the automaton.
-    found: set[str] = set()
-    for leaf, _offset in reader.leaf_readers():
-        found.update(leaf.terms_within(fieldname, text, maxdist, prefix=1))
-    return found
+def _vocabulary_id(lang: str) -> str:
+    return f"vocabulary-{lang}"
+
+
+def _vocabulary_fields(lang: str, words: Iterable[str], spellings: Counter[str]) -> dict[str, Any]:
+    """The document that holds a rebuild's vocabulary of ``lang`` (never matches a search).
+
+    It also stores the most frequent accented spelling of each folded word.
+    """
+    best: dict[str, str] = {}
+    for spelling, _count in spellings.most_common():
+        best.setdefault(fold(spelling), spelling)
+    return {"id": _vocabulary_id(lang), exact_field(lang): sorted(words), "spellings": best}
 
 
 def _match_case(original: str, word: str) -> str:
@@ -183,17 +243,24 @@ def _match_case(original: str, word: str) -> str:
 
 
 class _DocTable:
-    """Language, translation key and category per document number.
+    """Translation key and category per document number.
 
     Read once per index version from the columns; used for the category filter
     and for dropping translations from the fallback tier.
     """
 
     def __init__(self, reader: IndexReader) -> None:
-        self.language = self._column(reader, "language")
-        self.translation_key = self._column(reader, "translation_key")
         self.category = self._column(reader, "category")
-        self._by_key: dict[str, dict[str, list[int]]] = {}
+        keys: dict[str, int] = {}
+        # A small integer per translation key (-1: none), so sets of keys are cheap.
+        self.key_id = array(
+            "i",
+            [
+                keys.setdefault(key, len(keys)) if key else -1
+                for key in self._column(reader, "translation_key")
+            ],
+        )
+        self._categories: dict[str, frozenset[int]] = {}
 
     @staticmethod
     def _column(reader: IndexReader, fieldname: str) -> list[str]:
@@ -205,40 +272,113 @@ class _DocTable:
                 values.extend([""] * leaf.doc_count_all())
         return values
 
-    def in_category(self, category: str) -> set[int]:
-        return {docnum for docnum, value in enumerate(self.category) if value == category}
+    def in_category(self, category: str) -> frozenset[int]:
+        docs = self._categories.get(category)
+        if docs is None:
+            if len(self._categories) > 256:
+                self._categories.clear()
+            docs = self._categories[category] = frozenset(
+                docnum for docnum, value in enumerate(self.category) if value == category
+            )
+        return docs
 
-    def keys_of(self, docnums: Iterable[int]) -> set[str]:
-        return {key for docnum in docnums if (key := self.translation_key[docnum])}
-
-    def docs_with_keys(self, lang: str, keys: set[str]) -> set[int]:
-        if lang not in self._by_key:
-            by_key: dict[str, list[int]] = {}
-            for docnum, key in enumerate(self.translation_key):
-                if key and self.language[docnum] == lang:
-                    by_key.setdefault(key, []).append(docnum)
-            self._by_key[lang] = by_key
-        by_key = self._by_key[lang]
-        return {docnum for key in keys for docnum in by_key.get(key, ())}
+    def keys_of(self, docnums: Iterable[int]) -> set[int]:
+        keys = set(map(self.key_id.__getitem__, docnums))
+        keys.discard(-1)
+        return keys
 
 
-@dataclass
-class _Tier:
-    ranked: list[tuple[int, float]] = field(default_factory=list)  # (docnum, score), best first
-    total: int = 0
-    docs: set[int] = field(default_factory=set)
+def _segment_key(leaf: IndexReader) -> str | None:
+    """A name that identifies a segment (whose content never changes), if there is one."""
+    try:
+        return str(leaf.segment().segment_id())
+    except AttributeError:
+        return None
+
+
+class _View:
+    """What searching needs from one open searcher, built on demand."""
+
+    def __init__(
+        self,
+        searcher: Searcher,
+        analyses: dict[str, LanguageAnalysis],
+        vocabularies: dict[tuple[str, str], SegmentVocabulary],
+    ) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.analyses = analyses
+        # Shared with the engine: segments outlive a searcher.
+        self._vocabularies = vocabularies
+        fields = {
+            lang: tuple((stemmed_field(name, lang), boost) for name, boost in FIELD_BOOSTS.items())
+            for lang in LANGUAGES
+        }
+        self.postings = PostingCache(self.reader, fields)
+        self._table: _DocTable | None = None
+        self._typos: OrderedDict[tuple[str, str], list[tuple[str, int]]] = OrderedDict()
+
+    @property
+    def table(self) -> _DocTable:
+        if self._table is None:
+            self._table = _DocTable(self.reader)
+        return self._table
+
+    def typo_candidates(self, lang: str, folded: str) -> list[tuple[str, int]]:
+        """Indexed words close to ``folded``, with their distance: closest first,
+        then most frequent.
+
+        (Whoosh's own corrector ranks by frequency alone, whatever the distance.)
+        """
+        key = (lang, folded)
+        found = self._typos.get(key)
+        if found is None:
+            distances = typo_candidates(self.vocabularies(lang), folded)
+            stem = self.analyses[lang].stem
+            ranked = []
+            for word, distance in distances.items():
+                # The vocabulary document keeps the words of documents deleted
+                # since the last rebuild: only words still indexed count.
+                if term := stem[word]:
+                    frequency = len(self.postings.get(lang, term)[0])
+                    if frequency:
+                        ranked.append((distance, -frequency, word))
+            found = self._typos[key] = [(word, d) for d, _f, word in sorted(ranked)]
+            if len(self._typos) > TYPO_CACHE_ENTRIES:
+                self._typos.popitem(last=False)
+        return found
+
+    def vocabularies(self, lang: str) -> list[SegmentVocabulary]:
+        """The vocabulary field of ``lang`` in each segment."""
+        fieldname = exact_field(lang)
+        found = []
+        for leaf, _offset in self.reader.leaf_readers():
+            segment = _segment_key(leaf)
+            vocabulary = self._vocabularies.get((segment, fieldname)) if segment else None
+            if vocabulary is None:
+                spellings = None
+                with contextlib.suppress(TermNotFound):
+                    matcher = leaf.postings("id", _vocabulary_id(lang))
+                    if matcher.is_active():
+                        spellings = leaf.stored_fields(matcher.id()).get("spellings") or {}
+                vocabulary = SegmentVocabulary(leaf.field_terms(fieldname), spellings)
+                if segment:
+                    self._vocabularies[segment, fieldname] = vocabulary
+            found.append(vocabulary)
+        return found
+
+    def matches_anything(self, lang: str, stem: str | None) -> bool:
+        return bool(stem) and bool(self.postings.get(lang, stem)[0])
 
 
 @dataclass
 class _Outcome:
     form: QueryForm
-    tiers: tuple[_Tier, _Tier]  # requested language, other language
+    ranked: list[tuple[int, float]]  # (docnum, score), best first, both tiers, up to the limit
+    total: int
     # Highlight terms per language, in stemmed form.
     stems: dict[str, set[str]]
-
-    @property
-    def total(self) -> int:
-        return self.tiers[0].total + self.tiers[1].total
+    used_fuzzy: bool  # typo variants were searched
 
 
 class WhooshSearchEngine:
@@ -250,8 +390,11 @@ class WhooshSearchEngine:
         self._searcher: Searcher | None = None
         self._signature: tuple[int, int, int] | None = None
         # Derived from the open searcher; reset whenever it is reopened.
-        self._table: _DocTable | None = None
-        self._stemmers: dict[str, WordStemmer] = {}
+        self._view: _View | None = None
+        # Memoised analysis per language; kept while the index's analyzers stay the same.
+        self._analyses: dict[str, LanguageAnalysis] = {}
+        # Vocabulary per (segment, field), kept while the segment is in use.
+        self._vocabularies: dict[tuple[str, str], SegmentVocabulary] = {}
         # Help-center queries repeat a lot ("contraseña"), and queries made of
         # very common words are the slowest ones.
         self._recent: OrderedDict[tuple[Any, ...], SearchResults] = OrderedDict()
@@ -285,7 +428,12 @@ class WhooshSearchEngine:
     def document_count(self) -> int:
         """Live documents in the index; raises SearchUnavailable like search()."""
         with self._lock:
-            return self._current_searcher().doc_count()
+            searcher = self._current_searcher()
+            reader = searcher.reader()
+            vocabularies = sum(
+                reader.doc_frequency("id", _vocabulary_id(lang)) for lang in LANGUAGES
+            )
+            return searcher.doc_count() - vocabularies
 
     def close(self) -> None:
         """Release the open searcher (it is reopened on demand)."""
@@ -296,9 +444,10 @@ class WhooshSearchEngine:
 
     def index_document(self, doc: SearchDocument) -> None:
         """Insert or replace the document with ``doc.id``."""
-        fields = _document_fields(doc)
         self._write(
-            lambda writer: writer.update_document(**fields),
+            lambda writer: writer.update_document(
+                **_document_fields(doc, self._analyses_for(writer.schema))
+            ),
             {"op": "upsert", "doc": asdict(doc)},
         )
 
@@ -360,21 +509,32 @@ class WhooshSearchEngine:
             store.remove_other_generations(keep=name)
         return count
 
-    @staticmethod
     def _fill(
+        self,
         ix: FileIndex,
         documents: Iterable[SearchDocument],
         progress: Callable[[int], None] | None,
     ) -> int:
-        # One big in-memory buffer, no subprocesses: fastest on a small machine.
-        writer = ix.writer(limitmb=REBUILD_LIMITMB, procs=1)
+        writer = rebuild_writer(ix)
+        analyses = self._analyses_for(ix.schema)
+        add = writer.add_document
+        # Each document's own words would double the postings to sort and write;
+        # one vocabulary document per language holds them all instead.
+        vocabulary: dict[str, set[str]] = {lang: set() for lang in LANGUAGES}
+        spellings: dict[str, Counter[str]] = {lang: Counter() for lang in LANGUAGES}
         count = 0
         try:
             for doc in documents:
-                writer.add_document(**_document_fields(doc))
+                lang = normalize_language(doc.language)
+                fields = _document_fields(doc, analyses, spellings[lang])
+                vocabulary[lang].update(fields.pop(exact_field(lang)))
+                add(**fields)
                 count += 1
                 if progress is not None:
                     progress(count)
+            for lang, words in vocabulary.items():
+                if words:
+                    add(**_vocabulary_fields(lang, words, spellings[lang]))
         except BaseException:
             writer.cancel()
             raise
@@ -386,10 +546,12 @@ class WhooshSearchEngine:
         if not entries:
             return
         writer = ix.writer(timeout=self.write_timeout)
+        analyses = self._analyses_for(ix.schema)
         try:
             for entry in entries:
                 if entry["op"] == "upsert":
-                    writer.update_document(**_document_fields(SearchDocument(**entry["doc"])))
+                    doc = SearchDocument(**entry["doc"])
+                    writer.update_document(**_document_fields(doc, analyses))
                 else:
                     writer.delete_by_term("id", str(entry["id"]))
         except BaseException:
@@ -410,15 +572,18 @@ class WhooshSearchEngine:
         if not path.is_dir():
             raise SearchUnavailable(f"index generation {path} does not exist", reason="missing")
         try:
-            return name, open_dir(str(path))
+            ix = open_dir(str(path))
         except EmptyIndexError as exc:
             raise SearchUnavailable(f"no search index in {path}", reason="missing") from exc
         except Exception as exc:
             raise SearchUnavailable(f"cannot open search index {path}: {exc!r}") from exc
+        if not schema_is_current(ix.schema):
+            raise SearchUnavailable(f"search index {path} has an older field layout; rebuild it")
+        return name, ix
 
     def _drop_searcher(self) -> None:
         searcher, self._searcher = self._searcher, None
-        self._table, self._stemmers = None, {}
+        self._view = None
         self._recent.clear()
         # After a fork the file handles are shared with the parent: just forget them.
         if searcher is not None and self._pid == os.getpid():
@@ -458,16 +623,27 @@ class WhooshSearchEngine:
             return searcher
         raise AssertionError("unreachable")
 
-    def _doc_table(self, searcher: Searcher) -> _DocTable:
-        if self._table is None:
-            self._table = _DocTable(searcher.reader())
-        return self._table
+    def _analyses_for(self, schema: Any) -> dict[str, LanguageAnalysis]:
+        """Memoised analysis matching ``schema``'s analyzers (kept across index versions)."""
+        analyses = self._analyses
+        for lang in LANGUAGES:
+            current = analyses.get(lang)
+            if current is None or not current.matches(schema):
+                analyses = {**analyses, lang: LanguageAnalysis(schema, lang)}
+        self._analyses = analyses
+        return analyses
 
-    def _stemmer(self, searcher: Searcher, lang: str) -> WordStemmer:
-        if lang not in self._stemmers:
-            analyzer = searcher.schema[stemmed_field("body", lang)].analyzer
-            self._stemmers[lang] = WordStemmer(analyzer)
-        return self._stemmers[lang]
+    def _current_view(self, searcher: Searcher) -> _View:
+        """Search state of the open searcher. Lock held."""
+        if self._view is None or self._view.searcher is not searcher:
+            segments = {_segment_key(leaf) for leaf, _offset in searcher.reader().leaf_readers()}
+            self._vocabularies = {
+                key: vocabulary
+                for key, vocabulary in self._vocabularies.items()
+                if key[0] in segments
+            }
+            self._view = _View(searcher, self._analyses_for(searcher.schema), self._vocabularies)
+        return self._view
 
     # -- searching -----------------------------------------------------------------
 
@@ -482,9 +658,10 @@ class WhooshSearchEngine:
     ) -> SearchResults:
         """Search ``language`` first, then the other language as a fallback tier.
 
-        Query forms are tried from cheap to expensive until at least
-        ``MIN_HITS`` documents match: all words, any word, then typo-tolerant.
-        Pages run over the concatenation of both tiers.
+        Query forms are tried until at least ``MIN_HITS`` documents match: all
+        words; all words with the typo variants of words that occur nowhere in
+        the index; any word; any word with typo variants.  Pages run over the
+        concatenation of both tiers.
         """
         lang = normalize_language(language)
         page = max(1, int(page))
@@ -502,19 +679,16 @@ class WhooshSearchEngine:
             if results is not None:
                 self._recent.move_to_end(key)
             else:
-                outcome = self._find(searcher, words, lang, category, limit=end)
-                used_fuzzy = outcome.form is QueryForm.FUZZY
-                suggestion = None
-                if outcome.total < MIN_HITS or used_fuzzy:
-                    suggestion = self._suggestion(searcher, cleaned, lang)
+                view = self._current_view(searcher)
+                outcome = self._find(view, words, lang, category, limit=end)
                 results = SearchResults(
                     query=cleaned,
-                    hits=self._hits(searcher, outcome, start=end - per_page, end=end),
+                    hits=self._hits(view, outcome, start=end - per_page, end=end),
                     total=outcome.total,
                     page=page,
                     per_page=per_page,
-                    suggestion=suggestion,
-                    used_fuzzy=used_fuzzy,
+                    suggestion=self._suggestion(view, cleaned, lang),
+                    used_fuzzy=outcome.used_fuzzy,
                 )
                 self._recent[key] = results
                 if len(self._recent) > RECENT_RESULTS:
@@ -523,25 +697,53 @@ class WhooshSearchEngine:
         return replace(results, hits=list(results.hits))
 
     def _find(
-        self, searcher: Searcher, words: list[str], lang: str, category: str | None, limit: int
+        self, view: _View, words: list[str], lang: str, category: str | None, limit: int
     ) -> _Outcome:
         langs = (lang, _other_language(lang))
-        analyzed = {code: analyze_words(words, searcher.schema, code) for code in langs}
+        analyzed: dict[str, list[AnalyzedWord]] = {}
+        for code in langs:
+            analysis = view.analyses[code]
+            analyzed[code] = [
+                AnalyzedWord(word, analysis.stem[word] or None, analysis.exact[word] or None)
+                for word in words
+            ]
+        # Words that match no document in either language: typos, probably.
+        missing = {
+            index
+            for index in range(len(words))
+            if not any(view.matches_anything(code, analyzed[code][index].stem) for code in langs)
+        }
+
+        def variants(form: QueryForm) -> dict[str, dict[int, list[str]]]:
+            """Typo-variant stems per language and word index, for ``form``."""
+            found: dict[str, dict[int, list[str]]] = {code: {} for code in langs}
+            if form.expands == "none":
+                return found
+            for code in langs:
+                for index, word in enumerate(analyzed[code]):
+                    if form.expands == "missing" and index not in missing:
+                        continue
+                    if word.exact and fuzzy_distance(word.exact):
+                        stems = self._variant_stems(view, code, word)
+                        if stems:
+                            found[code][index] = stems
+            return found
+
         forms = [QueryForm.ALL_WORDS]
+        if missing:
+            forms.append(QueryForm.ALL_WORDS_FUZZY)
         if len(words) > 1:
             forms.append(QueryForm.ANY_WORD)
         forms.append(QueryForm.FUZZY)
 
         best: _Outcome | None = None
+        tried = []
         for form in forms:
-            expansions: dict[str, dict[str, list[str]]] = {}
-            if form is QueryForm.FUZZY:
-                expansions = {
-                    code: self._expansions(searcher, analyzed[code], code) for code in langs
-                }
-                if not any(expansions.values()):
-                    break  # no typo variants in the index: same as the previous form
-            outcome = self._run(searcher, analyzed, expansions, langs, category, form, limit)
+            expansions = variants(form)
+            if (form.require_all, expansions) in tried:
+                continue  # same search as a previous form (no typo variants to add)
+            tried.append((form.require_all, expansions))
+            outcome = self._run(view, analyzed, expansions, langs, category, form, limit)
             # Typo variants only count when they found something new.
             if best is None or outcome.total > best.total:
                 best = outcome
@@ -550,73 +752,86 @@ class WhooshSearchEngine:
         assert best is not None
         return best
 
-    def _expansions(
-        self, searcher: Searcher, words: list[AnalyzedWord], lang: str
-    ) -> dict[str, list[str]]:
-        """Indexed words within the allowed edit distance of each query word."""
-        reader = searcher.reader()
-        fieldname = exact_field(lang)
-        expansions: dict[str, list[str]] = {}
-        for word in words:
-            if not word.exact or not (distance := fuzzy_distance(word.exact)):
-                continue
-            variants = _terms_within(reader, fieldname, word.exact, distance) - {word.exact}
-            if variants:
-                expansions[word.exact] = sorted(
-                    variants, key=lambda term: (-reader.doc_frequency(fieldname, term), term)
-                )[:MAX_FUZZY_EXPANSIONS]
-        return expansions
+    def _variant_stems(self, view: _View, lang: str, word: AnalyzedWord) -> list[str]:
+        assert word.exact is not None
+        analysis = view.analyses[lang]
+        stems: list[str] = []
+        candidates = view.typo_candidates(lang, word.exact)
+        # Only the closest ones: "devolucoin" is "devolución", not also "revolución".
+        closest = [variant for variant, distance in candidates if distance == candidates[0][1]]
+        for variant in closest[:MAX_FUZZY_EXPANSIONS]:
+            stem = analysis.stem[variant]
+            if stem and stem != word.stem and stem not in stems:
+                stems.append(stem)
+        return stems
 
     def _run(
         self,
-        searcher: Searcher,
+        view: _View,
         analyzed: dict[str, list[AnalyzedWord]],
-        expansions: dict[str, dict[str, list[str]]],
+        expansions: dict[str, dict[int, list[str]]],
         langs: tuple[str, str],
         category: str | None,
         form: QueryForm,
         limit: int,
     ) -> _Outcome:
-        table = self._doc_table(searcher)
-        lang, other = langs
-        queries = {
-            code: build_query(analyzed[code], code, form, expansions.get(code)) for code in langs
-        }
-        # The fields searched belong to one language, so no language filter is needed.
-        allowed = table.in_category(category) if category is not None else None
-        first = self._tier(searcher, queries[lang], allowed, set(), limit)
-        translations = table.docs_with_keys(other, table.keys_of(first.docs))
-        second = self._tier(
-            searcher, queries[other], allowed, translations, max(limit - first.total, 1)
-        )
         stems: dict[str, set[str]] = {}
+        plans: dict[str, list[list[TermSpec]]] = {}
         for code in langs:
-            stems[code] = {word.stem for word in analyzed[code] if word.stem}
-            stemmer = self._stemmer(searcher, code)
-            for variants in expansions.get(code, {}).values():
-                stems[code].update(stem for variant in variants if (stem := stemmer(variant)))
-        return _Outcome(form, (first, second), stems)
+            stems[code] = set()
+            plans[code] = []
+            for index, word in enumerate(analyzed[code]):
+                if not word.stem:
+                    continue  # a stop word in this language
+                terms: list[TermSpec] = [(code, word.stem, 1.0)]
+                stems[code].add(word.stem)
+                for variant in expansions.get(code, {}).get(index, ()):
+                    terms.append((code, variant, FUZZY_BOOST))
+                    stems[code].add(variant)
+                plans[code].append(terms)
 
-    @staticmethod
-    def _tier(
-        searcher: Searcher,
-        query: q.Query | None,
-        allowed: set[int] | None,
-        mask: set[int],
-        limit: int,
-    ) -> _Tier:
-        # Checked here because Whoosh takes an empty filter set as "no filter".
-        if query is None or (allowed is not None and not allowed):
-            return _Tier()
-        results = searcher.search(query, filter=allowed, mask=mask or None, limit=limit)
-        docs = set(results.docs())
-        return _Tier(ranked=list(results.items()), total=len(docs), docs=docs)
+        table = view.table
+        allowed = table.in_category(category) if category is not None else None
+        postings = view.postings
+        lang, other = langs
 
-    def _hits(self, searcher: Searcher, outcome: _Outcome, start: int, end: int) -> list[SearchHit]:
-        ranked = [*outcome.tiers[0].ranked, *outcome.tiers[1].ranked][start:end]
+        first = combine_scores(
+            [word_scores(postings, terms) for terms in plans[lang]], form.require_all
+        )
+        if allowed is not None:
+            first = {docnum: score for docnum, score in first.items() if docnum in allowed}
+        ranked = top(first, limit)
+        # Other-language versions of the articles found in the requested language.
+        translated = table.keys_of(first)
+        key_of = table.key_id.__getitem__
+        if len(ranked) >= limit:
+            # The page is full: the fallback tier only needs counting.
+            second_docs = combine_docs(
+                [word_docs(postings, terms) for terms in plans[other]], form.require_all
+            )
+            if allowed is not None:
+                second_docs &= allowed
+            second_total = len(second_docs) - sum(
+                map(translated.__contains__, map(key_of, second_docs))
+            )
+        else:
+            second = combine_scores(
+                [word_scores(postings, terms) for terms in plans[other]], form.require_all
+            )
+            second = {
+                docnum: score
+                for docnum, score in second.items()
+                if key_of(docnum) not in translated and (allowed is None or docnum in allowed)
+            }
+            second_total = len(second)
+            ranked += top(second, limit - len(ranked))
+        used_fuzzy = any(expansions.values())
+        return _Outcome(form, ranked, len(first) + second_total, stems, used_fuzzy)
+
+    def _hits(self, view: _View, outcome: _Outcome, start: int, end: int) -> list[SearchHit]:
         hits = []
-        for docnum, score in ranked:
-            stored = searcher.stored_fields(docnum)
+        for docnum, score in outcome.ranked[start:end]:
+            stored = view.searcher.stored_fields(docnum)
             lang = stored["language"]
             hits.append(
                 SearchHit(
@@ -628,7 +843,9 @@ class WhooshSearchEngine:
                     category=stored.get("category", ""),
                     summary=stored.get("summary", ""),
                     snippet_html=highlight_snippet(
-                        stored.get("body", ""), outcome.stems[lang], self._stemmer(searcher, lang)
+                        stored.get("body", ""),
+                        outcome.stems[lang],
+                        view.analyses[lang].stem.__getitem__,
                     ),
                     score=float(score),
                 )
@@ -644,13 +861,14 @@ class WhooshSearchEngine:
         if not WORD_RE.search(cleaned):
             return None
         with self._lock:
-            return self._suggestion(self._current_searcher(), cleaned, lang)
+            view = self._current_view(self._current_searcher())
+            return self._suggestion(view, cleaned, lang)
 
-    def _suggestion(self, searcher: Searcher, cleaned: str, lang: str) -> str | None:
+    def _suggestion(self, view: _View, cleaned: str, lang: str) -> str | None:
         pieces: list[str] = []
         position = 0
         for match in WORD_RE.finditer(cleaned):
-            correction = self._correct_word(searcher, match.group(), lang)
+            correction = self._correct_word(view, match.group(), lang)
             if correction is not None:
                 pieces += [cleaned[position : match.start()], correction]
                 position = match.end()
@@ -659,13 +877,12 @@ class WhooshSearchEngine:
         suggestion = "".join(pieces) + cleaned[position:]
         return None if suggestion.casefold() == cleaned.casefold() else suggestion
 
-    def _correct_word(self, searcher: Searcher, word: str, lang: str) -> str | None:
-        reader = searcher.reader()
-        schema = searcher.schema
+    def _correct_word(self, view: _View, word: str, lang: str) -> str | None:
+        reader = view.reader
         fieldname = exact_field(lang)
-        folded = first_token(schema[fieldname].analyzer, word)
+        folded = view.analyses[lang].exact[word]
         if (
-            folded is None  # stop word
+            not folded  # stop word
             or not fuzzy_distance(folded)  # too short to correct reliably
             or any(char.isdigit() for char in folded)  # codes, versions, numbers
             or (fieldname, folded) in reader
@@ -673,33 +890,31 @@ class WhooshSearchEngine:
             return None
         # Another form of an indexed word ("refunds" when only "refund" occurs)
         # already matches through stemming: not a typo.
-        stem = first_token(schema[stemmed_field("body", lang)].analyzer, word)
+        stem = view.analyses[lang].stem[word]
         if stem and any((stemmed_field(name, lang), stem) in reader for name in FIELD_BOOSTS):
             return None
         # Nor is a word of the other language's articles (found in the fallback tier).
-        other_field = exact_field(_other_language(lang))
-        other = first_token(schema[other_field].analyzer, word)
-        if other and (other_field, other) in reader:
+        other_lang = _other_language(lang)
+        other = view.analyses[other_lang].exact[word]
+        if other and (exact_field(other_lang), other) in reader:
             return None
-        # Closest first, then most frequent (Whoosh's own corrector ranks by
-        # frequency alone, whatever the distance).
-        for distance in range(1, fuzzy_distance(folded) + 1):
-            candidates = _terms_within(reader, fieldname, folded, distance)
-            if candidates:
-                best = min(
-                    candidates, key=lambda term: (-reader.doc_frequency(fieldname, term), term)
-                )
-                return _match_case(word, self._surface_form(searcher, fieldname, best))
-        return None
+        candidates = view.typo_candidates(lang, folded)
+        if not candidates:
+            return None
+        return _match_case(word, self._surface_form(view, lang, candidates[0][0]))
 
     @staticmethod
-    def _surface_form(searcher: Searcher, fieldname: str, folded: str) -> str:
+    def _surface_form(view: _View, lang: str, folded: str) -> str:
         """The accented spelling of an indexed folded word ("contrasena" -> "contraseña")."""
-        docnum = next(iter(searcher.docs_for_query(q.Term(fieldname, folded))), None)
-        if docnum is not None:
-            stored = searcher.stored_fields(docnum)
-            for name in ("title", "keywords", "summary", "body"):
-                for match in WORD_RE.finditer(stored.get(name, "")):
+        for vocabulary in view.vocabularies(lang):
+            if vocabulary.spellings is not None and folded in vocabulary.words:
+                return vocabulary.spellings.get(folded, folded)
+        # A word indexed since the last rebuild: look at documents that contain it.
+        stem = view.analyses[lang].stem[folded]
+        for docnum in view.postings.get(lang, stem)[0][:SURFACE_DOCS]:
+            stored = view.searcher.stored_fields(docnum)
+            for part in ("title", "keywords", "summary", "body"):
+                for match in WORD_RE.finditer(stored.get(part, "")):
                     token = match.group().lower()
                     if fold(token) == folded:
                         return token

@@ -1,8 +1,8 @@
-"""Query cleaning and programmatic query construction.
+"""Query cleaning and the query forms.
 
 User input never reaches the Whoosh query parser: it is reduced to word tokens
-and the query tree is built from those, so operators, field syntax, wildcards
-and unbalanced quotes are just text.
+that are looked up as terms, so operators, field syntax, wildcards and
+unbalanced quotes are just text.
 """
 
 from __future__ import annotations
@@ -11,34 +11,41 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
-from whoosh import query as q
-from whoosh.fields import Schema
-
-from .analysis import (
-    FIELD_BOOSTS,
-    WORD_RE,
-    exact_field,
-    first_token,
-    normalize_text,
-    stemmed_field,
-)
+from .analysis import WORD_RE, normalize_text
+from .typos import fuzzy_distance
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TERMS = 12
 # Cheap guard so a multi-megabyte "query" is not normalised character by character.
 _MAX_RAW_CHARS = MAX_QUERY_CHARS * 4
 
-EXACT_BOOST = 1.0
 # Typo matches rank below exact ones for the same word.
 FUZZY_BOOST = 0.5
 
 
 class QueryForm(Enum):
-    """Query forms tried in order, cheapest and most precise first."""
+    """Query forms tried in order, most precise first, until enough documents match.
+
+    A word "missing" from the index (in no document of either language) is a
+    typo, probably: from the second form on it is matched through its typo
+    variants instead.
+    """
 
     ALL_WORDS = "and"
-    ANY_WORD = "or"
-    FUZZY = "fuzzy"
+    ALL_WORDS_FUZZY = "and-fuzzy"  # all words, missing ones through their variants
+    ANY_WORD = "or"  # any word, missing ones through their variants
+    FUZZY = "fuzzy"  # any word, every word also through its variants
+
+    @property
+    def require_all(self) -> bool:
+        return self in (QueryForm.ALL_WORDS, QueryForm.ALL_WORDS_FUZZY)
+
+    @property
+    def expands(self) -> str:
+        """Whose typo variants are searched: "none", "missing" or "all" words."""
+        if self is QueryForm.ALL_WORDS:
+            return "none"
+        return "all" if self is QueryForm.FUZZY else "missing"
 
 
 def clean_query(raw: str) -> str:
@@ -87,18 +94,12 @@ def query_words(cleaned: str) -> list[str]:
     return words
 
 
-def fuzzy_distance(word: str) -> int:
-    """Edit distance allowed for a (folded) word: none below 4 characters."""
-    if len(word) < 4:
-        return 0
-    return 1 if len(word) < 8 else 2
-
-
 @dataclass(frozen=True)
 class AnalyzedWord:
-    """A query word as it appears in one language's stemmed and exact fields.
+    """A query word as it appears in one language's fields.
 
-    ``stem``/``exact`` are None when the word is a stop word in that language.
+    ``stem`` is the term of the searched (stemmed) fields, ``exact`` the folded
+    word of the vocabulary; both are None when the word is a stop word there.
     """
 
     original: str
@@ -106,58 +107,13 @@ class AnalyzedWord:
     exact: str | None
 
 
-def analyze_words(words: list[str], schema: Schema, lang: str) -> list[AnalyzedWord]:
-    # Use the analyzers pickled in the index so queries always match how the
-    # documents were analysed.
-    stemming = schema[stemmed_field("body", lang)].analyzer
-    exact = schema[exact_field(lang)].analyzer
-    return [
-        AnalyzedWord(word, first_token(stemming, word), first_token(exact, word)) for word in words
-    ]
-
-
-def _word_query(word: AnalyzedWord, lang: str, variants: list[str] | None = None) -> q.Query | None:
-    """Matches the word in any field of the language, stemmed or exact.
-
-    ``variants`` are indexed typo variants of the word (fuzzy form only).  They
-    are matched on the unstemmed field: the stem of a typo is too far from the
-    stem of the right word.
-    """
-    clauses: list[q.Query] = []
-    if word.stem:
-        clauses.extend(
-            q.Term(stemmed_field(name, lang), word.stem, boost=boost)
-            for name, boost in FIELD_BOOSTS.items()
-        )
-    if word.exact:
-        field = exact_field(lang)
-        clauses.append(q.Term(field, word.exact, boost=EXACT_BOOST))
-        clauses.extend(q.Term(field, variant, boost=FUZZY_BOOST) for variant in variants or ())
-    return q.Or(clauses) if clauses else None
-
-
-def build_query(
-    words: list[AnalyzedWord],
-    lang: str,
-    form: QueryForm,
-    expansions: dict[str, list[str]] | None = None,
-) -> q.Query | None:
-    """The query for one language, or None when every word is a stop word there.
-
-    ``expansions`` maps a word's exact form to its indexed typo variants; they
-    are only used by the fuzzy form.  The caller expands them once instead of
-    using ``FuzzyTerm``, which expands again on every search and again when
-    counting the matches.
-    """
-    variants = expansions if form is QueryForm.FUZZY and expansions else {}
-    clauses: list[q.Query] = []
-    for word in words:
-        clause = _word_query(word, lang, variants.get(word.exact or ""))
-        if clause is not None:
-            clauses.append(clause)
-    if not clauses:
-        return None
-    if form is QueryForm.ALL_WORDS:
-        return q.And(clauses)
-    # Plain OR: documents matching more of the words simply score higher.
-    return q.Or(clauses)
+__all__ = [
+    "FUZZY_BOOST",
+    "MAX_QUERY_CHARS",
+    "MAX_QUERY_TERMS",
+    "AnalyzedWord",
+    "QueryForm",
+    "clean_query",
+    "fuzzy_distance",
+    "query_words",
+]

@@ -1,54 +1,32 @@
-"""Body snippets with matched words wrapped in ``<mark>``; everything else HTML-escaped."""
+"""Body snippets with matched words wrapped in ``<mark>``; everything else HTML-escaped.
+
+The fragments are the ones Whoosh's ``ContextFragmenter`` + ``BasicFragmentScorer``
++ ``top_fragments(order=FIRST)`` would pick (same rules, quirks included),
+computed from the positions of the matched words instead of a generator of
+``Token`` objects for every word of the body, which made snippets the most
+expensive part of a search.
+"""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Collection, Iterator
-
-from whoosh.analysis import Token
-from whoosh.highlight import (
-    FIRST,
-    BasicFragmentScorer,
-    ContextFragmenter,
-    Formatter,
-    Fragment,
-    get_text,
-    top_fragments,
-)
+import re
+from collections.abc import Callable, Collection, Sequence
+from itertools import compress, count
 
 from .analysis import WORD_RE
 
 FALLBACK_CHARS = 200
-FRAGMENT_CHARS = 160
+FRAGMENT_CHARS = 160  # characters of words (not counting what lies between them)
+SURROUND = 50  # context before the first and after the last match of a fragment
 MAX_FRAGMENTS = 2
 # Only the start of very long bodies is searched for fragments.
 CHAR_LIMIT = 32_768
 ELLIPSIS = "…"
 
 
-class MarkFormatter(Formatter):
-    """Like Whoosh's HtmlFormatter but with a bare ``<mark>`` and quote escaping too."""
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=True)
-
-    def format_token(self, text: str, token, replace: bool = False) -> str:
-        return f"<mark>{self._text(get_text(text, token, replace))}</mark>"
-
-
-_formatter = MarkFormatter()
-
-
-def _widen_to_whitespace(text: str, fragment: Fragment, reach: int = 20) -> None:
-    """Fragments start and end on word characters; include the punctuation around
-    them (closing full stop, "<b>" around a word) instead of cutting it in half."""
-    start = fragment.startchar
-    while start > 0 and not text[start - 1].isspace() and fragment.startchar - start < reach:
-        start -= 1
-    end = fragment.endchar
-    while end < len(text) and not text[end].isspace() and end - fragment.endchar < reach:
-        end += 1
-    fragment.startchar, fragment.endchar = start, end
+def _escape(text: str) -> str:
+    return html.escape(text, quote=True)
 
 
 def plain_snippet(text: str, limit: int = FALLBACK_CHARS) -> str:
@@ -62,17 +40,110 @@ def plain_snippet(text: str, limit: int = FALLBACK_CHARS) -> str:
     return html.escape(cut.rstrip()) + " " + ELLIPSIS
 
 
-def _tokens(text: str, terms: frozenset[str], stem: Callable[[str], str | None]) -> Iterator[Token]:
-    # Same tokens the index analyzer produces (\w+), analysed word by word
-    # through a memo: running the full analyzer chain over every body costs
-    # milliseconds per hit.
-    for match in WORD_RE.finditer(text, 0, CHAR_LIMIT):
-        yield Token(
-            text=match.group(),
-            startchar=match.start(),
-            endchar=match.end(),
-            matched=stem(match.group()) in terms,
-        )
+_Fragment = tuple[int, int, list[int]]  # startchar, endchar, indexes of matched tokens
+
+
+def _fragments(
+    tokens: Sequence[re.Match[str]], flags: list[bool], hits: list[int]
+) -> list[_Fragment]:
+    """Matched tokens grouped with their context, as Whoosh's ContextFragmenter does.
+
+    ``flags[i]`` tells whether token ``i`` (``tokens[i]``) matched; ``hits``
+    lists those tokens.  Whoosh walks every token; between fragments a token
+    only matters as context before the next match, so this jumps from match to
+    match and looks back for the context (same fragments, quirks included:
+    a fragment whose countdown ends exactly at zero swallows the next
+    unmatched token, a matched token longer than a fragment is skipped).
+    """
+    n = len(flags)
+    out: list[_Fragment] = []
+    i = 0  # next token to look at
+    h = 0  # next entry of hits
+    start_from = 0  # first token appended to the before-context since the last reset
+    pending_zero = False  # a fragment just ended with its countdown exactly at zero
+    nhits = len(hits)
+    while i < n:
+        if pending_zero:
+            pending_zero = False
+            start, end = tokens[i].span()
+            length = end - start
+            if not flags[i] or length > FRAGMENT_CHARS:
+                i += 1
+                start_from = i
+                continue
+            j = i
+            first = start
+            countdown = 2 * SURROUND
+        else:
+            while h < nhits and hits[h] < i:
+                h += 1
+            if h == nhits:
+                break
+            j = hits[h]
+            start, end = tokens[j].span()
+            length = end - start
+            if length > FRAGMENT_CHARS:
+                i = j + 1
+                start_from = i
+                continue
+            # The unmatched tokens since the last fragment that start at most
+            # SURROUND characters before the end of the last one open this one.
+            first = start
+            countdown = SURROUND
+            k = j - 1
+            limit = tokens[k].end() - SURROUND if k >= start_from else 0
+            while k >= start_from and tokens[k].start() >= limit:
+                k -= 1
+            if k + 1 < j:
+                first = tokens[k + 1].start()
+            else:
+                countdown += SURROUND  # no context before: more after
+        matches = [j]
+        currentlen = length
+        countdown -= length
+        i = j + 1
+        while countdown > 0 and i < n:
+            start, end = tokens[i].span()
+            length = end - start
+            if currentlen + length > FRAGMENT_CHARS:
+                countdown = 0
+            elif flags[i]:
+                countdown = SURROUND
+                matches.append(i)
+            currentlen += length
+            countdown -= length
+            i += 1
+        # Finished, or the text ended inside the fragment.
+        out.append((first, end, matches))
+        pending_zero = countdown == 0
+        start_from = i
+    return out
+
+
+def _widen_to_whitespace(text: str, start: int, end: int, reach: int = 20) -> tuple[int, int]:
+    """Fragments start and end on word characters; include the punctuation around
+    them (closing full stop, "<b>" around a word) instead of cutting it in half."""
+    low = start
+    while low > 0 and not text[low - 1].isspace() and start - low < reach:
+        low -= 1
+    high = end
+    while high < len(text) and not text[high].isspace() and high - end < reach:
+        high += 1
+    return low, high
+
+
+def _format(text: str, start: int, end: int, marks: list[tuple[int, int]]) -> str:
+    out = []
+    index = start
+    for mark_start, mark_end in marks:
+        if mark_start < index:
+            continue
+        if mark_start > index:
+            out.append(_escape(text[index:mark_start]))
+        out.append(f"<mark>{_escape(text[mark_start:mark_end])}</mark>")
+        index = mark_end
+    out.append(_escape(text[index:end]))
+    return "".join(out)
 
 
 def highlight_snippet(text: str, terms: Collection[str], stem: Callable[[str], str | None]) -> str:
@@ -80,18 +151,35 @@ def highlight_snippet(text: str, terms: Collection[str], stem: Callable[[str], s
 
     Falls back to the start of the text when nothing matches.
     """
-    if text and terms:
-        fragmenter = ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=50)
-        fragments = fragmenter.fragment_tokens(text, _tokens(text, frozenset(terms), stem))
-        best = top_fragments(fragments, MAX_FRAGMENTS, BasicFragmentScorer(), FIRST, minscore=1)
-        if best:
-            for fragment in best:
-                _widen_to_whitespace(text, fragment)
-            out = f" {ELLIPSIS} ".join(_formatter.format_fragment(f) for f in best)
-            if WORD_RE.search(text, 0, best[0].startchar):
-                out = f"{ELLIPSIS} {out}"
-            if WORD_RE.search(text, best[-1].endchar):
-                out = f"{out} {ELLIPSIS}"
-            # Newlines inside a snippet read badly in a result list.
-            return " ".join(out.split())
-    return plain_snippet(text)
+    if not text or not terms:
+        return plain_snippet(text)
+    terms = frozenset(terms)
+    tokens = list(WORD_RE.finditer(text, 0, CHAR_LIMIT))
+    words = list(map(re.Match.group, tokens))
+    flags = list(map(terms.__contains__, map(stem, words)))
+    if True not in flags:
+        return plain_snippet(text)
+    hits = list(compress(count(), flags))
+    scored = []
+    for start, end, matches in _fragments(tokens, flags, hits):
+        # BasicFragmentScorer: matches, times 100 per distinct matched word.
+        score = len(matches) * (len({words[index] for index in matches}) * 100 or 1)
+        scored.append((score, start, end, matches))
+    # The best ones (a later fragment wins a tie, as in Whoosh), in text order.
+    scored.sort(key=lambda fragment: (fragment[0], fragment[1]), reverse=True)
+    best = sorted(scored[:MAX_FRAGMENTS], key=lambda fragment: fragment[1])
+    if not best:
+        return plain_snippet(text)
+    pieces = []
+    bounds = []
+    for _score, start, end, matches in best:
+        low, high = _widen_to_whitespace(text, start, end)
+        bounds.append((low, high))
+        pieces.append(_format(text, low, high, [tokens[index].span() for index in matches]))
+    out = f" {ELLIPSIS} ".join(pieces)
+    if WORD_RE.search(text, 0, bounds[0][0]):
+        out = f"{ELLIPSIS} {out}"
+    if WORD_RE.search(text, bounds[-1][1]):
+        out = f"{out} {ELLIPSIS}"
+    # Newlines inside a snippet read badly in a result list.
+    return " ".join(out.split())
