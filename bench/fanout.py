@@ -159,6 +159,7 @@ class Sink:
         self._partial = ""
         self.recipients: list[str] = []
         self.message_ids: list[str] = []
+        self.accepted_at: list[float] = []
         self.last_accepted = 0.0
 
     def start(self) -> None:
@@ -168,7 +169,7 @@ class Sink:
                 sys.executable, __file__, "--serve-sink", str(self.log_path),
                 "--sink-port", str(self.port), "--sink-ready", str(self.ready_path),
             ],
-            cwd=PROJECT_DIR, start_new_session=True,
+            cwd=PROJECT_DIR, start_new_session=True, preexec_fn=die_with_parent,
         )  # fmt: skip
         wait_until(
             lambda: self.ready_path.exists() or self.process.poll() is not None,
@@ -189,7 +190,8 @@ class Sink:
                 parts = line.split("\t")
                 if len(parts) != SINK_LOG_FIELDS:
                     continue
-                self.last_accepted = max(self.last_accepted, float(parts[0]))
+                self.accepted_at.append(float(parts[0]))
+                self.last_accepted = max(self.last_accepted, self.accepted_at[-1])
                 self.recipients.append(parts[1])
                 self.message_ids.append(parts[2])
         return len(self.recipients)
@@ -199,6 +201,16 @@ class Sink:
             self._file.close()
             self._file = None
         stop_process_group(self.process, signal.SIGTERM)
+
+
+def die_with_parent() -> None:
+    """Run in a child before it starts: SIGTERM it if the benchmark dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the finally blocks still stop it, short of a SIGKILL
 
 
 def stop_process_group(process: subprocess.Popen | None, sig: int, timeout: float = 20) -> None:
@@ -277,7 +289,7 @@ class Worker:
                 "--without-heartbeat", f"--hostname={self.name}@%h",
             ],
             cwd=PROJECT_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=die_with_parent,
         )  # fmt: skip
         log.close()
         name = f"bench-{self.name}"
@@ -305,9 +317,14 @@ class Worker:
         self.peak_processes = max(self.peak_processes, processes)
         return rss
 
-    def kill(self) -> None:
-        """SIGKILL the whole group (main process and pool children), as a crash would."""
+    def kill(self) -> float:
+        """SIGKILL the whole group (main process and pool children), as a crash would.
+
+        Returns when the signal was sent (reaping 250 MB of processes takes a while longer).
+        """
+        signalled = time.time()
         stop_process_group(self.process, signal.SIGKILL)
+        return signalled
 
     def stop(self) -> None:
         stop_process_group(self.process, signal.SIGTERM)
@@ -327,7 +344,7 @@ class Worker:
 class Environment:
     database: str = ""
     broker: str = ""
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # printed under the header
     cleanups: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -364,6 +381,10 @@ def prepare_environment(workdir: Path, env: Environment) -> None:
     )
     os.environ.pop("EMAIL_URL", None)  # only the worker sends, to the sink
     database_url = os.environ.get("DATABASE_URL", "")
+    if database_url and not urlsplit(database_url).scheme.startswith(("postgres", "pgsql")):
+        os.environ.pop("DATABASE_URL")
+        env.notes.append("DATABASE_URL is not PostgreSQL: ignored, the run uses its own SQLite")
+        database_url = ""
     if database_url:
         from psycopg import sql
 
@@ -395,6 +416,19 @@ def prepare_environment(workdir: Path, env: Environment) -> None:
         bench_url = _with_path(redis_url, f"/{REDIS_BENCH_DB}")
         os.environ["REDIS_URL"] = bench_url
         os.environ["REDIS_CACHE_URL"] = bench_url
+
+        def forget_unacked() -> None:
+            # A killed worker's tasks wait in "unacked" to be restored an hour later; the
+            # purge does not touch them, nor kombu's bindings.
+            import redis
+
+            client = redis.Redis.from_url(bench_url, socket_connect_timeout=5)
+            client.delete("unacked", "unacked_index", "unacked_mutex")
+            for key in client.scan_iter("_kombu.binding*"):
+                client.delete(key)
+            client.close()
+
+        env.cleanups.append(forget_unacked)
         parts = urlsplit(redis_url)
         env.broker = (
             f"Redis {parts.hostname}:{parts.port or 6379}, database {REDIS_BENCH_DB}"
@@ -427,9 +461,12 @@ def queue_depth() -> int:
     from helpcenter.celery import app
 
     with app.connection_for_read() as connection:
-        declared = connection.default_channel.queue_declare(
-            queue=app.conf.task_default_queue, passive=True
-        )
+        try:
+            declared = connection.default_channel.queue_declare(
+                queue=app.conf.task_default_queue, passive=True
+            )
+        except connection.channel_errors:
+            return 0  # Redis: an empty queue is no key at all
         return declared.message_count
 
 
@@ -549,6 +586,33 @@ def let_time_pass(dispatch_id: int, minutes: int) -> int:
     return moved
 
 
+def sent_mark_delays(dispatch_id: int, sink: Sink) -> tuple[float, float, float] | None:
+    """How long after the sink accepted each message the worker took its row's sent time (ms):
+    p50, p99, max. That time is taken just before the UPDATE runs, so this is a lower bound of
+    the window in which a crash sends the message twice (a wait for a lock comes on top)."""
+    from notifications.models import OutgoingMessage
+
+    accepted: dict[str, float] = {}
+    twice = set()
+    for recipient, at in zip(sink.recipients, sink.accepted_at, strict=True):
+        if recipient in accepted:
+            twice.add(recipient)
+        accepted[recipient] = at
+    for recipient in twice:  # which acceptance a duplicate's sent time goes with is unclear
+        del accepted[recipient]
+    rows = OutgoingMessage.objects.filter(
+        dispatch_id=dispatch_id, status=OutgoingMessage.Status.SENT
+    ).values_list("recipient", "sent_at")
+    delays = sorted(
+        1000 * (sent_at.timestamp() - accepted[recipient])
+        for recipient, sent_at in rows.iterator(chunk_size=5000)
+        if recipient in accepted
+    )
+    if not delays:
+        return None
+    return delays[len(delays) // 2], delays[int(len(delays) * 0.99)], delays[-1]
+
+
 def run_sweepers() -> tuple[int, int]:
     """What the beat runs every minute or two: re-queue lost rows and unfinished plannings."""
     from notifications.services import announcements, outbox
@@ -578,7 +642,8 @@ class Result:
     unexpected: int = 0
     peak_rss_kb: int = 0
     peak_processes: int = 0
-    planning_seconds: float | None = None
+    planning_seconds: float | None = None  # publication → every outbox row written
+    duplicate_ages_ms: list[float] = field(default_factory=list)  # first acceptance → kill
     statuses: dict[str, int] = field(default_factory=dict)
     timed_out: bool = False
     killed_at_accepted: int | None = None
@@ -589,6 +654,7 @@ class Result:
     restart_seconds: float | None = None
     load_start: str = ""
     load_end: str = ""
+    window_ms: tuple[float, float, float] | None = None  # acceptance → sent mark: p50, p99, max
     cpu_worker: float = 0.0  # CPU seconds, all processes of the worker(s)
     cpu_worker_main: float = 0.0  # of which the main processes (consumer, broker polling)
     cpu_sink: float = 0.0
@@ -647,7 +713,7 @@ def run_fanout(
             ):
                 # Kill it mid-chunk (rows claimed, some sent), not between two tasks.
                 mid_chunk = wait_for_chunk_in_flight(dispatch_id, timeout=KILL_WAIT)
-                worker.kill()
+                killed_at = worker.kill()
                 if not mid_chunk:
                     say(f"  (no chunk was being sent within {KILL_WAIT:.0f} s: killed anyway)")
                 count = sink.poll()
@@ -751,12 +817,17 @@ def run_fanout(
         if result.killed_at_accepted is not None:
             duplicated = {address for address, n in received.items() if n > 1}
             result.duplicates_outside_in_flight = len(duplicated - in_flight)
+            first: dict[str, float] = {}
+            for recipient, at in zip(sink.recipients, sink.accepted_at, strict=True):
+                first.setdefault(recipient, at)
+            result.duplicate_ages_ms = sorted(
+                1000 * (killed_at - first[address]) for address in duplicated
+            )
         result.statuses = status_counts(dispatch_id)
-        dispatch = Dispatch.objects.get(pk=dispatch_id)
-        if dispatch.planned_at:
-            result.planning_seconds = (dispatch.planned_at - dispatch.created_at).total_seconds()
-            if result.simulations:
-                result.planning_seconds = None  # the simulation moved created_at
+        result.window_ms = sent_mark_delays(dispatch_id, sink)
+        planned_at = Dispatch.objects.get(pk=dispatch_id).planned_at
+        if planned_at:
+            result.planning_seconds = planned_at.timestamp() - published
     except BaseException:
         for worker in workers:
             tail = worker.log_tail()
@@ -792,7 +863,7 @@ def print_result(result: Result) -> None:
         f" ({result.rate:.0f} msg/s), publication → last acceptance"
     )
     if result.planning_seconds is not None:
-        say(f"  planning (outbox rows written) took {result.planning_seconds:.1f} s")
+        say(f"  planning (every outbox row written) done {result.planning_seconds:.1f} s in")
     say(
         f"  worker peak RSS {result.peak_rss_kb / 1024:.0f} MB (VmRSS summed over"
         f" {result.peak_processes} processes of its group; shared pages counted in each)"
@@ -810,14 +881,25 @@ def print_result(result: Result) -> None:
         f"  duplicates {result.duplicates} (same Message-ID twice: {result.duplicate_message_ids}),"
         f" missing {result.missing}, sent to non-subscribers {result.unexpected}"
     )
+    if result.window_ms:
+        p50, p99, worst = result.window_ms
+        say(
+            f"  sink's acceptance → sent time recorded by the worker: median {p50:.2f} ms,"
+            f" p99 {p99:.2f} ms, max {worst:.0f} ms (the start of the window in which a crash"
+            " sends it twice; the UPDATE and any wait for a lock come on top)"
+        )
     statuses = ", ".join(f"{name} {n:,}" for name, n in result.statuses.items())
     say(f"  outbox rows: {statuses}")
     if result.killed_at_accepted is not None:
         say(
             f"  killed after {result.killed_at_accepted:,} accepted; rows in 'sending' at the"
-            f" kill: {result.sending_at_kill} (only those can arrive twice),"
-            f" duplicates outside them: {result.duplicates_outside_in_flight}"
+            f" kill: {result.sending_at_kill} (the chunks the worker had claimed; of those, at"
+            " most one per pool process was in an SMTP conversation, and only those can arrive"
+            f" twice); duplicates outside them: {result.duplicates_outside_in_flight}"
         )
+        if result.duplicate_ages_ms:
+            ages = ", ".join(f"{age:.1f} ms" for age in result.duplicate_ages_ms)
+            say(f"  each duplicate's first copy was accepted this long before the SIGKILL: {ages}")
     say(f"  load average {result.load_start} at start, {result.load_end} at the end")
 
 
@@ -903,6 +985,8 @@ def run(options: argparse.Namespace, workdir: Path, env: Environment) -> list[Re
     say(f"  database: {env.database}")
     say(f"  broker: {env.broker}")
     say(f"  {os.cpu_count()} CPUs; {uptime()}")
+    for note in env.notes:
+        say(f"  note: {note}")
     purged = purge_broker()
     if purged:
         say(f"  purged {purged} old tasks from the broker")
