@@ -102,9 +102,16 @@ def site_banners(*, dismissed: set[str], request=None) -> list[Announcement]:
 
 
 def notices_for_areas(areas: list[str], *, request=None) -> list[Announcement]:
-    """Active notices that affect any of these contact reasons or areas (the case page)."""
+    """Active problems that affect these contact reasons or areas ("we know about this" on a
+    case page): notices naming one of them, and incidents that affect everyone. Holiday hours
+    and general notices for everyone are for the banner, not for a particular case."""
     wanted = set(areas)
-    return [a for a in current_announcements(request) if not a.areas or wanted & set(a.areas)]
+    return [
+        announcement
+        for announcement in current_announcements(request)
+        if (announcement.areas and wanted & set(announcement.areas))
+        or (not announcement.areas and announcement.kind == Announcement.Kind.INCIDENT)
+    ]
 
 
 def notice_lists(*, now: datetime | None = None) -> dict[str, list[Announcement]]:

@@ -31,7 +31,7 @@ def test_status_page_says_where_the_case_stands_and_when_next(client, opened):
 
     assert "Tenemos tu caso y te responderemos pronto." in html
     assert "Próxima novedad antes del" in html
-    assert "Se encarga: Pagos" in html
+    assert "Pagos lo leerá y te escribirá." in html
 
 
 def test_overdue_case_says_so_and_gives_a_new_estimate(client, opened):
@@ -119,9 +119,23 @@ def test_status_page_shows_notices_and_articles_for_its_reason(client, opened, r
         actor=None,
     )
 
+    publish_announcement(
+        announcement=Announcement(
+            slug="navidad",
+            kind="holiday",
+            title_es="Navidad: cerrado",
+            title_en="Christmas: closed",
+            body_es="x",
+            body_en="x",
+        ),
+        actor=None,
+    )
+
     html = status_page(client, opened).text
 
     assert "Ya lo sabemos" in html and "Pagos con tarjeta caídos" in html
+    aside = html.split("Ya lo sabemos", 1)[1]
+    assert "Navidad: cerrado" not in aside  # holiday hours are for the banner, not this case
 
 
 def test_status_page_query_count_does_not_grow_with_the_timeline(client, opened):
