@@ -201,3 +201,20 @@ def test_views_are_counted_in_the_cache_then_flushed_in_one_batch(client, articl
     assert article.view_count == 3
     assert article.daily_views.get().views == 3
     assert services.flush_article_views() == 0
+
+
+@pytest.mark.parametrize("path", ["/es/", "/es/search/?q=envio", "/es/categories/{category}/"])
+def test_page_query_counts_do_not_grow_with_the_number_of_articles(client, publish, path):
+    category = publish(title="Envío urgente", slug="envio-urgente", body="envío").category
+    url = path.format(category=category.slug)
+
+    def count() -> int:
+        client.get(url)  # warm caches
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(page_queries(captured))
+
+    few = count()
+    for number in range(12):
+        publish(title=f"Envío {number}", slug=f"envio-{number}", body="envío", category=category)
+    assert count() == few
