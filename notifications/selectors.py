@@ -1,5 +1,6 @@
 """Reads for notifications: the calendar, what to show customers, and mailing progress."""
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -22,8 +23,34 @@ UPCOMING_CLOSURE_DAYS = 14
 Publication = Announcement.Publication
 
 
+CALENDAR_CACHE_SECONDS = 60
+_calendar_memo: tuple[float, object, ServiceCalendar] | None = None
+
+
 def load_calendar() -> ServiceCalendar:
-    """The service calendar (2 queries): weekly hours and the exceptions from today on."""
+    """The service calendar, kept in this process for a minute.
+
+    Opening hours change rarely and are read by many pages (home, contact, every overdue case),
+    so an edit in the admin takes up to a minute to reach every web process.
+    """
+    global _calendar_memo
+    now, today = time.monotonic(), timezone.localdate()
+    memo = _calendar_memo
+    if memo is not None and now - memo[0] < CALENDAR_CACHE_SECONDS and memo[1] == today:
+        return memo[2]
+    calendar = _read_calendar()
+    _calendar_memo = (now, today, calendar)
+    return calendar
+
+
+def forget_calendar() -> None:
+    """Read the calendar from the database next time (after an edit, and between tests)."""
+    global _calendar_memo
+    _calendar_memo = None
+
+
+def _read_calendar() -> ServiceCalendar:
+    """The service calendar (2 queries): weekly hours and the exceptions from this month on."""
     weekly: dict[int, list] = {}
     for hours in OpeningHours.objects.all():
         weekly.setdefault(hours.weekday, []).append((hours.opens_at, hours.closes_at))
