@@ -1,14 +1,9 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-
-def _localized(instance, field: str) -> str:
-    english = (get_language() or settings.LANGUAGE_CODE)[:2] == "en"
-    value = getattr(instance, f"{field}_en") if english else ""
-    return value or getattr(instance, f"{field}_es")
+from helpcenter.i18n import localized
 
 
 class Team(models.Model):
@@ -26,7 +21,7 @@ class Team(models.Model):
 
     @property
     def name(self) -> str:
-        return _localized(self, "name")
+        return localized(self, "name")
 
 
 class ContactReason(models.Model):
@@ -86,11 +81,11 @@ class ContactReason(models.Model):
 
     @property
     def name(self) -> str:
-        return _localized(self, "name")
+        return localized(self, "name")
 
     @property
     def description(self) -> str:
-        return _localized(self, "description")
+        return localized(self, "description")
 
     @property
     def areas(self) -> list[str]:

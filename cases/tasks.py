@@ -1,7 +1,6 @@
 from celery import shared_task
 
 from cases import services
-from cases.services import lifecycle  # noqa: F401 (services.lifecycle)
 
 
 @shared_task
@@ -23,4 +22,4 @@ def advance_idle_cases() -> dict[str, int]:
 
 @shared_task
 def tell_cases_about_incidents() -> int:
-    return services.lifecycle.tell_cases_about_incidents()
+    return services.tell_cases_about_incidents()

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -104,8 +105,6 @@ def _expectation(reason_id: int) -> dict | None:
     reason = ContactReason.objects.filter(pk=reason_id, active=True).first()
     if reason is None:
         return None
-    from django.utils import timezone
-
     first, resolution = due_dates(reason, timezone.now())
     return {"reason": reason, "first_response": first, "resolution": resolution}
 

@@ -2,18 +2,11 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from helpcenter.i18n import Language, current_language, localized
 
-class Language(models.TextChoices):
-    SPANISH = "es", _("Spanish")
-    ENGLISH = "en", _("English")
-
-
-def current_language() -> str:
-    language = (get_language() or settings.LANGUAGE_CODE)[:2]
-    return language if language in Language.values else settings.LANGUAGE_CODE
+__all__ = ["Language", "current_language"]  # kb.models.current_language is used by views
 
 
 class Category(models.Model):
@@ -46,11 +39,11 @@ class Category(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_en if current_language() == "en" else self.name_es
+        return localized(self, "name")
 
     @property
     def description(self) -> str:
-        return self.description_en if current_language() == "en" else self.description_es
+        return localized(self, "description")
 
 
 class ArticleQuerySet(models.QuerySet):

@@ -1,7 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import Announcement, Language
+from helpcenter.i18n import Language
+from notifications.models import Announcement
 
 
 class SubscribeForm(forms.Form):

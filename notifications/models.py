@@ -2,20 +2,9 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-
-class Language(models.TextChoices):
-    SPANISH = "es", _("Spanish")
-    ENGLISH = "en", _("English")
-
-
-def _in_current_language(instance, field: str) -> str:
-    language = (get_language() or settings.LANGUAGE_CODE)[:2]
-    english = getattr(instance, f"{field}_en")
-    return english if language == "en" and english else getattr(instance, f"{field}_es")
-
+from helpcenter.i18n import Language, localized
 
 # --- Outbox -----------------------------------------------------------------------------------
 
@@ -179,7 +168,7 @@ class CalendarException(models.Model):
 
     @property
     def label(self) -> str:
-        return _in_current_language(self, "label")
+        return localized(self, "label")
 
 
 # --- Announcements ----------------------------------------------------------------------------
@@ -260,11 +249,11 @@ class Announcement(models.Model):
 
     @property
     def title(self) -> str:
-        return _in_current_language(self, "title")
+        return localized(self, "title")
 
     @property
     def body(self) -> str:
-        return _in_current_language(self, "body")
+        return localized(self, "body")
 
 
 class AnnouncementUpdate(models.Model):
@@ -292,7 +281,7 @@ class AnnouncementUpdate(models.Model):
 
     @property
     def body(self) -> str:
-        return _in_current_language(self, "body")
+        return localized(self, "body")
 
 
 # --- Subscribers and fan-out ------------------------------------------------------------------

@@ -21,6 +21,7 @@ from cases.services.lifecycle import (
     reply_to_customer,
     send_pending_updates,
     set_customer_updates,
+    tell_cases_about_incidents,
 )
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "revoke_links",
     "send_pending_updates",
     "set_customer_updates",
+    "tell_cases_about_incidents",
 ]
