@@ -11,14 +11,11 @@ from django.views.decorators.http import require_GET, require_POST
 from cases import selectors, services
 from cases.forms import BulkStatusForm, NoteForm, ReplyForm, StatusForm
 from cases.models import Case, ContactReason, Team
+from helpcenter.parsing import parse_id
 from helpcenter.permissions import staff_permission_required
 from helpcenter.view_types import HtmxHttpRequest
 
 CHANGE = "cases.change_case"
-
-
-def _int(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
 
 
 @require_GET
@@ -28,11 +25,11 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
     status = params.get("status", "")
     filters = selectors.QueueFilters(
         status=status if status in Case.Status.values else "",
-        reason=_int(params.get("reason", "")),
-        team=_int(params.get("team", "")),
+        reason=parse_id(params.get("reason", "")),
+        team=parse_id(params.get("team", "")),
         assignee=request.user.pk
         if params.get("assignee") == "me"
-        else _int(params.get("assignee", "")),
+        else parse_id(params.get("assignee", "")),
         overdue=params.get("overdue") == "1",
         waiting=params.get("waiting") == "1",
     )
@@ -161,9 +158,9 @@ def case_assign(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(reference)
     assignee = (
         get_user_model()
-        .objects.filter(pk=_int(request.POST.get("assignee", "")), is_staff=True)
+        .objects.filter(pk=parse_id(request.POST.get("assignee", "")), is_staff=True)
         .first()
     )
-    team = Team.objects.filter(pk=_int(request.POST.get("team", ""))).first()
+    team = Team.objects.filter(pk=parse_id(request.POST.get("team", ""))).first()
     services.assign_case(case=case, assignee=assignee, team=team, actor=request.user)
     return _after_change(request, reference)

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, ContactReason
 from cases.selectors import reason_groups
+from helpcenter.parsing import MAX_ID
 
 
 class ReasonChoiceField(forms.ModelChoiceField):
@@ -67,6 +68,29 @@ class MessageForm(forms.Form):
     body = forms.CharField(
         label=_("Your message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
     )
+
+
+class ReopenForm(forms.Form):
+    body = forms.CharField(
+        label=_("What is still wrong? (optional)"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class SolvedForm(forms.Form):
+    """ "This solved it": which suggestion answered. Only counted, so a bad value is dropped."""
+
+    reason = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    article = forms.SlugField(required=False, max_length=80)
+
+    def counted(self) -> dict:
+        self.is_valid()
+        return {
+            "reason_id": self.cleaned_data.get("reason"),
+            "article_key": self.cleaned_data.get("article") or "",
+        }
 
 
 class RatingForm(forms.Form):

@@ -155,6 +155,15 @@ class Case(models.Model):
     # The newest public event the customer has been emailed about (the opening email covers
     # the case itself): the next update email tells everything after it.
     customer_told_until = models.DateTimeField(default=timezone.now, editable=False)
+    # What self-service had offered before this case was opened (for the insights): a notice
+    # about the reason was live, and whether the customer had read one of its articles
+    # (None: the reason has no articles).
+    opened_during_notice = models.BooleanField(
+        _("opened while a notice about it was live"), default=False, editable=False
+    )
+    saw_reason_article = models.BooleanField(
+        _("customer had read an article for the reason"), null=True, editable=False
+    )
     created_at = models.DateTimeField(_("opened"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -167,6 +176,8 @@ class Case(models.Model):
             models.Index(fields=["customer_email", "status"]),
             models.Index(fields=["update_pending_since"]),
             models.Index(fields=["created_at"]),
+            models.Index(fields=["first_response_due"]),
+            models.Index(fields=["resolution_due"]),
         ]
 
     def __str__(self) -> str:
@@ -204,7 +215,10 @@ class CaseEvent(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
-        indexes = [models.Index(fields=["case", "public", "created_at"])]
+        indexes = [
+            models.Index(fields=["case", "public", "created_at"]),
+            models.Index(fields=["kind", "created_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case.reference} · {self.get_kind_display()}"

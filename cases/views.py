@@ -7,17 +7,27 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import selectors, services
-from cases.forms import ContactForm, FindCaseForm, MessageForm, RatingForm
+from cases.forms import (
+    ContactForm,
+    FindCaseForm,
+    MessageForm,
+    RatingForm,
+    ReopenForm,
+    SolvedForm,
+)
 from cases.models import Case, ContactReason, Deflection
 from cases.services.access import session_can_open, session_case_ids
 from cases.services.contact import mentioned_reference, verified_open_duplicate
 from cases.services.lifecycle import can_reopen, due_dates
 from cases.tasks import send_case_links
+from helpcenter import counters
+from helpcenter.parsing import parse_id
 from helpcenter.queueing import enqueue_after_commit
 from helpcenter.ratelimit import allow, client_ip
 from helpcenter.view_types import HtmxHttpRequest
 from kb import selectors as kb
 from kb.models import current_language
+from kb.visitors import visitor_hash
 from notifications import selectors as notices
 
 CONTACT_LIMITS = {"ip": (5, 3600), "email": (5, 3600)}
@@ -53,8 +63,10 @@ def contact(request: HtmxHttpRequest) -> HttpResponse:
     form = ContactForm(request.POST or None, initial=_known_customer(request))
     context = {"form": form, "status": notices.service_status()}
     if request.method != "POST" or not form.is_valid():
-        if form.is_bound and form.data.get("reason", "").isdigit():
-            context["expectation"] = _expectation(int(form.data["reason"]))
+        if not form.is_bound:
+            counters.increment(counters.Counter.CONTACT_FORM_OPENED)
+        if form.is_bound and (reason_id := parse_id(form.data.get("reason"))):
+            context["expectation"] = _expectation(reason_id)
         return render(request, "cases/contact.html", context)
 
     data = form.cleaned_data
@@ -97,6 +109,7 @@ def contact(request: HtmxHttpRequest) -> HttpResponse:
         language=language,
         subject=data["subject"],
         description=data["description"],
+        visitor_hash=visitor_hash(request),
     )
     return render(request, "cases/contact_done.html", {"case": case, "status": context["status"]})
 
@@ -112,8 +125,8 @@ def _expectation(reason_id: int) -> dict | None:
 @require_GET
 def contact_expectation(request: HtmxHttpRequest) -> HttpResponse:
     """The honest reply time for the chosen reason (htmx, as the reason is picked)."""
-    reason_id = request.GET.get("reason", "")
-    expectation = _expectation(int(reason_id)) if reason_id.isdigit() else None
+    reason_id = parse_id(request.GET.get("reason"))
+    expectation = _expectation(reason_id) if reason_id else None
     return render(request, "cases/partials/expectation.html", {"expectation": expectation})
 
 
@@ -126,6 +139,8 @@ def contact_suggestions(request: HtmxHttpRequest) -> HttpResponse:
         if len(text.strip()) >= 3
         else []
     )
+    if hits:
+        counters.increment(counters.Counter.SUGGESTIONS_SHOWN, once_per=visitor_hash(request))
     return render(
         request,
         "cases/partials/suggestions.html",
@@ -136,14 +151,13 @@ def contact_suggestions(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def contact_solved(request: HtmxHttpRequest) -> HttpResponse:
     """ "This solved it": an article answered the question; no case is opened."""
-    reason_id = request.POST.get("reason", "")
-    reason = (
-        ContactReason.objects.filter(pk=int(reason_id)).first() if reason_id.isdigit() else None
-    )
+    counted = SolvedForm(request.POST).counted()
+    reason_id = counted["reason_id"]
+    reason = ContactReason.objects.filter(pk=reason_id).first() if reason_id else None
     services.record_deflection(
         kind=Deflection.Kind.ARTICLE,
         reason=reason,
-        article_key=request.POST.get("article", "")[:80],
+        article_key=counted["article_key"],
         language=current_language(),
     )
     template = "cases/partials/solved.html" if request.htmx else "cases/contact_solved.html"
@@ -280,8 +294,14 @@ def case_confirm(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 def case_reopen(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    body = request.POST.get("body", "")[:5000]
-    return _case_action(request, reference, lambda case: services.reopen_case(case=case, body=body))
+    form = ReopenForm(request.POST)
+
+    def act(case: Case) -> None:
+        if not form.is_valid():
+            raise ValidationError(_("Write your message (up to 5,000 characters)."))
+        services.reopen_case(case=case, body=form.cleaned_data["body"])
+
+    return _case_action(request, reference, act)
 
 
 @require_POST

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from helpcenter import counters
+
 DEFAULT_CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -52,3 +54,52 @@ class VisitorTimeZoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+BOT_MARKERS = ("bot", "crawl", "spider", "slurp", "preview", "monitor", "curl", "wget", "python")
+VISIT_COOKIE = "hc_visit"
+VISIT_IDLE_SECONDS = 30 * 60
+NOT_PUBLIC = ("desk/", "admin/", "static/", "healthz", "i18n/")
+
+
+class VisitCounterMiddleware:
+    """Count help-center visits: a visit starts with a public page seen by a browser that has
+    not seen one in the last 30 minutes (the usual web-analytics definition). The cookie holds
+    no identifier; robots and staff pages are not counted."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self._is_public_page_view(request, response):
+            if VISIT_COOKIE not in request.COOKIES:
+                counters.increment(counters.Counter.VISITS)
+            response.set_cookie(
+                VISIT_COOKIE,
+                "1",
+                max_age=VISIT_IDLE_SECONDS,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
+
+    @staticmethod
+    def _is_public_page_view(request: HttpRequest, response: HttpResponse) -> bool:
+        if (
+            request.method != "GET"
+            or response.status_code != 200
+            or "HX-Request" in request.headers
+        ):
+            return False
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return False
+        agent = request.headers.get("User-Agent", "").lower()
+        if not agent or any(marker in agent for marker in BOT_MARKERS):
+            return False
+        path = request.path_info.lstrip("/")
+        language, _, rest = path.partition("/")
+        if language in {code for code, _name in settings.LANGUAGES}:
+            path = rest
+        return not path.startswith(NOT_PUBLIC)

@@ -14,3 +14,21 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DailyCounter(models.Model):
+    """How many times something happened on a day (visits, contact form opened, ...)."""
+
+    day = models.DateField(_("day"))
+    name = models.CharField(_("name"), max_length=40)
+    value = models.PositiveBigIntegerField(_("count"), default=0)
+
+    class Meta:
+        verbose_name = _("daily counter")
+        verbose_name_plural = _("daily counters")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "name"], name="helpcenter_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name}: {self.value}"

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kb",
     "cases",
     "notifications",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "helpcenter.middleware.VisitCounterMiddleware",
 ]
 
 ROOT_URLCONF = "helpcenter.urls"
@@ -173,6 +175,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "kb-flush-article-views": {"task": "kb.tasks.flush_article_views", "schedule": 60.0},
+    "flush-counters": {"task": "helpcenter.tasks.flush_counters", "schedule": 60.0},
+    "insights-roll-up-recent-days": {
+        "task": "insights.tasks.roll_up_recent_days",
+        "schedule": 600.0,
+    },
+    "insights-send-weekly-digests": {
+        "task": "insights.tasks.send_weekly_digests",
+        "schedule": 3600.0,
+    },
     "notifications-process-due-announcements": {
         "task": "notifications.tasks.process_due_announcements",
         "schedule": 30.0,
@@ -256,6 +267,10 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 # The CSRF token reaches htmx through hx-headers in the page, so no script needs the cookie.
 CSRF_COOKIE_HTTPONLY = True
+# The language switch's cookie follows the same rules (only the server reads it).
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)

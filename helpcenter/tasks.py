@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from helpcenter import counters
 from helpcenter.models import WorkerHeartbeat
 
 
@@ -8,3 +9,9 @@ from helpcenter.models import WorkerHeartbeat
 def record_worker_heartbeat(name: str = "worker") -> None:
     """Note that a worker is alive; /healthz reports how long ago that was."""
     WorkerHeartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})
+
+
+@shared_task
+def flush_counters() -> int:
+    """Move the day's counters (visits, contact form opened, ...) from the cache to the database."""
+    return counters.flush_counters()

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from helpcenter.views import healthz
@@ -10,6 +12,8 @@ from kb.sitemaps import SITEMAPS
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's, feeds).
+    path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}favicon.svg")),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
@@ -22,6 +26,7 @@ urlpatterns += i18n_patterns(
     path("", include("kb.urls")),
     path("", include("cases.urls")),
     path("", include("notifications.urls")),
+    path("", include("insights.urls")),
 )
 
 admin.site.site_header = admin.site.site_title = _("Help center administration")

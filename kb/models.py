@@ -223,6 +223,9 @@ class SearchLog(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The contact reason of a case the visitor opened soon after this search: the search
+    # did not answer them (a content gap to fix).
+    followed_by_contact = models.CharField(_("followed by a case for"), max_length=80, blank=True)
     created_at = models.DateTimeField(_("searched at"), default=timezone.now)
 
     class Meta:

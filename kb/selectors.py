@@ -20,9 +20,11 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from helpcenter import process_memo, shared_cache
 from kb.models import Article, ArticleDailyViews, ArticleFeedback, Category
 from kb.search import SearchUnavailable, clean_query
 from kb.search_engine import get_search_engine
+from kb.visitors import seen_articles_key
 
 logger = logging.getLogger(__name__)
 
@@ -309,9 +311,21 @@ def stale_before():
 
 
 def articles_for_keys(*, keys: list[str], language: str) -> list[Article]:
-    """Published articles of the given translation groups, in ``language`` when it exists."""
+    """Published articles of the given translation groups, in ``language`` when it exists.
+
+    Kept in the process until an article changes (``helpcenter.process_memo``): every case
+    page asks for the articles of its reason."""
     if not keys:
         return []
+    return list(
+        process_memo.remember(
+            ("kb.articles_for_keys", tuple(keys), language),
+            lambda: _articles_for_keys(keys, language),
+        )
+    )
+
+
+def _articles_for_keys(keys: list[str], language: str) -> list[Article]:
     articles = Article.objects.filter(
         translation_key__in=keys, status=Article.Status.PUBLISHED
     ).only("pk", "title", "slug", "language", "translation_key", "summary")
@@ -320,3 +334,8 @@ def articles_for_keys(*, keys: list[str], language: str) -> list[Article]:
         if article.translation_key not in chosen or article.language == language:
             chosen[article.translation_key] = article
     return [chosen[key] for key in keys if key in chosen]
+
+
+def articles_seen_by(*, visitor_hash: str) -> set[str]:
+    """Translation keys of the articles this visitor read in the last day."""
+    return set(shared_cache.read(seen_articles_key(visitor_hash)) or [])

@@ -70,6 +70,7 @@ def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     visitor = visitor_hash(request)
     services.record_article_view(article_id=article.pk)
     services.record_search_result_opened(visitor_hash=visitor, article_id=article.pk)
+    services.remember_article_seen(visitor_hash=visitor, translation_key=article.translation_key)
     rendered = render_article_body(
         article_id=article.pk,
         version=article.updated_at.isoformat(),

@@ -26,3 +26,8 @@ def visitor_hash(request: HttpRequest, *, create_session: bool = False) -> str:
             ]
         )
     return hmac.new(settings.SECRET_KEY.encode(), seed.encode(), hashlib.sha256).hexdigest()
+
+
+def seen_articles_key(visitor_hash: str) -> str:
+    """The cache key of the articles a visitor read today (see services.remember_article_seen)."""
+    return f"kb:seen:{visitor_hash}"

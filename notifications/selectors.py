@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from helpcenter import process_memo
 from notifications.calendar import Closure, DayException, ServiceCalendar
 from notifications.models import (
     Announcement,
@@ -107,11 +108,24 @@ def active_announcements(*, now: datetime | None = None) -> QuerySet[Announcemen
     )
 
 
+def _unexpired_announcements() -> list[Announcement]:
+    # All of them, not the first 20: which are still active changes with the clock alone.
+    return list(active_announcements())
+
+
 def current_announcements(request=None) -> list[Announcement]:
-    """The active notices, read once per request however many parts of the page ask."""
+    """The active notices (20 at most), read once per request however many parts of the page
+    ask, and kept in the process until a notice changes (``helpcenter.process_memo``)."""
     if request is not None and hasattr(request, "_current_announcements"):
         return request._current_announcements
-    announcements = list(active_announcements()[:20])
+    now = timezone.now()
+    announcements = [
+        announcement
+        for announcement in process_memo.remember(
+            "notifications.unexpired_announcements", _unexpired_announcements
+        )
+        if announcement.expire_at is None or announcement.expire_at > now
+    ][:20]
     if request is not None:
         request._current_announcements = announcements
     return announcements

@@ -21,6 +21,17 @@ def test_home_page_in_english_under_the_en_prefix(client):
 
 
 @pytest.mark.django_db
+def test_navigation_follows_the_language_of_each_page(client):
+    # The navigation is built once per language and process: alternate to prove it.
+    for _ in range(2):
+        spanish, english = client.get("/es/").text, client.get("/en/").text
+
+        assert '<a href="/es/contact/">Contactar</a>' in spanish
+        assert '<a href="/en/contact/">Contact us</a>' in english
+        assert "Contact us" not in spanish and "Contactar" not in english
+
+
+@pytest.mark.django_db
 def test_browser_asking_for_english_is_redirected_to_the_english_pages(client):
     response = client.get("/search/?q=pedido", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
 

@@ -19,7 +19,9 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseEvent, ContactReason
 from cases.services.access import issue_access_link
-from notifications.selectors import load_calendar
+from kb import selectors as kb
+from kb import services as kb_services
+from notifications.selectors import load_calendar, notices_for_areas
 from notifications.services.outbox import queue_email
 
 # No 0/O, 1/I/L, 5/S or 8/B: a reference read over the phone is not misheard.
@@ -124,10 +126,23 @@ def open_case(
     language: str,
     subject: str,
     description: str,
+    visitor_hash: str = "",
 ) -> Case:
-    """Open a case, compute its honest due dates, and email the customer its link (after commit)."""
+    """Open a case, compute its honest due dates, and email the customer its link (after commit).
+
+    With the anonymous ``visitor_hash`` of the web visitor, it also notes what self-service had
+    offered them (a live notice, the reason's articles, a search just before) for the insights.
+    """
     now = timezone.now()
     first_due, resolution_due = due_dates(reason, now)
+    during_notice = bool(notices_for_areas(reason.areas))
+    saw_article = None
+    if reason.article_keys:
+        saw_article = bool(
+            set(reason.article_keys) & kb.articles_seen_by(visitor_hash=visitor_hash)
+        )
+    if visitor_hash:
+        kb_services.note_contact_after_search(visitor_hash=visitor_hash, reason_code=reason.code)
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -143,6 +158,8 @@ def open_case(
                     assignee=reason.owner,
                     first_response_due=first_due,
                     resolution_due=resolution_due,
+                    opened_during_notice=during_notice,
+                    saw_reason_article=saw_article,
                     created_at=now,
                     customer_told_until=now,
                 )

@@ -2,9 +2,11 @@
 
 from kb.services.activity import (
     flush_article_views,
+    note_contact_after_search,
     record_article_view,
     record_search,
     record_search_result_opened,
+    remember_article_seen,
 )
 from kb.services.articles import (
     archive_article,
@@ -28,12 +30,14 @@ __all__ = [
     "delete_article",
     "flush_article_views",
     "mark_article_reviewed",
+    "note_contact_after_search",
     "publish_article",
     "rebuild_search_index",
     "record_article_view",
     "record_feedback",
     "record_search",
     "record_search_result_opened",
+    "remember_article_seen",
     "request_index_update",
     "restore_revision",
     "save_article",

@@ -3,6 +3,8 @@
 Views are counted in the cache (one atomic increment, no database write on the page) and
 flushed into daily rows by a periodic task. Searches are logged without personal data; the
 keystrokes of search-as-you-type are coalesced into the search the visitor settled on.
+While the cache is down, views are not counted and searches are not coalesced: the page is
+served as usual (``helpcenter.shared_cache``).
 """
 
 from datetime import date, timedelta
@@ -12,11 +14,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from helpcenter import shared_cache
 from kb.models import Article, ArticleDailyViews, SearchLog
+from kb.visitors import seen_articles_key
 
 VIEW_COUNTER_TTL = 60 * 60 * 24 * 3
 SEARCH_COALESCE_SECONDS = 30
 RECENT_SEARCH_SECONDS = 60 * 15
+SEEN_ARTICLES_SECONDS = 60 * 60 * 24
 
 
 def _view_counter_key(article_id: int, day: date) -> str:
@@ -24,12 +29,9 @@ def _view_counter_key(article_id: int, day: date) -> str:
 
 
 def record_article_view(*, article_id: int) -> None:
-    key = _view_counter_key(article_id, timezone.localdate())
-    if not cache.add(key, 1, timeout=VIEW_COUNTER_TTL):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=VIEW_COUNTER_TTL)
+    shared_cache.count(
+        _view_counter_key(article_id, timezone.localdate()), timeout=VIEW_COUNTER_TTL
+    )
 
 
 def flush_article_views() -> int:
@@ -80,7 +82,7 @@ def record_search(
         "results_count": results_count,
         "used_fuzzy": used_fuzzy,
     }
-    previous = cache.get(_last_search_key(visitor_hash))
+    previous = shared_cache.read(_last_search_key(visitor_hash))
     log = None
     if previous and (now.timestamp() - previous["at"]) < SEARCH_COALESCE_SECONDS:
         earlier = previous["query"]
@@ -89,7 +91,7 @@ def record_search(
             log = SearchLog(pk=previous["id"], **fields) if updated else None
     if log is None:
         log = SearchLog.objects.create(created_at=now, **fields)
-    cache.set(
+    shared_cache.write(
         _last_search_key(visitor_hash),
         {"id": log.pk, "query": query, "at": now.timestamp()},
         timeout=RECENT_SEARCH_SECONDS,
@@ -97,9 +99,26 @@ def record_search(
     return log
 
 
+def note_contact_after_search(*, visitor_hash: str, reason_code: str) -> None:
+    """The visitor opened a case (for ``reason_code``) shortly after searching: their last
+    search did not answer them."""
+    previous = shared_cache.read(_last_search_key(visitor_hash))
+    if previous:
+        SearchLog.objects.filter(pk=previous["id"]).update(followed_by_contact=reason_code[:80])
+
+
+def remember_article_seen(*, visitor_hash: str, translation_key: str) -> None:
+    """Remember for a day which articles a visitor read, so that a case opened afterwards can
+    tell whether the answer was in front of them (anonymous: keyed by the visitor hash)."""
+    key = seen_articles_key(visitor_hash)
+    seen = shared_cache.read(key) or []
+    if translation_key not in seen:
+        shared_cache.write(key, [*seen[-49:], translation_key], timeout=SEEN_ARTICLES_SECONDS)
+
+
 def record_search_result_opened(*, visitor_hash: str, article_id: int) -> None:
     """If the visitor searched a moment ago, note which result they opened."""
-    previous = cache.get(_last_search_key(visitor_hash))
+    previous = shared_cache.read(_last_search_key(visitor_hash))
     if previous:
         SearchLog.objects.filter(pk=previous["id"], opened_article__isnull=True).update(
             opened_article_id=article_id

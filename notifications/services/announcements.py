@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
 
+from helpcenter import process_memo
 from helpcenter.markdown import markdown_to_text, render_markdown
 from helpcenter.queueing import enqueue_after_commit
 from notifications.models import (
@@ -166,6 +167,8 @@ def process_due_announcements(*, now: datetime | None = None) -> dict[str, int]:
     counts["expired"] = Announcement.objects.filter(
         publication=Publication.PUBLISHED, expire_at__lte=now
     ).update(publication=Publication.EXPIRED, updated_at=now)
+    if counts["expired"]:
+        process_memo.changed()  # update() sends no signal: drop the notices processes keep
     maintenance = Announcement.objects.filter(
         publication=Publication.PUBLISHED, kind=Announcement.Kind.MAINTENANCE
     ).exclude(phase=Phase.COMPLETED)
@@ -174,6 +177,7 @@ def process_due_announcements(*, now: datetime | None = None) -> dict[str, int]:
         if phase != announcement.phase:
             Announcement.objects.filter(pk=announcement.pk).update(phase=phase, updated_at=now)
             counts["phases"] += 1
+            process_memo.changed()  # the banners show the phase
     counts["holidays"] = announce_upcoming_holidays(now=now)
     return counts
 

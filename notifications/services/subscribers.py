@@ -31,14 +31,18 @@ def _subscriber_from(token: str, salt: str, max_age: int | None) -> Subscriber |
 
 
 def unsubscribe_url(subscriber: Subscriber) -> str:
-    path = reverse(
-        "notifications:unsubscribe", kwargs={"token": _token(subscriber, UNSUBSCRIBE_SALT)}
-    )
+    """The link opens in the subscriber's language, whichever process writes the email (the
+    fan-out runs in a worker where no visitor's language is active)."""
+    with translation.override(subscriber.language):
+        path = reverse(
+            "notifications:unsubscribe", kwargs={"token": _token(subscriber, UNSUBSCRIBE_SALT)}
+        )
     return settings.SITE_URL + path
 
 
 def confirmation_url(subscriber: Subscriber) -> str:
-    path = reverse("notifications:confirm", kwargs={"token": _token(subscriber, CONFIRM_SALT)})
+    with translation.override(subscriber.language):
+        path = reverse("notifications:confirm", kwargs={"token": _token(subscriber, CONFIRM_SALT)})
     return settings.SITE_URL + path
 
 

@@ -1,0 +1,154 @@
+"""Benchmark of the insights page on a large history: rollup time and page render time.
+
+Run with ``.venv/bin/python bench/insights.py`` (``--help`` for the options).
+
+In a fresh temporary folder (SQLite) or, with ``DATABASE_URL`` set to PostgreSQL, in a
+throwaway database beside the given one, the benchmark
+
+1. loads the demo contact reasons and articles, then writes a history of ``--days`` days ending
+   yesterday with ``insights.history.generate_history``: by default 200,000 cases with 10
+   events each (2,000,000 case events) and 1,000,000 search log rows, plus votes, article
+   views, avoided contacts and visit counters;
+2. times the rollup job over the whole history (the backfill, ``manage.py rollup_insights``)
+   and the periodic job (the last 3 days, what beat runs every 10 minutes);
+3. renders /en/desk/insights/ for the last 90 days (and 7 and 30) ``--renders`` times each, in
+   process, as a staff member with the permission, and prints the median and slowest times;
+4. prints PASS/MISS against the target: the 90-day page under 500 ms.
+
+Exit status: 0 when the target is met, 1 when it is missed, 2 when the run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._support import (
+    load_demo_content,
+    production_settings,
+    say,
+    setup_django,
+    uptime,
+    use_database,
+)
+
+TARGET_MS = 500.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", type=int, default=200_000)
+    parser.add_argument("--events-per-case", type=int, default=10)
+    parser.add_argument("--searches", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=365, help="days of history")
+    parser.add_argument("--renders", type=int, default=10, help="renders of each period")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    options = parser.parse_args()
+
+    var_dir = Path(tempfile.mkdtemp(prefix="bench-insights-"))
+    cleanups: list = []
+    os.environ.update(production_settings(var_dir, "insights"))
+    try:
+        say(f"Database: {use_database('bench_insights', var_dir, cleanups)}")
+        say(f"Machine:  {uptime()}")
+        setup_django()
+        return run(options)
+    finally:
+        for cleanup in reversed(cleanups):
+            cleanup()
+        if not options.keep:
+            shutil.rmtree(var_dir, ignore_errors=True)
+        else:
+            say(f"Kept {var_dir}")
+
+
+def run(options) -> int:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from insights import services
+    from insights.history import Scale, generate_history
+
+    load_demo_content()
+    scale = Scale(
+        days=options.days,
+        cases_per_day=round(options.cases / options.days / 0.87),  # weekends are quieter
+        events_per_case=options.events_per_case,
+        searches_per_day=round(options.searches / options.days / 0.87),
+        visits_per_day=round(options.searches / options.days * 6),
+    )
+    say(f"Writing {options.days} days of history ...")
+    started = time.perf_counter()
+    last_report = [started]
+
+    def progress(day: str, cases: int) -> None:
+        if time.perf_counter() - last_report[0] > 15:
+            last_report[0] = time.perf_counter()
+            say(f"  {day}: {cases:,} cases so far")
+
+    written = generate_history(scale, progress=progress)
+    say(
+        f"  {written['cases']:,} cases, {written['events']:,} case events, "
+        f"{written['searches']:,} searches, {written['feedback']:,} votes, "
+        f"{written['deflections']:,} avoided contacts in {time.perf_counter() - started:.0f} s"
+    )
+
+    started = time.perf_counter()
+    services.roll_up_recent_days(days=options.days + 1)
+    backfill = time.perf_counter() - started
+    periodic = []
+    for _ in range(3):
+        started = time.perf_counter()
+        services.roll_up_recent_days()
+        periodic.append(time.perf_counter() - started)
+
+    staff = get_user_model().objects.create_user("bench-reader", is_staff=True)
+    staff.groups.add(Group.objects.get(name="Insights readers"))
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(staff)
+    results = {}
+    for days in (7, 30, 90):
+        client.get("/en/desk/insights/", {"period": days})  # warm up
+        times = []
+        for _ in range(options.renders):
+            started = time.perf_counter()
+            response = client.get("/en/desk/insights/", {"period": days})
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.status_code
+        with CaptureQueriesContext(connection) as queries:
+            client.get("/en/desk/insights/", {"period": days})
+        results[days] = (statistics.median(times), max(times), len(queries))
+    started = time.perf_counter()
+    csv = client.get("/en/desk/insights/demand.csv", {"period": 90})
+    csv_ms = (time.perf_counter() - started) * 1000
+
+    say()
+    say(f"Rollup, whole history ({options.days + 1} days): {backfill:.1f} s "
+        f"({backfill / (options.days + 1) * 1000:.0f} ms a day)")  # fmt: skip
+    say(f"Rollup, periodic job (last 3 days):       {statistics.median(periodic) * 1000:.0f} ms")
+    for days, (median, slowest, queries) in results.items():
+        say(f"Insights page, last {days:>2} days: median {median:6.1f} ms, "
+            f"slowest {slowest:6.1f} ms, {queries} queries")  # fmt: skip
+    say(f"CSV export (90 days, demand): {csv_ms:.1f} ms, {len(csv.content):,} bytes")
+    met = results[90][0] < TARGET_MS
+    say(f"{'PASS' if met else 'MISS'}: 90-day page {results[90][0]:.0f} ms "
+        f"(target < {TARGET_MS:.0f} ms)")  # fmt: skip
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(2)

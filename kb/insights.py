@@ -1,0 +1,69 @@
+"""What the knowledge base tells the insights: searches, views and votes, read in bulk."""
+
+from datetime import date, datetime
+
+from django.db.models import Count, F, Q, Sum
+
+from kb.models import Article, ArticleDailyViews, ArticleFeedback, SearchLog
+from kb.selectors import stale_before
+
+
+def figures_between(start: datetime, end: datetime, *, day: date) -> dict[str, int]:
+    """Searches and votes in [start, end) and the article views counted for ``day``."""
+    searches = SearchLog.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
+        searches=Count("id"),
+        zero_result_searches=Count("id", filter=Q(results_count=0)),
+        searches_followed_by_case=Count("id", filter=~Q(followed_by_contact="")),
+    )
+    votes = ArticleFeedback.objects.filter(created_at__gte=start, created_at__lt=end).aggregate(
+        helpful_votes=Count("id", filter=Q(helpful=True)),
+        unhelpful_votes=Count("id", filter=Q(helpful=False)),
+    )
+    views = ArticleDailyViews.objects.filter(day=day).aggregate(article_views=Sum("views"))
+    return {**searches, **votes, "article_views": views["article_views"] or 0}
+
+
+def search_terms_between(start: datetime, end: datetime) -> list[dict]:
+    """Searches that did not answer: per (query, language, reason of a case that followed),
+    those with no results or followed by a case."""
+    return list(
+        SearchLog.objects.filter(created_at__gte=start, created_at__lt=end)
+        .filter(Q(results_count=0) | ~Q(followed_by_contact=""))
+        .values("query", "language", reason_code=F("followed_by_contact"))
+        .annotate(searches=Count("id"), zero_results=Count("id", filter=Q(results_count=0)))
+    )
+
+
+def most_read(first_day: date, last_day: date, *, limit: int = 10) -> list[dict]:
+    return list(
+        ArticleDailyViews.objects.filter(day__gte=first_day, day__lte=last_day)
+        .values("article_id", "article__title", "article__slug", "article__language")
+        .annotate(views=Sum("views"))
+        .order_by("-views", "article_id")[:limit]
+    )
+
+
+def least_helpful(start: datetime, end: datetime, *, min_votes: int, limit: int = 10) -> list[dict]:
+    """Articles with the lowest share of "helpful" votes in the period (enough votes only)."""
+    rows = (
+        ArticleFeedback.objects.filter(created_at__gte=start, created_at__lt=end)
+        .values("article_id", "article__title", "article__slug", "article__language")
+        .annotate(
+            votes=Count("id"),
+            helpful=Count("id", filter=Q(helpful=True)),
+        )
+        .filter(votes__gte=min_votes)
+    )
+    for row in rows:
+        row["helpful_share"] = row["helpful"] / row["votes"]
+    return sorted(rows, key=lambda row: (row["helpful_share"], -row["votes"]))[:limit]
+
+
+def stale_articles(*, limit: int = 10) -> list[Article]:
+    """Published articles not reviewed for a long time, the most read first."""
+    return list(
+        Article.objects.filter(status=Article.Status.PUBLISHED)
+        .filter(Q(reviewed_at__isnull=True) | Q(reviewed_at__lt=stale_before()))
+        .only("pk", "title", "slug", "language", "reviewed_at", "view_count")
+        .order_by("-view_count", "pk")[:limit]
+    )

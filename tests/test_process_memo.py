@@ -1,0 +1,55 @@
+"""What a process keeps of read-mostly rows (helpcenter.process_memo); the pages that use it
+have their own tests (tests/cases/test_status_page_memo.py)."""
+
+import pytest
+from django.core.cache import cache
+
+from helpcenter import process_memo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def counting_loader():
+    loads: list[int] = []
+
+    def load() -> int:
+        loads.append(1)
+        return len(loads)
+
+    return load
+
+
+def test_a_value_is_read_once_until_a_change(counting_loader):
+    assert process_memo.remember("test:value", counting_loader) == 1
+    assert process_memo.remember("test:value", counting_loader) == 1
+
+    process_memo.changed()
+
+    assert process_memo.remember("test:value", counting_loader) == 2
+
+
+def test_a_generation_lost_by_the_cache_makes_the_process_read_again(counting_loader):
+    process_memo.remember("test:value", counting_loader)
+
+    cache.delete(process_memo.GENERATION_KEY)  # evicted, or Redis restarted empty
+
+    assert process_memo.remember("test:value", counting_loader) == 2
+    assert process_memo.remember("test:value", counting_loader) == 2
+
+
+def test_nothing_is_kept_while_the_cache_is_down_nor_trusted_after(settings, counting_loader):
+    process_memo.remember("test:value", counting_loader)
+    up = settings.CACHES
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # port 1: connection refused at once
+        }
+    }
+
+    assert process_memo.remember("test:value", counting_loader) == 2
+    assert process_memo.remember("test:value", counting_loader) == 3
+    settings.CACHES = up  # back, with the old generation: changes made meanwhile never bumped it
+
+    assert process_memo.remember("test:value", counting_loader) == 4
