@@ -847,7 +847,7 @@ def let_time_pass(minutes: int) -> int:
 
     from django.db.models import F
 
-    from cases.models import Case
+    from cases.models import Case, CaseLinkRequest
     from kb.models import IndexingState
     from kb.services.indexing import pending_index_updates
     from notifications.models import Dispatch, OutgoingMessage
@@ -868,12 +868,15 @@ def let_time_pass(minutes: int) -> int:
     Case.objects.filter(update_pending_since__isnull=False).update(
         update_pending_since=F("update_pending_since") - delta
     )
+    CaseLinkRequest.objects.update(
+        created_at=F("created_at") - delta, next_attempt_at=F("next_attempt_at") - delta
+    )
     return moved
 
 
 def run_sweepers() -> dict[str, int]:
     """What the beat runs every minute or two (called here, in this process)."""
-    from cases.services import send_pending_updates
+    from cases.services import requeue_case_link_requests, send_pending_updates
     from kb.services.indexing import sweep_pending_index_updates
     from notifications.services import announcements, outbox
 
@@ -882,6 +885,7 @@ def run_sweepers() -> dict[str, int]:
         "mailings resumed": announcements.resume_unfinished_dispatches(),
         "index updates re-queued": sweep_pending_index_updates(),
         "case update emails written": send_pending_updates(),
+        "case link requests re-queued": requeue_case_link_requests(),
     }
 
 

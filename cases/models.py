@@ -242,6 +242,29 @@ class CaseAccessToken(models.Model):
         return f"{self.case.reference} · {self.created_at:%Y-%m-%d}"
 
 
+class CaseLinkRequest(models.Model):
+    """Someone asked for the links to their cases ("Find my case", an expired link, a status
+    question), recorded whether or not anything matches; the lookup happens in a task.
+
+    Short-lived: the task deletes the row in the transaction that queues the email, and the
+    sweeper deletes a row it gave up on a day after it was written, so no address is kept.
+    """
+
+    email = models.EmailField(max_length=254)
+    reference = models.CharField(max_length=12, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the sweeper queues the task again if the row is still here (lost task, broker down).
+    next_attempt_at = models.DateTimeField(db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=1)  # times the task was queued
+
+    class Meta:
+        verbose_name = _("case link request")
+        verbose_name_plural = _("case link requests")
+
+    def __str__(self) -> str:
+        return f"{self.pk} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class Deflection(models.Model):
     """A contact that did not have to happen: what self-service answered instead."""
 

@@ -4,10 +4,22 @@ from cases import services
 
 
 @shared_task
+def answer_case_link_request(request_id: int) -> None:
+    """Look up and email the case links of one request (a second run does nothing). A task, so
+    the page answers the same whatever matched: the result is deliberately not returned."""
+    services.answer_case_link_request(request_id=request_id)
+
+
+@shared_task
+def requeue_case_link_requests() -> int:
+    return services.requeue_case_link_requests()
+
+
+@shared_task
 def send_case_links(email: str, reference: str = "") -> None:
-    """Look up and email case links. A task, so the page answers the same whatever matched:
-    the result is deliberately not returned."""
-    services.email_case_links(email=email, reference=reference)
+    """The previous release's task, for messages it left in the broker: record them as a
+    request like any other. Remove once no worker of that release can have queued one."""
+    services.request_case_links(email=email, reference=reference)
 
 
 @shared_task

@@ -19,10 +19,8 @@ from cases.models import Case, ContactReason, Deflection
 from cases.services.access import session_can_open, session_case_ids
 from cases.services.contact import mentioned_reference, verified_open_duplicate
 from cases.services.lifecycle import can_reopen, due_dates
-from cases.tasks import send_case_links
 from helpcenter import counters
 from helpcenter.parsing import parse_id
-from helpcenter.queueing import enqueue_after_commit
 from helpcenter.ratelimit import allow, client_ip
 from helpcenter.view_types import HtmxHttpRequest
 from kb import selectors as kb
@@ -81,7 +79,7 @@ def contact(request: HtmxHttpRequest) -> HttpResponse:
     reference = mentioned_reference(data["subject"], data["description"])
     if reason.is_status_inquiry or (reference and len(data["description"]) < 400):
         # A question about an existing case: its page answers it better than a new case.
-        enqueue_after_commit(send_case_links, data["email"], reference)
+        services.request_case_links(email=data["email"], reference=reference)
         services.record_deflection(
             kind=Deflection.Kind.STATUS_INQUIRY, reason=reason, language=language
         )
@@ -190,7 +188,7 @@ def renew_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """An expired link asks for a fresh one, sent to the email on the case (never shown)."""
     case, _state = services.redeem_token(token=token)
     if case is not None and allow("renew-link", str(case.pk), limit=3, window_seconds=3600):
-        enqueue_after_commit(send_case_links, case.customer_email, case.reference)
+        services.request_case_links(email=case.customer_email, reference=case.reference)
     return _no_store(render(request, "cases/find_sent.html", {}))
 
 
@@ -208,7 +206,7 @@ def find_case(request: HtmxHttpRequest) -> HttpResponse:
                 _("Too many requests for this address or from here. Please try again in an hour."),
             )
             return render(request, "cases/find.html", {"form": form}, status=429)
-        enqueue_after_commit(send_case_links, email, reference)
+        services.request_case_links(email=email, reference=reference)
         return render(request, "cases/find_sent.html", {})
     return render(
         request,

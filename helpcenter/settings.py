@@ -196,6 +196,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.send_pending_case_updates",
         "schedule": 60.0,
     },
+    "cases-requeue-case-link-requests": {
+        "task": "cases.tasks.requeue_case_link_requests",
+        "schedule": 60.0,
+    },
     "cases-advance-idle-cases": {"task": "cases.tasks.advance_idle_cases", "schedule": 3600.0},
     "cases-tell-about-incidents": {
         "task": "cases.tasks.tell_cases_about_incidents",

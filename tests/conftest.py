@@ -9,9 +9,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+import kombu.pools
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
@@ -221,3 +223,33 @@ def publish(search_index) -> Callable[..., Article]:
         return article
 
     return make
+
+
+@contextmanager
+def broker_unreachable() -> Iterator[None]:
+    """This process's Celery app points at a broker nobody listens on (sending fails within a
+    second, as with Redis down), then back at the real one. Workers are not affected."""
+    from helpcenter.celery import app
+
+    keys = ("broker_url", "broker_write_url", "broker_transport_options")
+    saved = {key: app.conf[key] for key in keys}
+
+    def point_at(**conf) -> None:
+        app.conf.update(**conf)
+        # The app and kombu keep pools of open connections: drop them so the next send uses
+        # the new URL.
+        app.pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+        kombu.pools.reset()
+
+    dead = "redis://127.0.0.1:1/0"
+    point_at(
+        broker_url=dead,
+        broker_write_url=dead,
+        broker_transport_options={"socket_connect_timeout": 1},
+    )
+    try:
+        yield
+    finally:
+        point_at(**saved)

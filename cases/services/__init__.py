@@ -23,12 +23,18 @@ from cases.services.lifecycle import (
     set_customer_updates,
     tell_cases_about_incidents,
 )
+from cases.services.link_requests import (
+    answer_case_link_request,
+    request_case_links,
+    requeue_case_link_requests,
+)
 
 __all__ = [
     "add_customer_message",
     "add_internal_note",
     "add_to_existing_case",
     "advance_idle_cases",
+    "answer_case_link_request",
     "assign_case",
     "change_case_status",
     "confirm_solved",
@@ -41,6 +47,8 @@ __all__ = [
     "redeem_token",
     "reopen_case",
     "reply_to_customer",
+    "request_case_links",
+    "requeue_case_link_requests",
     "revoke_links",
     "send_pending_updates",
     "set_customer_updates",

@@ -6,7 +6,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from cases import services
-from cases.models import Case, ContactReason, Deflection
+from cases.models import Case, CaseLinkRequest, ContactReason, Deflection
 from notifications.models import Announcement
 from notifications.services.announcements import publish_announcement
 from tests.factories import StaffFactory, UserFactory
@@ -210,6 +210,9 @@ def test_a_status_question_gets_the_case_link_instead_of_a_new_case(
     assert Case.objects.count() == 1
     assert "El enlace a tu caso va de camino" in response.text
     assert Deflection.objects.get().kind == Deflection.Kind.STATUS_INQUIRY
+    # The link is asked for as a row, sent to the worker after commit.
+    link_request = CaseLinkRequest.objects.get()
+    assert (link_request.email, link_request.reference) == ("ana@example.com", existing.reference)
     assert len(callbacks) == 1
 
 
