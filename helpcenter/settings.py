@@ -35,7 +35,9 @@ else:
     SECRET_KEY = _required("SECRET_KEY")
     ALLOWED_HOSTS = [host.strip() for host in _required("ALLOWED_HOSTS").split(",") if host.strip()]
 
-SITE_NAME = env.str("SITE_NAME", default="Centro de ayuda")
+# A brand name is shown as it is; without one, the site calls itself "Help center" in the
+# visitor's (or the email's) language.
+SITE_NAME = env.str("SITE_NAME", default="") or _("Help center")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -130,6 +132,9 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env.str("REDIS_CACHE_URL", default=_redis_db(REDIS_URL, 1)),
             "KEY_PREFIX": "helpcenter",
+            # A Redis that stops answering (frozen, packets dropped) costs a page at most this
+            # long: helpcenter.shared_cache then serves it from the database.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:

@@ -16,11 +16,11 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from cases import insights as case_figures
+from cases import reporting as case_figures
 from insights import charts
 from insights.models import RATING_FIELDS, DailyReasonStats, DailySearchTerm, DailySiteStats
 from insights.periods import Period
-from kb import insights as kb_figures
+from kb import reporting as kb_figures
 
 REASON_FIELDS = [
     field.name

@@ -8,12 +8,12 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from cases import insights as case_figures
+from cases import reporting as case_figures
 from helpcenter import counters
 from insights.models import DailyReasonStats, DailySearchTerm, DailySiteStats
 from insights.periods import Period, day_bounds, service_today, service_zone
 from insights.selectors import digest_for_owner, reason_owners
-from kb import insights as kb_figures
+from kb import reporting as kb_figures
 from notifications.models import OutgoingMessage
 from notifications.selectors import email_already_queued
 from notifications.services.outbox import queue_email
