@@ -33,12 +33,12 @@ def owned_reasons(db):
          (wednesday, other)]
     ):  # fmt: skip
         case = Case.objects.create(
-            reference=f"D{index:04d}-TEST", customer_email="c@example.com", customer_name="C",
+            reference=f"D{index:03d}-TEST", customer_email="c@example.com", customer_name="C",
             reason=which, subject="S", description="D", first_response_due=when,
             resolution_due=when, created_at=when,
         )  # fmt: skip
     CaseEvent.objects.create(
-        case=case.__class__.objects.get(reference="D0000-TEST"), kind=CaseEvent.Kind.SATISFACTION,
+        case=Case.objects.get(reference="D000-TEST"), kind=CaseEvent.Kind.SATISFACTION,
         rating=2, body="Tardaron mucho en contestar", created_at=wednesday,
     )  # fmt: skip
     SearchLog.objects.create(

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -12,7 +12,7 @@ from helpcenter.models import DailyCounter
 from insights import services
 from insights.models import DailyReasonStats
 from insights.periods import Period, day_bounds, service_today, service_zone
-from kb.models import ArticleDailyViews, ArticleFeedback, SearchLog
+from kb.models import Article, ArticleDailyViews, ArticleFeedback, SearchLog
 from tests.factories import ArticleFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,7 @@ def at(day, hour: int, minute: int = 0) -> datetime:
 def make_case(reason, created_at, **fields) -> Case:
     make_case.count = getattr(make_case, "count", 0) + 1
     values = {
-        "reference": f"T{make_case.count:04d}-TEST",
+        "reference": f"T{make_case.count:03d}-TEST",
         "customer_email": f"c{make_case.count}@example.com",
         "customer_name": "Cliente",
         "reason": reason,
@@ -113,9 +113,12 @@ def known_data():
             query=query, language="es", results_count=results, followed_by_contact=followed,
             created_at=noon,
         )  # fmt: skip
-    article = ArticleFactory(translation_key="pay-help", slug="ayuda-pagos")
+    article = ArticleFactory(
+        translation_key="pay-help", slug="ayuda-pagos", title="Ayuda con los pagos",
+        status=Article.Status.PUBLISHED, reviewed_at=None,
+    )  # fmt: skip
     ArticleDailyViews.objects.create(article=article, day=day, views=40)
-    for index, helpful in enumerate([True, True, True, False]):
+    for index, helpful in enumerate([True, True, True, False, False]):
         ArticleFeedback.objects.create(
             article=article, helpful=helpful, language="es", visitor_hash=f"v{index}",
             created_at=noon,
@@ -221,7 +224,12 @@ def test_content_gaps(known_data, reader):
         ("pago rechazado", "payment-failed")
     ]
     assert [row["views"] for row in gaps["most-read-articles"].rows] == [40]
-    assert gaps["least-helpful-articles"].rows == []  # 4 votes: under the 5 needed
+    least = gaps["least-helpful-articles"].rows
+    assert [(row["title"], row["votes"], row["helpful_percent"]) for row in least] == [
+        ("Ayuda con los pagos", 5, 60.0)
+    ]
+    assert least[0]["edit_url"].startswith("/admin/kb/article/")
+    assert [row["title"] for row in gaps["stale-articles"].rows] == ["Ayuda con los pagos"]
 
 
 def test_an_older_period_has_only_its_own_figures(known_data, reader):
@@ -269,8 +277,6 @@ def test_a_day_is_the_service_day_not_the_utc_day(known_data):
     day = service_today() - timedelta(days=20)
     make_case(reason, at(day, 23, 30))
     make_case(reason, at(day + timedelta(days=1), 0, 30))
-    start, end = day_bounds(day)
-    assert end - start == timedelta(hours=24) or day.month in (3, 10)
     services.roll_up_day(day)
     services.roll_up_day(day + timedelta(days=1))
     opened = dict(
@@ -279,6 +285,36 @@ def test_a_day_is_the_service_day_not_the_utc_day(known_data):
         ).values_list("day", "opened")
     )
     assert opened == {day: 1, day + timedelta(days=1): 1}
+
+
+def test_days_follow_the_clock_changes_of_the_service_time_zone():
+    """Madrid: the last Sunday of March has 23 hours, the last Sunday of October 25; a case at
+    00:30 on the long day, before the clocks go back, belongs to that day."""
+    from datetime import date
+
+    def hours(day):  # in UTC: Python subtracts same-zone datetimes by the wall clock
+        start, end = day_bounds(day)
+        return (end.astimezone(UTC) - start.astimezone(UTC)) / timedelta(hours=1)
+
+    spring, autumn = date(2026, 3, 29), date(2026, 10, 25)
+    assert (hours(spring), hours(autumn), hours(autumn + timedelta(1))) == (23, 25, 24)
+    assert day_bounds(autumn)[0].utcoffset() == timedelta(hours=2)  # summer time until 03:00
+
+
+def test_a_case_on_the_day_the_clocks_go_back_counts_once(known_data):
+    from datetime import date
+
+    reason, autumn = known_data["reason_b"], date(2026, 10, 25)
+    make_case(reason, at(autumn, 0, 30))
+    make_case(reason, at(autumn, 23, 45))
+    for day in (autumn - timedelta(days=1), autumn, autumn + timedelta(days=1)):
+        services.roll_up_day(day)
+    opened = dict(
+        DailyReasonStats.objects.filter(
+            reason=reason, opened__gt=0, day__lte=autumn + timedelta(1)
+        ).values_list("day", "opened")
+    )
+    assert opened == {autumn: 2}
 
 
 def test_periods_and_the_period_before():
