@@ -32,7 +32,7 @@ def owned_reasons(db):
         [(wednesday, reason), (wednesday, reason), (wednesday - timedelta(days=7), reason),
          (wednesday, other)]
     ):  # fmt: skip
-        case = Case.objects.create(
+        Case.objects.create(
             reference=f"D{index:03d}-TEST", customer_email="c@example.com", customer_name="C",
             reason=which, subject="S", description="D", first_response_due=when,
             resolution_due=when, created_at=when,
