@@ -676,3 +676,40 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "--serve-sink":
         sys.exit(serve_sink(Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])))
     sys.exit("usage: _support.py --serve-sink LOG PORT READY (started by the benchmarks)")
+
+
+def run_benchmark(
+    prefix: str, run: Callable[[Path, list[Callable[[], None]]], bool], *, keep: bool
+) -> int:
+    """Run ``run(workdir, cleanups)`` in a fresh temporary folder, then the cleanups it
+    registered (last first). Exit status: 0 when it passed, 1 when a check failed, 2 when the
+    run itself failed, 130 when interrupted (Ctrl-C or SIGTERM)."""
+    import tempfile
+    import traceback
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    cleanups: list[Callable[[], None]] = []
+    code = 2
+    try:
+        code = 0 if run(workdir, cleanups) else 1
+    except KeyboardInterrupt:
+        say("\nInterrupted.")
+        code = 130
+    except Exception as error:
+        say(f"\nThe benchmark failed: {error!r}")
+        traceback.print_exc()
+    finally:
+        for cleanup in reversed(cleanups):
+            try:
+                cleanup()
+            except Exception as error:
+                say(f"  cleanup failed: {error!r}")
+        if keep:
+            say(f"\nKept the temporary folder: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return code

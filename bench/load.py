@@ -31,10 +31,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -385,34 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(support.WRK_MISSING)
         return 2
 
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupted)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    cleanups: list[Callable[[], None]] = []
-    code = 2
-    try:
-        code = 0 if run(options, workdir, cleanups) else 1
-    except KeyboardInterrupt:
-        say("\nInterrupted.")
-        code = 130
-    except Exception as error:
-        say(f"\nThe benchmark failed: {error!r}")
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        for cleanup in reversed(cleanups):
-            try:
-                cleanup()
-            except Exception as error:
-                say(f"  cleanup failed: {error!r}")
-        if options.keep:
-            say(f"\nKept the temporary folder: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return code
+    return support.run_benchmark(
+        "bench-load-", lambda workdir, cleanups: run(options, workdir, cleanups), keep=options.keep
+    )
 
 
 if __name__ == "__main__":
