@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from _support import (  # bench/_support.py, beside this file
+    die_with_parent,
+    free_port,
+    say,
+    stop_process_group,
+    wait_until,
+)
+from _support import with_path as _with_path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,10 +68,6 @@ READY_TIMEOUT = 60.0
 SINK_LOG_FIELDS = 3
 
 REDIS_BENCH_DB = 15  # the broker's database number on the given Redis server
-
-
-def say(text: str = "") -> None:
-    print(text, flush=True)
 
 
 def load_average() -> str:
@@ -130,23 +134,6 @@ def serve_sink(log_path: Path, port: int, ready_path: Path) -> int:
     return 0
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
-
-
 class Sink:
     """The sink process seen from the benchmark: start, read what it accepted, stop."""
 
@@ -201,30 +188,6 @@ class Sink:
             self._file.close()
             self._file = None
         stop_process_group(self.process, signal.SIGTERM)
-
-
-def die_with_parent() -> None:
-    """Run in a child before it starts: SIGTERM it if the benchmark dies, even by SIGKILL."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the finally blocks still stop it, short of a SIGKILL
-
-
-def stop_process_group(process: subprocess.Popen | None, sig: int, timeout: float = 20) -> None:
-    """Signal a child started in its own session (and everything it forked); reap it."""
-    if process is None or process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=timeout)
 
 
 # -- the worker --------------------------------------------------------------------------------
@@ -346,10 +309,6 @@ class Environment:
     broker: str = ""
     notes: list[str] = field(default_factory=list)  # printed under the header
     cleanups: list[Callable[[], None]] = field(default_factory=list)
-
-
-def _with_path(url: str, path: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=path))
 
 
 def _postgres_admin(url: str):

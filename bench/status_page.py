@@ -36,7 +36,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,7 +50,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cases.models import Case, CaseEvent, ContactReason
 
+from _support import free_port, percentile, say, uptime, wait_until
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
 LUA_SCRIPT = PROJECT_DIR / "bench" / "status_page.lua"
 SEED = 20_250_612
 
@@ -76,54 +78,6 @@ REQUEST_TIMEOUT = 10.0
 # Left out of the query count: the cache table (the database cache's own bookkeeping, gone
 # with Redis) and savepoints (transaction control, not reads).
 EXCLUDED_SQL = re.compile(r"helpcenter_cache|^\s*(RELEASE |ROLLBACK TO )?SAVEPOINT", re.I)
-
-
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
-# Django sets TZ to the site's time zone: uptime keeps the clock of the shell that started us.
-SHELL_ENV = {"TZ": os.environ["TZ"]} if "TZ" in os.environ else {}
-
-
-def uptime() -> str:
-    environment = {**os.environ, **SHELL_ENV}
-    if not SHELL_ENV:
-        environment.pop("TZ", None)
-    try:
-        return subprocess.run(
-            ["uptime"], capture_output=True, text=True, timeout=5, check=False, env=environment
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        one, five, fifteen = os.getloadavg()
-        return f"load average: {one:.2f}, {five:.2f}, {fifteen:.2f}"
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(interval)
 
 
 # -- environment -----------------------------------------------------------------------------
