@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test lint format messages bench-search install install-dev clean
+.PHONY: run test test-clock lint format messages bench-search install install-dev clean
 
 run: $(VENV)/.runtime
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
@@ -20,6 +20,14 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The suite (browser tests aside) with the clock moved to each date where date code tends to
+# break: next New Year, both clock changes, 29 February, a Saturday at 23:59 (tests/clock.py).
+test-clock: $(VENV)/.dev
+	@status=0; for moment in $$($(BIN)/python -m tests.clock --moved-clocks); do \
+		echo "== the suite with the clock at $$moment"; \
+		TEST_CLOCK=$$moment $(BIN)/pytest -q -m "not browser" $(PYTEST_ARGS) || status=1; \
+	done; exit $$status
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

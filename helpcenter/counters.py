@@ -30,19 +30,21 @@ def _key(name: str, day: date) -> str:
     return f"counter:{day.isoformat()}:{name}"
 
 
-def increment(name: str, *, once_per: str = "", window_seconds: int = 1800) -> None:
+def increment(
+    name: str, *, once_per: str = "", window_seconds: int = 1800, today: date | None = None
+) -> None:
     """Count one ``name`` for today. With ``once_per`` (an anonymous visitor key), a visitor
     counts once per window, so that as-you-type requests do not inflate the figure."""
     if once_per:
         seen = shared_cache.count(f"counter-seen:{name}:{once_per}", timeout=window_seconds)
         if seen != 1:
             return
-    shared_cache.count(_key(name, timezone.localdate()), timeout=COUNTER_TTL)
+    shared_cache.count(_key(name, today or timezone.localdate()), timeout=COUNTER_TTL)
 
 
-def flush_counters() -> int:
+def flush_counters(*, today: date | None = None) -> int:
     """Move today's and yesterday's counts from the cache into ``DailyCounter``."""
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     moved = 0
     for day in (today - timedelta(days=1), today):
         keys = {_key(name, day): name for name in Counter.ALL}

@@ -2,12 +2,13 @@
 
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.db import connection
 from django.utils import timezone
 
+from helpcenter import broker
 from helpcenter.celery import app as celery_app
 
 WORKER_STALE_AFTER = timedelta(minutes=3)
@@ -34,7 +35,7 @@ def check_database() -> Check:
 
 def check_broker() -> Check:
     url = celery_app.conf.broker_url
-    if url.startswith("filesystem://"):
+    if broker.is_filesystem(url):
         folder = Path(celery_app.conf.broker_transport_options["data_folder_in"])
         if folder.is_dir() and os.access(folder, os.W_OK):
             return Check("ok", "filesystem")
@@ -57,7 +58,7 @@ def check_search_index() -> Check:
     return Check("degraded", f"index {status}; run manage.py rebuild_search_index")
 
 
-def check_worker() -> Check:
+def check_worker(*, now: datetime | None = None) -> Check:
     from helpcenter.models import WorkerHeartbeat
 
     try:
@@ -66,7 +67,7 @@ def check_worker() -> Check:
         return Check("degraded", "unknown")
     if heartbeat is None:
         return Check("degraded", "no heartbeat yet")
-    age = timezone.now() - heartbeat.seen_at
+    age = (now or timezone.now()) - heartbeat.seen_at
     state = "ok" if age <= WORKER_STALE_AFTER else "degraded"
     return Check(state, f"last seen {int(age.total_seconds())} s ago")
 

@@ -23,8 +23,8 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def service_today() -> date:
-    return timezone.localdate(timezone=service_zone())
+def service_today(now: datetime | None = None) -> date:
+    return timezone.localdate(now, timezone=service_zone())
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,12 @@ ROLLUP_RECENT_DAYS = 3
 
 
 @transaction.atomic
-def roll_up_day(day: date) -> None:
+def roll_up_day(day: date, *, now: datetime | None = None) -> None:
     """Recompute one day's rollup rows from the events the other apps recorded (idempotent:
-    the day's rows are replaced)."""
+    the day's rows are replaced). ``now`` is when the rollup runs: cases still open then count
+    as open."""
     start, end = day_bounds(day)
-    now = timezone.now()
+    now = now or timezone.now()
 
     DailyReasonStats.objects.filter(day=day).delete()
     DailyReasonStats.objects.bulk_create(
@@ -54,15 +55,19 @@ def roll_up_day(day: date) -> None:
 
 
 def roll_up_recent_days(
-    *, days: int = ROLLUP_RECENT_DAYS, progress: Callable[[date], None] | None = None
+    *,
+    days: int = ROLLUP_RECENT_DAYS,
+    now: datetime | None = None,
+    progress: Callable[[date], None] | None = None,
 ) -> int:
     """Roll up today and the days before it (the periodic job; a backfill with more days).
     Counters are flushed first so today's visits are in."""
-    counters.flush_counters()
-    today = service_today()
+    now = now or timezone.now()
+    counters.flush_counters(today=service_today(now))
+    today = service_today(now)
     for offset in range(days - 1, -1, -1):
         day = today - timedelta(days=offset)
-        roll_up_day(day)
+        roll_up_day(day, now=now)
         if progress:
             progress(day)
     return days

@@ -3,7 +3,7 @@
 import html
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import (
     Case,
@@ -190,10 +190,13 @@ def _recent_helpful_votes(since) -> Subquery:
     )
 
 
-def popular_articles(*, language: str, limit: int = 6, days: int = 30) -> list[Article]:
+def popular_articles(
+    *, language: str, limit: int = 6, days: int = 30, now: datetime | None = None
+) -> list[Article]:
     """The most read and most helpful articles of the last ``days`` days, in ``language``."""
-    since_day = timezone.localdate() - timedelta(days=days)
-    since = timezone.now() - timedelta(days=days)
+    now = now or timezone.now()
+    since_day = timezone.localdate(now) - timedelta(days=days)
+    since = now - timedelta(days=days)
     articles = (
         Article.objects.filter(status=Article.Status.PUBLISHED, language=language)
         .select_related("category")
@@ -306,8 +309,8 @@ def articles_for_admin() -> QuerySet[Article]:
     )
 
 
-def stale_before():
-    return timezone.now() - STALE_AFTER
+def stale_before(*, now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - STALE_AFTER
 
 
 def articles_for_keys(*, keys: list[str], language: str) -> list[Article]:

@@ -2,13 +2,16 @@
 
 import hashlib
 import hmac
+from datetime import date
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
 
-def visitor_hash(request: HttpRequest, *, create_session: bool = False) -> str:
+def visitor_hash(
+    request: HttpRequest, *, create_session: bool = False, today: date | None = None
+) -> str:
     """A keyed hash of the visitor's session (never stored raw, never the IP address).
 
     Without a session (a first-time reader), a hash of the address and browser for today only
@@ -22,7 +25,7 @@ def visitor_hash(request: HttpRequest, *, create_session: bool = False) -> str:
             [
                 request.META.get("REMOTE_ADDR", ""),
                 request.META.get("HTTP_USER_AGENT", "")[:200],
-                timezone.localdate().isoformat(),
+                (today or timezone.localdate()).isoformat(),
             ]
         )
     return hmac.new(settings.SECRET_KEY.encode(), seed.encode(), hashlib.sha256).hexdigest()

@@ -51,11 +51,11 @@ def forget_calendar() -> None:
 
 
 def _read_calendar() -> ServiceCalendar:
-    """The service calendar (2 queries): weekly hours and the exceptions from this month on."""
+    """The service calendar (2 queries): weekly hours and every exception (a few a year), so that
+    the calendar answers for any moment, past or future."""
     weekly: dict[int, list] = {}
     for hours in OpeningHours.objects.all():
         weekly.setdefault(hours.weekday, []).append((hours.opens_at, hours.closes_at))
-    today = timezone.localdate()
     exceptions = {
         exception.date: DayException(
             date=exception.date,
@@ -65,7 +65,7 @@ def _read_calendar() -> ServiceCalendar:
             opens_at=exception.opens_at,
             closes_at=exception.closes_at,
         )
-        for exception in CalendarException.objects.filter(date__gte=today.replace(day=1))
+        for exception in CalendarException.objects.all()
     }
     return ServiceCalendar(
         time_zone=ZoneInfo(settings.TIME_ZONE), weekly=weekly, exceptions=exceptions
@@ -109,16 +109,21 @@ def active_announcements(*, now: datetime | None = None) -> QuerySet[Announcemen
 
 
 def _unexpired_announcements() -> list[Announcement]:
-    # All of them, not the first 20: which are still active changes with the clock alone.
-    return list(active_announcements())
+    # All of them (published, not yet expired, whatever the clock says later), not the first
+    # 20: which are still active changes with the clock alone.
+    return list(
+        Announcement.objects.filter(publication=Publication.PUBLISHED).order_by(
+            "-severity", "-published_at"
+        )
+    )
 
 
-def current_announcements(request=None) -> list[Announcement]:
+def current_announcements(request=None, *, now: datetime | None = None) -> list[Announcement]:
     """The active notices (20 at most), read once per request however many parts of the page
     ask, and kept in the process until a notice changes (``helpcenter.process_memo``)."""
     if request is not None and hasattr(request, "_current_announcements"):
         return request._current_announcements
-    now = timezone.now()
+    now = now or timezone.now()
     announcements = [
         announcement
         for announcement in process_memo.remember(
@@ -142,14 +147,16 @@ def site_banners(*, dismissed: set[str], request=None) -> list[Announcement]:
     ]
 
 
-def notices_for_areas(areas: list[str], *, request=None) -> list[Announcement]:
+def notices_for_areas(
+    areas: list[str], *, request=None, now: datetime | None = None
+) -> list[Announcement]:
     """Active problems that affect these contact reasons or areas ("we know about this" on a
     case page): notices naming one of them, and incidents that affect everyone. Holiday hours
     and general notices for everyone are for the banner, not for a particular case."""
     wanted = set(areas)
     return [
         announcement
-        for announcement in current_announcements(request)
+        for announcement in current_announcements(request, now=now)
         if (announcement.areas and wanted & set(announcement.areas))
         or (not announcement.areas and announcement.kind == Announcement.Kind.INCIDENT)
     ]

@@ -82,7 +82,7 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "helpcenter", "worker",
+                sys.executable, "-m", "tests.clock", "celery", "-A", "helpcenter", "worker",
                 "--loglevel=INFO", f"--concurrency={self.concurrency}",
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
             ],

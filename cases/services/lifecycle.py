@@ -77,14 +77,16 @@ def _event(
     )
 
 
-def _customer_should_hear(case: Case) -> None:
+def _customer_should_hear(case: Case, now: datetime) -> None:
     if case.update_pending_since is None:
         Case.objects.filter(pk=case.pk, update_pending_since__isnull=True).update(
-            update_pending_since=timezone.now()
+            update_pending_since=now
         )
 
 
-def _set_status(case: Case, status: str, *, actor=None, by_customer=False) -> CaseEvent | None:
+def _set_status(
+    case: Case, status: str, *, now: datetime, actor=None, by_customer=False
+) -> CaseEvent | None:
     if status == case.status:
         return None
     if status not in ALLOWED_TRANSITIONS[case.status]:
@@ -93,7 +95,6 @@ def _set_status(case: Case, status: str, *, actor=None, by_customer=False) -> Ca
             % {"from": case.get_status_display(), "to": Case.Status(status).label},
             code="invalid_transition",
         )
-    now = timezone.now()
     previous = case.status
     case.status = status
     if status == Status.RESOLVED:
@@ -114,6 +115,7 @@ def _set_status(case: Case, status: str, *, actor=None, by_customer=False) -> Ca
         by_customer=by_customer,
         from_status=previous,
         to_status=status,
+        created_at=now,
     )
 
 
@@ -127,15 +129,16 @@ def open_case(
     subject: str,
     description: str,
     visitor_hash: str = "",
+    now: datetime | None = None,
 ) -> Case:
     """Open a case, compute its honest due dates, and email the customer its link (after commit).
 
     With the anonymous ``visitor_hash`` of the web visitor, it also notes what self-service had
     offered them (a live notice, the reason's articles, a search just before) for the insights.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     first_due, resolution_due = due_dates(reason, now)
-    during_notice = bool(notices_for_areas(reason.areas))
+    during_notice = bool(notices_for_areas(reason.areas, now=now))
     saw_article = None
     if reason.article_keys:
         saw_article = bool(
@@ -168,15 +171,15 @@ def open_case(
             continue
     else:
         raise RuntimeError("could not find a free case reference")
-    _event(case, CaseEvent.Kind.OPENED, by_customer=True, body=case.description)
-    _send_case_email(case, template="opened", key=f"case:{case.pk}:opened")
+    _event(case, CaseEvent.Kind.OPENED, by_customer=True, body=case.description, created_at=now)
+    _send_case_email(case, template="opened", key=f"case:{case.pk}:opened", now=now)
     return case
 
 
 def _send_case_email(
-    case: Case, *, template: str, key: str, events: list[CaseEvent] | None = None
+    case: Case, *, template: str, key: str, now: datetime, events: list[CaseEvent] | None = None
 ) -> None:
-    link = issue_access_link(case=case)
+    link = issue_access_link(case=case, now=now)
     with translation.override(case.language):
         context = {
             "case": case,
@@ -202,13 +205,21 @@ def _send_case_email(
 
 @transaction.atomic
 def reply_to_customer(
-    *, case: Case, body: str, actor: AbstractBaseUser | None, status: str = ""
+    *,
+    case: Case,
+    body: str,
+    actor: AbstractBaseUser | None,
+    status: str = "",
+    now: datetime | None = None,
 ) -> CaseEvent:
     """A public reply (optionally moving the status); the customer is emailed shortly."""
     if not body.strip():
         raise ValidationError(_("A reply needs some text."), code="empty")
+    now = now or timezone.now()
     case = Case.objects.select_for_update().get(pk=case.pk)
-    event = _event(case, CaseEvent.Kind.PUBLIC_REPLY, actor=actor, body=body.strip())
+    event = _event(
+        case, CaseEvent.Kind.PUBLIC_REPLY, actor=actor, body=body.strip(), created_at=now
+    )
     if case.first_responded_at is None:
         case.first_responded_at = event.created_at
         case.save(update_fields=["first_responded_at", "updated_at"])
@@ -216,8 +227,8 @@ def reply_to_customer(
         Status.IN_PROGRESS if case.status in (Status.RECEIVED, Status.REOPENED) else ""
     )
     if target:
-        _set_status(case, target, actor=actor)
-    _customer_should_hear(case)
+        _set_status(case, target, now=now, actor=actor)
+    _customer_should_hear(case, now)
     return event
 
 
@@ -230,10 +241,13 @@ def add_internal_note(*, case: Case, body: str, actor: AbstractBaseUser | None) 
 
 
 @transaction.atomic
-def change_case_status(*, case: Case, status: str, actor: AbstractBaseUser | None) -> Case:
+def change_case_status(
+    *, case: Case, status: str, actor: AbstractBaseUser | None, now: datetime | None = None
+) -> Case:
+    now = now or timezone.now()
     case = Case.objects.select_for_update().get(pk=case.pk)
-    if _set_status(case, status, actor=actor) is not None:
-        _customer_should_hear(case)
+    if _set_status(case, status, now=now, actor=actor) is not None:
+        _customer_should_hear(case, now)
     return case
 
 
@@ -261,32 +275,37 @@ def assign_case(
 
 
 @transaction.atomic
-def add_customer_message(*, case: Case, body: str) -> CaseEvent:
+def add_customer_message(*, case: Case, body: str, now: datetime | None = None) -> CaseEvent:
     """The customer writes on their case; a case waiting for them goes back to us."""
     if not body.strip():
         raise ValidationError(_("Write a message first."), code="empty")
+    now = now or timezone.now()
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status == Status.CLOSED:
         raise ValidationError(_("This case is closed; reopen it first."), code="closed")
-    if case.status == Status.RESOLVED and not can_reopen(case):
+    if case.status == Status.RESOLVED and not can_reopen(case, now):
         raise ValidationError(_("This case can no longer be reopened."), code="too_late")
     event = _event(
-        case, CaseEvent.Kind.CUSTOMER_MESSAGE, by_customer=True, body=body.strip()[:5000]
+        case,
+        CaseEvent.Kind.CUSTOMER_MESSAGE,
+        by_customer=True,
+        body=body.strip()[:5000],
+        created_at=now,
     )
     if case.status == Status.WAITING_ON_CUSTOMER:
-        _set_status(case, Status.IN_PROGRESS, by_customer=True)
+        _set_status(case, Status.IN_PROGRESS, now=now, by_customer=True)
     elif case.status == Status.RESOLVED:
-        _set_status(case, Status.REOPENED, by_customer=True)
+        _set_status(case, Status.REOPENED, now=now, by_customer=True)
     return event
 
 
 @transaction.atomic
-def confirm_solved(*, case: Case) -> Case:
+def confirm_solved(*, case: Case, now: datetime | None = None) -> Case:
     """The customer says the problem is solved: the case closes."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status == Status.CLOSED:
         return case
-    _set_status(case, Status.CLOSED, by_customer=True)
+    _set_status(case, Status.CLOSED, now=now or timezone.now(), by_customer=True)
     return case
 
 
@@ -301,14 +320,21 @@ def can_reopen(case: Case, now: datetime | None = None) -> bool:
 
 
 @transaction.atomic
-def reopen_case(*, case: Case, body: str = "") -> Case:
+def reopen_case(*, case: Case, body: str = "", now: datetime | None = None) -> Case:
     """Reopen within CASE_REOPEN_DAYS of resolution; the case gets new due dates."""
+    now = now or timezone.now()
     case = Case.objects.select_for_update().get(pk=case.pk)
-    if not can_reopen(case):
+    if not can_reopen(case, now):
         raise ValidationError(_("This case can no longer be reopened."), code="too_late")
-    _set_status(case, Status.REOPENED, by_customer=True)
+    _set_status(case, Status.REOPENED, now=now, by_customer=True)
     if body.strip():
-        _event(case, CaseEvent.Kind.CUSTOMER_MESSAGE, by_customer=True, body=body.strip()[:5000])
+        _event(
+            case,
+            CaseEvent.Kind.CUSTOMER_MESSAGE,
+            by_customer=True,
+            body=body.strip()[:5000],
+            created_at=now,
+        )
     return case
 
 
@@ -379,6 +405,7 @@ def send_pending_updates(*, now: datetime | None = None) -> int:
                 case,
                 template="updated",
                 key=f"case:{case.pk}:update:{pending_since.timestamp()}",
+                now=now,
                 events=events,
             )
             sent += 1
@@ -394,11 +421,11 @@ def advance_idle_cases(*, now: datetime | None = None) -> dict[str, int]:
     counts["reminded"] = _remind_waiting_customers(now=now)
     idle = Case.objects.filter(status=Status.WAITING_ON_CUSTOMER, updated_at__lte=limit)
     for case in idle:
-        change_case_status(case=case, status=Status.RESOLVED, actor=None)
+        change_case_status(case=case, status=Status.RESOLVED, actor=None, now=now)
         counts["resolved"] += 1
     for case in Case.objects.filter(status=Status.RESOLVED, resolved_at__lte=limit):
         with transaction.atomic():
-            _set_status(Case.objects.select_for_update().get(pk=case.pk), Status.CLOSED)
+            _set_status(Case.objects.select_for_update().get(pk=case.pk), Status.CLOSED, now=now)
         counts["closed"] += 1
     return counts
 
@@ -428,7 +455,7 @@ def _remind_waiting_customers(*, now: datetime) -> int:
         key = f"case:{case.pk}:reminder:{since.pk}"
         if due > now or email_already_queued(key):
             continue
-        _send_case_email(case, template="reminder", key=key)
+        _send_case_email(case, template="reminder", key=key, now=now)
         reminded += 1
     return reminded
 

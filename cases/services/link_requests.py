@@ -29,7 +29,9 @@ MAX_ATTEMPTS = 6
 ABANDON_AFTER = timedelta(days=1)
 
 
-def request_case_links(*, email: str, reference: str = "") -> CaseLinkRequest:
+def request_case_links(
+    *, email: str, reference: str = "", now: datetime | None = None
+) -> CaseLinkRequest:
     """Record that ``email`` asked for the links to its cases (to one case with ``reference``)
     and queue ``answer_case_link_request`` after commit.
 
@@ -37,7 +39,7 @@ def request_case_links(*, email: str, reference: str = "") -> CaseLinkRequest:
     """
     from cases.tasks import answer_case_link_request
 
-    now = timezone.now()
+    now = now or timezone.now()
     link_request = CaseLinkRequest.objects.create(
         email=email.strip()[:254],
         reference=reference.strip().upper()[:12],
@@ -49,7 +51,7 @@ def request_case_links(*, email: str, reference: str = "") -> CaseLinkRequest:
 
 
 @transaction.atomic
-def answer_case_link_request(*, request_id: int) -> int | None:
+def answer_case_link_request(*, request_id: int, now: datetime | None = None) -> int | None:
     """Email fresh links for one request, once. Returns how many cases were found, or None
     when the request was already answered (or dropped).
 
@@ -59,7 +61,7 @@ def answer_case_link_request(*, request_id: int) -> int | None:
     link_request = CaseLinkRequest.objects.select_for_update().filter(pk=request_id).first()
     if link_request is None:
         return None
-    found = email_case_links(email=link_request.email, reference=link_request.reference)
+    found = email_case_links(email=link_request.email, reference=link_request.reference, now=now)
     link_request.delete()
     return found
 

@@ -7,7 +7,7 @@ While the cache is down, views are not counted and searches are not coalesced: t
 served as usual (``helpcenter.shared_cache``).
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db import transaction
@@ -28,15 +28,15 @@ def _view_counter_key(article_id: int, day: date) -> str:
     return f"kb:views:{day.isoformat()}:{article_id}"
 
 
-def record_article_view(*, article_id: int) -> None:
+def record_article_view(*, article_id: int, today: date | None = None) -> None:
     shared_cache.count(
-        _view_counter_key(article_id, timezone.localdate()), timeout=VIEW_COUNTER_TTL
+        _view_counter_key(article_id, today or timezone.localdate()), timeout=VIEW_COUNTER_TTL
     )
 
 
-def flush_article_views() -> int:
+def flush_article_views(*, today: date | None = None) -> int:
     """Move the view counters from the cache into ``ArticleDailyViews``; returns views moved."""
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     days = [today - timedelta(days=1), today]
     article_ids = list(Article.objects.values_list("pk", flat=True))
     moved = 0
@@ -69,12 +69,13 @@ def record_search(
     category: str,
     results_count: int,
     used_fuzzy: bool,
+    now: datetime | None = None,
 ) -> SearchLog | None:
     """Log a search. A query that extends or trims the visitor's previous one within a few
     seconds (search as you type) updates that row instead of adding a new one."""
     if not query:
         return None
-    now = timezone.now()
+    now = now or timezone.now()
     fields = {
         "query": query[:200],
         "language": language,

@@ -1,5 +1,7 @@
 """Curating articles: every change goes through here, records a revision and updates the index."""
 
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +17,9 @@ def _text_of(article: Article) -> tuple:
 
 
 @transaction.atomic
-def save_article(*, article: Article, actor: AbstractBaseUser | None) -> Article:
+def save_article(
+    *, article: Article, actor: AbstractBaseUser | None, now: datetime | None = None
+) -> Article:
     """Create or update ``article``.
 
     Records a revision when the text changed, sets ``published_at`` the first time it is
@@ -27,7 +31,7 @@ def save_article(*, article: Article, actor: AbstractBaseUser | None) -> Article
         else None
     )
     if article.status == Article.Status.PUBLISHED and article.published_at is None:
-        article.published_at = timezone.now()
+        article.published_at = now or timezone.now()
     if article.author_id is None and actor is not None and actor.is_authenticated:
         article.author = actor
     article.save()
@@ -37,35 +41,43 @@ def save_article(*, article: Article, actor: AbstractBaseUser | None) -> Article
             author=actor if actor is not None and actor.is_authenticated else None,
             **{name: getattr(article, name) for name in TEXT_FIELDS},
         )
-    request_index_update(article_id=article.pk)
+    request_index_update(article_id=article.pk, now=now)
     return article
 
 
-def _set_status(*, article: Article, status: str, actor: AbstractBaseUser | None) -> Article:
+def _set_status(
+    *, article: Article, status: str, actor: AbstractBaseUser | None, now: datetime | None
+) -> Article:
     article.status = status
-    return save_article(article=article, actor=actor)
+    return save_article(article=article, actor=actor, now=now)
 
 
-def publish_article(*, article: Article, actor: AbstractBaseUser | None) -> Article:
+def publish_article(
+    *, article: Article, actor: AbstractBaseUser | None, now: datetime | None = None
+) -> Article:
     """Publish ``article``: it appears on the site, and in search once the index task has run."""
+    now = now or timezone.now()
     if article.reviewed_at is None:
-        article.reviewed_at = timezone.now()
-    return _set_status(article=article, status=Article.Status.PUBLISHED, actor=actor)
+        article.reviewed_at = now
+    return _set_status(article=article, status=Article.Status.PUBLISHED, actor=actor, now=now)
 
 
 def archive_article(*, article: Article, actor: AbstractBaseUser | None) -> Article:
     """Take ``article`` off the site and out of search results."""
-    return _set_status(article=article, status=Article.Status.ARCHIVED, actor=actor)
+    return _set_status(article=article, status=Article.Status.ARCHIVED, actor=actor, now=None)
 
 
 def submit_article_for_review(*, article: Article, actor: AbstractBaseUser | None) -> Article:
-    return _set_status(article=article, status=Article.Status.IN_REVIEW, actor=actor)
+    return _set_status(article=article, status=Article.Status.IN_REVIEW, actor=actor, now=None)
 
 
-def mark_article_reviewed(*, article: Article, actor: AbstractBaseUser | None) -> Article:
+def mark_article_reviewed(
+    *, article: Article, actor: AbstractBaseUser | None, now: datetime | None = None
+) -> Article:
     """Note that someone checked the article is still right (it stops being flagged stale)."""
-    article.reviewed_at = timezone.now()
-    return save_article(article=article, actor=actor)
+    now = now or timezone.now()
+    article.reviewed_at = now
+    return save_article(article=article, actor=actor, now=now)
 
 
 @transaction.atomic

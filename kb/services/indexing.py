@@ -9,7 +9,7 @@ stays pending and the periodic sweeper queues it again: search never forgets an 
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import F, Q
 from django.utils import timezone
@@ -39,23 +39,23 @@ def build_search_document(article: Article) -> SearchDocument:
     )
 
 
-def request_index_update(*, article_id: int) -> None:
+def request_index_update(*, article_id: int, now: datetime | None = None) -> None:
     """Record that ``article_id``'s search document is due, and queue the task after commit."""
     from kb.tasks import sync_article_to_index
 
     IndexingState.objects.update_or_create(
-        article_id=article_id, defaults={"queued_at": timezone.now()}
+        article_id=article_id, defaults={"queued_at": now or timezone.now()}
     )
     enqueue_after_commit(sync_article_to_index, article_id)
 
 
-def sync_article_to_index(*, article_id: int) -> bool:
+def sync_article_to_index(*, article_id: int, now: datetime | None = None) -> bool:
     """Write or remove ``article_id``'s search document to match the database.
 
     Returns True when the index now agrees. Raises ``SearchUnavailable`` when the index is
     missing or unreadable (the pending row stays for the sweeper and the rebuild).
     """
-    started = timezone.now()
+    started = now or timezone.now()
     article = Article.objects.select_related("category").filter(pk=article_id).first()
     engine = get_search_engine()
     try:
@@ -79,13 +79,13 @@ def pending_index_updates():
     return IndexingState.objects.filter(Q(synced_at__isnull=True) | Q(synced_at__lt=F("queued_at")))
 
 
-def sweep_pending_index_updates() -> int:
+def sweep_pending_index_updates(*, now: datetime | None = None) -> int:
     """Queue again the index updates that a lost task or a down broker left behind."""
     from kb.tasks import sync_article_to_index
 
     due = list(
         pending_index_updates()
-        .filter(queued_at__lte=timezone.now() - SWEEP_AFTER)
+        .filter(queued_at__lte=(now or timezone.now()) - SWEEP_AFTER)
         .values_list("article_id", flat=True)[:500]
     )
     for article_id in due:

@@ -89,14 +89,18 @@ def save_announcement(
 
 @transaction.atomic
 def publish_announcement(
-    *, announcement: Announcement, actor: AbstractBaseUser | None, at: datetime | None = None
+    *,
+    announcement: Announcement,
+    actor: AbstractBaseUser | None,
+    at: datetime | None = None,
+    now: datetime | None = None,
 ) -> Announcement:
     """Publish now, or schedule for ``at`` (the beat job publishes it when due).
 
     Publishing shows it on the site at once and creates its mailing to subscribers, once:
     publishing an already published announcement changes nothing and sends nothing.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     announcement = save_announcement(announcement=announcement, actor=actor)
     announcement = Announcement.objects.select_for_update().get(pk=announcement.pk)
     if announcement.publication in (Publication.PUBLISHED, Publication.EXPIRED):
@@ -117,11 +121,12 @@ def publish_announcement(
 
 @transaction.atomic
 def withdraw_announcement(
-    *, announcement: Announcement, actor: AbstractBaseUser | None
+    *, announcement: Announcement, actor: AbstractBaseUser | None, now: datetime | None = None
 ) -> Announcement:
     """Take it off the site now (it stays in the past notices)."""
+    now = now or timezone.now()
     announcement.publication = Publication.EXPIRED
-    announcement.expire_at = min(announcement.expire_at or timezone.now(), timezone.now())
+    announcement.expire_at = min(announcement.expire_at or now, now)
     announcement.save(update_fields=["publication", "expire_at", "updated_at"])
     return announcement
 
@@ -377,13 +382,13 @@ def reach(announcement: Announcement) -> int:
 
 
 def send_test_email(
-    *, announcement: Announcement, recipient: str, language: str
+    *, announcement: Announcement, recipient: str, language: str, now: datetime | None = None
 ) -> OutgoingMessage:
     """Send the announcement's email to a staff member, as subscribers would get it."""
     from notifications.services.outbox import queue_email
 
     texts = render_mailing(announcement, None)
-    nonce = timezone.now().strftime("%Y%m%d%H%M%S%f")
+    nonce = (now or timezone.now()).strftime("%Y%m%d%H%M%S%f")
     return queue_email(
         dedupe_key=f"test:{announcement.pk}:{recipient}:{nonce}",
         kind=OutgoingMessage.Kind.TEST,

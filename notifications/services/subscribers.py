@@ -4,6 +4,8 @@ Links carry signed values (Django's signing with the SECRET_KEY), never a stored
 confirmation link expires, the unsubscribe link does not (it must keep working in old mail).
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -51,7 +53,14 @@ def _normalise(email: str) -> str:
 
 
 @transaction.atomic
-def request_subscription(*, email: str, language: str, kinds: list[str], areas: list[str]) -> None:
+def request_subscription(
+    *,
+    email: str,
+    language: str,
+    kinds: list[str],
+    areas: list[str],
+    now: datetime | None = None,
+) -> None:
     """Record the wish to subscribe and email a confirmation link (double opt-in).
 
     The caller shows the same answer whatever happens here, so nobody can learn whether an
@@ -76,7 +85,7 @@ def request_subscription(*, email: str, language: str, kinds: list[str], areas: 
         }
         subject = render_to_string(f"notifications/email/{template}_subject.txt", context).strip()
         text = render_to_string(f"notifications/email/{template}.txt", context)
-    minute = timezone.now().strftime("%Y%m%d%H%M")
+    minute = (now or timezone.now()).strftime("%Y%m%d%H%M")
     queue_email(
         # One confirmation a minute at most per address, whatever the rate limit lets through.
         dedupe_key=f"subscription:{subscriber.pk}:{minute}",
@@ -89,13 +98,13 @@ def request_subscription(*, email: str, language: str, kinds: list[str], areas: 
 
 
 @transaction.atomic
-def confirm_subscription(*, token: str) -> Subscriber | None:
+def confirm_subscription(*, token: str, now: datetime | None = None) -> Subscriber | None:
     """Confirm from the emailed link; None when the link is invalid or expired."""
     subscriber = _subscriber_from(token, CONFIRM_SALT, CONFIRMATION_MAX_AGE)
     if subscriber is None:
         return None
     if not subscriber.is_active:
-        subscriber.confirmed_at = timezone.now()
+        subscriber.confirmed_at = now or timezone.now()
         subscriber.unsubscribed_at = None
         subscriber.save(update_fields=["confirmed_at", "unsubscribed_at"])
     return subscriber
@@ -106,11 +115,11 @@ def subscriber_for_unsubscribe(*, token: str) -> Subscriber | None:
 
 
 @transaction.atomic
-def unsubscribe(*, token: str) -> Subscriber | None:
+def unsubscribe(*, token: str, now: datetime | None = None) -> Subscriber | None:
     """Stop all notices to the subscriber of ``token`` (one click from any email)."""
     subscriber = subscriber_for_unsubscribe(token=token)
     if subscriber is not None and subscriber.unsubscribed_at is None:
-        subscriber.unsubscribed_at = timezone.now()
+        subscriber.unsubscribed_at = now or timezone.now()
         subscriber.save(update_fields=["unsubscribed_at"])
     return subscriber
 

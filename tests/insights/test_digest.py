@@ -45,7 +45,7 @@ def owned_reasons(db):
         query="tarjeta rechazada", language="es", results_count=0,
         followed_by_contact="payment-failed", created_at=wednesday,
     )  # fmt: skip
-    services.roll_up_recent_days(days=30)
+    services.roll_up_recent_days(days=30, now=MONDAY)
     return owner
 
 

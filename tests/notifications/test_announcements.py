@@ -25,7 +25,10 @@ def test_scheduled_notice_is_published_by_the_beat_job_at_its_time_across_dst():
     # Clocks go forward at 02:00 on Sunday 28 March 2027: 09:00 that day is 07:00 UTC.
     publish_at = datetime(2027, 3, 28, 9, 0, tzinfo=MADRID)
     announcement = services.publish_announcement(
-        announcement=AnnouncementFactory.build(), actor=None, at=publish_at
+        announcement=AnnouncementFactory.build(),
+        actor=None,
+        at=publish_at,
+        now=publish_at - timedelta(days=1),
     )
     assert announcement.publication == Announcement.Publication.SCHEDULED
 
