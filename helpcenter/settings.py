@@ -138,15 +138,24 @@ if REDIS_URL:
         }
     }
 else:
-    CELERY_BROKER_URL = "filesystem://localhost/"
+    # kombu's filesystem transport with whole-file writes and poison messages set aside
+    # (helpcenter/broker.py): the stock one lets a worker read a message file before it is
+    # written, and the worker exits on it.
+    CELERY_BROKER_URL = "helpcenter-filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # The worker looks for new message files this often (kombu's default is once a second).
         "polling_interval": 0.1,
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "control_folder": str(BROKER_DIR / "control"),
+        "processing_folder": str(BROKER_DIR / "processing"),
+        "poison_folder": str(BROKER_DIR / "poison"),
         "store_processed": False,
     }
+    # Remote control (celery inspect/control) would give every worker a broadcast queue of
+    # files that outlives a killed worker; nothing here uses it (/healthz reads the heartbeat
+    # task's row). Gossip and mingle are off by themselves on this transport.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
     # Shared by the web server and the workers (rate limits, counters), with no server to run.
     CACHES = {
         "default": {
@@ -293,11 +302,50 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 
 # --- Logging --------------------------------------------------------------------------------
+
+
+def _not_a_static_file_served(record) -> bool:
+    """runserver logs every request; a page's dozen CSS, JS and image answers bury the rest
+    (errors on them are still logged)."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    request_line = str(args[0]) if args else ""
+    path = request_line.split(" ")[1] if request_line.count(" ") >= 1 else ""
+    try:
+        status = int(args[1]) if len(args) > 1 else 0
+    except (TypeError, ValueError):
+        status = 0
+    return not (path.startswith((STATIC_URL, "/favicon.ico")) and status < 400)
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "no_static_files": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": _not_a_static_file_served,
+        }
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # Django's own format for runserver's request lines.
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["no_static_files"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
