@@ -1,9 +1,24 @@
+import unicodedata
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, ContactReason
 from cases.selectors import reason_groups
 from helpcenter.parsing import MAX_ID
+
+
+class SingleLineField(forms.CharField):
+    """A name or a subject: line breaks, tabs and other control characters become one space,
+    so nothing typed here can start a new line in an email or a header."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return " ".join(
+            "".join(
+                " " if unicodedata.category(char)[0] in "CZ" else char for char in value
+            ).split()
+        )
 
 
 class ReasonChoiceField(forms.ModelChoiceField):
@@ -17,7 +32,7 @@ class ContactForm(forms.Form):
         queryset=ContactReason.objects.none(),
         empty_label=_("Choose a topic"),
     )
-    subject = forms.CharField(
+    subject = SingleLineField(
         label=_("Subject"),
         max_length=200,
         help_text=_("A few words: we will look for an answer while you type."),
@@ -28,7 +43,7 @@ class ContactForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("Include any order number or date that helps: we will not ask for it again."),
     )
-    name = forms.CharField(label=_("Your name"), max_length=120)
+    name = SingleLineField(label=_("Your name"), max_length=120)
     email = forms.EmailField(
         label=_("Your email"), max_length=254, help_text=_("We send the link to your case here.")
     )

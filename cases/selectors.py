@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseEvent, ContactReason, Team
+from cases.models import Case, CaseAccessToken, CaseEvent, ContactReason, Team
 from helpcenter import process_memo
 from notifications.selectors import load_calendar
 
@@ -48,18 +48,33 @@ def _reasons_and_teams() -> tuple[dict[int, ContactReason], dict[int, Team]]:
     return {reason.pk: reason for reason in reasons}, {team.pk: team for team in Team.objects.all()}
 
 
-def case_for_status_page(*, reference: str) -> Case | None:
+def case_for_status_page(
+    *, reference: str, access_token_ids: list[int] | None = None, now: datetime | None = None
+) -> Case | None:
     """The case with everything its page shows, in two queries whatever its timeline.
 
     Its reason (with the reason's group) and team come from the copy each process keeps of
     these few rows (``helpcenter.process_memo``), not from joins: the page is CPU-bound (see
     bench/status_page_cpu.py) and building the joined query costs more than running it. The
     timeline is a plain second query rather than ``prefetch_related`` for the same reason.
+
+    With ``access_token_ids`` (the tokens behind a visitor's session grants) the same first
+    query says, as ``case.opened_by_live_link``, whether one of them opens this case and is
+    neither revoked nor expired.
     """
     if not _could_be_reference(reference):
         return None
+    cases = Case.objects.all()
+    if access_token_ids is not None:
+        live_link = CaseAccessToken.objects.filter(
+            pk__in=access_token_ids,
+            case_id=OuterRef("pk"),
+            revoked_at__isnull=True,
+            expires_at__gt=now or timezone.now(),
+        )
+        cases = cases.annotate(opened_by_live_link=Exists(live_link))
     try:
-        case = Case.objects.get(reference=reference)
+        case = cases.get(reference=reference)
     except Case.DoesNotExist:
         return None
     reasons, teams = process_memo.remember("cases.reasons_and_teams", _reasons_and_teams)
@@ -67,7 +82,9 @@ def case_for_status_page(*, reference: str) -> Case | None:
         case.reason = reasons[case.reason_id]
         case.team = teams[case.team_id] if case.team_id is not None else None
     else:  # created after this process read them, and the change has not reached the cache yet
+        live = getattr(case, "opened_by_live_link", None)
         case = Case.objects.select_related("reason", "reason__parent", "team").get(pk=case.pk)
+        case.opened_by_live_link = live
     case.public_events = list(
         CaseEvent.objects.filter(case_id=case.pk, public=True).order_by("created_at", "id")
     )

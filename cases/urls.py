@@ -10,6 +10,7 @@ urlpatterns = [
     path("contact/suggestions/", views.contact_suggestions, name="contact_suggestions"),
     path("contact/solved/", views.contact_solved, name="contact_solved"),
     path("cases/find/", views.find_case, name="find"),
+    path("cases/forget/", views.forget_device, name="forget"),
     path("cases/access/<str:token>/", views.access, name="access"),
     path("cases/access/<str:token>/renew/", views.renew_link, name="renew"),
     path("cases/<str:reference>/", views.case_status, name="status"),

@@ -16,7 +16,7 @@ from cases.forms import (
     SolvedForm,
 )
 from cases.models import Case, ContactReason, Deflection
-from cases.services.access import session_can_open, session_case_ids
+from cases.services.access import has_case_grants, session_case_ids, session_token_ids
 from cases.services.contact import mentioned_reference, verified_open_duplicate
 from cases.services.lifecycle import can_reopen, due_dates
 from helpcenter import counters
@@ -49,17 +49,23 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 # --- Contact form ---------------------------------------------------------------------------
 
 
-def _known_customer(request: HtmxHttpRequest) -> dict:
-    """Name and email of a visitor who opened one of their cases: never ask twice."""
+def _known_case(request: HtmxHttpRequest) -> Case | None:
+    """The case this browser opened most recently, whose name and email fill in the form:
+    never ask twice. (Not the oldest grant: a link someone forwarded must not keep lending
+    their identity; the page says whose case it is and offers to forget it.)"""
+    if not has_case_grants(request.session):
+        return None
     cases = selectors.customer_cases(session_case_ids(request.session)[:1])
-    return {"name": cases[0].customer_name, "email": cases[0].customer_email} if cases else {}
+    return cases[0] if cases else None
 
 
 @require_http_methods(["GET", "POST"])
 def contact(request: HtmxHttpRequest) -> HttpResponse:
     language = current_language()
-    form = ContactForm(request.POST or None, initial=_known_customer(request))
-    context = {"form": form, "status": notices.service_status()}
+    known = _known_case(request)
+    initial = {"name": known.customer_name, "email": known.customer_email} if known else {}
+    form = ContactForm(request.POST or None, initial=initial)
+    context = {"form": form, "status": notices.service_status(), "known_case": known}
     if request.method != "POST" or not form.is_valid():
         if not form.is_bound:
             counters.increment(counters.Counter.CONTACT_FORM_OPENED)
@@ -165,13 +171,20 @@ def contact_solved(request: HtmxHttpRequest) -> HttpResponse:
 # --- Getting in -----------------------------------------------------------------------------
 
 
+@require_POST
+def forget_device(request: HtmxHttpRequest) -> HttpResponse:
+    """ "Not you? Forget this device": this browser no longer opens any case."""
+    services.forget_session_access(request.session)
+    return redirect("cases:contact")
+
+
 @never_cache
 @require_GET
 def access(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """Exchange an emailed link for a session scoped to its case, then a clean URL."""
-    case, state = services.redeem_token(token=token)
+    case, state, link = services.redeem_token_for_session(token=token)
     if state == "ok":
-        services.grant_session_access(request.session, case)
+        services.grant_session_access(request.session, case, token=link)
         return _no_store(redirect("cases:status", reference=case.reference))
     # 200, not 404: an expired link is a normal event, and 4xx responses are logged with
     # their path, which here contains the token.
@@ -219,10 +232,15 @@ def find_case(request: HtmxHttpRequest) -> HttpResponse:
 
 
 def _allowed_case(request: HtmxHttpRequest, reference: str) -> Case | None:
-    if not session_case_ids(request.session):
+    """The case if this session opened it from a link that still works, within the grant's
+    lifetime (the check rides on the case's own query)."""
+    token_ids = session_token_ids(request.session)
+    if not token_ids:
         return None
-    case = selectors.case_for_status_page(reference=reference.upper()[:12])
-    if case is None or not session_can_open(request.session, case.pk):
+    case = selectors.case_for_status_page(
+        reference=reference.upper()[:12], access_token_ids=token_ids
+    )
+    if case is None or not case.opened_by_live_link:
         return None
     return case
 

@@ -219,6 +219,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cases.tasks.tell_cases_about_incidents",
         "schedule": 60.0,
     },
+    "notifications-purge-old-message-bodies": {
+        "task": "notifications.tasks.purge_old_message_bodies",
+        "schedule": 3600.0,
+    },
     "notifications-resume-unfinished-dispatches": {
         "task": "notifications.tasks.resume_unfinished_dispatches",
         "schedule": 120.0,
@@ -236,9 +240,14 @@ else:
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Centro de ayuda <ayuda@example.com>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# Days a delivered (or failed) email keeps its body in the outbox before it is blanked.
+OUTBOX_BODY_RETENTION_DAYS = env.int("OUTBOX_BODY_RETENTION_DAYS", default=30)
 
 # --- Cases ----------------------------------------------------------------------------------
 CASE_LINK_DAYS = env.int("CASE_LINK_DAYS", default=30)  # how long an emailed case link works
+# How long a browser that opened a case link may see the case before it needs the link again
+# (whatever its activity); revoking or expiring the link ends it sooner.
+CASE_SESSION_HOURS = env.int("CASE_SESSION_HOURS", default=24 * 7)
 CASE_REOPEN_DAYS = 14  # a resolved case can be reopened by the customer for this long
 CASE_UPDATE_COALESCE_MINUTES = env.int("CASE_UPDATE_COALESCE_MINUTES", default=3)
 

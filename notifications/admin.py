@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from notifications.models import (
     Announcement,
@@ -95,8 +96,19 @@ class OutgoingMessageAdmin(admin.ModelAdmin):
     list_display = ["recipient", "subject", "kind", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["status", "kind", "language"]
     search_fields = ["recipient", "subject", "dedupe_key"]
-    readonly_fields = [field.name for field in OutgoingMessage._meta.fields]
+    # A subscriber's unsubscribe link opens their preferences: staff never need to see it.
+    exclude = ["unsubscribe_url"]
+    readonly_fields = [
+        field.name for field in OutgoingMessage._meta.fields if field.name != "unsubscribe_url"
+    ]
     actions = ["retry_selected"]
+
+    def get_queryset(self, request):
+        # Case mail names a customer and their case: only for those allowed to read it.
+        messages = super().get_queryset(request)
+        if not request.user.has_perm("notifications.view_case_mail"):
+            messages = messages.exclude(kind=OutgoingMessage.Kind.CASE)
+        return messages
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -104,7 +116,9 @@ class OutgoingMessageAdmin(admin.ModelAdmin):
     @admin.action(description=_("Send the selected failed emails again"), permissions=["change"])
     def retry_selected(self, request, queryset) -> None:
         ids = list(
-            queryset.filter(status=OutgoingMessage.Status.FAILED).values_list("pk", flat=True)
+            queryset.filter(
+                status=OutgoingMessage.Status.FAILED, body_purged_at__isnull=True
+            ).values_list("pk", flat=True)
         )
         queryset.filter(pk__in=ids).update(
             status=OutgoingMessage.Status.QUEUED, attempts=0, last_error=""
@@ -113,5 +127,36 @@ class OutgoingMessageAdmin(admin.ModelAdmin):
         self.message_user(request, _("Queued again."), messages.SUCCESS)
 
 
-admin.site.register(SuppressedAddress)
+@admin.register(SuppressedAddress)
+class SuppressedAddressAdmin(admin.ModelAdmin):
+    """Why an address gets no mail, since when, and for which mail; staff can lift it."""
+
+    list_display = ["email", "kind", "smtp_code", "created_at", "reason"]
+    list_filter = ["kind"]
+    search_fields = ["email"]
+    readonly_fields = ["email", "kind", "smtp_code", "created_at", "reason"]
+    actions = ["lift_selected"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def delete_model(self, request, obj) -> None:
+        outbox.lift_suppressions(suppression_ids=[obj.pk])
+
+    @admin.action(
+        description=_("Lift the selected suppressions (send mail to them again)"),
+        permissions=["delete"],
+    )
+    def lift_selected(self, request, queryset) -> None:
+        lifted = outbox.lift_suppressions(
+            suppression_ids=list(queryset.values_list("pk", flat=True))
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d suppression lifted.", "%(count)d suppressions lifted.", lifted)
+            % {"count": lifted},
+            messages.SUCCESS,
+        )
+
+
 admin.site.register(Dispatch)

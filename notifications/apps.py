@@ -8,5 +8,11 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from helpcenter import process_memo
+        from notifications.services import outbox, subscribers
 
         process_memo.watch(self.get_model("Announcement"))
+        # Subscription mail holds placeholders; the outbox mints the links as it sends.
+        outbox.register_link_minter(
+            subscribers.CONFIRM_LINK_SCOPE, subscribers.mint_confirmation_link
+        )
+        outbox.register_link_minter(subscribers.MANAGE_LINK_SCOPE, subscribers.mint_manage_link)

@@ -1,10 +1,23 @@
+import unicodedata
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpcenter.i18n import Language, localized
+
+
+def validate_single_line(value: str) -> None:
+    """A title becomes an email subject: a line break or control character would break it."""
+    if any(unicodedata.category(character) in ("Cc", "Zl", "Zp") for character in value):
+        raise ValidationError(
+            _("Write it on one line, without line breaks or control characters."),
+            code="not_one_line",
+        )
+
 
 # --- Outbox -----------------------------------------------------------------------------------
 
@@ -61,11 +74,16 @@ class OutgoingMessage(models.Model):
     sending_started_at = models.DateTimeField(_("sending since"), null=True, blank=True)
     requeued_at = models.DateTimeField(_("queued again"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # Bodies are blanked OUTBOX_BODY_RETENTION_DAYS after delivery (the row stays as a ledger).
+    body_purged_at = models.DateTimeField(_("body purged"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("outgoing email")
         verbose_name_plural = _("outgoing emails")
+        # view_outgoingmessage shows notice and subscription mail; case mail (the customer's
+        # name, subject and case) needs this one as well.
+        permissions = [("view_case_mail", _("Can view emails about cases"))]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["dispatch", "status"]),
@@ -76,13 +94,25 @@ class OutgoingMessage(models.Model):
 
 
 class SuppressedAddress(models.Model):
-    """An address the mail server refused for good: nothing more is sent to it."""
+    """An address the receiving server refused for good (5.1.x, or 550-553 to RCPT).
+
+    Bulk mail (notices, subscriptions, digests) is never sent to it; case mail only when the
+    refusal was of case mail. Staff lift a suppression in the admin (the row is deleted).
+    """
 
     email = models.EmailField(_("email"), unique=True)
     reason = models.CharField(_("reason"), max_length=500)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    kind = models.CharField(
+        _("kind of mail refused"),
+        max_length=16,
+        choices=OutgoingMessage.Kind.choices,
+        default=OutgoingMessage.Kind.OTHER,
+    )
+    smtp_code = models.PositiveSmallIntegerField(_("SMTP code"), null=True, blank=True)
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
 
     class Meta:
+        ordering = ["-created_at"]
         verbose_name = _("suppressed address")
         verbose_name_plural = _("suppressed addresses")
 
@@ -210,8 +240,12 @@ class Announcement(models.Model):
     severity = models.PositiveSmallIntegerField(
         _("severity"), choices=Severity.choices, default=Severity.INFO
     )
-    title_es = models.CharField(_("title (Spanish)"), max_length=200)
-    title_en = models.CharField(_("title (English)"), max_length=200)
+    title_es = models.CharField(
+        _("title (Spanish)"), max_length=200, validators=[validate_single_line]
+    )
+    title_en = models.CharField(
+        _("title (English)"), max_length=200, validators=[validate_single_line]
+    )
     body_es = models.TextField(_("text (Spanish)"), help_text=_("Markdown."))
     body_en = models.TextField(_("text (English)"), help_text=_("Markdown."))
     areas = models.JSONField(

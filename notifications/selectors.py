@@ -175,6 +175,11 @@ def notice_lists(*, now: datetime | None = None) -> dict[str, list[Announcement]
     return {"current": current, "upcoming": upcoming, "past": past}
 
 
+def is_active_notice(*, slug: str, now: datetime | None = None) -> bool:
+    """Whether ``slug`` names a notice shown on the site now (one that can be dismissed)."""
+    return active_announcements(now=now).filter(slug=slug[:120]).exists()
+
+
 def published_announcement(*, slug: str) -> Announcement | None:
     return (
         Announcement.objects.filter(

@@ -24,6 +24,12 @@ def requeue_stalled_messages() -> int:
     return outbox.requeue_stalled_messages()
 
 
+@shared_task
+def purge_old_message_bodies() -> int:
+    """Blank the bodies of emails delivered longer ago than the retention (idempotent)."""
+    return outbox.purge_old_bodies()
+
+
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def plan_dispatch(dispatch_id: int) -> int:
     """Write a mailing's outbox rows (resumable: a killed worker's successor continues)."""

@@ -50,10 +50,15 @@ def notice_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def dismiss_notice(request: HtmxHttpRequest, slug: str) -> HttpResponse:
-    """Hide a banner for this visitor (remembered in the session); works without JavaScript."""
+    """Hide a banner for this visitor (remembered in the session); works without JavaScript.
+
+    Only a live notice not yet dismissed is written: any other slug leaves the session as it
+    was (no new session row, no extended expiry for a stolen cookie).
+    """
     dismissed = set(request.session.get(DISMISSED_SESSION_KEY, []))
-    dismissed.add(slug[:120])
-    request.session[DISMISSED_SESSION_KEY] = sorted(dismissed)[-50:]
+    if slug not in dismissed and selectors.is_active_notice(slug=slug):
+        dismissed.add(slug)
+        request.session[DISMISSED_SESSION_KEY] = sorted(dismissed)[-50:]
     if request.htmx:
         return HttpResponse("")
     next_url = request.POST.get("next", "")
@@ -129,13 +134,15 @@ def subscribe(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 def confirm_subscription(request: HtmxHttpRequest, token: str) -> HttpResponse:
-    subscriber = subscribers.confirm_subscription(token=token)
-    return render(
-        request,
-        "notifications/subscribe_confirmed.html",
-        {"subscriber": subscriber},
-        status=200 if subscriber else 400,
-    )
+    """GET asks (mail scanners open links, and must not subscribe anyone); POST confirms."""
+    if request.method == "POST":
+        subscriber = subscribers.confirm_subscription(token=token)
+        template = "notifications/subscribe_confirmed.html"
+    else:
+        subscriber = subscribers.subscriber_to_confirm(token=token)
+        template = "notifications/subscribe_confirm.html"
+    context = {"subscriber": subscriber, "token": token}
+    return render(request, template, context, status=200 if subscriber else 400)
 
 
 # RFC 8058 one-click unsubscribe: mail clients POST to the List-Unsubscribe URL without a CSRF

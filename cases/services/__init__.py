@@ -2,9 +2,11 @@
 
 from cases.services.access import (
     email_case_links,
+    forget_session_access,
     grant_session_access,
     issue_access_link,
     redeem_token,
+    redeem_token_for_session,
     revoke_links,
 )
 from cases.services.contact import add_to_existing_case, record_deflection
@@ -39,12 +41,14 @@ __all__ = [
     "change_case_status",
     "confirm_solved",
     "email_case_links",
+    "forget_session_access",
     "grant_session_access",
     "issue_access_link",
     "open_case",
     "rate_case",
     "record_deflection",
     "redeem_token",
+    "redeem_token_for_session",
     "reopen_case",
     "reply_to_customer",
     "request_case_links",

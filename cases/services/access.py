@@ -1,8 +1,14 @@
 """Secure links to a case: no account, no enumeration.
 
 A link carries a random 256-bit token; only its SHA-256 is stored, scoped to one case, with
-an expiry and a revocation time. Opening it puts that one case in the visitor's session and
-redirects to a clean URL, so the token stays out of history, logs and Referer headers.
+an expiry and a revocation time. Emails are queued with a placeholder where the link goes
+(``emailed_link``); the outbox asks ``mint_emailed_link`` for a fresh link right before the
+message goes to the mail server, so no row of the outbox ever holds a usable token.
+
+Opening a link puts a grant for that one case in the visitor's session, bound to the token
+that opened it, and redirects to a clean URL, so the token stays out of history, logs and
+Referer headers. Each request checks the grant: its token must be neither revoked nor expired,
+and the grant ends CASE_SESSION_HOURS after the link was opened, whatever the activity.
 """
 
 import hashlib
@@ -16,9 +22,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from cases.models import Case, CaseAccessToken
-from notifications.services.outbox import queue_email
+from notifications.services.outbox import link_placeholder, queue_email
 
-SESSION_KEY = "case_access"
+# A list of [case id, token id, opened at (POSIX seconds)], most recently opened last.
+SESSION_KEY = "case_grants"
+MAX_GRANTS = 20
+LINK_SCOPE = "case"
 
 
 def _hash(token: str) -> str:
@@ -26,7 +35,11 @@ def _hash(token: str) -> str:
 
 
 def issue_access_link(*, case: Case, now: datetime | None = None) -> str:
-    """A fresh absolute link to ``case`` (valid CASE_LINK_DAYS days)."""
+    """A fresh absolute link to ``case`` (valid CASE_LINK_DAYS days).
+
+    Only for a message leaving now (the outbox's minter, the demo's console): anything
+    written to the database carries ``emailed_link(case)`` instead.
+    """
     token = secrets.token_urlsafe(32)
     CaseAccessToken.objects.create(
         case=case,
@@ -37,18 +50,42 @@ def issue_access_link(*, case: Case, now: datetime | None = None) -> str:
         return settings.SITE_URL + reverse("cases:access", kwargs={"token": token})
 
 
+def emailed_link(case: Case) -> str:
+    """What an email body holds where the case's link goes: the outbox mints the link when
+    it sends the message (``mint_emailed_link``)."""
+    return link_placeholder(LINK_SCOPE, case.pk)
+
+
+def mint_emailed_link(case_id: int, *, now: datetime | None = None) -> str | None:
+    """A fresh link for an email leaving now; None when the case is gone."""
+    case = Case.objects.filter(pk=case_id).only("pk", "language").first()
+    return issue_access_link(case=case, now=now) if case is not None else None
+
+
+def _find_token(token: str) -> CaseAccessToken | None:
+    if not token or len(token) > 100:
+        return None
+    return CaseAccessToken.objects.select_related("case").filter(token_hash=_hash(token)).first()
+
+
 def redeem_token(*, token: str, now: datetime | None = None) -> tuple[Case | None, str]:
     """The case a link opens, and "ok", "expired" (or revoked) or "invalid"."""
-    if not token or len(token) > 100:
-        return None, "invalid"
-    access = CaseAccessToken.objects.select_related("case").filter(token_hash=_hash(token)).first()
+    case, state, _access = redeem_token_for_session(token=token, now=now)
+    return case, state
+
+
+def redeem_token_for_session(
+    *, token: str, now: datetime | None = None
+) -> tuple[Case | None, str, CaseAccessToken | None]:
+    """``redeem_token`` plus the token's row, to bind the session grant to it."""
+    access = _find_token(token)
     if access is None:
-        return None, "invalid"
+        return None, "invalid", None
     now = now or timezone.now()
     if access.revoked_at is not None or access.expires_at <= now:
-        return access.case, "expired"
+        return access.case, "expired", access
     CaseAccessToken.objects.filter(pk=access.pk).update(last_used_at=now)
-    return access.case, "ok"
+    return access.case, "ok", access
 
 
 def revoke_links(*, case: Case, now: datetime | None = None) -> int:
@@ -57,19 +94,75 @@ def revoke_links(*, case: Case, now: datetime | None = None) -> int:
     )
 
 
-def grant_session_access(session, case: Case) -> None:
-    allowed = set(session.get(SESSION_KEY, []))
-    allowed.add(case.pk)
-    session[SESSION_KEY] = sorted(allowed)[-20:]
+def _grants(session) -> list[tuple[int, int, float]]:
+    """The session's grants, oldest first; anything malformed (an older format) is dropped."""
+    grants = []
+    for grant in session.get(SESSION_KEY, []):
+        if (
+            isinstance(grant, list | tuple)
+            and len(grant) == 3
+            and all(isinstance(part, int | float) for part in grant)
+        ):
+            grants.append((int(grant[0]), int(grant[1]), float(grant[2])))
+    return grants
+
+
+def grant_session_access(
+    session, case: Case, *, token: CaseAccessToken | None = None, now: datetime | None = None
+) -> None:
+    """Let this session open ``case`` while ``token`` (the link it was opened with) is live,
+    for CASE_SESSION_HOURS at most. Without a token (benchmarks, tests) the grant is bound to a
+    new token nobody holds, so revoking the case's links ends it all the same."""
+    now = now or timezone.now()
+    if token is None:
+        token = CaseAccessToken.objects.create(
+            case_id=case.pk,
+            token_hash=_hash(secrets.token_urlsafe(32)),
+            expires_at=now + timedelta(days=settings.CASE_LINK_DAYS),
+        )
+    grants = [grant for grant in _grants(session) if grant[0] != case.pk]
+    grants.append((case.pk, token.pk, now.timestamp()))
+    session[SESSION_KEY] = [list(grant) for grant in grants[-MAX_GRANTS:]]
     session.cycle_key()  # a new session id once it opens a case: no fixation
 
 
-def session_can_open(session, case_id: int) -> bool:
-    return case_id in session.get(SESSION_KEY, [])
+def _fresh_grants(session, now: datetime) -> list[tuple[int, int, float]]:
+    oldest = (now - timedelta(hours=settings.CASE_SESSION_HOURS)).timestamp()
+    return [grant for grant in _grants(session) if grant[2] > oldest]
 
 
-def session_case_ids(session) -> list[int]:
-    return list(session.get(SESSION_KEY, []))
+def session_token_ids(session, *, now: datetime | None = None) -> list[int]:
+    """The tokens behind the session's grants still within their absolute lifetime (the
+    status page checks them in its own query: ``selectors.case_for_status_page``)."""
+    return [token_id for _case, token_id, _at in _fresh_grants(session, now or timezone.now())]
+
+
+def session_case_ids(session, *, now: datetime | None = None) -> list[int]:
+    """The cases this session may open now, most recently opened first: each grant within
+    its lifetime and its link neither revoked nor expired (one query)."""
+    now = now or timezone.now()
+    grants = _fresh_grants(session, now)
+    if not grants:
+        return []
+    live = set(
+        CaseAccessToken.objects.filter(
+            pk__in=[token_id for _case, token_id, _at in grants],
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+        ).values_list("case_id", "pk")
+    )
+    return [case_id for case_id, token_id, _at in reversed(grants) if (case_id, token_id) in live]
+
+
+def has_case_grants(session) -> bool:
+    return bool(session.get(SESSION_KEY))
+
+
+def forget_session_access(session) -> None:
+    """ "Not you? Forget this device": the session no longer opens any case."""
+    if SESSION_KEY in session:
+        del session[SESSION_KEY]
+        session.cycle_key()
 
 
 @transaction.atomic
@@ -87,7 +180,7 @@ def email_case_links(*, email: str, reference: str = "", now: datetime | None = 
     if not cases:
         return 0
     language = cases[0].language
-    links = [(case, issue_access_link(case=case, now=now)) for case in cases]
+    links = [(case, emailed_link(case)) for case in cases]
     with translation.override(language):
         context = {"links": links, "site_name": settings.SITE_NAME, "days": settings.CASE_LINK_DAYS}
         subject = render_to_string("cases/email/links_subject.txt", context).strip()

@@ -17,8 +17,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseEvent, ContactReason
-from cases.services.access import issue_access_link
+from cases.models import Case, CaseAccessToken, CaseEvent, ContactReason
+from cases.services.access import emailed_link
 from kb import selectors as kb
 from kb import services as kb_services
 from notifications.selectors import load_calendar, notices_for_areas
@@ -172,17 +172,41 @@ def open_case(
     else:
         raise RuntimeError("could not find a free case reference")
     _event(case, CaseEvent.Kind.OPENED, by_customer=True, body=case.description, created_at=now)
-    _send_case_email(case, template="opened", key=f"case:{case.pk}:opened", now=now)
+    # Anyone can type any address in the contact form: until that address has shown it reads
+    # our mail (it opened a case link), the acknowledgement repeats nothing the visitor typed
+    # (no name, no subject), only the reference; the case page shows the rest.
+    _send_case_email(
+        case,
+        template="opened",
+        key=f"case:{case.pk}:opened",
+        now=now,
+        echo_customer_text=address_has_opened_a_link(case.customer_email),
+    )
     return case
 
 
+def address_has_opened_a_link(email: str) -> bool:
+    """Whether a case link sent to ``email`` has ever been opened: the address is known to be
+    read by the person who writes from it."""
+    return CaseAccessToken.objects.filter(
+        case__customer_email__iexact=email.strip(), last_used_at__isnull=False
+    ).exists()
+
+
 def _send_case_email(
-    case: Case, *, template: str, key: str, now: datetime, events: list[CaseEvent] | None = None
+    case: Case,
+    *,
+    template: str,
+    key: str,
+    now: datetime,
+    events: list[CaseEvent] | None = None,
+    echo_customer_text: bool = True,
 ) -> None:
-    link = issue_access_link(case=case, now=now)
+    link = emailed_link(case)  # minted when the email is sent: the outbox holds no token
     with translation.override(case.language):
         context = {
             "case": case,
+            "echo_customer_text": echo_customer_text,
             "link": link,
             "events": events or [],
             "site_name": settings.SITE_NAME,

@@ -21,6 +21,7 @@ from notifications.models import (
     Dispatch,
     OutgoingMessage,
     Subscriber,
+    validate_single_line,
 )
 from notifications.services.outbox import queue_sending
 from notifications.services.subscribers import unsubscribe_url
@@ -57,6 +58,9 @@ def _initial_phase(announcement: Announcement, now: datetime) -> str:
 
 
 def validate_announcement(announcement: Announcement) -> None:
+    # The titles are email subjects: a line break would stop every email of the mailing.
+    for title in (announcement.title_es, announcement.title_en):
+        validate_single_line(title or "")
     if (
         announcement.starts_at
         and announcement.ends_at

@@ -14,6 +14,7 @@ in "sending" (the sweeper re-queues them, they are sent once) and at most the me
 SMTP conversation ambiguous, as with single sends.
 """
 
+import copy
 import functools
 import hashlib
 import logging
@@ -21,8 +22,9 @@ import re
 import secrets
 import smtplib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import formatdate
 
 from django.conf import settings
@@ -54,6 +56,59 @@ class TransientSendError(Exception):
     """The mail server could not take the message now; it will be tried again later."""
 
 
+class LinkUnavailable(Exception):
+    """A placeholder names a link that cannot be minted (its object is gone): a local error."""
+
+
+# --- Links minted at send time ----------------------------------------------------------------
+
+_LINK_PLACEHOLDER = re.compile(r"%%LINK:([a-z][a-z-]*):([0-9]{1,18})%%")
+_link_minters: dict[str, Callable[..., str | None]] = {}
+
+
+def register_link_minter(scope: str, mint: Callable[..., str | None]) -> None:
+    """``mint(object_id, now=...)`` returns a fresh absolute link, or None if it cannot.
+
+    Apps register theirs in ``AppConfig.ready()``, so the outbox never imports them.
+    """
+    _link_minters[scope] = mint
+
+
+def link_placeholder(scope: str, object_id: int) -> str:
+    """What a body holds instead of a secret link; replaced by a fresh link when sent."""
+    return f"%%LINK:{scope}:{int(object_id)}%%"
+
+
+def _with_minted_links(message: OutgoingMessage, *, now: datetime) -> OutgoingMessage:
+    """A copy of ``message`` whose link placeholders are fresh links; never saved.
+
+    Only rows that hold a placeholder pay for it (a fan-out row's body is empty).
+    """
+    if "%%LINK:" not in message.body_text and "%%LINK:" not in message.body_html:
+        return message
+    minted: dict[str, str] = {}
+
+    def mint(match: re.Match) -> str:
+        placeholder = match.group(0)
+        if placeholder not in minted:
+            minter = _link_minters.get(match.group(1))
+            link = minter(int(match.group(2)), now=now) if minter is not None else None
+            if not link:
+                raise LinkUnavailable(placeholder)
+            minted[placeholder] = link
+        return minted[placeholder]
+
+    rendered = copy.copy(message)
+    rendered.body_text = _LINK_PLACEHOLDER.sub(mint, message.body_text)
+    rendered.body_html = _LINK_PLACEHOLDER.sub(mint, message.body_html)
+    return rendered
+
+
+def _single_line(text: str) -> str:
+    """Header values are one line: a line break in a subject would stop the message."""
+    return " ".join(text.split())
+
+
 def queue_email(
     *,
     dedupe_key: str,
@@ -77,7 +132,7 @@ def queue_email(
             "kind": kind,
             "recipient": recipient,
             "language": language,
-            "subject": subject[:300],
+            "subject": _single_line(subject)[:300],
             "body_text": text,
             "body_html": html,
             "unsubscribe_url": unsubscribe_url,
@@ -268,15 +323,81 @@ class _Prototypes:
         return None if raw is None else (prototype.sender, raw)
 
 
-def _is_transient(error: Exception) -> bool:
+TRANSIENT, LOCAL, REFUSED, RECIPIENT_GONE = "transient", "local", "refused", "recipient_gone"
+_ENHANCED_STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
+# Mail the customer asked for (a case): only a refusal of such mail can stop more of it.
+TRANSACTIONAL_KINDS = frozenset({OutgoingMessage.Kind.CASE})
+
+
+def _recipient_gone(code: int, text: bytes | str) -> bool:
+    """A permanent answer about this recipient: 5.1.x (bad mailbox or address) if the server
+    says which, otherwise 550-553 to RCPT. 5.7.x (policy, spam) and the rest are about the
+    message, not the address."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    enhanced = _ENHANCED_STATUS.search(text or "")
+    if enhanced:
+        return enhanced.group(1) == "5" and enhanced.group(2) == "1"
+    return 550 <= code <= 553
+
+
+def _classify(error: Exception) -> str:
+    """TRANSIENT (try again later), RECIPIENT_GONE (fail and suppress the address), REFUSED
+    (the server refused this message for good) or LOCAL (our side: fail, suppress nothing)."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in error.recipients.values()]
-        return all(400 <= code < 500 for code in codes)
+        answers = list(error.recipients.values())
+        if answers and all(400 <= code < 500 for code, _ in answers):
+            return TRANSIENT
+        if any(_recipient_gone(code, text) for code, text in answers):
+            return RECIPIENT_GONE
+        return REFUSED
     if isinstance(error, smtplib.SMTPResponseException):
-        return 400 <= error.smtp_code < 500
-    return isinstance(
+        if 400 <= error.smtp_code < 500:
+            return TRANSIENT
+        if isinstance(error, smtplib.SMTPDataError) and _ENHANCED_STATUS.search(
+            error.smtp_error.decode("utf-8", "replace")
+            if isinstance(error.smtp_error, bytes)
+            else str(error.smtp_error)
+        ):
+            # Some servers refuse a recipient only after DATA; only 5.1.x counts then.
+            return RECIPIENT_GONE if _recipient_gone(0, error.smtp_error) else REFUSED
+        return REFUSED
+    if isinstance(
         error, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError | socket.timeout | OSError
+    ):
+        return TRANSIENT
+    return LOCAL
+
+
+def suppress_address(
+    *, email: str, kind: str, reason: str, smtp_code: int | None = None, now=None
+) -> SuppressedAddress:
+    """Record that the server refused ``email`` for good, with why, when and for which mail.
+
+    A refusal of transactional mail widens an existing bulk-mail suppression to all mail.
+    """
+    now = now or timezone.now()
+    suppression, created = SuppressedAddress.objects.get_or_create(
+        email=email.lower(),
+        defaults={"reason": reason[:500], "kind": kind, "smtp_code": smtp_code, "created_at": now},
     )
+    if not created and kind in TRANSACTIONAL_KINDS and suppression.kind not in TRANSACTIONAL_KINDS:
+        SuppressedAddress.objects.filter(pk=suppression.pk).update(
+            kind=kind, reason=reason[:500], smtp_code=smtp_code, created_at=now
+        )
+    return suppression
+
+
+def lift_suppressions(*, suppression_ids: list[int]) -> int:
+    """Staff lifted these suppressions: mail to those addresses is sent again."""
+    deleted, _ = SuppressedAddress.objects.filter(pk__in=suppression_ids).delete()
+    return deleted
+
+
+def _refusal_code(error: Exception) -> int | None:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return max((code for code, _ in error.recipients.values()), default=None)
+    return getattr(error, "smtp_code", None)
 
 
 def _finish(message: OutgoingMessage, **fields) -> None:
@@ -327,7 +448,11 @@ def deliver_message(*, message_id: int, connection=None) -> str:
     message = _claim(message_id)
     if message is None:
         return "skipped"
-    if SuppressedAddress.objects.filter(email__iexact=message.recipient).exists():
+    suppressions = SuppressedAddress.objects.filter(email__iexact=message.recipient)
+    if message.kind in TRANSACTIONAL_KINDS:
+        # Case mail was asked for: only a refusal of case mail stops it.
+        suppressions = suppressions.filter(kind__in=TRANSACTIONAL_KINDS)
+    if suppressions.exists():
         _finish(message, status=OutgoingMessage.Status.FAILED, last_error="address suppressed")
         return "failed"
     return _send_claimed(message, connection)
@@ -342,14 +467,23 @@ def _send_claimed(message: OutgoingMessage, connection, prototypes=None) -> str:
             # What Django's SMTP backend does with an open connection, minus rebuilding it.
             connection.connection.sendmail(sender, [message.recipient], raw)
         else:
-            build_email(message, connection=connection).send()
+            # Links are minted here, right before the server takes the message: the text with
+            # a live link exists only in this worker's memory and in the message sent.
+            sendable = _with_minted_links(message, now=timezone.now())
+            build_email(sendable, connection=connection).send()
     except Exception as error:
-        if not _is_transient(error):
+        outcome = _classify(error)
+        if outcome != TRANSIENT:
+            # repr() of a local error never holds a minted link: the message is not in it.
             _finish(message, status=OutgoingMessage.Status.FAILED, last_error=repr(error)[:500])
-            SuppressedAddress.objects.get_or_create(
-                email=message.recipient.lower(), defaults={"reason": repr(error)[:500]}
-            )
-            logger.warning("Email %s failed for good: %r", message.pk, error)
+            if outcome == RECIPIENT_GONE:
+                suppress_address(
+                    email=message.recipient,
+                    kind=message.kind,
+                    reason=repr(error),
+                    smtp_code=_refusal_code(error),
+                )
+            logger.warning("Email %s failed for good (%s): %r", message.pk, outcome, error)
             return "failed"
         if message.attempts >= MAX_ATTEMPTS:
             _finish(message, status=OutgoingMessage.Status.FAILED, last_error=repr(error)[:500])
@@ -404,14 +538,21 @@ def _claim_many(message_ids: list[int], now) -> list[OutgoingMessage]:
     return messages
 
 
-def _suppressed(addresses: list[str]) -> set[str]:
-    """Which of these addresses (lower-cased) the mail server refused for good."""
+def _suppressed(addresses: list[str]) -> dict[str, str]:
+    """Which of these addresses (lower-cased) are suppressed, with the kind of mail refused."""
     lowered = {address.lower() for address in addresses}
-    return set(
+    return dict(
         SuppressedAddress.objects.annotate(lowered=Lower("email"))
         .filter(lowered__in=lowered)
-        .values_list("lowered", flat=True)
+        .values_list("lowered", "kind")
     )
+
+
+def _blocked(message: OutgoingMessage, suppressed: dict[str, str]) -> bool:
+    refused_kind = suppressed.get(message.recipient.lower())
+    if refused_kind is None:
+        return False
+    return message.kind not in TRANSACTIONAL_KINDS or refused_kind in TRANSACTIONAL_KINDS
 
 
 def _release(messages: list[OutgoingMessage], claimed_at, *, queue_again: bool) -> int:
@@ -464,7 +605,7 @@ def deliver_messages(*, message_ids: list[int]) -> dict[str, int]:
             if timezone.now() - claimed_at > CLAIM_LEASE:
                 outcomes["skipped"] += _release(messages[position:], claimed_at, queue_again=True)
                 break
-            if message.recipient.lower() in suppressed:
+            if _blocked(message, suppressed):
                 _finish(
                     message, status=OutgoingMessage.Status.FAILED, last_error="address suppressed"
                 )
@@ -484,7 +625,9 @@ def deliver_messages(*, message_ids: list[int]) -> dict[str, int]:
 
 def retry_failed_messages(*, dispatch_id: int | None = None) -> int:
     """Staff asked to try failed emails again (a dispatch's, or all): queue them anew."""
-    failed = OutgoingMessage.objects.filter(status=OutgoingMessage.Status.FAILED)
+    failed = OutgoingMessage.objects.filter(
+        status=OutgoingMessage.Status.FAILED, body_purged_at__isnull=True
+    )
     if dispatch_id is not None:
         failed = failed.filter(dispatch_id=dispatch_id)
     ids = list(failed.values_list("pk", flat=True))
@@ -524,3 +667,24 @@ def requeue_stalled_messages(*, limit: int = 5000, now=None) -> int:
     OutgoingMessage.objects.filter(pk__in=ids).update(requeued_at=now)
     queue_sending(ids)
     return len(ids)
+
+
+def purge_old_bodies(*, now: datetime | None = None, limit: int = 5000) -> int:
+    """Blank the bodies (and unsubscribe links) of rows delivered or failed more than
+    ``OUTBOX_BODY_RETENTION_DAYS`` ago; the row itself stays as the delivery ledger.
+
+    Idempotent: a purged row is not touched again. Returns how many rows were purged.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.OUTBOX_BODY_RETENTION_DAYS)
+    done = Q(status=OutgoingMessage.Status.SENT, sent_at__lte=cutoff) | Q(
+        status=OutgoingMessage.Status.FAILED, created_at__lte=cutoff
+    )
+    ids = list(
+        OutgoingMessage.objects.filter(done, body_purged_at__isnull=True).values_list(
+            "pk", flat=True
+        )[:limit]
+    )
+    return OutgoingMessage.objects.filter(pk__in=ids).update(
+        body_text="", body_html="", unsubscribe_url="", headers={}, body_purged_at=now
+    )

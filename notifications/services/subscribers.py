@@ -20,8 +20,22 @@ UNSUBSCRIBE_SALT = "notifications.subscribe.unsubscribe"
 CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 3
 
 
-def _token(subscriber: Subscriber, salt: str) -> str:
-    return signing.dumps({"id": subscriber.pk, "email": subscriber.email}, salt=salt, compress=True)
+def _token(subscriber: Subscriber, salt: str, *, now: datetime | None = None) -> str:
+    value = {"id": subscriber.pk, "email": subscriber.email}
+    if salt == CONFIRM_SALT:
+        # When it was issued: a confirmation link older than the last unsubscribe is refused.
+        value["at"] = int((now or timezone.now()).timestamp())
+    return signing.dumps(value, salt=salt, compress=True)
+
+
+def _confirmable(token: str) -> tuple[Subscriber | None, int | None]:
+    try:
+        value = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRMATION_MAX_AGE)
+    except signing.BadSignature:  # includes SignatureExpired
+        return None, None
+    subscriber = Subscriber.objects.filter(pk=value.get("id"), email=value.get("email")).first()
+    issued_at = value.get("at")
+    return subscriber, issued_at if isinstance(issued_at, int) else None
 
 
 def _subscriber_from(token: str, salt: str, max_age: int | None) -> Subscriber | None:
@@ -42,10 +56,26 @@ def unsubscribe_url(subscriber: Subscriber) -> str:
     return settings.SITE_URL + path
 
 
-def confirmation_url(subscriber: Subscriber) -> str:
+def confirmation_url(subscriber: Subscriber, *, now: datetime | None = None) -> str:
+    token = _token(subscriber, CONFIRM_SALT, now=now)
     with translation.override(subscriber.language):
-        path = reverse("notifications:confirm", kwargs={"token": _token(subscriber, CONFIRM_SALT)})
+        path = reverse("notifications:confirm", kwargs={"token": token})
     return settings.SITE_URL + path
+
+
+# Subscription mail is stored with placeholders; the outbox mints these links as it sends.
+CONFIRM_LINK_SCOPE = "subscriber-confirm"
+MANAGE_LINK_SCOPE = "subscriber-manage"
+
+
+def mint_confirmation_link(subscriber_id: int, *, now: datetime | None = None) -> str | None:
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    return confirmation_url(subscriber, now=now) if subscriber is not None else None
+
+
+def mint_manage_link(subscriber_id: int, *, now: datetime | None = None) -> str | None:
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    return unsubscribe_url(subscriber) if subscriber is not None else None
 
 
 def _normalise(email: str) -> str:
@@ -66,7 +96,7 @@ def request_subscription(
     The caller shows the same answer whatever happens here, so nobody can learn whether an
     address is subscribed. An address already confirmed gets a link to its preferences instead.
     """
-    from notifications.services.outbox import queue_email
+    from notifications.services.outbox import link_placeholder, queue_email
 
     email = _normalise(email)
     subscriber, _ = Subscriber.objects.get_or_create(
@@ -79,8 +109,8 @@ def request_subscription(
     template = "already_subscribed" if subscriber.is_active else "confirm_subscription"
     with translation.override(subscriber.language):
         context = {
-            "confirmation_url": confirmation_url(subscriber),
-            "unsubscribe_url": unsubscribe_url(subscriber),
+            "confirmation_url": link_placeholder(CONFIRM_LINK_SCOPE, subscriber.pk),
+            "unsubscribe_url": link_placeholder(MANAGE_LINK_SCOPE, subscriber.pk),
             "site_name": settings.SITE_NAME,
         }
         subject = render_to_string(f"notifications/email/{template}_subject.txt", context).strip()
@@ -97,12 +127,25 @@ def request_subscription(
     )
 
 
+def subscriber_to_confirm(*, token: str) -> Subscriber | None:
+    """Whom a confirmation link is for (the page that asks to confirm); None if it does not
+    work: invalid, expired, or issued before the address last unsubscribed."""
+    subscriber, issued_at = _confirmable(token)
+    if subscriber is None or subscriber.unsubscribed_at is None:
+        return subscriber
+    if issued_at is None or issued_at < int(subscriber.unsubscribed_at.timestamp()):
+        return None
+    return subscriber
+
+
 @transaction.atomic
 def confirm_subscription(*, token: str, now: datetime | None = None) -> Subscriber | None:
-    """Confirm from the emailed link; None when the link is invalid or expired."""
-    subscriber = _subscriber_from(token, CONFIRM_SALT, CONFIRMATION_MAX_AGE)
+    """Confirm from the emailed link (a POST: mail scanners only GET); None when the link
+    does not work (see ``subscriber_to_confirm``)."""
+    subscriber = subscriber_to_confirm(token=token)
     if subscriber is None:
         return None
+    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
     if not subscriber.is_active:
         subscriber.confirmed_at = now or timezone.now()
         subscriber.unsubscribed_at = None

@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import signing
@@ -6,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from notifications.models import Announcement, OutgoingMessage, Subscriber
-from notifications.services import announcements, subscribers
+from notifications.services import announcements, outbox, subscribers
 from tests.notifications.factories import AnnouncementFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
@@ -21,11 +22,9 @@ def without_csrf(html: str) -> str:
 
 
 def confirmation_link() -> str:
-    body = (
-        OutgoingMessage.objects.filter(kind=OutgoingMessage.Kind.SUBSCRIPTION)
-        .latest("pk")
-        .body_text
-    )
+    message = OutgoingMessage.objects.filter(kind=OutgoingMessage.Kind.SUBSCRIPTION).latest("pk")
+    assert "/notices/subscribe/confirm/" not in message.body_text  # minted when it is sent
+    body = outbox._with_minted_links(message, now=timezone.now()).body_text  # what is sent
     return re.search(r"https?://\S+/notices/subscribe/confirm/\S+/", body).group(0)
 
 
@@ -35,11 +34,38 @@ def test_subscribing_sends_a_confirmation_link_and_confirming_activates(client, 
     subscriber = Subscriber.objects.get(email="ana@example.com")
     assert not subscriber.is_active
 
-    response = client.get(confirmation_link().replace("http://testserver", ""))
+    path = confirmation_link().replace("http://testserver", "")
+
+    # Opening the link (as a mail scanner does) only asks; the button confirms.
+    asked = client.get(path)
+    subscriber.refresh_from_db()
+    assert asked.status_code == 200 and not subscriber.is_active
+    assert f'action="{path}"' in asked.text and 'method="post"' in asked.text
+
+    response = client.post(path)
 
     assert response.status_code == 200
     subscriber.refresh_from_db()
     assert subscriber.is_active
+
+
+def test_a_confirmation_link_issued_before_the_last_unsubscribe_is_refused(client):
+    subscriber = SubscriberFactory(confirmed_at=None)
+    old_link = subscribers._token(subscriber, subscribers.CONFIRM_SALT)
+    subscribers.confirm_subscription(token=old_link)
+    subscribers.unsubscribe(
+        token=subscribers._token(subscriber, subscribers.UNSUBSCRIBE_SALT),
+        now=timezone.now() + timedelta(seconds=5),
+    )
+
+    assert client.get(f"/es/notices/subscribe/confirm/{old_link}/").status_code == 400
+    assert client.post(f"/es/notices/subscribe/confirm/{old_link}/").status_code == 400
+    subscriber.refresh_from_db()
+    assert not subscriber.is_active
+    fresh = subscribers._token(
+        subscriber, subscribers.CONFIRM_SALT, now=timezone.now() + timedelta(seconds=10)
+    )
+    assert client.post(f"/es/notices/subscribe/confirm/{fresh}/").status_code == 200
 
 
 def test_the_answer_is_the_same_whether_or_not_the_address_is_subscribed(client):
@@ -69,7 +95,7 @@ def test_expired_confirmation_link_offers_to_subscribe_again(client, monkeypatch
         past.setattr(signing.time, "time", lambda: four_days_ago)
         token = subscribers._token(subscriber, subscribers.CONFIRM_SALT)
 
-    response = client.get(f"/es/notices/subscribe/confirm/{token}/")
+    response = client.post(f"/es/notices/subscribe/confirm/{token}/")
 
     assert response.status_code == 400
     assert "Suscribirme de nuevo" in response.text
@@ -81,7 +107,7 @@ def test_tampered_confirmation_link_is_refused(client):
     subscriber = SubscriberFactory(confirmed_at=None)
     token = subscribers._token(subscriber, subscribers.CONFIRM_SALT)
 
-    response = client.get(f"/es/notices/subscribe/confirm/{token[:-3]}abc/")
+    response = client.post(f"/es/notices/subscribe/confirm/{token[:-3]}abc/")
 
     subscriber.refresh_from_db()
     assert response.status_code == 400 and not subscriber.is_active
