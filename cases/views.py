@@ -21,7 +21,7 @@ from cases.services.contact import mentioned_reference, verified_open_duplicate
 from cases.services.lifecycle import can_reopen, due_dates
 from helpcenter import counters
 from helpcenter.parsing import parse_id
-from helpcenter.ratelimit import allow, client_ip
+from helpcenter.ratelimit import allow, client_address_key
 from helpcenter.view_types import HtmxHttpRequest
 from kb import selectors as kb
 from kb.models import current_language
@@ -36,7 +36,7 @@ def _within_limits(scope: str, limits: dict, request: HtmxHttpRequest, email: st
     ip_limit, ip_window = limits["ip"]
     email_limit, email_window = limits["email"]
     return allow(
-        f"{scope}-ip", client_ip(request), limit=ip_limit, window_seconds=ip_window
+        f"{scope}-ip", client_address_key(request), limit=ip_limit, window_seconds=ip_window
     ) and allow(f"{scope}-email", email.lower(), limit=email_limit, window_seconds=email_window)
 
 
@@ -158,11 +158,12 @@ def contact_solved(request: HtmxHttpRequest) -> HttpResponse:
     counted = SolvedForm(request.POST).counted()
     reason_id = counted["reason_id"]
     reason = ContactReason.objects.filter(pk=reason_id).first() if reason_id else None
-    services.record_deflection(
-        kind=Deflection.Kind.ARTICLE,
+    services.record_article_deflection(
         reason=reason,
         article_key=counted["article_key"],
         language=current_language(),
+        visitor_hash=visitor_hash(request),
+        address_key=client_address_key(request),
     )
     template = "cases/partials/solved.html" if request.htmx else "cases/contact_solved.html"
     return render(request, template, {})
@@ -179,9 +180,13 @@ def forget_device(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def access(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """Exchange an emailed link for a session scoped to its case, then a clean URL."""
+    if request.method == "HEAD":
+        # Link scanners (mail filters, chat previews) ask with HEAD: answer without looking
+        # the link up, marking it used or starting a session (and without a 405 in the log).
+        return _no_store(HttpResponse(content_type="text/html; charset=utf-8"))
     case, state, link = services.redeem_token_for_session(token=token)
     if state == "ok":
         services.grant_session_access(request.session, case, token=link)
@@ -196,9 +201,13 @@ def access(request: HtmxHttpRequest, token: str) -> HttpResponse:
     return _no_store(render(request, "cases/link_expired.html", context))
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 def renew_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """An expired link asks for a fresh one, sent to the email on the case (never shown)."""
+    if request.method != "POST":
+        # Only the button posts here; a scanner or a reload is sent back to the link's page,
+        # with no side effect.
+        return _no_store(redirect("cases:access", token=token))
     case, _state = services.redeem_token(token=token)
     if case is not None and allow("renew-link", str(case.pk), limit=3, window_seconds=3600):
         services.request_case_links(email=case.customer_email, reference=case.reference)

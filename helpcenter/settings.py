@@ -7,6 +7,7 @@ default (``DEBUG`` off) and fails closed: it refuses to start without ``SECRET_K
 """
 
 import sys
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -159,7 +160,8 @@ else:
     # Shared by the web server and the workers (rate limits, counters), with no server to run.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            # Django's own, except that a count keeps its expiry (helpcenter/cache_backends.py).
+            "BACKEND": "helpcenter.cache_backends.DatabaseCache",
             "LOCATION": "helpcenter_cache",
         }
     }
@@ -308,6 +310,19 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Per-address rate limits count the visitor's address (helpcenter/ratelimit.py): behind a
+# reverse proxy that is in X-Forwarded-For, which is read only when the proxies are named here
+# (how many there are, or their networks); otherwise every visitor would be the proxy.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=[])
+if TRUSTED_PROXY_COUNT and TRUSTED_PROXY_NETWORKS:
+    sys.exit("helpcenter: set TRUSTED_PROXY_COUNT or TRUSTED_PROXY_NETWORKS, not both.")
+for _network in TRUSTED_PROXY_NETWORKS:
+    try:
+        ip_network(_network.strip(), strict=False)
+    except ValueError:
+        sys.exit(f"helpcenter: TRUSTED_PROXY_NETWORKS: {_network!r} is not an address or network.")
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 
 # --- Logging --------------------------------------------------------------------------------
@@ -326,6 +341,9 @@ def _not_a_static_file_served(record) -> bool:
     return not (path.startswith((STATIC_URL, "/favicon.ico")) and status < 400)
 
 
+# Every record of every logger has the tokens of secret links redacted as it is made
+# (helpcenter/log_redaction.py): a case link in a log line would open the customer's case.
+LOGGING_CONFIG = "helpcenter.log_redaction.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
+from helpcenter.admin_login import ThrottledAdminAuthenticationForm
 from helpcenter.views import healthz
 from kb.sitemaps import SITEMAPS
 
@@ -30,3 +31,5 @@ urlpatterns += i18n_patterns(
 )
 
 admin.site.site_header = admin.site.site_title = _("Help center administration")
+# Wrong passwords are counted per address and username; past the limit, a lock-out.
+admin.site.login_form = ThrottledAdminAuthenticationForm

@@ -1,9 +1,12 @@
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from helpcenter.ratelimit import client_address_key
 from helpcenter.view_types import HtmxHttpRequest
 from kb import selectors, services
 from kb.forms import FeedbackForm, SearchForm
@@ -11,6 +14,10 @@ from kb.models import ArticleFeedback, current_language
 from kb.rendering import render_article_body
 from kb.visitors import visitor_hash
 from notifications import selectors as notices
+
+TOO_MANY_VOTES = gettext_lazy(
+    "We have had many answers from here in a short time. Thank you; please try again later."
+)
 
 
 @require_GET
@@ -57,7 +64,9 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
 def _article_or_404(request: HtmxHttpRequest, slug: str):
     language = current_language()
     article = selectors.get_published_article(slug=slug, language=language)
-    if article is None and request.user.is_staff:
+    # Being staff is not enough to read drafts and archived articles: an account with no
+    # permission (a desk agent, an announcer) gets the customers' 404.
+    if article is None and request.user.has_perm("kb.view_article"):
         article = selectors.get_article_for_staff(slug=slug, language=language)
     if article is None:
         raise Http404
@@ -107,18 +116,27 @@ def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = FeedbackForm(request.POST)
     feedback = None
     if form.is_valid():
-        feedback = services.record_feedback(
-            article=article,
-            helpful=form.cleaned_data["helpful"],
-            comment=form.cleaned_data["comment"],
-            visitor_hash=visitor_hash(request, create_session=True),
-            language=current_language(),
-        )
+        try:
+            feedback = services.record_feedback(
+                article=article,
+                helpful=form.cleaned_data["helpful"],
+                comment=form.cleaned_data["comment"],
+                visitor_hash=visitor_hash(request, create_session=True),
+                language=current_language(),
+                address_key=client_address_key(request),
+            )
+        except ValidationError as error:
+            if error.code != "rate_limited":
+                raise
+            form.add_error(None, TOO_MANY_VOTES)
+    status = 429 if form.non_field_errors() else 200
     if request.htmx:
         context = {"article": article, "feedback_form": form, "previous_feedback": feedback}
-        return render(request, "kb/article_detail.html#feedback", context)
+        return render(request, "kb/article_detail.html#feedback", context, status=status)
     if feedback is not None:
         messages.success(request, _("Thank you: your answer helps us improve this article."))
+    elif status == 429:
+        messages.error(request, TOO_MANY_VOTES)
     else:
         messages.error(request, _("We could not record your answer; please choose Yes or No."))
     return redirect(f"{article.get_absolute_url()}#feedback")

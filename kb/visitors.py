@@ -8,6 +8,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
+from helpcenter.ratelimit import client_ip
+
 
 def visitor_hash(
     request: HttpRequest, *, create_session: bool = False, today: date | None = None
@@ -23,7 +25,7 @@ def visitor_hash(
     if not seed:
         seed = "|".join(
             [
-                request.META.get("REMOTE_ADDR", ""),
+                client_ip(request),
                 request.META.get("HTTP_USER_AGENT", "")[:200],
                 (today or timezone.localdate()).isoformat(),
             ]

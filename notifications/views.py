@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpcenter.markdown import render_markdown
-from helpcenter.ratelimit import allow, client_ip
+from helpcenter.ratelimit import allow, client_address_key
 from helpcenter.view_types import HtmxHttpRequest
 from notifications import selectors
 from notifications.forms import PreferencesForm, SubscribeForm
@@ -109,7 +109,7 @@ def subscribe(request: HtmxHttpRequest) -> HttpResponse:
         email = form.cleaned_data["email"]
         within_limits = allow(
             "subscribe-ip",
-            client_ip(request),
+            client_address_key(request),
             limit=SUBSCRIBE_LIMIT_PER_IP[0],
             window_seconds=SUBSCRIBE_LIMIT_PER_IP[1],
         ) and allow(

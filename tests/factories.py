@@ -43,3 +43,15 @@ class ArticleFactory(factory.django.DjangoModelFactory):
     category = factory.SubFactory(CategoryFactory)
     keywords = ""
     status = Article.Status.DRAFT
+
+
+def grant(user, *permissions: str):
+    """Give ``user`` the permissions named ``"app_label.codename"``; returns the user."""
+    from django.contrib.auth.models import Permission
+
+    for name in permissions:
+        app_label, codename = name.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return user

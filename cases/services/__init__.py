@@ -9,7 +9,11 @@ from cases.services.access import (
     redeem_token_for_session,
     revoke_links,
 )
-from cases.services.contact import add_to_existing_case, record_deflection
+from cases.services.contact import (
+    add_to_existing_case,
+    record_article_deflection,
+    record_deflection,
+)
 from cases.services.lifecycle import (
     add_customer_message,
     add_internal_note,
@@ -46,6 +50,7 @@ __all__ = [
     "issue_access_link",
     "open_case",
     "rate_case",
+    "record_article_deflection",
     "record_deflection",
     "redeem_token",
     "redeem_token_for_session",

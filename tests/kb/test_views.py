@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 
 from kb import services
 from kb.models import ArticleFeedback
-from tests.factories import StaffFactory
+from tests.factories import StaffFactory, grant
 
 
 def page_queries(captured: CaptureQueriesContext) -> list[str]:
@@ -101,7 +101,7 @@ def test_drafts_are_hidden_from_customers_but_previewed_by_staff(client, publish
     services.archive_article(article=article, actor=None)
 
     assert client.get(article.get_absolute_url()).status_code == 404
-    client.force_login(StaffFactory())
+    client.force_login(grant(StaffFactory(), "kb.view_article"))
     response = client.get(article.get_absolute_url())
     assert response.status_code == 200
     assert "Vista previa para el equipo" in response.text
