@@ -563,7 +563,7 @@ class BuildResult:
 def build_index(index_dir: Path, expected: int) -> BuildResult:
     from tqdm import tqdm
 
-    from kb.search_engine import get_search_engine
+    from kb.search import get_search_backend
     from kb.services.indexing import rebuild_search_index
 
     last_document = 0.0
@@ -577,7 +577,7 @@ def build_index(index_dir: Path, expected: int) -> BuildResult:
         started = time.perf_counter()
         count = rebuild_search_index(progress=progress)
         finished = time.perf_counter()
-    indexed = get_search_engine().document_count()
+    indexed = get_search_backend().document_count()
     if indexed != count:
         say(f"  ! rebuild reported {count} documents but the index holds {indexed}")
     return BuildResult(
@@ -833,9 +833,10 @@ def run_engine_queries(warmup: Sequence[BenchQuery], queries: Sequence[BenchQuer
     """
     from django.conf import settings
 
-    from kb.search import WhooshSearchEngine, clean_query
+    from kb.search import clean_query
+    from kb.search.backends.whoosh import WhooshSearchBackend
 
-    engine = WhooshSearchEngine(settings.SEARCH_INDEX_DIR)
+    engine = WhooshSearchBackend(settings.SEARCH_INDEX_DIR)
     timings = []
     try:
         for query in [*warmup, *queries]:

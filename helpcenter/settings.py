@@ -254,6 +254,10 @@ CASE_REOPEN_DAYS = 14  # a resolved case can be reopened by the customer for thi
 CASE_UPDATE_COALESCE_MINUTES = env.int("CASE_UPDATE_COALESCE_MINUTES", default=3)
 
 # --- Search ---------------------------------------------------------------------------------
+# The search backend (kb/search/base.py: SearchBackend), as a dotted path to its class. While
+# its index is unavailable, SEARCH_FALLBACK_BACKEND (the database's word matching) answers.
+SEARCH_BACKEND = env.str("SEARCH_BACKEND", default="kb.search.backends.whoosh.WhooshSearchBackend")
+SEARCH_FALLBACK_BACKEND = "kb.search.backends.database.DatabaseSearchBackend"
 SEARCH_INDEX_DIR = Path(env.str("SEARCH_INDEX_DIR", default=str(VAR_DIR / "index")))
 
 # --- Internationalisation -------------------------------------------------------------------

@@ -1,12 +1,10 @@
 """Reads for the knowledge base: what its pages and the other apps ask of it."""
 
-import html
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db.models import (
-    Case,
     Count,
     IntegerField,
     OuterRef,
@@ -14,16 +12,18 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from helpcenter import process_memo, shared_cache
 from kb.models import Article, ArticleDailyViews, ArticleFeedback, Category
-from kb.search import SearchUnavailable, clean_query
-from kb.search_engine import get_search_engine
+from kb.search import (
+    SearchUnavailable,
+    clean_query,
+    get_fallback_search_backend,
+    get_search_backend,
+)
 from kb.visitors import seen_articles_key
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ MAX_SEARCH_PAGE = 50
 
 def search_index_status() -> str:
     """ "ok", "missing" or "unreadable"."""
-    return get_search_engine().status()
+    return get_search_backend().status()
 
 
 @dataclass(frozen=True)
@@ -87,23 +87,26 @@ def search_articles(
 
     Any string is a valid query. Hits are checked against the database, so an article that
     was archived a moment ago is gone from results even before the index task has run. When
-    the index is missing or unreadable, a simpler database search answers instead.
+    the index is missing or unreadable, the fallback backend (the database's simpler word
+    matching) answers instead, and the page says so (``degraded``).
     """
     cleaned = clean_query(query)
     page = min(max(page, 1), MAX_SEARCH_PAGE)
     if not cleaned:
         return ArticleSearchPage(query="", page=page)
+    search = {
+        "language": language,
+        "category": category or None,
+        "page": page,
+        "per_page": SEARCH_PER_PAGE,
+    }
+    degraded = False
     try:
-        results = get_search_engine().search(
-            cleaned,
-            language=language,
-            category=category or None,
-            page=page,
-            per_page=SEARCH_PER_PAGE,
-        )
+        results = get_search_backend().search(cleaned, **search)
     except SearchUnavailable:
-        logger.warning("Search index unavailable; answering from the database")
-        return _database_search(cleaned, language=language, category=category, page=page)
+        logger.warning("Search index unavailable; answering from the fallback backend")
+        results = get_fallback_search_backend().search(cleaned, **search)
+        degraded = True
     articles = _published_by_id([hit.id for hit in results.hits])
     hits = [
         ArticleHit(
@@ -126,43 +129,8 @@ def search_articles(
         page=page,
         suggestion=results.suggestion,
         used_fuzzy=results.used_fuzzy,
+        degraded=degraded,
     )
-
-
-def _database_search(
-    query: str, *, language: str, category: str | None, page: int
-) -> ArticleSearchPage:
-    words = query.split()[:8]
-    matches = Q()
-    for word in words:
-        matches &= (
-            Q(title__icontains=word)
-            | Q(keywords__icontains=word)
-            | Q(summary__icontains=word)
-            | Q(body__icontains=word)
-        )
-    articles = Article.objects.filter(matches, status=Article.Status.PUBLISHED).select_related(
-        "category"
-    )
-    if category:
-        articles = articles.filter(category__slug=category)
-    visitor_language_first = Case(When(language=language, then=Value(0)), default=Value(1))
-    articles = articles.order_by(visitor_language_first, "title")
-    total = articles.count()
-    start = (page - 1) * SEARCH_PER_PAGE
-    hits = [
-        ArticleHit(
-            id=article.pk,
-            title=article.title,
-            url=article.get_absolute_url(),
-            summary=article.summary,
-            language=article.language,
-            category_name=article.category.name,
-            snippet_html=html.escape(article.summary),
-        )
-        for article in articles[start : start + SEARCH_PER_PAGE]
-    ]
-    return ArticleSearchPage(query=query, hits=hits, total=total, page=page, degraded=True)
 
 
 def suggest_articles(*, text: str, language: str, limit: int = 5) -> list[ArticleHit]:

@@ -1,11 +1,11 @@
 from celery import shared_task
-from whoosh.index import LockError
 
 from kb import services
+from kb.search import SearchBusy, SearchUnavailable
 
 
 @shared_task(
-    autoretry_for=(LockError, OSError),
+    autoretry_for=(SearchBusy, OSError),
     retry_backoff=2,
     retry_backoff_max=60,
     max_retries=5,
@@ -16,8 +16,6 @@ def sync_article_to_index(article_id: int) -> None:
     Retries transient write failures; if the index is missing or unreadable the article stays
     pending for the sweeper and the next rebuild, instead of retrying in a loop.
     """
-    from kb.search import SearchUnavailable
-
     try:
         services.sync_article_to_index(article_id=article_id)
     except SearchUnavailable:

@@ -22,7 +22,7 @@ from django.db import connection
 
 from kb import services as kb_services
 from kb.models import Article
-from kb.search_engine import get_search_engine
+from kb.search import get_search_backend
 from tests.factories import ArticleFactory, CategoryFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,9 +206,9 @@ def _isolated_cache(request) -> Iterator[None]:
 def search_index(settings, tmp_path):
     """A real, empty Whoosh index in a temporary folder, used by this test's searches."""
     settings.SEARCH_INDEX_DIR = tmp_path / "index"
-    engine = get_search_engine()
-    engine.ensure_index()
-    return engine
+    backend = get_search_backend()
+    backend.ensure_index()
+    return backend
 
 
 @pytest.fixture

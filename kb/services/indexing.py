@@ -17,8 +17,7 @@ from django.utils import timezone
 from helpcenter.queueing import enqueue_after_commit
 from kb.models import Article, IndexingState
 from kb.rendering import markdown_to_text
-from kb.search import SearchDocument, SearchUnavailable
-from kb.search_engine import get_search_engine
+from kb.search import SearchDocument, SearchUnavailable, get_search_backend
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +56,12 @@ def sync_article_to_index(*, article_id: int, now: datetime | None = None) -> bo
     """
     started = now or timezone.now()
     article = Article.objects.select_related("category").filter(pk=article_id).first()
-    engine = get_search_engine()
+    backend = get_search_backend()
     try:
         if article is not None and article.status == Article.Status.PUBLISHED:
-            engine.index_document(build_search_document(article))
+            backend.index_document(build_search_document(article))
         else:
-            engine.remove_document(article_id)
+            backend.remove_document(article_id)
     except SearchUnavailable as error:
         IndexingState.objects.filter(article_id=article_id).update(
             attempts=F("attempts") + 1, last_error=str(error)[:500]
@@ -110,7 +109,7 @@ def rebuild_search_index(*, progress: Callable[[int], None] | None = None) -> in
     the rebuild ran are applied afterwards, so nothing saved in the meantime is lost.
     """
     started = timezone.now()
-    count = get_search_engine().rebuild(_published_documents(), progress=progress)
+    count = get_search_backend().rebuild(_published_documents(), progress=progress)
     # The new index was read from the database while tasks kept writing to the old one: apply
     # again every change queued since the rebuild started (and any still pending).
     changed = IndexingState.objects.filter(

@@ -6,19 +6,19 @@ from django.utils import timezone
 
 from kb import services, tasks
 from kb.models import Article, IndexingState
-from kb.search_engine import get_search_engine
+from kb.search import get_search_backend
 from kb.services.indexing import pending_index_updates
 from tests.conftest import wait_for
 from tests.factories import ArticleFactory, CategoryFactory
 
 
 def engine_titles(query: str, language: str = "es") -> list[str]:
-    return [hit.title for hit in get_search_engine().search(query, language=language).hits]
+    return [hit.title for hit in get_search_backend().search(query, language=language).hits]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_publishing_updates_the_index_through_a_real_worker(celery_worker):
-    engine = get_search_engine()  # the folder the worker uses too (settings.SEARCH_INDEX_DIR)
+    engine = get_search_backend()  # the folder the worker uses too (settings.SEARCH_INDEX_DIR)
     engine.rebuild([])
     article = ArticleFactory.build(
         title="Horario de Navidad", slug="horario-navidad", body="Cerramos el 25 de diciembre.",
@@ -106,7 +106,7 @@ def test_missing_index_keeps_the_update_pending_instead_of_creating_a_partial_in
 
     state = IndexingState.objects.get(article_id=article.pk)
     assert state.synced_at is None and state.last_error
-    assert get_search_engine().status() == "missing"
+    assert get_search_backend().status() == "missing"
 
 
 @pytest.mark.django_db
@@ -128,8 +128,8 @@ def test_rebuild_command_restores_a_lost_index_with_every_published_article(
 
     call_command("rebuild_search_index")
 
-    assert get_search_engine().status() == "ok"
-    assert get_search_engine().document_count() == 5
+    assert get_search_backend().status() == "ok"
+    assert get_search_backend().document_count() == 5
     assert sorted(engine_titles("envio")) == [f"Envío {number}" for number in range(5)]
     assert not pending_index_updates().exists()
     assert "5 published articles" in capsys.readouterr().out
@@ -140,7 +140,7 @@ def test_change_made_during_a_rebuild_is_not_lost(search_index, publish, monkeyp
     """A task can write to the old generation while the rebuild reads the database: the
     rebuild applies every change queued since it started."""
     article = publish(title="Horario de verano", slug="verano", body="verano")
-    engine = get_search_engine()
+    engine = get_search_backend()
     original_rebuild = engine.rebuild
 
     def rebuild_with_a_concurrent_edit(documents, progress=None):

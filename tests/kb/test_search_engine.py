@@ -1,4 +1,4 @@
-"""Behaviour of the Whoosh search engine layer (kb.search); plain pytest, no Django."""
+"""Behaviour of the Whoosh search backend (kb.search.backends.whoosh); plain pytest, no Django."""
 
 from __future__ import annotations
 
@@ -15,18 +15,11 @@ from whoosh.analysis import Token
 from whoosh.index import create_in, open_dir
 from whoosh.reading import TermNotFound
 
-from kb.search import (
-    SearchDocument,
-    SearchResults,
-    SearchUnavailable,
-    WhooshSearchEngine,
-    clean_query,
-    postings,
-    snippets,
-)
-from kb.search import engine as engine_module
-from kb.search.analysis import LanguageAnalysis, build_schema
-from kb.search.storage import GenerationStore
+from kb.search import SearchDocument, SearchResults, SearchUnavailable, clean_query
+from kb.search.backends.whoosh import WhooshSearchBackend, postings, snippets
+from kb.search.backends.whoosh import engine as engine_module
+from kb.search.backends.whoosh.analysis import LanguageAnalysis, build_schema
+from kb.search.backends.whoosh.storage import GenerationStore
 
 
 def make_doc(
@@ -149,14 +142,14 @@ def index_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def engine(index_dir: Path) -> Iterator[WhooshSearchEngine]:
-    engine = WhooshSearchEngine(index_dir, write_timeout=20)
+def engine(index_dir: Path) -> Iterator[WhooshSearchBackend]:
+    engine = WhooshSearchBackend(index_dir, write_timeout=20)
     yield engine
     engine.close()
 
 
 @pytest.fixture
-def corpus_engine(engine: WhooshSearchEngine) -> WhooshSearchEngine:
+def corpus_engine(engine: WhooshSearchBackend) -> WhooshSearchBackend:
     engine.rebuild(CORPUS)
     return engine
 
@@ -665,7 +658,7 @@ def test_reindexing_the_same_id_replaces_the_document(engine):
 
 def test_changes_from_another_engine_instance_are_seen(index_dir, corpus_engine):
     corpus_engine.search("paypal", language="es")  # open the shared searcher
-    other = WhooshSearchEngine(index_dir)
+    other = WhooshSearchBackend(index_dir)
     other.index_document(make_doc(50, body="Nueva guía de garantía."))
 
     assert ids(corpus_engine.search("garantia", language="es")) == [50]
@@ -762,7 +755,7 @@ def test_decoded_postings_match_whoosh_matchers(index_dir, engine):
 
 
 def test_searches_use_the_old_index_until_the_rebuild_is_complete(index_dir, corpus_engine):
-    other = WhooshSearchEngine(index_dir)  # as if in another process
+    other = WhooshSearchBackend(index_dir)  # as if in another process
     seen_during: list[list[int]] = []
 
     def documents() -> Iterator[SearchDocument]:
@@ -796,7 +789,7 @@ def test_failed_rebuild_keeps_the_old_index(index_dir, corpus_engine):
 
 
 def test_writes_made_during_a_rebuild_survive_it(index_dir, corpus_engine):
-    writer = WhooshSearchEngine(index_dir)  # e.g. a Celery worker
+    writer = WhooshSearchBackend(index_dir)  # e.g. a Celery worker
 
     def documents() -> Iterator[SearchDocument]:
         yield make_doc(600, body="Reciclaje de envases.")
@@ -846,7 +839,7 @@ def test_corrupt_index_is_unreadable(index_dir, corpus_engine):
     for path in generation.iterdir():
         path.write_bytes(b"\x00garbage" * 50)
 
-    fresh = WhooshSearchEngine(index_dir)
+    fresh = WhooshSearchBackend(index_dir)
 
     assert fresh.status() == "unreadable"
     with pytest.raises(SearchUnavailable) as excinfo:
@@ -879,7 +872,7 @@ def test_index_with_an_older_field_layout_is_unreadable_until_rebuilt(index_dir,
 def test_garbage_index_pointer_is_unreadable(index_dir, corpus_engine):
     (index_dir / "CURRENT").write_text("../../etc\n")
 
-    assert WhooshSearchEngine(index_dir).status() == "unreadable"
+    assert WhooshSearchBackend(index_dir).status() == "unreadable"
 
 
 def test_unsupported_language_is_rejected(corpus_engine):
@@ -892,7 +885,7 @@ def test_unsupported_language_is_rejected(corpus_engine):
 
 
 def _index_batch(index_dir: str, first_id: int, barrier) -> None:
-    engine = WhooshSearchEngine(index_dir, write_timeout=60)
+    engine = WhooshSearchBackend(index_dir, write_timeout=60)
     barrier.wait(timeout=60)
     for doc_id in range(first_id, first_id + 30):
         engine.index_document(make_doc(doc_id, body=f"Documento concurrente {doc_id}."))

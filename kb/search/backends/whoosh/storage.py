@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from whoosh.index import LockError
+from kb.search.base import SearchBusy
 
 GENERATION_RE = re.compile(r"gen-\d+-\d+")
 
@@ -52,7 +52,7 @@ def _flock(path: Path, *, exclusive: bool, timeout: float | None) -> Iterator[No
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise LockError(f"timed out waiting for {path}") from None
+                        raise SearchBusy(f"timed out waiting for {path}") from None
                     time.sleep(_POLL_SECONDS)
         yield
     finally:

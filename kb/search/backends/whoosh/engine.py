@@ -1,8 +1,12 @@
 """Whoosh-backed full-text search for the help-center knowledge base.
 
-No Django here: the app layer turns articles into :class:`SearchDocument`
-objects, calls the engine from signals/tasks/views, and falls back to a
-database query when :class:`SearchUnavailable` is raised.
+The backend of ``SEARCH_BACKEND = "kb.search.backends.whoosh.WhooshSearchBackend"``
+(the default), satisfying :class:`kb.search.base.SearchBackend`.  No Django
+here: the app layer turns articles into :class:`SearchDocument` objects, calls
+the backend through :func:`kb.search.get_search_backend`, and falls back to
+another backend when :class:`SearchUnavailable` is raised.  Whoosh's own
+exceptions never leave this package (a write lock timeout is
+:class:`SearchBusy`).
 
 Whoosh stores the index (segments, postings, stored fields, locks); scoring is
 done by :mod:`kb.search.postings` straight from the decoded posting lists,
@@ -47,23 +51,32 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from whoosh.index import EmptyIndexError, FileIndex, create_in, open_dir
+from whoosh.index import EmptyIndexError, FileIndex, LockError, create_in, open_dir
 from whoosh.reading import IndexReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
+
+from kb.search.base import (
+    IndexStatus,
+    SearchBusy,
+    SearchDocument,
+    SearchFeatures,
+    SearchHit,
+    SearchResults,
+    SearchUnavailable,
+)
+from kb.search.text import WORD_RE, clean_query, normalize_text, query_words
 
 from .analysis import (
     FIELD_BOOSTS,
     FIELD_PARTS,
     LANGUAGES,
-    WORD_RE,
     LanguageAnalysis,
     build_schema,
     exact_field,
     fold,
-    normalize_text,
     schema_is_current,
     stemmed_field,
 )
@@ -77,26 +90,12 @@ from .postings import (
     word_docs,
     word_scores,
 )
-from .query import (
-    FUZZY_BOOST,
-    AnalyzedWord,
-    QueryForm,
-    clean_query,
-    fuzzy_distance,
-    query_words,
-)
+from .query import FUZZY_BOOST, AnalyzedWord, QueryForm, fuzzy_distance
 from .snippets import highlight_snippet
 from .storage import GenerationStore
 from .typos import SegmentVocabulary, typo_candidates
 
-__all__ = [
-    "SearchDocument",
-    "SearchHit",
-    "SearchResults",
-    "SearchUnavailable",
-    "WhooshSearchEngine",
-    "clean_query",
-]
+__all__ = ["WhooshSearchBackend"]
 
 # Below this many hits the next, more permissive query form is tried.
 MIN_HITS = 3
@@ -109,64 +108,6 @@ RECENT_RESULTS = 256
 TYPO_CACHE_ENTRIES = 4096
 # Documents read to find the accented spelling of a suggested word.
 SURFACE_DOCS = 10
-
-Status = Literal["ok", "missing", "unreadable"]
-
-
-@dataclass(frozen=True)
-class SearchDocument:
-    id: int  # article primary key; the unique key of the document
-    language: str  # "es" or "en"
-    translation_key: str  # same value for the Spanish and English versions of one article
-    title: str
-    keywords: str  # comma separated
-    summary: str
-    body: str  # plain text (Markdown already stripped by the caller)
-    category: str  # category slug
-    url: str  # stored and returned with hits
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    id: int
-    language: str
-    translation_key: str
-    title: str
-    url: str
-    category: str
-    summary: str
-    snippet_html: str  # matched words in <mark>…</mark>, everything else HTML-escaped
-    score: float
-
-
-@dataclass(frozen=True)
-class SearchResults:
-    query: str  # the cleaned query actually searched
-    hits: list[SearchHit]
-    # Requested-language matches plus other-language matches that are not
-    # translations of a requested-language match.  Exact for the query form
-    # that produced the hits (deleted-but-unmerged documents never count).
-    total: int
-    page: int
-    per_page: int
-    # "Did you mean" text (whole corrected query), or None.  Offered whenever a
-    # query word occurs nowhere in the index and a close indexed word exists,
-    # even if the other words found enough results.
-    suggestion: str | None
-    used_fuzzy: bool  # True when typo-tolerant expansion produced these hits
-
-
-class SearchUnavailable(Exception):
-    """The index is missing or unreadable; callers should fall back to the database.
-
-    ``reason`` is ``"missing"`` or ``"unreadable"`` (same values as ``status()``).
-    An index written by an older version of this package, with another field
-    layout, is ``"unreadable"`` until it is rebuilt.
-    """
-
-    def __init__(self, message: str, *, reason: Status = "unreadable") -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def normalize_language(language: str) -> str:
@@ -288,6 +229,14 @@ class _DocTable:
         return keys
 
 
+def _writer(ix: FileIndex, *, timeout: float) -> IndexWriter:
+    """Whoosh's writer for ``ix``; its lock timeout surfaces as :class:`SearchBusy`."""
+    try:
+        return ix.writer(timeout=timeout)
+    except LockError as exc:
+        raise SearchBusy(f"timed out waiting for the index write lock: {exc}") from exc
+
+
 def _segment_key(leaf: IndexReader) -> str | None:
     """A name that identifies a segment (whose content never changes), if there is one."""
     try:
@@ -381,7 +330,9 @@ class _Outcome:
     used_fuzzy: bool  # typo variants were searched
 
 
-class WhooshSearchEngine:
+class WhooshSearchBackend:
+    features = SearchFeatures(accents=True, stemming=True, typos=True, suggestions=True)
+
     def __init__(self, index_dir: str | os.PathLike[str], *, write_timeout: float = 60.0) -> None:
         self.index_dir = Path(index_dir)
         self.write_timeout = write_timeout
@@ -402,7 +353,7 @@ class WhooshSearchEngine:
 
     # -- status and lifecycle ------------------------------------------------
 
-    def status(self) -> Status:
+    def status(self) -> IndexStatus:
         try:
             with self._lock:
                 self._current_searcher()
@@ -458,12 +409,12 @@ class WhooshSearchEngine:
         )
 
     def _write(self, apply: Callable[[IndexWriter], Any], journal_entry: dict[str, Any]) -> None:
-        """Apply one change to the live generation (raises whoosh LockError on timeout)."""
+        """Apply one change to the live generation (raises SearchBusy on timeout)."""
         deadline = time.monotonic() + self.write_timeout
         # Shared: any number of writers, but never while a rebuild switches generations.
         with self._store.lock(exclusive=False, timeout=self.write_timeout):
             name, ix = self._open_current()
-            writer = ix.writer(timeout=max(deadline - time.monotonic(), 0.0))
+            writer = _writer(ix, timeout=max(deadline - time.monotonic(), 0.0))
             try:
                 apply(writer)
             except BaseException:
@@ -545,7 +496,7 @@ class WhooshSearchEngine:
         entries = self._store.read_journal(name)
         if not entries:
             return
-        writer = ix.writer(timeout=self.write_timeout)
+        writer = _writer(ix, timeout=self.write_timeout)
         analyses = self._analyses_for(ix.schema)
         try:
             for entry in entries:

@@ -13,9 +13,6 @@ analysis serves queries and snippets, so documents and queries always meet.
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from whoosh import fields, formats
 from whoosh.analysis import (
     Analyzer,
@@ -29,12 +26,9 @@ from whoosh.analysis import (
 from whoosh.lang import stopwords_for_language
 from whoosh.support.charset import accent_map
 
-LANGUAGES: tuple[str, ...] = ("es", "en")
+from kb.search.text import WORD_PATTERN, WORD_RE
 
-# Same token definition for documents and queries, so a query word can always
-# meet an indexed token (Whoosh's default would keep "v1.2" or "e.g" whole).
-WORD_PATTERN = r"\w+"
-WORD_RE = re.compile(WORD_PATTERN)
+LANGUAGES: tuple[str, ...] = ("es", "en")
 
 # Searched (stemmed) fields per language and their boosts: two posting lists
 # per query word instead of one per article part.  ``title`` holds the title and
@@ -51,11 +45,6 @@ FIELD_PARTS: dict[str, tuple[tuple[str, int], ...]] = {
 def fold(text: str) -> str:
     """Lowercase and strip accents (``"Devolución"`` -> ``"devolucion"``)."""
     return text.lower().translate(accent_map)
-
-
-def normalize_text(text: str) -> str:
-    """NFC-normalise text; decomposed accents would otherwise split words in ``\\w+``."""
-    return unicodedata.normalize("NFC", text or "")
 
 
 def first_token(analyzer: Analyzer, text: str) -> str | None:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from itertools import compress, count
 
-from .analysis import WORD_RE
+from kb.search.text import WORD_RE
 
 FALLBACK_CHARS = 200
 FRAGMENT_CHARS = 160  # characters of words (not counting what lies between them)

@@ -1,51 +1,29 @@
-"""Query cleaning and the query forms.
+"""Query text every backend searches: user input reduced to words.
 
-User input never reaches the Whoosh query parser: it is reduced to word tokens
-that are looked up as terms, so operators, field syntax, wildcards and
-unbalanced quotes are just text.
+User input never reaches a query parser: it is reduced to word tokens that are looked up as
+terms, so operators, field syntax, wildcards and unbalanced quotes are just text. No search
+library here.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from dataclasses import dataclass
-from enum import Enum
 
-from .analysis import WORD_RE, normalize_text
-from .typos import fuzzy_distance
+# Same token definition for documents and queries, so a query word can always meet an
+# indexed token (Whoosh's default would keep "v1.2" or "e.g" whole).
+WORD_PATTERN = r"\w+"
+WORD_RE = re.compile(WORD_PATTERN)
 
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TERMS = 12
 # Cheap guard so a multi-megabyte "query" is not normalised character by character.
 _MAX_RAW_CHARS = MAX_QUERY_CHARS * 4
 
-# Typo matches rank below exact ones for the same word.
-FUZZY_BOOST = 0.5
 
-
-class QueryForm(Enum):
-    """Query forms tried in order, most precise first, until enough documents match.
-
-    A word "missing" from the index (in no document of either language) is a
-    typo, probably: from the second form on it is matched through its typo
-    variants instead.
-    """
-
-    ALL_WORDS = "and"
-    ALL_WORDS_FUZZY = "and-fuzzy"  # all words, missing ones through their variants
-    ANY_WORD = "or"  # any word, missing ones through their variants
-    FUZZY = "fuzzy"  # any word, every word also through its variants
-
-    @property
-    def require_all(self) -> bool:
-        return self in (QueryForm.ALL_WORDS, QueryForm.ALL_WORDS_FUZZY)
-
-    @property
-    def expands(self) -> str:
-        """Whose typo variants are searched: "none", "missing" or "all" words."""
-        if self is QueryForm.ALL_WORDS:
-            return "none"
-        return "all" if self is QueryForm.FUZZY else "missing"
+def normalize_text(text: str) -> str:
+    """NFC-normalise text; decomposed accents would otherwise split words in ``\\w+``."""
+    return unicodedata.normalize("NFC", text or "")
 
 
 def clean_query(raw: str) -> str:
@@ -92,28 +70,3 @@ def query_words(cleaned: str) -> list[str]:
             seen.add(key)
             words.append(word)
     return words
-
-
-@dataclass(frozen=True)
-class AnalyzedWord:
-    """A query word as it appears in one language's fields.
-
-    ``stem`` is the term of the searched (stemmed) fields, ``exact`` the folded
-    word of the vocabulary; both are None when the word is a stop word there.
-    """
-
-    original: str
-    stem: str | None
-    exact: str | None
-
-
-__all__ = [
-    "FUZZY_BOOST",
-    "MAX_QUERY_CHARS",
-    "MAX_QUERY_TERMS",
-    "AnalyzedWord",
-    "QueryForm",
-    "clean_query",
-    "fuzzy_distance",
-    "query_words",
-]

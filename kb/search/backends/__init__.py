@@ -1,0 +1,1 @@
+"""Search backends, one module or package each; ``settings.SEARCH_BACKEND`` names one."""
