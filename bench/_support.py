@@ -120,10 +120,18 @@ def log_tail(path: Path, lines: int = 30) -> str:
 
 
 def _spawn(command: list[str], log_path: Path, env: dict[str, str] | None) -> subprocess.Popen:
+    return start_process(command, log_path, env)
+
+
+def start_process(
+    command: list[str], log_path: Path, env: dict[str, str] | None, cwd: Path = PROJECT_DIR
+) -> subprocess.Popen:
+    """``command`` in ``cwd`` (the project), in its own session, its output appended to
+    ``log_path``; ended by the kernel if the benchmark dies."""
     with log_path.open("ab") as log:
         return subprocess.Popen(
             command,
-            cwd=PROJECT_DIR,
+            cwd=cwd,
             env=env if env is not None else dict(os.environ),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -210,12 +218,12 @@ def use_database(suffix: str, var_dir: Path, cleanups: list[Callable[[], None]])
     )
 
 
-def setup_django() -> None:
+def setup_django(project_dir: Path = PROJECT_DIR) -> None:
     import django
     from django.core.management import call_command
 
-    if str(PROJECT_DIR) not in sys.path:
-        sys.path.insert(0, str(PROJECT_DIR))
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)

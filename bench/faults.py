@@ -247,6 +247,12 @@ class SiteData:
 class Traffic:
     """The reader, writer, staff and monitor threads."""
 
+    # Seconds between two requests of one reader, two actions of one customer, two desk
+    # replies (bench/soak.py makes them a quieter day's).
+    read_pause = READ_PAUSE
+    write_pause = WRITE_PAUSE
+    staff_pause = STAFF_PAUSE
+
     def __init__(self, port: int, data: SiteData, journal: Journal, options) -> None:
         self.port = port
         self.data = data
@@ -312,7 +318,7 @@ class Traffic:
                 customer.get("status", f"/es/cases/{reference}/", expect=_contains(reference))
             else:
                 visitor.get("feed", "/es/notices/feed.atom", expect=_contains("<feed"))
-            self.stop.wait(READ_PAUSE)
+            self.stop.wait(self.read_pause)
 
     # customers who write
 
@@ -328,7 +334,7 @@ class Traffic:
             name = rng.choices(names, weights)[0]
             self.journal.tried(name)
             actions[name](rng)
-            self.stop.wait(WRITE_PAUSE)
+            self.stop.wait(self.write_pause)
 
     def open_case(self, rng: random.Random) -> None:
         visitor = Visitor(self.port, self.journal, self._new_address())
@@ -448,7 +454,7 @@ class Traffic:
         if login.error:
             self.crashes.append(f"staff login failed: {login.error}")
             return
-        while not self.stop.wait(STAFF_PAUSE):
+        while not self.stop.wait(self.staff_pause):
             reference = rng.choice(self.data.desk_cases)
             token = self.journal.token()
             self.journal.tried("staff reply")

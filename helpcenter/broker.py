@@ -14,6 +14,14 @@ polling the folder can open the file while it is still empty (kombu issue 1551);
   never a reason for the worker to stop.
 
 Selected with ``CELERY_BROKER_URL = "helpcenter-filesystem://"`` (see ``settings.py``).
+
+``redis://`` URLs get kombu's Redis transport with one fix (``RedisTransport``): once Redis has
+gone away and the consumer's connection was collected, kombu 5.7 could still build a
+connection pool for the old channel (to restore or acknowledge the tasks it held, with
+``acks_late``) from a transport whose client is gone, and raised ``AttributeError: 'NoneType'
+object has no attribute 'hostname'`` (kombu issues 582 and 970, the same path): not a
+connection error, so Celery stopped the worker ("Unrecoverable error"). It is now raised as
+the connection error it is; Celery logs it and reconnects, and Redis redelivers the tasks.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ import os
 import uuid
 from pathlib import Path
 from queue import Empty
-from time import monotonic
+from time import monotonic_ns
 
 from kombu.exceptions import ChannelError
 from kombu.transport import TRANSPORT_ALIASES, filesystem
+from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 from kombu.utils.objects import cached_property
@@ -55,8 +64,9 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 def _message_name(queue: str) -> str:
-    # kombu's own naming: the time in milliseconds first, so a sorted listing is FIFO.
-    return f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+    # kombu's naming (the time first, so a sorted listing is FIFO), in zero-padded
+    # nanoseconds rather than milliseconds: two messages of one millisecond keep their order.
+    return f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
 
 
 class Channel(filesystem.Channel):
@@ -194,11 +204,26 @@ class Transport(filesystem.Transport):
     driver_name = "filesystem"
 
 
+class RedisChannel(kombu_redis.Channel):
+    def _connparams(self, asynchronous=False):
+        if self.connection.client is None:
+            raise kombu_redis.get_redis_ConnectionError()(
+                "the broker connection is closed (Redis went away)"
+            )
+        return super()._connparams(asynchronous=asynchronous)
+
+
+class RedisTransport(kombu_redis.Transport):
+    Channel = RedisChannel
+
+
 def is_filesystem(url: str) -> bool:
     """Whether a broker URL names kombu's filesystem transport or this one."""
     return url.partition("://")[0] in ("filesystem", TRANSPORT_NAME)
 
 
 def register() -> None:
-    """Make ``helpcenter-filesystem://`` a broker URL kombu understands (idempotent)."""
+    """Make ``helpcenter-filesystem://`` a broker URL kombu understands, and ``redis://`` mean
+    the fixed Redis transport, in this process (idempotent)."""
     TRANSPORT_ALIASES[TRANSPORT_NAME] = f"{__name__}:Transport"
+    TRANSPORT_ALIASES["redis"] = f"{__name__}:RedisTransport"

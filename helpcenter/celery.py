@@ -9,7 +9,8 @@ from helpcenter import broker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpcenter.settings")
 
-# Before any connection is made: the embedded broker's URL scheme (helpcenter/broker.py).
+# Before any connection is made: the embedded broker's URL scheme, and redis:// with a fix
+# that keeps the worker up when Redis goes away (helpcenter/broker.py).
 broker.register()
 
 app = Celery("helpcenter")
