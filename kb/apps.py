@@ -8,5 +8,6 @@ class KbConfig(AppConfig):
 
     def ready(self) -> None:
         from helpcenter import process_memo
+        from kb import checks  # noqa: F401  (registers the system checks)
 
         process_memo.watch(self.get_model("Article"))

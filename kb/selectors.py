@@ -19,6 +19,7 @@ from django.utils import timezone
 from helpcenter import process_memo, shared_cache
 from kb.models import Article, ArticleDailyViews, ArticleFeedback, Category
 from kb.search import (
+    FastPath,
     SearchUnavailable,
     clean_query,
     get_fallback_search_backend,
@@ -36,6 +37,11 @@ MAX_SEARCH_PAGE = 50
 def search_index_status() -> str:
     """ "ok", "missing" or "unreadable"."""
     return get_search_backend().status()
+
+
+def search_fast_path() -> FastPath | None:
+    """Whether the search backend runs its fast path (None: it has no separate one)."""
+    return get_search_backend().fast_path
 
 
 @dataclass(frozen=True)

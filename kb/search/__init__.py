@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .base import (
+    FastPath,
     IndexStatus,
     SearchBackend,
     SearchBusy,
@@ -36,6 +37,7 @@ DATABASE_BACKEND = "kb.search.backends.database.DatabaseSearchBackend"
 __all__ = [
     "DATABASE_BACKEND",
     "WHOOSH_BACKEND",
+    "FastPath",
     "IndexStatus",
     "SearchBackend",
     "SearchBusy",

@@ -69,6 +69,14 @@ class SearchFeatures:
     suggestions: bool  # "Did you mean" from the index's own words
 
 
+@dataclass(frozen=True)
+class FastPath:
+    """Whether a backend's fast path is in use, and if not, why (for checks and /healthz)."""
+
+    active: bool
+    reason: str = ""
+
+
 class SearchError(Exception):
     """Base of the errors a backend raises; never the search library's own exceptions."""
 
@@ -98,6 +106,11 @@ class SearchBackend(Protocol):
     """
 
     features: SearchFeatures
+
+    @property
+    def fast_path(self) -> FastPath | None:
+        """The state of the backend's fast path; None when it has no separate one."""
+        ...
 
     def status(self) -> IndexStatus: ...
 

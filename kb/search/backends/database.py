@@ -19,6 +19,7 @@ from django.db.models import Case, Q, QuerySet, Value, When
 
 from kb.models import Article
 from kb.search.base import (
+    FastPath,
     IndexStatus,
     SearchDocument,
     SearchFeatures,
@@ -41,6 +42,10 @@ class DatabaseSearchBackend:
 
     def __init__(self, **_options: Any) -> None:
         """Takes no option of its own (``index_dir`` is for backends with files)."""
+
+    @property
+    def fast_path(self) -> FastPath | None:
+        return None  # one query, one path
 
     def status(self) -> IndexStatus:
         try:

@@ -27,6 +27,8 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.index import FileIndex
 from whoosh.writing import SegmentWriter
 
+from .fastpath import fell_back
+
 Posting = tuple[str, bytes, int, float, bytes]
 
 # Postings per block and zlib level of the rebuilt segment.  Whoosh's defaults
@@ -72,12 +74,21 @@ class TermGroupingPool:
         self._fields.clear()
 
 
-def rebuild_writer(ix: FileIndex) -> SegmentWriter:
-    """A writer for filling a new, empty index in one go (one segment)."""
-    codec = W3Codec(blocklimit=BLOCK_POSTINGS, compression=COMPRESSION)
+def rebuild_writer(
+    ix: FileIndex, *, block_postings: int = BLOCK_POSTINGS, strict: bool = False
+) -> SegmentWriter:
+    """A writer for filling a new, empty index in one go (one segment).
+
+    ``strict``: raise :class:`.fastpath.FastPathUnavailable` instead of falling back.
+    """
+    codec = W3Codec(blocklimit=block_postings, compression=COMPRESSION)
+    if not hasattr(codec, "length_stats"):
+        fell_back("rebuild", "W3Codec has no length_stats flag", strict=strict)
     codec.length_stats = False
     writer = ix.writer(procs=1, codec=codec)
     if not isinstance(writer, SegmentWriter) or not hasattr(writer, "pool"):
-        return writer  # another Whoosh version: keep its own pool
+        # Another Whoosh version: keep its own pool (a slower rebuild, same index).
+        fell_back("rebuild", f"{type(writer).__name__} has no posting pool", strict=strict)
+        return writer
     writer.pool = TermGroupingPool()
     return writer

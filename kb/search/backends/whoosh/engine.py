@@ -59,6 +59,7 @@ from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
 from kb.search.base import (
+    FastPath,
     IndexStatus,
     SearchBusy,
     SearchDocument,
@@ -69,6 +70,7 @@ from kb.search.base import (
 )
 from kb.search.text import WORD_RE, clean_query, normalize_text, query_words
 
+from . import fastpath
 from .analysis import (
     FIELD_BOOSTS,
     FIELD_PARTS,
@@ -352,6 +354,20 @@ class WhooshSearchBackend:
         self._pid = os.getpid()
 
     # -- status and lifecycle ------------------------------------------------
+
+    @property
+    def fast_path(self) -> FastPath:
+        """Whether BM25 runs over decoded posting blocks (see :mod:`.fastpath`).
+
+        Off when the installed Whoosh fails the probe, or when a search or rebuild of this
+        process had to read through Whoosh's public API instead.
+        """
+        reason = fastpath.reason_off()
+        return FastPath(active=reason is None, reason=reason or "")
+
+    @property
+    def fast_path_active(self) -> bool:
+        return self.fast_path.active
 
     def status(self) -> IndexStatus:
         try:

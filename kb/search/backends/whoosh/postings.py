@@ -8,9 +8,14 @@ scores, kept in a bounded cache for the life of the searcher) and queries are
 answered with dict and set operations over those, which run at C speed.  Totals
 stay exact: counting the matches is a set operation too.
 
-The fast decoding path reads Whoosh 2.7's W3 posting blocks directly (the
-version is pinned); any other matcher is read through the public matcher API,
-which gives the same result, only slower.
+The fast decoding path reads Whoosh 2.7's W3 posting blocks, length columns
+and deletion sets directly (about 17 private names of the pinned
+``whoosh-reloaded==2.7.5``).  Where they are not what it expects, it reads
+through the public API instead, which gives the same results hundreds of
+milliseconds slower, and says so: the first fallback of each kind is logged
+and recorded in :mod:`.fastpath`, which the backend's ``fast_path`` reports
+(system check ``kb.W001``, ``/healthz``).  Postings inlined into a term's
+info (terms of a single document) are read through the public API by design.
 """
 
 from __future__ import annotations
@@ -21,15 +26,22 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from itertools import accumulate, repeat
+from typing import Any
 
+from whoosh.matching import ListMatcher
 from whoosh.reading import IndexReader, TermNotFound
+
+from .fastpath import fell_back
 
 try:  # internals of the pinned Whoosh version; optional
     from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
     from whoosh.matching.wrappers import FilterMatcher
     from whoosh.util.numeric import byte_to_length
-except ImportError:  # pragma: no cover - another Whoosh version: generic paths only
+
+    INTERNALS_ERROR: str | None = None
+except ImportError as exc:  # pragma: no cover - another Whoosh version: generic paths only
     W3LeafMatcher = FilterMatcher = None  # type: ignore[assignment,misc]
+    INTERNALS_ERROR = f"Whoosh internals not importable: {exc}"
 
 # BM25 (same constants as Whoosh's BM25F).
 K1 = 1.2
@@ -42,37 +54,60 @@ CACHE_POSTINGS = 3_000_000
 TermSpec = tuple[str, str, float]
 
 
-def _raw_leaf_postings(leaf: IndexReader, field: str, term: str) -> tuple[list[int], list[float]]:
-    """Document numbers (leaf-local, ascending, deleted ones included) and weights."""
+def _raw_leaf_postings(
+    leaf: IndexReader, field: str, term: str, *, strict: bool = False
+) -> tuple[list[int], list[float]]:
+    """Document numbers (leaf-local, ascending, deleted ones included) and weights.
+
+    ``strict``: raise :class:`.fastpath.FastPathUnavailable` instead of falling back.
+    """
     try:
         matcher = leaf.postings(field, term)
     except TermNotFound:
         return [], []
     if FilterMatcher is not None and isinstance(matcher, FilterMatcher):
         matcher = matcher.child  # the deletion filter: applied by the caller
+    if type(matcher) is ListMatcher:
+        return _generic_postings(matcher)  # inlined: a single document, nothing to gain
+    if INTERNALS_ERROR is not None:
+        fell_back("postings", INTERNALS_ERROR, strict=strict)
+    elif type(matcher) is not W3LeafMatcher or getattr(matcher, "_byteids", False):
+        fell_back("postings", f"unexpected matcher {type(matcher).__name__}", strict=strict)
+    else:
+        try:
+            return _block_postings(matcher)
+        except (AttributeError, TypeError, ValueError) as exc:
+            fell_back("postings", f"W3 block layout changed: {exc!r}", strict=strict)
+        matcher = leaf.postings(field, term)  # from the start, through the public API
+        if FilterMatcher is not None and isinstance(matcher, FilterMatcher):
+            matcher = matcher.child
+    return _generic_postings(matcher)
+
+
+def _block_postings(matcher: W3LeafMatcher) -> tuple[list[int], list[float]]:
+    """Whole decoded blocks of a W3 posting list (the private part of the fast path)."""
     ids: list[int] = []
     weights: list[float] = []
-    if (
-        W3LeafMatcher is not None
-        and type(matcher) is W3LeafMatcher
-        and not matcher._byteids
-        and hasattr(matcher, "_read_data")
-    ):
-        while matcher.is_active():
-            matcher._read_data()
-            delta_ids, block_weights, _values = matcher._data
-            count = matcher._blocklength
-            ids.extend(accumulate(delta_ids))
-            if block_weights is None:
-                weights.extend(repeat(1.0, count))
-            elif isinstance(block_weights, float):
-                weights.extend(repeat(block_weights, count))
-            else:
-                weights.extend(block_weights)
-            if matcher._lastblock:
-                break
-            matcher._goto(matcher._nextoffset)
-        return ids, weights
+    while matcher.is_active():
+        matcher._read_data()
+        delta_ids, block_weights, _values = matcher._data
+        count = matcher._blocklength
+        ids.extend(accumulate(delta_ids))
+        if block_weights is None:
+            weights.extend(repeat(1.0, count))
+        elif isinstance(block_weights, float):
+            weights.extend(repeat(block_weights, count))
+        else:
+            weights.extend(block_weights)
+        if matcher._lastblock:
+            break
+        matcher._goto(matcher._nextoffset)
+    return ids, weights
+
+
+def _generic_postings(matcher: Any) -> tuple[list[int], list[float]]:
+    ids: list[int] = []
+    weights: list[float] = []
     while matcher.is_active():
         ids.append(matcher.id())
         weights.append(matcher.weight())
@@ -80,7 +115,7 @@ def _raw_leaf_postings(leaf: IndexReader, field: str, term: str) -> tuple[list[i
     return ids, weights
 
 
-def _leaf_lengths(leaf: IndexReader, field: str) -> list[int]:
+def _leaf_lengths(leaf: IndexReader, field: str, *, strict: bool = False) -> list[int]:
     """Field length of every document of a leaf reader (0 when absent)."""
     count = leaf.doc_count_all()
     try:
@@ -92,16 +127,18 @@ def _leaf_lengths(leaf: IndexReader, field: str) -> list[int]:
         if column._fixedlen != 1 or len(raw) != stored:
             raise TypeError("unexpected length column")
         return [*map(byte_to_length, raw), *repeat(0, count - stored)]
-    except (AttributeError, TypeError, NameError):
+    except (AttributeError, TypeError, NameError) as exc:
+        fell_back("lengths", f"length column unreadable: {exc!r}", strict=strict)
         return [leaf.doc_field_length(docnum, field, 0) or 0 for docnum in range(count)]
 
 
-def _leaf_deleted(leaf: IndexReader) -> frozenset[int]:
+def _leaf_deleted(leaf: IndexReader, *, strict: bool = False) -> frozenset[int]:
     if not leaf.has_deletions():
         return frozenset()
     deleted = getattr(leaf, "deleted_docs_set", None)
     if isinstance(deleted, frozenset):
         return deleted
+    fell_back("deletions", f"deleted_docs_set is {type(deleted).__name__}", strict=strict)
     return frozenset(d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d))
 
 
