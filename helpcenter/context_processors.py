@@ -4,6 +4,8 @@ from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from helpcenter import process_memo
+
 # The site's main navigation; a link shows up once the app that serves it has its URL.
 NAVIGATION = [
     ("kb:home", _("Help center")),
@@ -12,24 +14,26 @@ NAVIGATION = [
     ("cases:contact", _("Contact us")),
 ]
 
-# Every page shows the navigation twice (header and footer). Its links and labels depend only
-# on the language, the script prefix and the URLconf, which a process never changes while it
-# serves requests: built once per combination instead of on each request.
-_navigation_memo: dict[tuple, tuple[dict, ...]] = {}
-
 
 def _navigation() -> tuple[dict, ...]:
-    key = (get_language(), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
-    links = _navigation_memo.get(key)
-    if links is None:
-        links = []
-        for url_name, label in NAVIGATION:
-            try:
-                links.append({"url": reverse(url_name), "label": str(label)})
-            except NoReverseMatch:
-                continue
-        links = _navigation_memo[key] = tuple(links)
-    return links
+    """Every page shows the navigation twice (header and footer). Its links and labels depend
+    only on the language, the script prefix and the URLconf: built once per combination and
+    kept in the process (``helpcenter.process_memo``) instead of on each request."""
+    language, prefix = get_language(), get_script_prefix()
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    return process_memo.remember(
+        ("helpcenter.navigation", language, prefix, urlconf), _build_navigation
+    )
+
+
+def _build_navigation() -> tuple[dict, ...]:
+    links = []
+    for url_name, label in NAVIGATION:
+        try:
+            links.append({"url": reverse(url_name), "label": str(label)})
+        except NoReverseMatch:
+            continue
+    return tuple(links)
 
 
 def site(request: HttpRequest) -> dict:

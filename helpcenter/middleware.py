@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from helpcenter import counters
+from helpcenter import counters, process_memo
 
 DEFAULT_CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -21,6 +21,18 @@ DEFAULT_CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+class ProcessMemoMiddleware:
+    """One read of the process memo's generation per request, however many kept values the
+    page uses (notices, navigation, calendar, reasons): see helpcenter.process_memo."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with process_memo.one_read_per_request():
+            return self.get_response(request)
 
 
 class ContentSecurityPolicyMiddleware:

@@ -20,12 +20,16 @@ Why it stays correct:
   the process kept before is dropped (changes made meanwhile could not replace the token).
 - A value is kept MAX_AGE_SECONDS at most, the bound on staleness if the token is lost in a
   way no process notices (a change made while the cache was down, read by an idle process).
+- Within one request the token is read once (``ProcessMemoMiddleware``), however many kept
+  values the page uses; a change made by the request itself makes the next use read it again.
 """
 
 import logging
 import secrets
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.core.cache import cache
@@ -43,6 +47,10 @@ T = TypeVar("T")
 
 _entries: dict[Hashable, tuple[str, float, object]] = {}
 _last_warning = -WARN_EVERY_SECONDS
+# The token read in the current request (see one_read_per_request); absent outside one.
+_request_generation: ContextVar[dict[str, str | None] | None] = ContextVar(
+    "process_memo_request_generation", default=None
+)
 
 
 def _warn(what: str, error: Exception) -> None:
@@ -53,8 +61,28 @@ def _warn(what: str, error: Exception) -> None:
         logger.warning("process memo: %s failed, reading from the database: %r", what, error)
 
 
+@contextmanager
+def one_read_per_request() -> Iterator[None]:
+    """Read the token at most once in the block (a request: see ProcessMemoMiddleware)."""
+    scope = _request_generation.set({})
+    try:
+        yield
+    finally:
+        _request_generation.reset(scope)
+
+
 def _generation() -> str | None:
     """The current token, or None when the cache cannot be read."""
+    scope = _request_generation.get()
+    if scope is not None and "token" in scope:
+        return scope["token"]
+    token = _read_generation()
+    if scope is not None:
+        scope["token"] = token
+    return token
+
+
+def _read_generation() -> str | None:
     try:
         token = cache.get(GENERATION_KEY)
         if token is None:  # never set, evicted or cleared: whoever adds first sets it for all
@@ -88,6 +116,9 @@ def remember(key: Hashable, load: Callable[[], T]) -> T:
 
 def _replace_generation() -> None:
     _entries.clear()
+    scope = _request_generation.get()
+    if scope is not None:
+        scope.clear()  # this request changed something: its next use reads the new token
     try:
         cache.set(GENERATION_KEY, secrets.token_hex(8), timeout=None)
     except Exception as error:

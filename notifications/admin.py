@@ -12,30 +12,17 @@ from notifications.models import (
     Subscriber,
     SuppressedAddress,
 )
-from notifications.selectors import forget_calendar
 from notifications.services import announcements, outbox
 
 
-class CalendarEditMixin:
-    """Hours take effect at once in this process (other processes within a minute)."""
-
-    def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        forget_calendar()
-
-    def delete_model(self, request, obj) -> None:
-        super().delete_model(request, obj)
-        forget_calendar()
-
-
 @admin.register(OpeningHours)
-class OpeningHoursAdmin(CalendarEditMixin, admin.ModelAdmin):
+class OpeningHoursAdmin(admin.ModelAdmin):
     list_display = ["weekday", "opens_at", "closes_at"]
     list_filter = ["weekday"]
 
 
 @admin.register(CalendarException)
-class CalendarExceptionAdmin(CalendarEditMixin, admin.ModelAdmin):
+class CalendarExceptionAdmin(admin.ModelAdmin):
     list_display = [
         "date",
         "label_es",

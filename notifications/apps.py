@@ -10,7 +10,11 @@ class NotificationsConfig(AppConfig):
         from helpcenter import process_memo
         from notifications.services import outbox, subscribers
 
-        process_memo.watch(self.get_model("Announcement"))
+        process_memo.watch(
+            self.get_model("Announcement"),
+            self.get_model("OpeningHours"),
+            self.get_model("CalendarException"),
+        )
         # Subscription mail holds placeholders; the outbox mints the links as it sends.
         outbox.register_link_minter(
             subscribers.CONFIRM_LINK_SCOPE, subscribers.mint_confirmation_link

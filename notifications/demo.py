@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
+from helpcenter import process_memo
 from notifications.models import Announcement, CalendarException, OpeningHours
-from notifications.selectors import forget_calendar
 from notifications.services import announcements
 
 WEEKLY_HOURS = [(weekday, time(9), time(18)) for weekday in range(5)] + [(5, time(10), time(14))]
@@ -36,7 +36,7 @@ def load(stdout: TextIO) -> None:
                 for weekday, opens, closes in WEEKLY_HOURS
             ]
         )
-    forget_calendar()
+        process_memo.changed()  # bulk_create sends no signal: drop the calendar processes keep
     today = timezone.localdate()
     for month, day, label_es, label_en, closed, opens, closes in HOLIDAYS:
         CalendarException.objects.get_or_create(

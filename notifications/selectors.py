@@ -1,6 +1,5 @@
 """Reads for notifications: the calendar, what to show customers, and mailing progress."""
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -24,30 +23,10 @@ UPCOMING_CLOSURE_DAYS = 14
 Publication = Announcement.Publication
 
 
-CALENDAR_CACHE_SECONDS = 60
-_calendar_memo: tuple[float, object, ServiceCalendar] | None = None
-
-
 def load_calendar() -> ServiceCalendar:
-    """The service calendar, kept in this process for a minute.
-
-    Opening hours change rarely and are read by many pages (home, contact, every overdue case),
-    so an edit in the admin takes up to a minute to reach every web process.
-    """
-    global _calendar_memo
-    now, today = time.monotonic(), timezone.localdate()
-    memo = _calendar_memo
-    if memo is not None and now - memo[0] < CALENDAR_CACHE_SECONDS and memo[1] == today:
-        return memo[2]
-    calendar = _read_calendar()
-    _calendar_memo = (now, today, calendar)
-    return calendar
-
-
-def forget_calendar() -> None:
-    """Read the calendar from the database next time (after an edit, and between tests)."""
-    global _calendar_memo
-    _calendar_memo = None
+    """The service calendar, kept in this process until opening hours or an exception change
+    (``helpcenter.process_memo``): many pages read it (home, contact, every overdue case)."""
+    return process_memo.remember("notifications.calendar", _read_calendar)
 
 
 def _read_calendar() -> ServiceCalendar:

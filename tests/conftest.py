@@ -187,14 +187,6 @@ def celery_worker(django_db_setup, smtp_server, tmp_path_factory) -> Iterator[Wo
 
 
 @pytest.fixture(autouse=True)
-def _fresh_calendar() -> None:
-    """Each test reads the opening hours it created (the calendar is kept per process)."""
-    from notifications.selectors import forget_calendar
-
-    forget_calendar()
-
-
-@pytest.fixture(autouse=True)
 def _isolated_cache(request) -> Iterator[None]:
     """Rate limits and counters live in the cache: every test starts with an empty one."""
     yield

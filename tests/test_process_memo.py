@@ -1,10 +1,17 @@
 """What a process keeps of read-mostly rows (helpcenter.process_memo); the pages that use it
 have their own tests (tests/cases/test_status_page_memo.py)."""
 
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from helpcenter import process_memo
+from notifications.models import CalendarException, OpeningHours
+from notifications.selectors import load_calendar
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +60,28 @@ def test_nothing_is_kept_while_the_cache_is_down_nor_trusted_after(settings, cou
     settings.CACHES = up  # back, with the old generation: changes made meanwhile never bumped it
 
     assert process_memo.remember("test:value", counting_loader) == 4
+
+
+def test_an_opening_hours_or_calendar_change_shows_at_once():
+    monday_noon = datetime(2030, 1, 7, 12, tzinfo=ZoneInfo("Europe/Madrid"))
+    assert not load_calendar().is_open(monday_noon)
+
+    hours = OpeningHours.objects.create(weekday=0, opens_at=time(9), closes_at=time(18))
+    assert load_calendar().is_open(monday_noon)
+
+    CalendarException.objects.create(date=monday_noon.date(), label_es="F", label_en="H")
+    assert not load_calendar().is_open(monday_noon)
+
+    CalendarException.objects.all().delete()
+    hours.delete()
+    assert load_calendar().weekly == {}
+
+
+def test_a_page_reads_the_generation_once_however_many_kept_values_it_uses(client):
+    client.get("/es/notices/")  # keep the notices, the navigation and the calendar
+
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/es/notices/")
+
+    generation_reads = [q for q in captured if "process-memo:generation" in q["sql"]]
+    assert len(generation_reads) == 1
