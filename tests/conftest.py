@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from kb import services as kb_services
 from kb.models import Article
@@ -54,6 +55,30 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
     )
     env.update(overrides)
     return env
+
+
+def _is_page_query(sql: str) -> bool:
+    # The database cache backend's statements are left out (the cache is Redis in production),
+    # and so are the savepoints of the test's transaction.
+    return "helpcenter_cache" not in sql and "SAVEPOINT" not in sql
+
+
+@contextmanager
+def page_queries() -> Iterator[list[str]]:
+    """The SQL the block runs (filled in when it ends), without the cache table's statements
+    or savepoints: what a page costs the database."""
+    queries: list[str] = []
+    with CaptureQueriesContext(connection) as captured:
+        yield queries
+    queries.extend(query["sql"] for query in captured if _is_page_query(query["sql"]))
+
+
+@contextmanager
+def assert_page_queries(expected: int) -> Iterator[list[str]]:
+    """Fail unless the block runs exactly ``expected`` page queries (see page_queries)."""
+    with page_queries() as queries:
+        yield queries
+    assert len(queries) == expected, "\n".join(queries)
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1):

@@ -11,10 +11,11 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from cases.models import Case, ContactReason, Team
+from cases.models import Case, ContactReason
 from helpcenter import ratelimit
 from kb.models import SearchLog
 from notifications.models import OutgoingMessage, Subscriber
+from tests.factories import ContactReasonFactory, ReasonGroupFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,16 +36,12 @@ def cache_down(settings):
 
 @pytest.fixture
 def reason(db) -> ContactReason:
-    team = Team.objects.create(slug="deliveries", name_es="Envíos", name_en="Deliveries")
-    group = ContactReason.objects.create(code="orders", name_es="Pedidos", name_en="Orders")
-    return ContactReason.objects.create(
+    return ContactReasonFactory(
         code="delivery-late",
-        parent=group,
+        parent=ReasonGroupFactory(code="orders", name_es="Pedidos", name_en="Orders"),
         name_es="Mi pedido no llega",
         name_en="My order has not arrived",
-        team=team,
-        first_response_hours=4,
-        resolution_days=2,
+        team=TeamFactory(slug="deliveries", name_es="Envíos", name_en="Deliveries"),
     )
 
 

@@ -15,7 +15,6 @@ they can reach it over HTTP), with NUL bytes, control characters and 50,000-char
 
 import re
 from collections.abc import Iterator
-from datetime import time
 from html.parser import HTMLParser
 from urllib.parse import quote_from_bytes
 
@@ -30,14 +29,20 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from cases import services as case_services
-from cases.models import Case, ContactReason, Team
+from cases.models import Case, ContactReason
 from cases.services.access import session_case_ids
 from kb.search import clean_query
-from notifications.models import OpeningHours, Subscriber
+from notifications.models import Subscriber
 from notifications.services import subscribers
 from notifications.services.announcements import publish_announcement
-from tests.factories import CategoryFactory, UserFactory
-from tests.notifications.factories import AnnouncementFactory
+from tests.factories import (
+    AnnouncementFactory,
+    CategoryFactory,
+    ContactReasonFactory,
+    ReasonGroupFactory,
+    UserFactory,
+    weekday_hours,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -310,9 +315,7 @@ def _nul_bytes_fail_as_on_postgresql() -> Iterator[None]:
 @pytest.fixture
 def site(db, publish):
     """Articles in both languages (indexed), a category, a contact reason, a live notice."""
-    OpeningHours.objects.bulk_create(
-        [OpeningHours(weekday=day, opens_at=time(9), closes_at=time(18)) for day in range(5)]
-    )
+    weekday_hours()
     category = CategoryFactory(slug="pagos")
     publish(
         title="Devolución de un pedido",
@@ -329,16 +332,11 @@ def site(db, publish):
         category=category,
         translation_key="refund",
     )
-    team = Team.objects.create(slug="payments", name_es="Pagos", name_en="Payments")
-    group = ContactReason.objects.create(code="payments", name_es="Pagos", name_en="Payments")
-    reason = ContactReason.objects.create(
+    reason = ContactReasonFactory(
         code="payment-failed",
-        parent=group,
+        parent=ReasonGroupFactory(code="payments", name_es="Pagos", name_en="Payments"),
         name_es="El pago falla",
         name_en="Payment fails",
-        team=team,
-        first_response_hours=4,
-        resolution_days=2,
     )
     notice = publish_announcement(announcement=AnnouncementFactory.build(), actor=None)
     return {"reason": reason, "notice": notice, "category": category}

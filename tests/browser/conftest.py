@@ -15,10 +15,15 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from cases.models import ContactReason, Team
-from notifications.models import OpeningHours
 from tests.browser.support import SCREENSHOTS, Tab
-from tests.factories import CategoryFactory, StaffFactory
+from tests.factories import (
+    CategoryFactory,
+    ContactReasonFactory,
+    ReasonGroupFactory,
+    StaffFactory,
+    TeamFactory,
+    weekday_hours,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -117,21 +122,16 @@ def open_tab(browser, site, request):
 @pytest.fixture
 def shop(db) -> dict:
     """What a small shop's help center has: hours, a contact reason with its team."""
-    OpeningHours.objects.bulk_create(
-        [OpeningHours(weekday=day, opens_at=time(8), closes_at=time(20)) for day in range(7)]
-    )
-    team = Team.objects.create(slug="refunds", name_es="Reembolsos", name_en="Refunds")
-    group = ContactReason.objects.create(
-        code="orders", name_es="Pedidos y devoluciones", name_en="Orders and returns"
-    )
-    reason = ContactReason.objects.create(
+    weekday_hours(range(7), opens_at=time(8), closes_at=time(20))
+    team = TeamFactory(slug="refunds", name_es="Reembolsos", name_en="Refunds")
+    reason = ContactReasonFactory(
         code="refund-missing",
-        parent=group,
+        parent=ReasonGroupFactory(
+            code="orders", name_es="Pedidos y devoluciones", name_en="Orders and returns"
+        ),
         name_es="No me ha llegado el reembolso",
         name_en="My refund has not arrived",
         team=team,
-        first_response_hours=4,
-        resolution_days=2,
         article_keys=["refund-times"],
     )
     category = CategoryFactory(

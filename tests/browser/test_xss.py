@@ -19,7 +19,7 @@ from cases import services as cases
 from cases.services.access import issue_access_link
 from notifications.services import announcements
 from tests.browser.support import STAFF_PASSWORD, Tab, in_language, log_in
-from tests.notifications.factories import AnnouncementFactory
+from tests.factories import AnnouncementFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

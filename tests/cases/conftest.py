@@ -1,32 +1,23 @@
-from datetime import time
-
 import pytest
 
 from cases import services
-from cases.models import ContactReason, Team
-from notifications.models import OpeningHours
+from cases.models import ContactReason
+from tests.factories import ContactReasonFactory, ReasonGroupFactory, weekday_hours
 
 
 @pytest.fixture
 def opening_hours(db) -> None:
     """Monday to Friday 09:00-18:00 (the service's time zone)."""
-    OpeningHours.objects.bulk_create(
-        [OpeningHours(weekday=day, opens_at=time(9), closes_at=time(18)) for day in range(5)]
-    )
+    weekday_hours()
 
 
 @pytest.fixture
 def reason(db, opening_hours) -> ContactReason:
-    team = Team.objects.create(slug="payments", name_es="Pagos", name_en="Payments")
-    group = ContactReason.objects.create(code="payments", name_es="Pagos", name_en="Payments")
-    return ContactReason.objects.create(
+    return ContactReasonFactory(
         code="payment-failed-checkout",
-        parent=group,
+        parent=ReasonGroupFactory(code="payments", name_es="Pagos", name_en="Payments"),
         name_es="El pago falla al finalizar la compra",
         name_en="Payment fails at checkout",
-        team=team,
-        first_response_hours=4,
-        resolution_days=2,
     )
 
 

@@ -9,8 +9,9 @@ from django.test import Client
 from django.utils import timezone
 
 from cases import services
-from cases.models import CaseAccessToken, CaseLinkRequest, ContactReason, Deflection
+from cases.models import CaseAccessToken, CaseLinkRequest, Deflection
 from cases.services.contact import ARTICLE_DEFLECTIONS_PER_ADDRESS_AND_DAY
+from tests.factories import ContactReasonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def solved(client, reason, address: str = "203.0.113.7", **extra):
 def test_this_solved_it_counts_once_per_visitor_reason_and_day(client, reason):
     for _ in range(20):
         solved(client, reason)
-    other = ContactReason.objects.create(code="other", name_es="Otro", name_en="Other")
+    other = ContactReasonFactory(code="other", name_es="Otro", name_en="Other")
     solved(client, other)
 
     assert Deflection.objects.filter(reason=reason).count() == 1

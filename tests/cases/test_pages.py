@@ -1,18 +1,19 @@
 import re
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from cases import services
 from cases.models import Case, CaseLinkRequest, ContactReason, Deflection
 from notifications.models import Announcement
 from notifications.services.announcements import publish_announcement
+from tests.conftest import assert_page_queries, page_queries
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+DESK_QUEUE_QUERIES = 7  # session, user, 2 permissions, cases, reasons, teams (filters)
+DESK_CASE_QUERIES = 8  # session, user, 2 permissions, case, events, their authors, teams
 
 
 @pytest.fixture
@@ -140,15 +141,9 @@ def test_status_page_shows_notices_and_articles_for_its_reason(client, opened, r
 
 def test_status_page_query_count_does_not_grow_with_the_timeline(client, opened):
     def count() -> int:
-        with CaptureQueriesContext(connection) as captured:
+        with page_queries() as queries:
             assert status_page(client, opened).status_code == 200
-        return len(
-            [
-                q
-                for q in captured
-                if "helpcenter_cache" not in q["sql"] and "SAVEPOINT" not in q["sql"]
-            ]
-        )
+        return len(queries)
 
     status_page(client, opened)  # the process reads reasons, teams, notices, articles once
     few = count()
@@ -373,3 +368,27 @@ def test_desk_escapes_customer_text(client, agent, make_case):
 
     assert HOSTILE not in html
     assert re.search(r"&lt;script&gt;", html)
+
+
+def test_desk_queue_query_count_does_not_grow_with_the_cases(client, agent, make_case):
+    make_case()
+    client.get("/es/desk/")  # the process reads reasons, teams and notices once
+    with assert_page_queries(DESK_QUEUE_QUERIES):
+        client.get("/es/desk/")
+    for number in range(10):
+        make_case(email=f"cliente{number}@example.com")
+    with assert_page_queries(DESK_QUEUE_QUERIES):
+        assert len(client.get("/es/desk/").context["cases"]) == 11
+
+
+def test_desk_case_query_count_does_not_grow_with_the_timeline(client, agent, make_case):
+    case = make_case()
+    url = f"/es/desk/cases/{case.reference}/"
+    client.get(url)
+    with assert_page_queries(DESK_CASE_QUERIES):
+        client.get(url)
+    for number in range(10):
+        services.reply_to_customer(case=case, body=f"Respuesta {number}", actor=agent)
+        services.add_internal_note(case=case, body=f"Nota {number}", actor=agent)
+    with assert_page_queries(DESK_CASE_QUERIES):
+        assert client.get(url).status_code == 200

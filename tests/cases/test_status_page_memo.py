@@ -9,8 +9,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cases.models import ContactReason
@@ -21,7 +19,7 @@ from notifications.services.announcements import (
     publish_announcement,
     withdraw_announcement,
 )
-from tests.conftest import ROOT, subprocess_env
+from tests.conftest import ROOT, page_queries, subprocess_env
 
 pytestmark = pytest.mark.django_db
 
@@ -35,11 +33,10 @@ def opened(client, make_case, open_link):
 
 def page(client, case) -> tuple[str, int]:
     """The page's HTML and its SQL queries (the cache table's own left out)."""
-    with CaptureQueriesContext(connection) as captured:
+    with page_queries() as queries:
         response = client.get(f"/es/cases/{case.reference}/")
     assert response.status_code == 200
-    queries = [q for q in captured if "helpcenter_cache" not in q["sql"]]
-    return response.text, len([q for q in queries if "SAVEPOINT" not in q["sql"]])
+    return response.text, len(queries)
 
 
 def notice(slug: str, title: str, **fields) -> Announcement:

@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 
-from cases.models import Case, CaseEvent, ContactReason, Team
+from cases.models import Case, CaseEvent
 from insights import services
 from insights.models import DigestPreference
 from insights.periods import service_zone
@@ -13,7 +13,13 @@ from insights.tasks import send_weekly_digests
 from kb.models import SearchLog
 from notifications.models import OutgoingMessage
 from tests.conftest import wait_for
-from tests.factories import StaffFactory
+from tests.factories import (
+    CaseEventFactory,
+    CaseFactory,
+    ContactReasonFactory,
+    ReasonGroupFactory,
+    StaffFactory,
+)
 
 MONDAY = datetime(2026, 11, 16, 8, 0, tzinfo=service_zone())  # last week: 9 to 15 November
 
@@ -21,23 +27,17 @@ MONDAY = datetime(2026, 11, 16, 8, 0, tzinfo=service_zone())  # last week: 9 to 
 @pytest.fixture
 def owned_reasons(db):
     owner = StaffFactory(username="marta", first_name="Marta", email="marta@example.com")
-    team = Team.objects.create(slug="payments", name_es="Pagos", name_en="Payments")
-    reason = ContactReason.objects.create(
-        code="payment-failed", name_es="Pago fallido", name_en="Payment failed", team=team,
-        owner=owner,
-    )  # fmt: skip
-    other = ContactReason.objects.create(code="other", name_es="Otro", name_en="Other")
+    reason = ContactReasonFactory(
+        code="payment-failed", name_es="Pago fallido", name_en="Payment failed", owner=owner
+    )
+    other = ReasonGroupFactory(code="other", name_es="Otro", name_en="Other")
     wednesday = datetime(2026, 11, 11, 12, 0, tzinfo=service_zone())
     for index, (when, which) in enumerate(
         [(wednesday, reason), (wednesday, reason), (wednesday - timedelta(days=7), reason),
          (wednesday, other)]
     ):  # fmt: skip
-        Case.objects.create(
-            reference=f"D{index:03d}-TEST", customer_email="c@example.com", customer_name="C",
-            reason=which, subject="S", description="D", first_response_due=when,
-            resolution_due=when, created_at=when,
-        )  # fmt: skip
-    CaseEvent.objects.create(
+        CaseFactory(reference=f"D{index:03d}-TEST", reason=which, team=None, created_at=when)
+    CaseEventFactory(
         case=Case.objects.get(reference="D000-TEST"), kind=CaseEvent.Kind.SATISFACTION,
         rating=2, body="Tardaron mucho en contestar", created_at=wednesday,
     )  # fmt: skip

@@ -7,13 +7,22 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from django.contrib.auth.models import Group
 
-from cases.models import Case, CaseEvent, ContactReason, Deflection, Team
+from cases.models import Case, CaseEvent, Deflection
 from helpcenter.models import DailyCounter
 from insights import services
 from insights.models import DailyReasonStats
 from insights.periods import Period, day_bounds, service_today, service_zone
 from kb.models import Article, ArticleDailyViews, ArticleFeedback, SearchLog
-from tests.factories import ArticleFactory, StaffFactory, UserFactory
+from tests.factories import (
+    ArticleFactory,
+    CaseEventFactory,
+    CaseFactory,
+    ContactReasonFactory,
+    ReasonGroupFactory,
+    StaffFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -23,25 +32,13 @@ def at(day, hour: int, minute: int = 0) -> datetime:
 
 
 def make_case(reason, created_at, **fields) -> Case:
-    make_case.count = getattr(make_case, "count", 0) + 1
-    values = {
-        "reference": f"T{make_case.count:03d}-TEST",
-        "customer_email": f"c{make_case.count}@example.com",
-        "customer_name": "Cliente",
-        "reason": reason,
-        "team": reason.team,
-        "subject": "Asunto",
-        "description": "Texto",
-        "first_response_due": created_at + timedelta(days=30),
-        "resolution_due": created_at + timedelta(days=30),
-        "created_at": created_at,
-    }
-    values.update(fields)
-    return Case.objects.create(**values)
+    due = created_at + timedelta(days=30)
+    values = {"first_response_due": due, "resolution_due": due, **fields}
+    return CaseFactory(reason=reason, created_at=created_at, **values)
 
 
 def event(case, kind, when, **fields) -> CaseEvent:
-    return CaseEvent.objects.create(case=case, kind=kind, created_at=when, **fields)
+    return CaseEventFactory(case=case, kind=kind, created_at=when, **{"body": "", **fields})
 
 
 @pytest.fixture
@@ -50,14 +47,14 @@ def known_data():
     day, before = today - timedelta(days=2), today - timedelta(days=9)
     owner_a = StaffFactory(username="owner_a", first_name="Ana")
     owner_b = StaffFactory(username="owner_b")
-    payments = Team.objects.create(slug="payments", name_es="Pagos", name_en="Payments")
-    shipping = Team.objects.create(slug="shipping", name_es="Envíos", name_en="Shipping")
-    group = ContactReason.objects.create(code="orders", name_es="Pedidos", name_en="Orders")
-    reason_a = ContactReason.objects.create(
+    payments = TeamFactory(slug="payments", name_es="Pagos", name_en="Payments")
+    shipping = TeamFactory(slug="shipping", name_es="Envíos", name_en="Shipping")
+    group = ReasonGroupFactory(code="orders", name_es="Pedidos", name_en="Orders")
+    reason_a = ContactReasonFactory(
         code="payment-failed", parent=group, name_es="Pago fallido", name_en="Payment failed",
         team=payments, owner=owner_a, article_keys=["pay-help"],
     )  # fmt: skip
-    reason_b = ContactReason.objects.create(
+    reason_b = ContactReasonFactory(
         code="late-delivery", parent=group, name_es="Entrega tardía", name_en="Late delivery",
         team=shipping, owner=owner_b,
     )  # fmt: skip

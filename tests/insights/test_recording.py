@@ -1,18 +1,21 @@
 """What the help center records for the insights as visitors use it."""
 
-from datetime import time
-
 import pytest
 from django.test import Client
 
-from cases.models import Case, ContactReason, Team
+from cases.models import Case
 from helpcenter import counters
 from helpcenter.models import DailyCounter
 from kb.models import SearchLog
-from notifications.models import Announcement, OpeningHours
+from notifications.models import Announcement
 from notifications.services.announcements import publish_announcement
-from tests.factories import StaffFactory
-from tests.notifications.factories import AnnouncementFactory
+from tests.factories import (
+    AnnouncementFactory,
+    ContactReasonFactory,
+    ReasonGroupFactory,
+    StaffFactory,
+    weekday_hours,
+)
 
 pytestmark = pytest.mark.django_db
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"
@@ -20,14 +23,11 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0"
 
 @pytest.fixture
 def reason(db):
-    OpeningHours.objects.bulk_create(
-        [OpeningHours(weekday=day, opens_at=time(9), closes_at=time(18)) for day in range(5)]
-    )
-    team = Team.objects.create(slug="payments", name_es="Pagos", name_en="Payments")
-    group = ContactReason.objects.create(code="payments", name_es="Pagos", name_en="Payments")
-    return ContactReason.objects.create(
-        code="payment-failed", name_es="Pago fallido", name_en="Payment failed", team=team,
-        article_keys=["card-declined"], parent=group,
+    weekday_hours()
+    return ContactReasonFactory(
+        code="payment-failed", name_es="Pago fallido", name_en="Payment failed",
+        article_keys=["card-declined"],
+        parent=ReasonGroupFactory(code="payments", name_es="Pagos", name_en="Payments"),
     )  # fmt: skip
 
 

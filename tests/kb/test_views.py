@@ -1,20 +1,9 @@
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from kb import services
 from kb.models import ArticleFeedback
+from tests.conftest import assert_page_queries, page_queries
 from tests.factories import StaffFactory, grant
-
-
-def page_queries(captured: CaptureQueriesContext) -> list[str]:
-    """The page's own SQL, without the database cache backend's (Redis in production)."""
-    return [
-        query["sql"]
-        for query in captured
-        if "helpcenter_cache" not in query["sql"] and "SAVEPOINT" not in query["sql"]
-    ]
-
 
 pytestmark = pytest.mark.django_db
 
@@ -88,12 +77,9 @@ def test_article_page_query_count_does_not_grow_with_related_articles(client, pu
                 category=article.category)  # fmt: skip
     client.get(article.get_absolute_url())  # warm the rendered-body cache
 
-    with CaptureQueriesContext(connection) as captured:
-        client.get(article.get_absolute_url())
-
-    queries = page_queries(captured)
     # article, translation, related candidates (site banners: helpcenter.process_memo)
-    assert len(queries) == 3, queries
+    with assert_page_queries(3):
+        client.get(article.get_absolute_url())
 
 
 def test_drafts_are_hidden_from_customers_but_previewed_by_staff(client, publish):
@@ -210,9 +196,9 @@ def test_page_query_counts_do_not_grow_with_the_number_of_articles(client, publi
 
     def count() -> int:
         client.get(url)  # warm caches
-        with CaptureQueriesContext(connection) as captured:
+        with page_queries() as queries:
             assert client.get(url).status_code == 200
-        return len(page_queries(captured))
+        return len(queries)
 
     few = count()
     for number in range(12):

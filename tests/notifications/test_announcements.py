@@ -8,11 +8,13 @@ from django.utils import timezone
 
 from notifications.models import Announcement, CalendarException, Dispatch
 from notifications.services import announcements as services
-from tests.notifications.factories import AnnouncementFactory, weekday_hours
+from tests.conftest import assert_page_queries
+from tests.factories import AnnouncementFactory, weekday_hours
 
 pytestmark = pytest.mark.django_db
 MADRID = ZoneInfo("Europe/Madrid")
 ATOM = "{http://www.w3.org/2005/Atom}"
+NOTICES_PAGE_QUERIES = 2  # current, past (banners and hours: helpcenter.process_memo)
 
 
 def publish(**fields) -> Announcement:
@@ -280,3 +282,18 @@ def test_an_unknown_time_zone_cookie_falls_back_to_the_service_zone(client):
     html = client.get(announcement.get_absolute_url()).text
 
     assert "02:00" in html and "Europe/Madrid" in html
+
+
+def test_notices_page_query_count_does_not_grow_with_the_notices(client):
+    publish(title_es="Primero")
+    client.get("/es/notices/")  # the process keeps the notices, the calendar, the navigation
+    with assert_page_queries(NOTICES_PAGE_QUERIES):
+        client.get("/es/notices/")
+    for number in range(8):
+        notice = publish(title_es=f"Aviso {number}")
+        if number % 2:
+            services.withdraw_announcement(announcement=notice, actor=None)
+    client.get("/es/notices/")  # the changes made every process read the notices again
+    with assert_page_queries(NOTICES_PAGE_QUERIES):
+        response = client.get("/es/notices/")
+    assert len(response.context["current"]) == 5 and len(response.context["past"]) == 4

@@ -2,10 +2,11 @@ import pytest
 from django.contrib.auth.models import Group
 
 from notifications.models import Announcement, Dispatch, OutgoingMessage
-from tests.factories import StaffFactory
-from tests.notifications.factories import SubscriberFactory
+from tests.conftest import assert_page_queries
+from tests.factories import StaffFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
+DESK_NOTICES_QUERIES = 5  # session, user, 2 permissions, announcements
 
 
 @pytest.fixture
@@ -69,3 +70,22 @@ def test_staff_without_the_announcers_permission_get_403(client):
     client.force_login(StaffFactory())
 
     assert client.get("/es/desk/notices/").status_code == 403
+
+
+def test_announcements_desk_query_count_does_not_grow_with_the_notices(client, announcer):
+    def notice(slug: str) -> Announcement:
+        return Announcement.objects.create(
+            slug=slug, kind="general", title_es=slug, title_en=slug, body_es="x", body_en="x"
+        )
+
+    Dispatch.objects.create(announcement=notice("a"), dedupe_key="announcement:a")
+    client.get("/es/desk/notices/")
+    with assert_page_queries(DESK_NOTICES_QUERIES):
+        client.get("/es/desk/notices/")
+    for number in range(8):
+        Dispatch.objects.create(
+            announcement=notice(f"n{number}"), dedupe_key=f"announcement:n{number}"
+        )
+    client.get("/es/desk/notices/")  # the changes made every process read the notices again
+    with assert_page_queries(DESK_NOTICES_QUERIES):
+        assert client.get("/es/desk/notices/").status_code == 200

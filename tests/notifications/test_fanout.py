@@ -14,7 +14,7 @@ from helpcenter.celery import app as celery_app
 from notifications.models import Dispatch, OutgoingMessage, Subscriber
 from notifications.services import announcements, outbox
 from tests.conftest import WorkerProcess, subprocess_env, wait_for
-from tests.notifications.factories import AnnouncementFactory, SubscriberFactory
+from tests.factories import AnnouncementFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,6 +67,7 @@ def test_fan_out_sends_exactly_one_email_per_confirmed_subscriber(celery_worker,
     assert "/notices/unsubscribe/" in message.get_body(("plain",)).get_content()
 
 
+@pytest.mark.slow  # about 28 s: kept in `make test` and CI; `-m "not slow"` skips it
 def test_worker_killed_mid_fan_out_loses_nothing_and_duplicates_at_most_what_was_in_flight(
     celery_worker, smtp_server, tmp_path
 ):

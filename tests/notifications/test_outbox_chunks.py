@@ -12,7 +12,7 @@ from django.utils import timezone
 from notifications import tasks
 from notifications.models import Dispatch, OutgoingMessage, SuppressedAddress
 from notifications.services import announcements, outbox
-from tests.notifications.factories import AnnouncementFactory, SubscriberFactory
+from tests.factories import AnnouncementFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 

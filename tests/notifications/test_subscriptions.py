@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from notifications.models import Announcement, OutgoingMessage, Subscriber
 from notifications.services import announcements, outbox, subscribers
-from tests.notifications.factories import AnnouncementFactory, SubscriberFactory
+from tests.factories import AnnouncementFactory, SubscriberFactory
 
 pytestmark = pytest.mark.django_db
 
