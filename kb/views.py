@@ -77,9 +77,9 @@ def _article_or_404(request: HtmxHttpRequest, slug: str):
 def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     article = _article_or_404(request, slug)
     visitor = visitor_hash(request)
-    services.record_article_view(article_id=article.pk)
-    services.record_search_result_opened(visitor_hash=visitor, article_id=article.pk)
-    services.remember_article_seen(visitor_hash=visitor, translation_key=article.translation_key)
+    services.record_article_read(
+        article_id=article.pk, translation_key=article.translation_key, visitor_hash=visitor
+    )
     rendered = render_article_body(
         article_id=article.pk,
         version=article.updated_at.isoformat(),

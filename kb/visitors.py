@@ -34,5 +34,5 @@ def visitor_hash(
 
 
 def seen_articles_key(visitor_hash: str) -> str:
-    """The cache key of the articles a visitor read today (see services.remember_article_seen)."""
+    """The cache key of the articles a visitor read today (see services.record_article_read)."""
     return f"kb:seen:{visitor_hash}"

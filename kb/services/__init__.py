@@ -3,10 +3,9 @@
 from kb.services.activity import (
     flush_article_views,
     note_contact_after_search,
+    record_article_read,
     record_article_view,
     record_search,
-    record_search_result_opened,
-    remember_article_seen,
 )
 from kb.services.articles import (
     archive_article,
@@ -33,11 +32,10 @@ __all__ = [
     "note_contact_after_search",
     "publish_article",
     "rebuild_search_index",
+    "record_article_read",
     "record_article_view",
     "record_feedback",
     "record_search",
-    "record_search_result_opened",
-    "remember_article_seen",
     "request_index_update",
     "restore_revision",
     "save_article",

@@ -1,7 +1,9 @@
 """What customers do with the knowledge base: article views and searches, for the insights.
 
 Views are counted in the cache (one atomic increment, no database write on the page) and
-flushed into daily rows by a periodic task. Searches are logged without personal data; the
+flushed into daily rows by a periodic task. An article page records everything it records
+(the view, the search result opened, the article seen) with one increment and one read of
+the visitor's keys (``record_article_read``). Searches are logged without personal data; the
 keystrokes of search-as-you-type are coalesced into the search the visitor settled on.
 While the cache is down, views are not counted and searches are not coalesced: the page is
 served as usual (``helpcenter.shared_cache``).
@@ -32,6 +34,19 @@ def record_article_view(*, article_id: int, today: date | None = None) -> None:
     shared_cache.count(
         _view_counter_key(article_id, today or timezone.localdate()), timeout=VIEW_COUNTER_TTL
     )
+
+
+def record_article_read(
+    *, article_id: int, translation_key: str, visitor_hash: str, today: date | None = None
+) -> None:
+    """What an article page records: the view, the article as the result the visitor's last
+    search opened, and the article among those the visitor read today. One increment, one
+    read of both visitor keys, and a write only when the article is new to the visitor."""
+    record_article_view(article_id=article_id, today=today)
+    search_key, seen_key = _last_search_key(visitor_hash), seen_articles_key(visitor_hash)
+    found = shared_cache.read_many([search_key, seen_key])
+    _note_result_opened(found.get(search_key), article_id)
+    _add_seen(seen_key, found.get(seen_key) or [], translation_key)
 
 
 def flush_article_views(*, today: date | None = None) -> int:
@@ -108,19 +123,16 @@ def note_contact_after_search(*, visitor_hash: str, reason_code: str) -> None:
         SearchLog.objects.filter(pk=previous["id"]).update(followed_by_contact=reason_code[:80])
 
 
-def remember_article_seen(*, visitor_hash: str, translation_key: str) -> None:
-    """Remember for a day which articles a visitor read, so that a case opened afterwards can
-    tell whether the answer was in front of them (anonymous: keyed by the visitor hash)."""
-    key = seen_articles_key(visitor_hash)
-    seen = shared_cache.read(key) or []
+def _add_seen(key: str, seen: list[str], translation_key: str) -> None:
+    # Remembered for a day, so that a case opened afterwards can tell whether the answer was
+    # in front of the visitor (anonymous: keyed by the visitor hash).
     if translation_key not in seen:
         shared_cache.write(key, [*seen[-49:], translation_key], timeout=SEEN_ARTICLES_SECONDS)
 
 
-def record_search_result_opened(*, visitor_hash: str, article_id: int) -> None:
-    """If the visitor searched a moment ago, note which result they opened."""
-    previous = shared_cache.read(_last_search_key(visitor_hash))
-    if previous:
-        SearchLog.objects.filter(pk=previous["id"], opened_article__isnull=True).update(
+def _note_result_opened(last_search: dict | None, article_id: int) -> None:
+    # The visitor searched a moment ago: their search opened this article.
+    if last_search:
+        SearchLog.objects.filter(pk=last_search["id"], opened_article__isnull=True).update(
             opened_article_id=article_id
         )

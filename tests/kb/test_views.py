@@ -1,4 +1,9 @@
 import pytest
+from django.core.cache import cache
+from django.core.management.commands.createcachetable import Command as CreateCacheTable
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from kb import services
 from kb.models import ArticleFeedback
@@ -204,3 +209,37 @@ def test_page_query_counts_do_not_grow_with_the_number_of_articles(client, publi
     for number in range(12):
         publish(title=f"Envío {number}", slug=f"envio-{number}", body="envío", category=category)
     assert count() == few
+
+
+@pytest.fixture
+def database_cache(settings):
+    """The embedded default's cache (the database table), whatever cache the run is given."""
+    command = CreateCacheTable()
+    command.verbosity = 0
+    command.create_table(DEFAULT_DB_ALIAS, "helpcenter_cache", dry_run=False)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "helpcenter.cache_backends.DatabaseCache",
+            "LOCATION": "helpcenter_cache",
+        }
+    }
+
+
+def test_an_article_view_is_counted_with_one_write_that_never_fails(
+    client, publish, article, database_cache
+):
+    client.get(article.get_absolute_url())  # the visitor's first read of it, the body rendered
+
+    with CaptureQueriesContext(connection) as captured:
+        client.get(article.get_absolute_url())
+
+    statements = [q["sql"] for q in captured if "SAVEPOINT" not in q["sql"]]
+    cache_writes = [
+        sql for sql in statements if "helpcenter_cache" in sql and not sql.startswith("SELECT")
+    ]
+    # 3 page queries; cache: the view counter (read for update, update), the visitor's last
+    # search and articles seen (one read), the rendered body, the process memo's generation.
+    assert len(statements) == 8, "\n".join(statements)
+    assert len(cache_writes) == 1 and cache_writes[0].startswith("UPDATE"), cache_writes
+    assert not any("ROLLBACK" in q["sql"] for q in captured)
+    assert cache.get(f"kb:views:{timezone.localdate().isoformat()}:{article.pk}") == 2
