@@ -1,7 +1,6 @@
 """The staff desk (/desk/): the queue, a case, replies, notes, status and assignment."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,9 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cases import selectors, services
-from cases.forms import BulkStatusForm, NoteForm, ReplyForm, StatusForm
-from cases.models import Case, ContactReason, Team
-from helpcenter.parsing import parse_id
+from cases.forms import AssignForm, BulkStatusForm, NoteForm, QueueFilterForm, ReplyForm, StatusForm
+from cases.models import Case
 from helpcenter.permissions import staff_permission_required
 from helpcenter.view_types import HtmxHttpRequest
 
@@ -21,26 +19,15 @@ CHANGE = "cases.change_case"
 @require_GET
 @staff_permission_required(CHANGE)
 def queue(request: HtmxHttpRequest) -> HttpResponse:
-    params = request.GET
-    status = params.get("status", "")
-    filters = selectors.QueueFilters(
-        status=status if status in Case.Status.values else "",
-        reason=parse_id(params.get("reason", "")),
-        team=parse_id(params.get("team", "")),
-        assignee=request.user.pk
-        if params.get("assignee") == "me"
-        else parse_id(params.get("assignee", "")),
-        overdue=params.get("overdue") == "1",
-        waiting=params.get("waiting") == "1",
-    )
+    filters = QueueFilterForm(request.GET).filters(user_id=request.user.pk)
     cases = list(selectors.desk_queue(filters)[:200])
     context = {
         "cases": cases,
         "filters": filters,
-        "params": params,
+        "params": request.GET,
         "statuses": Case.Status.choices,
-        "reasons": ContactReason.objects.filter(parent__isnull=True).order_by("position"),
-        "teams": Team.objects.all(),
+        "reasons": selectors.top_level_reasons(),
+        "teams": selectors.teams(),
         "bulk_form": BulkStatusForm(),
     }
     template = "cases/desk/queue.html#rows" if request.htmx else "cases/desk/queue.html"
@@ -54,15 +41,9 @@ def bulk_status(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose some cases and a status."))
         return redirect("cases:desk")
-    changed, refused = 0, 0
-    for case in form.cleaned_data["cases"]:
-        try:
-            services.change_case_status(
-                case=case, status=form.cleaned_data["status"], actor=request.user
-            )
-            changed += 1
-        except ValidationError:
-            refused += 1
+    changed, refused = services.change_case_statuses(
+        cases=form.cleaned_data["cases"], status=form.cleaned_data["status"], actor=request.user
+    )
     messages.success(
         request,
         _("%(changed)d cases changed, %(refused)d could not move to that status.")
@@ -85,10 +66,8 @@ def _detail_context(case: Case, **forms) -> dict:
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "note_form": forms.get("note_form") or NoteForm(),
         "status_form": StatusForm(initial={"status": case.status}),
-        "staff": get_user_model()
-        .objects.filter(is_staff=True, is_active=True)
-        .order_by("username"),
-        "teams": Team.objects.all(),
+        "staff": selectors.desk_staff(),
+        "teams": selectors.teams(),
     }
 
 
@@ -156,11 +135,12 @@ def case_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 @staff_permission_required(CHANGE)
 def case_assign(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(reference)
-    assignee = (
-        get_user_model()
-        .objects.filter(pk=parse_id(request.POST.get("assignee", "")), is_staff=True)
-        .first()
+    form = AssignForm(request.POST)
+    form.is_valid()  # never invalid: a choice that is gone is no one
+    services.assign_case(
+        case=case,
+        assignee=form.cleaned_data["assignee"],
+        team=form.cleaned_data["team"],
+        actor=request.user,
     )
-    team = Team.objects.filter(pk=parse_id(request.POST.get("team", ""))).first()
-    services.assign_case(case=case, assignee=assignee, team=team, actor=request.user)
     return _after_change(request, reference)

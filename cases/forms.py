@@ -4,8 +4,33 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, ContactReason
-from cases.selectors import reason_groups
-from helpcenter.parsing import MAX_ID
+from cases.selectors import (
+    QueueFilters,
+    contact_reason,
+    desk_staff,
+    reason_groups,
+    selectable_reasons,
+    teams,
+)
+from cases.services import DuplicateChoice
+from helpcenter.parsing import MAX_ID, parse_id
+
+
+class IdField(forms.Field):
+    """A database id, or None for anything else (never an error: a filter or an optional
+    choice that cannot be read is simply not applied)."""
+
+    def to_python(self, value):
+        return parse_id(value) if isinstance(value, str) else None
+
+
+class OptionalModelChoiceField(forms.ModelChoiceField):
+    """An optional choice that may be gone (or forged) by the time the form is posted: the
+    row it names in ``queryset``, or None, never an error."""
+
+    def to_python(self, value):
+        pk = parse_id(value) if isinstance(value, str) else None
+        return self.queryset.filter(pk=pk).first() if pk else None
 
 
 class SingleLineField(forms.CharField):
@@ -51,8 +76,6 @@ class ContactForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from cases.selectors import selectable_reasons
-
         field = self.fields["reason"]
         field.queryset = selectable_reasons()
         field.choices = [("", _("Choose a topic"))] + [
@@ -64,6 +87,23 @@ class ContactForm(forms.Form):
         if self.cleaned_data.get("website"):
             raise forms.ValidationError(_("Leave this field empty."))
         return ""
+
+    def chosen_reason_id(self) -> int | None:
+        """The reason picked, even when the rest of the form is not valid (for its reply time)."""
+        return parse_id(self.data.get("reason")) if self.is_bound else None
+
+
+class DuplicateChoiceForm(forms.Form):
+    """The button pressed on "You already have a case about this" (posted with the contact
+    form's fields): anything else means the question has not been answered yet."""
+
+    duplicate_choice = forms.ChoiceField(
+        required=False, choices=[(DuplicateChoice.ADD, "add"), (DuplicateChoice.NEW, "new")]
+    )
+
+    def choice(self) -> DuplicateChoice:
+        self.is_valid()
+        return DuplicateChoice(self.cleaned_data.get("duplicate_choice") or DuplicateChoice.ASK)
 
 
 class FindCaseForm(forms.Form):
@@ -100,12 +140,25 @@ class SolvedForm(forms.Form):
     reason = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     article = forms.SlugField(required=False, max_length=80)
 
+    def clean_reason(self) -> ContactReason | None:
+        return contact_reason(self.cleaned_data.get("reason"))
+
     def counted(self) -> dict:
         self.is_valid()
         return {
-            "reason_id": self.cleaned_data.get("reason"),
+            "reason": self.cleaned_data.get("reason"),
             "article_key": self.cleaned_data.get("article") or "",
         }
+
+
+class UpdatesForm(forms.Form):
+    """Whether the customer wants emails about their case ("1") or not (anything else)."""
+
+    enabled = forms.CharField(required=False, strip=False)
+
+    def wants_updates(self) -> bool:
+        self.is_valid()
+        return self.cleaned_data.get("enabled") == "1"
 
 
 class RatingForm(forms.Form):
@@ -151,3 +204,40 @@ class BulkStatusForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Set the status of the selected cases to"), choices=Case.Status.choices
     )
+
+
+class QueueFilterForm(forms.Form):
+    """The desk queue's filters (a GET form). Each is read on its own: a value that cannot be
+    read does not filter."""
+
+    status = forms.ChoiceField(required=False, choices=Case.Status.choices)
+    reason = IdField(required=False)
+    team = IdField(required=False)
+    assignee = forms.CharField(required=False, strip=False)  # "me" or a user id
+    overdue = forms.CharField(required=False, strip=False)  # "1" or not
+    waiting = forms.CharField(required=False, strip=False)  # "1" or not
+
+    def filters(self, *, user_id: int | None) -> QueueFilters:
+        self.is_valid()
+        data = self.cleaned_data
+        assignee = data.get("assignee", "")
+        return QueueFilters(
+            status=data.get("status", ""),
+            reason=data.get("reason"),
+            team=data.get("team"),
+            assignee=user_id if assignee == "me" else parse_id(assignee),
+            overdue=data.get("overdue") == "1",
+            waiting=data.get("waiting") == "1",
+        )
+
+
+class AssignForm(forms.Form):
+    """Who handles a case: a staff member and a team (either may be left empty)."""
+
+    assignee = OptionalModelChoiceField(queryset=None, required=False)
+    team = OptionalModelChoiceField(queryset=None, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = desk_staff()
+        self.fields["team"].queryset = teams()

@@ -1,8 +1,12 @@
-"""Reads for cases: the status page, the contact form and the staff desk."""
+"""Reads for cases, and the rules that only read: the status page, the contact form, the
+session's grants to cases and the staff desk."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +38,65 @@ def reason_groups() -> list[tuple[ContactReason, list[ContactReason]]]:
 def selectable_reasons() -> QuerySet[ContactReason]:
     return ContactReason.objects.filter(active=True, parent__isnull=False).select_related(
         "parent", "team"
+    )
+
+
+def contact_reason(reason_id: int | None) -> ContactReason | None:
+    """Any reason by id, active or not ("this solved it" counts against what was chosen)."""
+    return ContactReason.objects.filter(pk=reason_id).first() if reason_id else None
+
+
+def due_dates(reason: ContactReason, start: datetime) -> tuple[datetime, datetime]:
+    """First response and resolution due, counted in opening hours from ``start``."""
+    calendar = load_calendar()
+    try:
+        first = calendar.add_business_hours(start, reason.first_response_hours)
+        resolution = calendar.add_business_days(start, reason.resolution_days)
+    except ValueError:  # no opening hours configured: plain time, so nothing breaks
+        first = start + timedelta(hours=reason.first_response_hours)
+        resolution = start + timedelta(days=reason.resolution_days)
+    return first, max(first, resolution)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The honest reply time the contact form promises for a reason, before it is sent."""
+
+    reason: ContactReason
+    first_response: datetime
+    resolution: datetime
+
+
+def contact_expectation(
+    reason_id: int | None, *, now: datetime | None = None
+) -> Expectation | None:
+    """When a case opened now for this (active) reason would be answered and solved."""
+    reason = ContactReason.objects.filter(pk=reason_id, active=True).first() if reason_id else None
+    if reason is None:
+        return None
+    first, resolution = due_dates(reason, now or timezone.now())
+    return Expectation(reason=reason, first_response=first, resolution=resolution)
+
+
+def verified_open_duplicate(
+    *, reason: ContactReason, email: str, verified_case_ids: list[int]
+) -> Case | None:
+    """An open case about the same reason that this visitor has already proved is theirs.
+
+    Only cases opened from the visitor's own link count: telling anyone who types an address
+    that it has an open case would reveal it.
+    """
+    if not verified_case_ids:
+        return None
+    return (
+        Case.objects.filter(
+            pk__in=verified_case_ids,
+            reason=reason,
+            customer_email__iexact=email,
+            status__in=Case.OPEN_STATUSES,
+        )
+        .order_by("-created_at")
+        .first()
     )
 
 
@@ -148,10 +211,104 @@ def next_step(case: Case, *, now: datetime | None = None) -> NextStep:
     )
 
 
+def can_reopen(case: Case, now: datetime | None = None) -> bool:
+    """Whether the customer may still reopen the case (CASE_REOPEN_DAYS after it was solved)."""
+    now = now or timezone.now()
+    solved_at = case.resolved_at or case.closed_at
+    return (
+        case.status in (Status.RESOLVED, Status.CLOSED)
+        and solved_at is not None
+        and now - solved_at <= timedelta(days=settings.CASE_REOPEN_DAYS)
+    )
+
+
 def customer_cases(case_ids: list[int]) -> list[Case]:
     return list(
         Case.objects.filter(pk__in=case_ids).select_related("reason").order_by("-created_at")
     )
+
+
+# --- The session's grants -------------------------------------------------------------------
+# Opening a case link puts a grant for that case in the visitor's session, bound to the token
+# that opened it (``services.grant_session_access`` writes them). A grant is a list of
+# [case id, token id, opened at (POSIX seconds)], most recently opened last.
+
+SESSION_KEY = "case_grants"
+
+
+def session_grants(session) -> list[tuple[int, int, float]]:
+    """The session's grants, oldest first; anything malformed (an older format) is dropped."""
+    grants = []
+    for grant in session.get(SESSION_KEY, []):
+        if (
+            isinstance(grant, list | tuple)
+            and len(grant) == 3
+            and all(isinstance(part, int | float) for part in grant)
+        ):
+            grants.append((int(grant[0]), int(grant[1]), float(grant[2])))
+    return grants
+
+
+def _fresh_grants(session, now: datetime) -> list[tuple[int, int, float]]:
+    oldest = (now - timedelta(hours=settings.CASE_SESSION_HOURS)).timestamp()
+    return [grant for grant in session_grants(session) if grant[2] > oldest]
+
+
+def has_case_grants(session) -> bool:
+    return bool(session.get(SESSION_KEY))
+
+
+def session_token_ids(session, *, now: datetime | None = None) -> list[int]:
+    """The tokens behind the session's grants still within their absolute lifetime (the
+    status page checks them in its own query: ``case_for_status_page``)."""
+    return [token_id for _case, token_id, _at in _fresh_grants(session, now or timezone.now())]
+
+
+def session_case_ids(session, *, now: datetime | None = None) -> list[int]:
+    """The cases this session may open now, most recently opened first: each grant within
+    its lifetime and its link neither revoked nor expired (one query)."""
+    now = now or timezone.now()
+    grants = _fresh_grants(session, now)
+    if not grants:
+        return []
+    live = set(
+        CaseAccessToken.objects.filter(
+            pk__in=[token_id for _case, token_id, _at in grants],
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+        ).values_list("case_id", "pk")
+    )
+    return [case_id for case_id, token_id, _at in reversed(grants) if (case_id, token_id) in live]
+
+
+def session_cases(session, *, now: datetime | None = None) -> list[Case]:
+    """The cases this session may open now, most recent first ("find my case")."""
+    return customer_cases(session_case_ids(session, now=now))
+
+
+def known_customer_case(session, *, now: datetime | None = None) -> Case | None:
+    """The case this browser opened most recently, whose name and email fill in the contact
+    form: never ask twice. (Not the oldest grant: a link someone forwarded must not keep
+    lending their identity; the page says whose case it is and offers to forget it.)"""
+    if not has_case_grants(session):
+        return None
+    cases = customer_cases(session_case_ids(session, now=now)[:1])
+    return cases[0] if cases else None
+
+
+def case_for_session(session, reference: str, *, now: datetime | None = None) -> Case | None:
+    """The case for its status page if this session opened it from a link that still works,
+    within the grant's lifetime (the check rides on the case's own query); else None."""
+    now = now or timezone.now()
+    token_ids = session_token_ids(session, now=now)
+    if not token_ids:
+        return None
+    case = case_for_status_page(
+        reference=reference.upper()[:12], access_token_ids=token_ids, now=now
+    )
+    if case is None or not case.opened_by_live_link:
+        return None
+    return case
 
 
 @dataclass(frozen=True)
@@ -200,3 +357,17 @@ def case_for_desk(reference: str) -> Case | None:
         .prefetch_related(Prefetch("events", queryset=events, to_attr="all_events"))
         .first()
     )
+
+
+def top_level_reasons() -> QuerySet[ContactReason]:
+    """The reason groups the desk queue filters by."""
+    return ContactReason.objects.filter(parent__isnull=True).order_by("position")
+
+
+def teams() -> QuerySet[Team]:
+    return Team.objects.all()
+
+
+def desk_staff() -> QuerySet[AbstractBaseUser]:
+    """Who a case can be assigned to: active staff, by username."""
+    return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")

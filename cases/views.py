@@ -1,7 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -9,35 +8,24 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cases import selectors, services
 from cases.forms import (
     ContactForm,
+    DuplicateChoiceForm,
     FindCaseForm,
     MessageForm,
     RatingForm,
     ReopenForm,
     SolvedForm,
+    UpdatesForm,
 )
-from cases.models import Case, ContactReason, Deflection
-from cases.services.access import has_case_grants, session_case_ids, session_token_ids
-from cases.services.contact import mentioned_reference, verified_open_duplicate
-from cases.services.lifecycle import can_reopen, due_dates
+from cases.models import Case
+from cases.services import ContactOutcome
 from helpcenter import counters
 from helpcenter.parsing import parse_id
-from helpcenter.ratelimit import allow, client_address_key
+from helpcenter.ratelimit import client_address_key
 from helpcenter.view_types import HtmxHttpRequest
 from kb import selectors as kb
 from kb.models import current_language
 from kb.visitors import visitor_hash
 from notifications import selectors as notices
-
-CONTACT_LIMITS = {"ip": (5, 3600), "email": (5, 3600)}
-FIND_LIMITS = {"ip": (10, 3600), "email": (3, 3600)}
-
-
-def _within_limits(scope: str, limits: dict, request: HtmxHttpRequest, email: str) -> bool:
-    ip_limit, ip_window = limits["ip"]
-    email_limit, email_window = limits["email"]
-    return allow(
-        f"{scope}-ip", client_address_key(request), limit=ip_limit, window_seconds=ip_window
-    ) and allow(f"{scope}-email", email.lower(), limit=email_limit, window_seconds=email_window)
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -49,88 +37,59 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 # --- Contact form ---------------------------------------------------------------------------
 
 
-def _known_case(request: HtmxHttpRequest) -> Case | None:
-    """The case this browser opened most recently, whose name and email fill in the form:
-    never ask twice. (Not the oldest grant: a link someone forwarded must not keep lending
-    their identity; the page says whose case it is and offers to forget it.)"""
-    if not has_case_grants(request.session):
-        return None
-    cases = selectors.customer_cases(session_case_ids(request.session)[:1])
-    return cases[0] if cases else None
-
-
 @require_http_methods(["GET", "POST"])
 def contact(request: HtmxHttpRequest) -> HttpResponse:
-    language = current_language()
-    known = _known_case(request)
+    known = selectors.known_customer_case(request.session)
     initial = {"name": known.customer_name, "email": known.customer_email} if known else {}
     form = ContactForm(request.POST or None, initial=initial)
     context = {"form": form, "status": notices.service_status(), "known_case": known}
     if request.method != "POST" or not form.is_valid():
         if not form.is_bound:
             counters.increment(counters.Counter.CONTACT_FORM_OPENED)
-        if form.is_bound and (reason_id := parse_id(form.data.get("reason"))):
-            context["expectation"] = _expectation(reason_id)
+        if reason_id := form.chosen_reason_id():
+            context["expectation"] = selectors.contact_expectation(reason_id)
         return render(request, "cases/contact.html", context)
 
     data = form.cleaned_data
-    if not _within_limits("contact", CONTACT_LIMITS, request, data["email"]):
-        form.add_error(
-            None,
-            _("We have had several messages from here in the last hour. Please try again later."),
-        )
-        return render(request, "cases/contact.html", context, status=429)
-    reason: ContactReason = data["reason"]
-
-    reference = mentioned_reference(data["subject"], data["description"])
-    if reason.is_status_inquiry or (reference and len(data["description"]) < 400):
-        # A question about an existing case: its page answers it better than a new case.
-        services.request_case_links(email=data["email"], reference=reference)
-        services.record_deflection(
-            kind=Deflection.Kind.STATUS_INQUIRY, reason=reason, language=language
-        )
-        return render(request, "cases/contact_status_link.html", {"email": data["email"]})
-
-    duplicate = verified_open_duplicate(
-        reason=reason, email=data["email"], verified_case_ids=session_case_ids(request.session)
-    )
-    choice = request.POST.get("duplicate_choice", "")
-    if duplicate is not None and choice != "new":
-        if choice == "add":
-            services.add_to_existing_case(
-                case=duplicate,
-                subject=data["subject"],
-                description=data["description"],
-                language=language,
-            )
-            return redirect("cases:status", reference=duplicate.reference)
-        return render(request, "cases/contact_duplicate.html", {**context, "duplicate": duplicate})
-
-    case = services.open_case(
-        reason=reason,
-        customer_email=data["email"],
-        customer_name=data["name"],
-        language=language,
+    outcome = services.submit_contact(
+        reason=data["reason"],
         subject=data["subject"],
         description=data["description"],
+        name=data["name"],
+        email=data["email"],
+        duplicate_choice=DuplicateChoiceForm(request.POST).choice(),
+        language=current_language(),
         visitor_hash=visitor_hash(request),
+        address_key=client_address_key(request),
+        verified_case_ids=selectors.session_case_ids(request.session),
     )
-    return render(request, "cases/contact_done.html", {"case": case, "status": context["status"]})
-
-
-def _expectation(reason_id: int) -> dict | None:
-    reason = ContactReason.objects.filter(pk=reason_id, active=True).first()
-    if reason is None:
-        return None
-    first, resolution = due_dates(reason, timezone.now())
-    return {"reason": reason, "first_response": first, "resolution": resolution}
+    match outcome.kind:
+        case ContactOutcome.Kind.LIMITED:
+            form.add_error(
+                None,
+                _(
+                    "We have had several messages from here in the last hour. "
+                    "Please try again later."
+                ),
+            )
+            return render(request, "cases/contact.html", context, status=429)
+        case ContactOutcome.Kind.STATUS_LINK_SENT:
+            return render(request, "cases/contact_status_link.html", {"email": data["email"]})
+        case ContactOutcome.Kind.ADDED_TO_CASE:
+            return redirect("cases:status", reference=outcome.case.reference)
+        case ContactOutcome.Kind.DUPLICATE_FOUND:
+            return render(
+                request, "cases/contact_duplicate.html", {**context, "duplicate": outcome.case}
+            )
+    return render(
+        request, "cases/contact_done.html", {"case": outcome.case, "status": context["status"]}
+    )
 
 
 @require_GET
 def contact_expectation(request: HtmxHttpRequest) -> HttpResponse:
     """The honest reply time for the chosen reason (htmx, as the reason is picked)."""
-    reason_id = parse_id(request.GET.get("reason"))
-    expectation = _expectation(reason_id) if reason_id else None
+    expectation = selectors.contact_expectation(parse_id(request.GET.get("reason")))
     return render(request, "cases/partials/expectation.html", {"expectation": expectation})
 
 
@@ -156,10 +115,8 @@ def contact_suggestions(request: HtmxHttpRequest) -> HttpResponse:
 def contact_solved(request: HtmxHttpRequest) -> HttpResponse:
     """ "This solved it": an article answered the question; no case is opened."""
     counted = SolvedForm(request.POST).counted()
-    reason_id = counted["reason_id"]
-    reason = ContactReason.objects.filter(pk=reason_id).first() if reason_id else None
     services.record_article_deflection(
-        reason=reason,
+        reason=counted["reason"],
         article_key=counted["article_key"],
         language=current_language(),
         visitor_hash=visitor_hash(request),
@@ -208,9 +165,7 @@ def renew_link(request: HtmxHttpRequest, token: str) -> HttpResponse:
         # Only the button posts here; a scanner or a reload is sent back to the link's page,
         # with no side effect.
         return _no_store(redirect("cases:access", token=token))
-    case, _state = services.redeem_token(token=token)
-    if case is not None and allow("renew-link", str(case.pk), limit=3, window_seconds=3600):
-        services.request_case_links(email=case.customer_email, reference=case.reference)
+    services.renew_case_link(token=token)
     return _no_store(render(request, "cases/find_sent.html", {}))
 
 
@@ -221,37 +176,26 @@ def find_case(request: HtmxHttpRequest) -> HttpResponse:
         request.POST or None, initial={"reference": request.GET.get("reference", "")[:12]}
     )
     if request.method == "POST" and form.is_valid():
-        email, reference = form.cleaned_data["email"], form.cleaned_data["reference"]
-        if not _within_limits("find", FIND_LIMITS, request, email):
-            form.add_error(
-                None,
-                _("Too many requests for this address or from here. Please try again in an hour."),
-            )
-            return render(request, "cases/find.html", {"form": form}, status=429)
-        services.request_case_links(email=email, reference=reference)
-        return render(request, "cases/find_sent.html", {})
+        asked = services.ask_for_case_links(
+            email=form.cleaned_data["email"],
+            reference=form.cleaned_data["reference"],
+            address_key=client_address_key(request),
+        )
+        if asked:
+            return render(request, "cases/find_sent.html", {})
+        form.add_error(
+            None,
+            _("Too many requests for this address or from here. Please try again in an hour."),
+        )
+        return render(request, "cases/find.html", {"form": form}, status=429)
     return render(
         request,
         "cases/find.html",
-        {"form": form, "cases": selectors.customer_cases(session_case_ids(request.session))},
+        {"form": form, "cases": selectors.session_cases(request.session)},
     )
 
 
 # --- The status page ------------------------------------------------------------------------
-
-
-def _allowed_case(request: HtmxHttpRequest, reference: str) -> Case | None:
-    """The case if this session opened it from a link that still works, within the grant's
-    lifetime (the check rides on the case's own query)."""
-    token_ids = session_token_ids(request.session)
-    if not token_ids:
-        return None
-    case = selectors.case_for_status_page(
-        reference=reference.upper()[:12], access_token_ids=token_ids
-    )
-    if case is None or not case.opened_by_live_link:
-        return None
-    return case
 
 
 def _locked(request: HtmxHttpRequest) -> HttpResponse:
@@ -267,7 +211,7 @@ def _status_context(request: HtmxHttpRequest, case: Case) -> dict:
         "events": case.public_events,
         "message_form": MessageForm(),
         "rating_form": RatingForm(),
-        "can_reopen": can_reopen(case),
+        "can_reopen": selectors.can_reopen(case),
         "articles": kb.articles_for_keys(keys=case.reason.article_keys, language=language),
         "notices": notices.notices_for_areas(case.reason.areas, request=request)[:3],
     }
@@ -276,14 +220,14 @@ def _status_context(request: HtmxHttpRequest, case: Case) -> dict:
 @never_cache
 @require_GET
 def case_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    case = _allowed_case(request, reference)
+    case = selectors.case_for_session(request.session, reference)
     if case is None:
         return _locked(request)
     return _no_store(render(request, "cases/case_status.html", _status_context(request, case)))
 
 
 def _case_action(request: HtmxHttpRequest, reference: str, act) -> HttpResponse:
-    case = _allowed_case(request, reference)
+    case = selectors.case_for_session(request.session, reference)
     if case is None:
         return _locked(request)
     error = ""
@@ -345,7 +289,7 @@ def case_rate(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 def case_updates(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    enabled = request.POST.get("enabled") == "1"
+    enabled = UpdatesForm(request.POST).wants_updates()
     return _case_action(
         request, reference, lambda case: services.set_customer_updates(case=case, enabled=enabled)
     )

@@ -2,8 +2,8 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from helpcenter.permissions import staff_permission_required
 from helpcenter.view_types import HtmxHttpRequest
 from notifications import selectors
-from notifications.forms import AnnouncementForm, PublishForm, UpdateForm
+from notifications.forms import AnnouncementForm, EmailToMyselfForm, PublishForm, UpdateForm
 from notifications.models import Announcement, Dispatch
 from notifications.services import announcements as services
 from notifications.services.outbox import retry_failed_messages
@@ -21,10 +21,24 @@ from notifications.templates_library import STARTING_POINTS
 CHANGE = "notifications.change_announcement"
 
 
+def _announcement_or_404(pk: int) -> Announcement:
+    announcement = selectors.announcement_for_desk(pk)
+    if announcement is None:
+        raise Http404
+    return announcement
+
+
+def _dispatch_or_404(pk: int) -> Dispatch:
+    dispatch = selectors.dispatch_for_desk(pk)
+    if dispatch is None:
+        raise Http404
+    return dispatch
+
+
 @require_GET
 @staff_permission_required(CHANGE)
 def announcement_list(request: HtmxHttpRequest) -> HttpResponse:
-    announcements = Announcement.objects.order_by("-created_at")[:100]
+    announcements = selectors.desk_announcements()
     return render(
         request,
         "notifications/desk/announcement_list.html",
@@ -57,7 +71,7 @@ def _previews(announcement: Announcement) -> list[dict]:
 @require_http_methods(["GET", "POST"])
 @staff_permission_required(CHANGE)
 def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> HttpResponse:
-    announcement = get_object_or_404(Announcement, pk=pk) if pk else None
+    announcement = _announcement_or_404(pk) if pk else None
     initial = {}
     if announcement is None:
         initial = STARTING_POINTS.get(request.GET.get("template", ""), {}).get("fields", {})
@@ -79,10 +93,7 @@ def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> Htt
             reach=services.reach(announcement),
             publish_form=PublishForm(),
             update_form=UpdateForm(initial={"phase": announcement.phase}),
-            progress=[
-                selectors.dispatch_progress(d)
-                for d in announcement.dispatches.order_by("-created_at")
-            ],
+            progress=selectors.announcement_progress(announcement),
         )
     return render(request, "notifications/desk/announcement_compose.html", context)
 
@@ -90,7 +101,7 @@ def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> Htt
 @require_POST
 @staff_permission_required(CHANGE)
 def announcement_publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    announcement = get_object_or_404(Announcement, pk=pk)
+    announcement = _announcement_or_404(pk)
     form = PublishForm(request.POST)
     if form.is_valid():
         announcement = services.publish_announcement(
@@ -110,15 +121,14 @@ def announcement_publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_permission_required(CHANGE)
 def announcement_test(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    announcement = get_object_or_404(Announcement, pk=pk)
+    announcement = _announcement_or_404(pk)
     if not request.user.email:
         messages.error(request, _("Your account has no email address to send the test to."))
     else:
-        language = (
-            request.POST.get("language") if request.POST.get("language") in ("es", "en") else "es"
-        )
         services.send_test_email(
-            announcement=announcement, recipient=request.user.email, language=language
+            announcement=announcement,
+            recipient=request.user.email,
+            language=EmailToMyselfForm(request.POST).chosen_language(),
         )
         messages.success(
             request, _("A test email is on its way to %(email)s.") % {"email": request.user.email}
@@ -129,7 +139,7 @@ def announcement_test(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_permission_required(CHANGE)
 def announcement_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    announcement = get_object_or_404(Announcement, pk=pk)
+    announcement = _announcement_or_404(pk)
     form = UpdateForm(request.POST)
     if form.is_valid():
         services.post_update(announcement=announcement, actor=request.user, **form.cleaned_data)
@@ -142,9 +152,7 @@ def announcement_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_permission_required(CHANGE)
 def announcement_withdraw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    services.withdraw_announcement(
-        announcement=get_object_or_404(Announcement, pk=pk), actor=request.user
-    )
+    services.withdraw_announcement(announcement=_announcement_or_404(pk), actor=request.user)
     messages.success(request, _("Withdrawn: it is no longer shown as current."))
     return redirect("notifications:desk_edit", pk=pk)
 
@@ -152,14 +160,14 @@ def announcement_withdraw(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @staff_permission_required(CHANGE)
 def dispatch_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    progress = selectors.dispatch_progress(get_object_or_404(Dispatch, pk=pk))
+    progress = selectors.dispatch_progress(_dispatch_or_404(pk))
     return render(request, "notifications/desk/partials/progress.html", {"item": progress})
 
 
 @require_POST
 @staff_permission_required(CHANGE)
 def dispatch_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    dispatch = get_object_or_404(Dispatch, pk=pk)
+    dispatch = _dispatch_or_404(pk)
     count = retry_failed_messages(dispatch_id=dispatch.pk)
     messages.success(request, _("%(count)d failed emails queued again.") % {"count": count})
     return redirect("notifications:desk_edit", pk=dispatch.announcement_id)

@@ -102,6 +102,16 @@ class PublishForm(forms.Form):
     )
 
 
+class EmailToMyselfForm(forms.Form):
+    """The language of a test email to oneself (Spanish unless English is asked for)."""
+
+    language = forms.ChoiceField(choices=[("es", "Español"), ("en", "English")], required=False)
+
+    def chosen_language(self) -> str:
+        self.is_valid()
+        return self.cleaned_data.get("language") or "es"
+
+
 class UpdateForm(forms.Form):
     phase = forms.ChoiceField(label=_("Phase"), choices=Announcement.Phase.choices, required=False)
     body_es = forms.CharField(label=_("Update (Spanish)"), widget=forms.Textarea(attrs={"rows": 3}))

@@ -185,6 +185,29 @@ def calendar_events() -> QuerySet[Announcement]:
     ).order_by("starts_at")
 
 
+# --- The announcements desk -----------------------------------------------------------------
+
+
+def desk_announcements(limit: int = 100) -> QuerySet[Announcement]:
+    """Every announcement, newest first, for the desk's list."""
+    return Announcement.objects.order_by("-created_at")[:limit]
+
+
+def announcement_for_desk(pk: int) -> Announcement | None:
+    return Announcement.objects.filter(pk=pk).first()
+
+
+def dispatch_for_desk(pk: int) -> Dispatch | None:
+    return Dispatch.objects.filter(pk=pk).first()
+
+
+def announcement_progress(announcement: Announcement) -> list["DispatchProgress"]:
+    """How each mailing of the announcement is going, newest first."""
+    return [
+        dispatch_progress(dispatch) for dispatch in announcement.dispatches.order_by("-created_at")
+    ]
+
+
 @dataclass(frozen=True)
 class DispatchProgress:
     dispatch: Dispatch

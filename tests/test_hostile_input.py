@@ -30,7 +30,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from cases import services as case_services
 from cases.models import Case, ContactReason
-from cases.services.access import session_case_ids
+from cases.selectors import session_case_ids
 from kb.search import clean_query
 from notifications.models import Subscriber
 from notifications.services import subscribers

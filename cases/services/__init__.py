@@ -10,9 +10,12 @@ from cases.services.access import (
     revoke_links,
 )
 from cases.services.contact import (
+    ContactOutcome,
+    DuplicateChoice,
     add_to_existing_case,
     record_article_deflection,
     record_deflection,
+    submit_contact,
 )
 from cases.services.lifecycle import (
     add_customer_message,
@@ -20,6 +23,7 @@ from cases.services.lifecycle import (
     advance_idle_cases,
     assign_case,
     change_case_status,
+    change_case_statuses,
     confirm_solved,
     open_case,
     rate_case,
@@ -31,18 +35,24 @@ from cases.services.lifecycle import (
 )
 from cases.services.link_requests import (
     answer_case_link_request,
+    ask_for_case_links,
+    renew_case_link,
     request_case_links,
     requeue_case_link_requests,
 )
 
 __all__ = [
+    "ContactOutcome",
+    "DuplicateChoice",
     "add_customer_message",
     "add_internal_note",
     "add_to_existing_case",
     "advance_idle_cases",
     "answer_case_link_request",
+    "ask_for_case_links",
     "assign_case",
     "change_case_status",
+    "change_case_statuses",
     "confirm_solved",
     "email_case_links",
     "forget_session_access",
@@ -54,6 +64,7 @@ __all__ = [
     "record_deflection",
     "redeem_token",
     "redeem_token_for_session",
+    "renew_case_link",
     "reopen_case",
     "reply_to_customer",
     "request_case_links",
@@ -61,5 +72,6 @@ __all__ = [
     "revoke_links",
     "send_pending_updates",
     "set_customer_updates",
+    "submit_contact",
     "tell_cases_about_incidents",
 ]

@@ -7,8 +7,9 @@ message goes to the mail server, so no row of the outbox ever holds a usable tok
 
 Opening a link puts a grant for that one case in the visitor's session, bound to the token
 that opened it, and redirects to a clean URL, so the token stays out of history, logs and
-Referer headers. Each request checks the grant: its token must be neither revoked nor expired,
-and the grant ends CASE_SESSION_HOURS after the link was opened, whatever the activity.
+Referer headers. Each request checks the grant (``cases.selectors``): its token must be neither
+revoked nor expired, and the grant ends CASE_SESSION_HOURS after the link was opened, whatever
+the activity.
 """
 
 import hashlib
@@ -22,10 +23,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from cases.models import Case, CaseAccessToken
+from cases.selectors import SESSION_KEY, session_grants
 from notifications.services.outbox import link_placeholder, queue_email
 
-# A list of [case id, token id, opened at (POSIX seconds)], most recently opened last.
-SESSION_KEY = "case_grants"
 MAX_GRANTS = 20
 LINK_SCOPE = "case"
 
@@ -94,19 +94,6 @@ def revoke_links(*, case: Case, now: datetime | None = None) -> int:
     )
 
 
-def _grants(session) -> list[tuple[int, int, float]]:
-    """The session's grants, oldest first; anything malformed (an older format) is dropped."""
-    grants = []
-    for grant in session.get(SESSION_KEY, []):
-        if (
-            isinstance(grant, list | tuple)
-            and len(grant) == 3
-            and all(isinstance(part, int | float) for part in grant)
-        ):
-            grants.append((int(grant[0]), int(grant[1]), float(grant[2])))
-    return grants
-
-
 def grant_session_access(
     session, case: Case, *, token: CaseAccessToken | None = None, now: datetime | None = None
 ) -> None:
@@ -120,42 +107,10 @@ def grant_session_access(
             token_hash=_hash(secrets.token_urlsafe(32)),
             expires_at=now + timedelta(days=settings.CASE_LINK_DAYS),
         )
-    grants = [grant for grant in _grants(session) if grant[0] != case.pk]
+    grants = [grant for grant in session_grants(session) if grant[0] != case.pk]
     grants.append((case.pk, token.pk, now.timestamp()))
     session[SESSION_KEY] = [list(grant) for grant in grants[-MAX_GRANTS:]]
     session.cycle_key()  # a new session id once it opens a case: no fixation
-
-
-def _fresh_grants(session, now: datetime) -> list[tuple[int, int, float]]:
-    oldest = (now - timedelta(hours=settings.CASE_SESSION_HOURS)).timestamp()
-    return [grant for grant in _grants(session) if grant[2] > oldest]
-
-
-def session_token_ids(session, *, now: datetime | None = None) -> list[int]:
-    """The tokens behind the session's grants still within their absolute lifetime (the
-    status page checks them in its own query: ``selectors.case_for_status_page``)."""
-    return [token_id for _case, token_id, _at in _fresh_grants(session, now or timezone.now())]
-
-
-def session_case_ids(session, *, now: datetime | None = None) -> list[int]:
-    """The cases this session may open now, most recently opened first: each grant within
-    its lifetime and its link neither revoked nor expired (one query)."""
-    now = now or timezone.now()
-    grants = _fresh_grants(session, now)
-    if not grants:
-        return []
-    live = set(
-        CaseAccessToken.objects.filter(
-            pk__in=[token_id for _case, token_id, _at in grants],
-            revoked_at__isnull=True,
-            expires_at__gt=now,
-        ).values_list("case_id", "pk")
-    )
-    return [case_id for case_id, token_id, _at in reversed(grants) if (case_id, token_id) in live]
-
-
-def has_case_grants(session) -> bool:
-    return bool(session.get(SESSION_KEY))
 
 
 def forget_session_access(session) -> None:

@@ -7,6 +7,7 @@ never part of an email.
 """
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseAccessToken, CaseEvent, ContactReason
+from cases.selectors import can_reopen, due_dates
 from cases.services.access import emailed_link
 from kb import selectors as kb
 from kb import services as kb_services
@@ -51,18 +53,6 @@ ALLOWED_TRANSITIONS = {
 def new_reference() -> str:
     letters = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
     return f"{letters[:4]}-{letters[4:]}"
-
-
-def due_dates(reason: ContactReason, start: datetime) -> tuple[datetime, datetime]:
-    """First response and resolution due, counted in opening hours from ``start``."""
-    calendar = load_calendar()
-    try:
-        first = calendar.add_business_hours(start, reason.first_response_hours)
-        resolution = calendar.add_business_days(start, reason.resolution_days)
-    except ValueError:  # no opening hours configured: plain time, so nothing breaks
-        first = start + timedelta(hours=reason.first_response_hours)
-        resolution = start + timedelta(days=reason.resolution_days)
-    return first, max(first, resolution)
 
 
 def _actor(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
@@ -275,6 +265,26 @@ def change_case_status(
     return case
 
 
+def change_case_statuses(
+    *,
+    cases: Iterable[Case],
+    status: str,
+    actor: AbstractBaseUser | None,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """Move each case to ``status`` where its workflow allows it (the desk's bulk action), each
+    in its own transaction. Returns how many changed and how many were refused."""
+    now = now or timezone.now()
+    changed = refused = 0
+    for case in cases:
+        try:
+            change_case_status(case=case, status=status, actor=actor, now=now)
+            changed += 1
+        except ValidationError:
+            refused += 1
+    return changed, refused
+
+
 @transaction.atomic
 def assign_case(
     *, case: Case, assignee: AbstractBaseUser | None, team=None, actor: AbstractBaseUser | None
@@ -331,16 +341,6 @@ def confirm_solved(*, case: Case, now: datetime | None = None) -> Case:
         return case
     _set_status(case, Status.CLOSED, now=now or timezone.now(), by_customer=True)
     return case
-
-
-def can_reopen(case: Case, now: datetime | None = None) -> bool:
-    now = now or timezone.now()
-    solved_at = case.resolved_at or case.closed_at
-    return (
-        case.status in (Status.RESOLVED, Status.CLOSED)
-        and solved_at is not None
-        and now - solved_at <= timedelta(days=settings.CASE_REOPEN_DAYS)
-    )
 
 
 @transaction.atomic

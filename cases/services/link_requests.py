@@ -15,8 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from cases.models import CaseLinkRequest
-from cases.services.access import email_case_links
+from cases.services.access import email_case_links, redeem_token
+from cases.services.limits import FIND_LIMITS, RENEW_LINK_LIMIT, within_limits
 from helpcenter.queueing import enqueue_after_commit
+from helpcenter.ratelimit import allow
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,28 @@ def request_case_links(
     )
     enqueue_after_commit(answer_case_link_request, link_request.pk)
     return link_request
+
+
+def ask_for_case_links(
+    *, email: str, address_key: str, reference: str = "", now: datetime | None = None
+) -> bool:
+    """ "Find my case": ``request_case_links`` unless this address or this email asked too
+    often (``FIND_LIMITS``); False, with nothing recorded, when it did."""
+    if not within_limits("find", FIND_LIMITS, address_key=address_key, email=email):
+        return False
+    request_case_links(email=email, reference=reference, now=now)
+    return True
+
+
+def renew_case_link(*, token: str, now: datetime | None = None) -> None:
+    """An expired (or revoked) link asks for a fresh one, sent to the email on its case, at
+    most ``RENEW_LINK_LIMIT`` times an hour per case. Nothing is returned: the page answers the
+    same whatever the token was."""
+    case, _state = redeem_token(token=token, now=now)
+    if case is not None and allow(
+        "renew-link", str(case.pk), limit=RENEW_LINK_LIMIT, window_seconds=3600
+    ):
+        request_case_links(email=case.customer_email, reference=case.reference, now=now)
 
 
 @transaction.atomic

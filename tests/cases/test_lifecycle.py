@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from cases import services
+from cases import selectors, services
 from cases.models import Case, CaseEvent
 from notifications.models import CalendarException, OutgoingMessage
 from notifications.services import outbox
@@ -20,7 +20,7 @@ def at(*args) -> datetime:
 
 def test_due_dates_count_opening_hours_across_a_weekend(reason):
     # Friday 27 Nov 2026, 16:00: 4 business hours = 2 on Friday + 2 on Monday.
-    first, resolution = services.lifecycle.due_dates(reason, at(2026, 11, 27, 16, 0))
+    first, resolution = selectors.due_dates(reason, at(2026, 11, 27, 16, 0))
 
     assert first == at(2026, 11, 30, 11, 0)
     # 2 business days after Friday (which does not count): Monday and Tuesday.
@@ -32,7 +32,7 @@ def test_due_dates_skip_a_holiday(reason):
         date=date(2026, 12, 8), label_es="Inmaculada", label_en="Immaculate Conception"
     )
     # Monday 7 Dec 17:00 + 4 business hours: 1 on Monday, the 8th is closed, 3 on Wednesday 9th.
-    first, resolution = services.lifecycle.due_dates(reason, at(2026, 12, 7, 17, 0))
+    first, resolution = selectors.due_dates(reason, at(2026, 12, 7, 17, 0))
 
     assert first == at(2026, 12, 9, 12, 0)
     assert resolution == at(2026, 12, 10, 18, 0)  # after Monday: Wednesday and Thursday
