@@ -102,12 +102,6 @@ class Case(models.Model):
         CLOSED = "closed", _("Closed")
         REOPENED = "reopened", _("Reopened")
 
-    class Priority(models.IntegerChoices):
-        LOW = 1, _("Low")
-        NORMAL = 2, _("Normal")
-        HIGH = 3, _("High")
-        URGENT = 4, _("Urgent")
-
     OPEN_STATUSES = (
         Status.RECEIVED,
         Status.IN_PROGRESS,
@@ -126,9 +120,6 @@ class Case(models.Model):
     description = models.TextField(_("description"), max_length=5000)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.RECEIVED
-    )
-    priority = models.PositiveSmallIntegerField(
-        _("priority"), choices=Priority.choices, default=Priority.NORMAL
     )
     team = models.ForeignKey(
         Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL

@@ -16,13 +16,6 @@ def requeue_case_link_requests() -> int:
 
 
 @shared_task
-def send_case_links(email: str, reference: str = "") -> None:
-    """The previous release's task, for messages it left in the broker: record them as a
-    request like any other. Remove once no worker of that release can have queued one."""
-    services.request_case_links(email=email, reference=reference)
-
-
-@shared_task
 def send_pending_case_updates() -> int:
     return services.send_pending_updates()
 

@@ -83,7 +83,7 @@ def generate_history(
     # Some reasons grow over the months (a problem getting worse), most stay flat.
     growth = {reason.pk: rng.choice([0.6, 1.0, 1.0, 1.0, 1.6, 2.4]) for reason in reasons}
     weights = [rng.uniform(0.3, 3.0) for _ in reasons]
-    articles = list(Article.objects.filter(status=Article.Status.PUBLISHED).only("pk"))
+    articles = list(Article.objects.published().only("pk"))
     references = _References(rng)
     today = service_today()
     written = dict.fromkeys(["cases", "events", "searches", "feedback", "deflections"], 0)

@@ -54,6 +54,3 @@ class Period:
     @property
     def end(self) -> datetime:
         return day_bounds(self.last_day)[1]
-
-    def each_day(self) -> list[date]:
-        return [self.first_day + timedelta(days=offset) for offset in range(self.days)]

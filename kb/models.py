@@ -47,8 +47,13 @@ class Category(models.Model):
 
 
 class ArticleQuerySet(models.QuerySet):
-    def published(self, *, now=None) -> "ArticleQuerySet":
-        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=now or timezone.now())
+    def published(self) -> "ArticleQuerySet":
+        """What customers may read: the one spelling of the rule for every public read.
+
+        The status alone decides (publishing stamps ``published_at`` with the moment it
+        happens, never a later one), so the answer does not change with the clock and can be
+        kept per process (``helpcenter.process_memo``)."""
+        return self.filter(status=Article.Status.PUBLISHED)
 
 
 class Article(models.Model):

@@ -62,7 +62,7 @@ def least_helpful(start: datetime, end: datetime, *, min_votes: int, limit: int 
 def stale_articles(*, limit: int = 10, now: datetime | None = None) -> list[Article]:
     """Published articles not reviewed for a long time, the most read first."""
     return list(
-        Article.objects.filter(status=Article.Status.PUBLISHED)
+        Article.objects.published()
         .filter(Q(reviewed_at__isnull=True) | Q(reviewed_at__lt=stale_before(now=now)))
         .only("pk", "title", "slug", "language", "reviewed_at", "view_count")
         .order_by("-view_count", "pk")[:limit]

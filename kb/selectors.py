@@ -80,9 +80,7 @@ class ArticleSearchPage:
 
 
 def _published_by_id(ids: list[int]) -> dict[int, Article]:
-    articles = Article.objects.filter(pk__in=ids, status=Article.Status.PUBLISHED).select_related(
-        "category"
-    )
+    articles = Article.objects.published().filter(pk__in=ids).select_related("category")
     return {article.pk: article for article in articles}
 
 
@@ -172,7 +170,8 @@ def popular_articles(
     since_day = timezone.localdate(now) - timedelta(days=days)
     since = now - timedelta(days=days)
     articles = (
-        Article.objects.filter(status=Article.Status.PUBLISHED, language=language)
+        Article.objects.published()
+        .filter(language=language)
         .select_related("category")
         .annotate(
             recent_views=Coalesce(_recent_views(since_day), 0),
@@ -203,7 +202,8 @@ def categories_with_counts(*, language: str) -> list[Category]:
 
 def get_published_article(*, slug: str, language: str) -> Article | None:
     return (
-        Article.objects.filter(slug=slug, language=language, status=Article.Status.PUBLISHED)
+        Article.objects.published()
+        .filter(slug=slug, language=language)
         .select_related("category", "category__parent")
         .first()
     )
@@ -221,9 +221,8 @@ def get_article_for_staff(*, slug: str, language: str) -> Article | None:
 def get_translation(article: Article) -> Article | None:
     """The published version of ``article`` in the other language, if there is one."""
     return (
-        Article.objects.filter(
-            translation_key=article.translation_key, status=Article.Status.PUBLISHED
-        )
+        Article.objects.published()
+        .filter(translation_key=article.translation_key)
         .exclude(language=article.language)
         .only("slug", "language", "title")
         .first()
@@ -238,7 +237,8 @@ def related_articles(article: Article, *, limit: int = 5) -> list[Article]:
     """Same-language articles that share the category or keywords, best match first."""
     own_keywords = _keywords(article.keywords)
     candidates = (
-        Article.objects.filter(status=Article.Status.PUBLISHED, language=article.language)
+        Article.objects.published()
+        .filter(language=article.language)
         .exclude(pk=article.pk)
         .only("pk", "title", "slug", "language", "summary", "keywords", "category_id")
         .order_by("title")[:300]
@@ -261,9 +261,8 @@ def category_page(
     if category is None:
         return None
     articles = list(
-        Article.objects.filter(
-            category=category, language=language, status=Article.Status.PUBLISHED
-        )
+        Article.objects.published()
+        .filter(category=category, language=language)
         .only("pk", "title", "slug", "language", "summary", "category_id")
         .order_by("title")
     )
@@ -272,7 +271,7 @@ def category_page(
 
 
 def published_articles() -> QuerySet[Article]:
-    return Article.objects.filter(status=Article.Status.PUBLISHED).order_by("language", "slug")
+    return Article.objects.published().order_by("language", "slug")
 
 
 def articles_for_admin() -> QuerySet[Article]:
@@ -303,9 +302,11 @@ def articles_for_keys(*, keys: list[str], language: str) -> list[Article]:
 
 
 def _articles_for_keys(keys: list[str], language: str) -> list[Article]:
-    articles = Article.objects.filter(
-        translation_key__in=keys, status=Article.Status.PUBLISHED
-    ).only("pk", "title", "slug", "language", "translation_key", "summary")
+    articles = (
+        Article.objects.published()
+        .filter(translation_key__in=keys)
+        .only("pk", "title", "slug", "language", "translation_key", "summary")
+    )
     chosen: dict[str, Article] = {}
     for article in articles:
         if article.translation_key not in chosen or article.language == language:

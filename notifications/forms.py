@@ -1,8 +1,10 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from helpcenter.i18n import Language
 from notifications.models import Announcement
+from notifications.services.announcements import validate_announcement
 
 
 class SubscribeForm(forms.Form):
@@ -76,14 +78,12 @@ class AnnouncementForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["areas_text"].initial = ", ".join(self.instance.areas)
 
-    def clean(self):
-        data = super().clean()
-        starts, ends, expire = data.get("starts_at"), data.get("ends_at"), data.get("expire_at")
-        if starts and ends and ends <= starts:
-            self.add_error("ends_at", _("The event must end after it starts."))
-        if expire and starts and expire < starts:
-            self.add_error("expire_at", _("The notice should not expire before the event starts."))
-        return data
+    def _post_clean(self) -> None:
+        super()._post_clean()  # the instance now holds the cleaned values
+        try:
+            validate_announcement(self.instance)  # the service's rule, not a copy of it
+        except ValidationError as error:
+            self._update_errors(error)
 
     def save(self, commit: bool = True) -> Announcement:
         self.instance.areas = [

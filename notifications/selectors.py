@@ -16,7 +16,6 @@ from notifications.models import (
     Dispatch,
     OpeningHours,
     OutgoingMessage,
-    Subscriber,
 )
 
 UPCOMING_CLOSURE_DAYS = 14
@@ -243,12 +242,6 @@ def dispatch_progress(dispatch: Dispatch) -> DispatchProgress:
         sent=counts.get(OutgoingMessage.Status.SENT, 0),
         failed=counts.get(OutgoingMessage.Status.FAILED, 0),
     )
-
-
-def active_subscriber_count() -> int:
-    return Subscriber.objects.filter(
-        confirmed_at__isnull=False, unsubscribed_at__isnull=True
-    ).count()
 
 
 def email_already_queued(dedupe_key: str) -> bool:

@@ -93,11 +93,7 @@ def sweep_pending_index_updates(*, now: datetime | None = None) -> int:
 
 
 def _published_documents() -> Iterator[SearchDocument]:
-    articles = (
-        Article.objects.filter(status=Article.Status.PUBLISHED)
-        .select_related("category")
-        .order_by("pk")
-    )
+    articles = Article.objects.published().select_related("category").order_by("pk")
     for article in articles.iterator(chunk_size=500):
         yield build_search_document(article)
 
@@ -125,4 +121,4 @@ def rebuild_search_index(*, progress: Callable[[int], None] | None = None) -> in
 
 
 def published_article_count() -> int:
-    return Article.objects.filter(status=Article.Status.PUBLISHED).count()
+    return Article.objects.published().count()

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from helpcenter import process_memo
 from helpcenter.markdown import markdown_to_text, render_markdown
@@ -58,23 +59,38 @@ def _initial_phase(announcement: Announcement, now: datetime) -> str:
 
 
 def validate_announcement(announcement: Announcement) -> None:
+    """The one rule for what an announcement may hold, applied by ``save_announcement`` and by
+    the desk's form (``AnnouncementForm``): titles on one line, an event that ends after it
+    starts, and a notice that expires after it is published and not before its event starts.
+    Raises a ``ValidationError`` keyed by field."""
+    errors: dict[str, list[ValidationError]] = {}
     # The titles are email subjects: a line break would stop every email of the mailing.
-    for title in (announcement.title_es, announcement.title_en):
-        validate_single_line(title or "")
-    if (
-        announcement.starts_at
-        and announcement.ends_at
-        and announcement.ends_at <= announcement.starts_at
-    ):
-        raise ValidationError("The event must end after it starts.", code="ends_before_start")
-    if (
-        announcement.expire_at
-        and announcement.publish_at
-        and announcement.expire_at <= announcement.publish_at
-    ):
-        raise ValidationError(
-            "It must expire after it is published.", code="expires_before_publish"
+    for field in ("title_es", "title_en"):
+        try:
+            validate_single_line(getattr(announcement, field) or "")
+        except ValidationError as error:
+            errors.setdefault(field, []).append(error)
+    starts, ends = announcement.starts_at, announcement.ends_at
+    expire, publish_at = announcement.expire_at, announcement.publish_at
+    if starts and ends and ends <= starts:
+        errors.setdefault("ends_at", []).append(
+            ValidationError(_("The event must end after it starts."), code="ends_before_start")
         )
+    if expire and starts and expire < starts:
+        errors.setdefault("expire_at", []).append(
+            ValidationError(
+                _("The notice should not expire before the event starts."),
+                code="expires_before_start",
+            )
+        )
+    if expire and publish_at and expire <= publish_at:
+        errors.setdefault("expire_at", []).append(
+            ValidationError(
+                _("It must expire after it is published."), code="expires_before_publish"
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic

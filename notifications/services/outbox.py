@@ -510,12 +510,16 @@ def _claim_many(message_ids: list[int], now) -> list[OutgoingMessage]:
     """Move the due rows among ``message_ids`` to sending in one transaction; returns them.
 
     The rows are locked while they are read (a second task with the same ids waits, then finds
-    them no longer due), so each row is held by one task at a time.
+    them no longer due), so each row is held by one task at a time. They are locked in primary
+    key order: two tasks whose chunks overlap (a sweeper's and a live one) then take the shared
+    rows in the same order, and one waits for the other instead of both deadlocking
+    (PostgreSQL locks rows in the order it reads them).
     """
     with transaction.atomic():
         ids = list(
             OutgoingMessage.objects.select_for_update()
             .filter(_due(now), pk__in=message_ids)
+            .order_by("pk")
             .values_list("pk", flat=True)
         )
         if not ids:

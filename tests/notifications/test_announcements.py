@@ -4,8 +4,10 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from notifications.forms import AnnouncementForm
 from notifications.models import Announcement, CalendarException, Dispatch
 from notifications.services import announcements as services
 from tests.conftest import assert_page_queries
@@ -297,3 +299,43 @@ def test_notices_page_query_count_does_not_grow_with_the_notices(client):
     with assert_page_queries(NOTICES_PAGE_QUERIES):
         response = client.get("/es/notices/")
     assert len(response.context["current"]) == 5 and len(response.context["past"]) == 4
+
+
+def _form_data(announcement: Announcement) -> dict[str, str]:
+    def moment(value):
+        return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+    fields = ["kind", "severity", "title_es", "title_en", "body_es", "body_en"]
+    return {
+        **{field: getattr(announcement, field) for field in fields},
+        **{field: moment(getattr(announcement, field)) for field in ["starts_at", "ends_at",
+                                                                      "expire_at"]},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("offsets", "field"),
+    [
+        ({"starts_at": 2, "ends_at": 1}, "ends_at"),  # ends before it starts
+        ({"starts_at": 2, "expire_at": 1}, "expire_at"),  # expires before the event
+        ({"publish_at": 2, "expire_at": 1}, "expire_at"),  # expires before it is published
+        ({"title_es": "Corte\nVisita http://phish.example"}, "title_es"),
+    ],
+)
+def test_the_desk_form_and_the_service_refuse_the_same_announcements(offsets, field):
+    now = timezone.now().replace(second=0, microsecond=0)
+    values = {
+        name: now + timedelta(days=value) if isinstance(value, int) else value
+        for name, value in offsets.items()
+    }
+    announcement = AnnouncementFactory.build(**values)
+
+    with pytest.raises(ValidationError) as refused:
+        services.save_announcement(announcement=announcement, actor=None)
+    form = AnnouncementForm(
+        data=_form_data(announcement),
+        instance=Announcement(publish_at=values.get("publish_at")),
+    )
+
+    assert field in refused.value.message_dict
+    assert not form.is_valid() and field in form.errors

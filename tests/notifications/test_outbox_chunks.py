@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.mail import get_connection
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notifications import tasks
@@ -222,3 +224,16 @@ def test_planning_queues_the_chunks_of_each_batch(
     dispatch.refresh_from_db()
     assert dispatch.status == Dispatch.Status.SENDING
     assert OutgoingMessage.objects.filter(dispatch=dispatch).count() == 5
+
+
+def test_a_chunk_locks_its_rows_in_primary_key_order(mailing):
+    """Two chunks that share rows (a sweeper's and a live one) must lock them in one order, or
+    PostgreSQL can deadlock them against each other."""
+    ids = mailing(("ana@example.com", "es"), ("bob@example.com", "en"), ("eva@example.com", "es"))
+
+    with CaptureQueriesContext(connection) as captured:
+        claimed = outbox._claim_many(list(reversed(ids)), timezone.now())
+
+    claim = next(q["sql"] for q in captured if q["sql"].startswith("SELECT"))
+    assert "ORDER BY" in claim and claim.rstrip().endswith(("ASC", "FOR UPDATE"))
+    assert [message.pk for message in claimed] == ids

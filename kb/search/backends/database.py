@@ -34,7 +34,7 @@ MAX_PER_PAGE = 100
 
 
 def _published() -> QuerySet[Article]:
-    return Article.objects.filter(status=Article.Status.PUBLISHED)
+    return Article.objects.published()
 
 
 class DatabaseSearchBackend:
