@@ -200,6 +200,8 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+    # kombu remembers the bindings it has made per transport class; ours are in other files.
+    global_state = filesystem.virtual.BrokerState()
     driver_type = "filesystem"
     driver_name = "filesystem"
 

@@ -1,0 +1,161 @@
+"""Embedded broker transports compared: kombu's filesystem transport, ours
+(helpcenter/broker.py) and kombu's SQLAlchemy transport on SQLite (when SQLAlchemy is
+importable; it is not a dependency of the project).
+
+Run with ``.venv/bin/python bench/broker_transports.py`` (about a minute).
+
+For each transport, in a fresh temporary folder: ``--producers`` processes each publish
+``--messages`` messages as fast as they can while one consumer, polling every 0.1 s as the
+worker does, takes them (what a burst of beat's due tasks is). Figures: messages delivered,
+errors the consumer met (each one would have stopped a Celery worker), messages lost, the
+rate, and the CPU the consumer spends polling an empty queue for 10 s (what an idle
+``make run`` costs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from queue import Empty
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import contextlib
+
+from kombu import Connection, Exchange, Queue
+
+from helpcenter import broker
+
+QUEUE = Queue("bench", Exchange("bench", type="direct"), routing_key="bench")
+POLL = 0.1
+
+
+def filesystem_options(root: Path) -> dict:
+    for name in ("queue", "control"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(root / "queue"),
+        "data_folder_out": str(root / "queue"),
+        "control_folder": str(root / "control"),
+        "processing_folder": str(root / "processing"),
+        "poison_folder": str(root / "poison"),
+        "polling_interval": POLL,
+    }
+
+
+def transports(root: Path) -> list[tuple[str, str, dict]]:
+    found = [
+        ("kombu filesystem", "filesystem://", filesystem_options(root / "stock")),
+        ("helpcenter-filesystem", "helpcenter-filesystem://", filesystem_options(root / "ours")),
+    ]
+    try:
+        import sqlalchemy  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        found.append(("kombu SQLAlchemy (SQLite)", f"sqla+sqlite:///{root / 'broker.sqlite3'}", {}))
+    return found
+
+
+def produce(url: str, options: dict, number: int, count: int, size: int) -> None:
+    broker.register()
+    with Connection(url, transport_options=options) as connection:
+        producer = connection.Producer(serializer="json")
+        for n in range(count):
+            producer.publish(
+                {"producer": number, "n": n, "padding": "x" * size},
+                exchange=QUEUE.exchange,
+                routing_key="bench",
+                declare=[QUEUE],
+                retry=True,
+            )
+
+
+def measure(name: str, url: str, options: dict, producers: int, count: int, size: int) -> dict:
+    broker.register()
+    expected = producers * count
+    received: set[tuple[int, int]] = set()
+    errors: list[str] = []
+    with Connection(url, transport_options=options) as connection:
+        queue = connection.SimpleQueue(QUEUE)
+        processes = [
+            multiprocessing.Process(target=produce, args=(url, options, number, count, size))
+            for number in range(producers)
+        ]
+        started = time.perf_counter()
+        for process in processes:
+            process.start()
+        deadline = time.monotonic() + 120
+        while len(received) < expected and time.monotonic() < deadline:
+            try:
+                message = queue.get(timeout=POLL)
+            except Empty:
+                if not any(p.is_alive() for p in processes) and len(received) >= expected:
+                    break
+                continue
+            except Exception as error:  # what would have stopped the worker
+                errors.append(type(error).__name__)
+                continue
+            message.ack()
+            received.add((message.payload["producer"], message.payload["n"]))
+        seconds = time.perf_counter() - started
+        for process in processes:
+            process.join()
+        idle_started = time.process_time()
+        idle_until = time.monotonic() + 10
+        while time.monotonic() < idle_until:
+            with contextlib.suppress(Empty):
+                queue.get(timeout=POLL)
+        idle_cpu = (time.process_time() - idle_started) / 10
+        queue.close()
+    return {
+        "name": name,
+        "delivered": len(received),
+        "errors": len(errors),
+        "kinds": sorted(set(errors)),
+        "lost": expected - len(received),
+        "rate": len(received) / seconds,
+        "idle_cpu": idle_cpu,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--producers", type=int, default=4, help="processes (4)")
+    parser.add_argument("--messages", type=int, default=500, help="each (500)")
+    parser.add_argument(
+        "--size", type=int, default=1_000, help="bytes of padding per message (1000, a task's)"
+    )
+    options = parser.parse_args(argv)
+    multiprocessing.set_start_method("fork")
+    print(
+        f"{options.producers} producer processes x {options.messages} messages of"
+        f" ~{options.size:,} bytes, one consumer polling every {POLL:g} s"
+    )
+    print(
+        f"  {'transport':<28} {'delivered':>9} {'errors':>6} {'lost':>5} {'msg/s':>7}"
+        f" {'idle CPU':>9}"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-broker-") as folder:
+        root = Path(folder)
+        for name, url, transport_options in transports(root):
+            result = measure(
+                name, url, transport_options, options.producers, options.messages, options.size
+            )
+            print(
+                f"  {result['name']:<28} {result['delivered']:>9} {result['errors']:>6}"
+                f" {result['lost']:>5} {result['rate']:>7.0f} {result['idle_cpu']:>8.1%}"
+                + (f"  ({', '.join(result['kinds'])})" if result["kinds"] else "")
+            )
+        if len(transports(root)) < 3:
+            print("  (kombu SQLAlchemy: not measured, SQLAlchemy is not installed)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
