@@ -103,13 +103,10 @@ def open_tab(browser, site, request):
 
     def open_(language: str = "es", who: str = "customer", locale: str = "es-ES", **options):
         """A customer's browser asks for Spanish (the site's main audience) and switches with
-        the page's buttons; pass ``locale`` for a browser that asks for another language."""
-        context = browser.new_context(
-            locale=locale,
-            timezone_id="Europe/Madrid",
-            viewport={"width": 1280, "height": 900},
-            **options,
-        )
+        the page's buttons; pass ``locale`` for a browser that asks for another language, and
+        ``viewport=PHONE`` (support.py) for a phone."""
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = browser.new_context(locale=locale, timezone_id="Europe/Madrid", **options)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return Tab(context.new_page(), site, language, folder / who)

@@ -26,6 +26,9 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 # A customer's browser asks for Spanish; staff browsers ask for the language of the journey.
 LOCALES = {"es": "es-ES", "en": "en-GB"}
 STAFF_PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
+# The sizes of issue 14's walk-through: a desktop and a phone (pass as open_tab(viewport=...)).
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 
 # --- Untranslated strings -------------------------------------------------------------------
 
