@@ -15,7 +15,8 @@ run: $(VENV)/.runtime
 	DEBUG=1 $(BIN)/python manage.py createcachetable
 	DEBUG=1 $(BIN)/python manage.py load_demo
 	DEBUG=1 $(BIN)/python manage.py rebuild_search_index
-	@echo "Starting web, worker and beat: open $(SITE_URL)/ (Ctrl-C stops all three)"
+	@echo "Starting web, worker and beat, each restarted if it stops; the URL and the demo"
+	@echo "credentials follow once all three are up (Ctrl-C stops all three)."
 	DEBUG=1 HOST=$(HOST) $(BIN)/honcho start --procfile Procfile --port $(PORT)
 
 test: $(VENV)/.dev
@@ -29,9 +30,11 @@ test-clock: $(VENV)/.dev
 		TEST_CLOCK=$$moment $(BIN)/pytest -q -m "not browser" $(PYTEST_ARGS) || status=1; \
 	done; exit $$status
 
+# Ruff, then the import contracts in pyproject.toml ([tool.importlinter]; README, Architecture).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
