@@ -29,7 +29,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         {
             "popular_articles": selectors.popular_articles(language=language),
             "categories": selectors.categories_with_counts(language=language),
-            "notices": list(notices.active_announcements()[:3]),
+            "notices": notices.home_notices(limit=3),
             "service_status": notices.service_status(),
         },
     )

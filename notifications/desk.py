@@ -6,9 +6,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cases import selectors as case_selectors
 from helpcenter.permissions import staff_permission_required
 from helpcenter.view_types import HtmxHttpRequest
 from notifications import selectors
@@ -68,6 +70,21 @@ def _previews(announcement: Announcement) -> list[dict]:
     return previews
 
 
+def _area_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The contact reasons a notice may affect, grouped under their parent: the whole group
+    first (its code covers every reason in it), then each reason."""
+    return [
+        (
+            parent.name,
+            [
+                (parent.code, _("All of “%(group)s”") % {"group": parent.name}),
+                *[(reason.code, reason.name) for reason in reasons],
+            ],
+        )
+        for parent, reasons in case_selectors.reason_groups()
+    ]
+
+
 @require_http_methods(["GET", "POST"])
 @staff_permission_required(CHANGE)
 def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> HttpResponse:
@@ -75,7 +92,9 @@ def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> Htt
     initial = {}
     if announcement is None:
         initial = STARTING_POINTS.get(request.GET.get("template", ""), {}).get("fields", {})
-    form = AnnouncementForm(request.POST or None, instance=announcement, initial=initial)
+    form = AnnouncementForm(
+        request.POST or None, instance=announcement, initial=initial, area_choices=_area_choices()
+    )
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.save_announcement(
@@ -91,11 +110,30 @@ def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> Htt
         context.update(
             previews=_previews(announcement),
             reach=services.reach(announcement),
+            unfilled=[
+                capfirst(Announcement._meta.get_field(name).verbose_name)
+                for name in services.unfilled_placeholders(announcement)
+            ],
             publish_form=PublishForm(),
-            update_form=UpdateForm(initial={"phase": announcement.phase}),
+            update_form=UpdateForm(initial={"phase": announcement.phase}, kind=announcement.kind),
             progress=selectors.announcement_progress(announcement),
         )
     return render(request, "notifications/desk/announcement_compose.html", context)
+
+
+def _problems(error: ValidationError) -> str:
+    """A ValidationError keyed by field, one sentence per problem: "Text (Spanish), text
+    (English): fill in …"."""
+    if not hasattr(error, "error_dict"):
+        return " ".join(error.messages)
+    fields_by_problem: dict[str, list[str]] = {}
+    for name, problems in error.message_dict.items():
+        for problem in problems:
+            label = str(Announcement._meta.get_field(name).verbose_name)
+            fields_by_problem.setdefault(problem, []).append(label)
+    return " ".join(
+        f"{capfirst(', '.join(labels))}: {problem}" for problem, labels in fields_by_problem.items()
+    )
 
 
 @require_POST
@@ -103,18 +141,22 @@ def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> Htt
 def announcement_publish(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     announcement = _announcement_or_404(pk)
     form = PublishForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        messages.error(request, _("The publication date is not valid."))
+        return redirect("notifications:desk_edit", pk=pk)
+    try:
         announcement = services.publish_announcement(
             announcement=announcement, actor=request.user, at=form.cleaned_data["publish_at"]
         )
+    except ValidationError as error:
+        messages.error(request, _("Not published. %(problems)s") % {"problems": _problems(error)})
+    else:
         if announcement.publication == Announcement.Publication.SCHEDULED:
             messages.success(request, _("Scheduled: it will be published at the chosen time."))
         else:
             messages.success(
                 request, _("Published: it is on the site and the emails are on their way.")
             )
-    else:
-        messages.error(request, _("The publication date is not valid."))
     return redirect("notifications:desk_edit", pk=pk)
 
 
@@ -140,7 +182,7 @@ def announcement_test(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @staff_permission_required(CHANGE)
 def announcement_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     announcement = _announcement_or_404(pk)
-    form = UpdateForm(request.POST)
+    form = UpdateForm(request.POST, kind=announcement.kind)
     if form.is_valid():
         services.post_update(announcement=announcement, actor=request.user, **form.cleaned_data)
         messages.success(request, _("Update posted."))

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from helpcenter.i18n import Language
 from notifications.models import Announcement
-from notifications.services.announcements import validate_announcement
+from notifications.services.announcements import phases_for, validate_announcement
 
 
 class SubscribeForm(forms.Form):
@@ -37,13 +37,25 @@ class PreferencesForm(forms.Form):
     )
 
 
+class GroupedCheckboxes(forms.CheckboxSelectMultiple):
+    """Checkboxes in a fieldset per group (the contact reasons under their parent)."""
+
+    template_name = "notifications/desk/widgets/grouped_checkboxes.html"
+
+
+AreaChoices = list[tuple[str, list[tuple[str, str]]]]
+
+
 class AnnouncementForm(forms.ModelForm):
-    areas_text = forms.CharField(
+    """A notice's text and times, and the contact reasons it affects, chosen from a list
+    (``area_choices``: [(group name, [(code, name), ...]), ...], the desk reads them from
+    ``cases.selectors``); codes already saved that are no longer in the list stay offered."""
+
+    areas = forms.MultipleChoiceField(
         label=_("Affected areas"),
         required=False,
-        help_text=_(
-            "Codes of the affected contact reasons or areas, comma separated; empty: everyone."
-        ),
+        widget=GroupedCheckboxes,
+        help_text=_("The contact reasons it affects; none: everyone."),
     )
 
     class Meta:
@@ -73,25 +85,23 @@ class AnnouncementForm(forms.ModelForm):
             "body_en": forms.Textarea(attrs={"rows": 6}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, area_choices: AreaChoices | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["areas_text"].initial = ", ".join(self.instance.areas)
+        choices = list(area_choices or [])
+        offered = {code for _group, options in choices for code, _name in options}
+        saved = [code for code in self.instance.areas if code not in offered]
+        if saved:
+            choices.append((_("No longer a contact reason"), [(code, code) for code in saved]))
+        self.fields["areas"].choices = choices
+        self.fields["areas"].initial = list(self.instance.areas)
 
     def _post_clean(self) -> None:
         super()._post_clean()  # the instance now holds the cleaned values
+        self.instance.areas = list(self.cleaned_data.get("areas") or [])
         try:
             validate_announcement(self.instance)  # the service's rule, not a copy of it
         except ValidationError as error:
             self._update_errors(error)
-
-    def save(self, commit: bool = True) -> Announcement:
-        self.instance.areas = [
-            code.strip()
-            for code in self.cleaned_data.get("areas_text", "").split(",")
-            if code.strip()
-        ]
-        return super().save(commit=commit)
 
 
 class PublishForm(forms.Form):
@@ -113,9 +123,26 @@ class EmailToMyselfForm(forms.Form):
 
 
 class UpdateForm(forms.Form):
-    phase = forms.ChoiceField(label=_("Phase"), choices=Announcement.Phase.choices, required=False)
+    """An update; the phases offered are those of the notice's kind (none for holiday hours
+    and general notices)."""
+
+    phase = forms.ChoiceField(label=_("Phase"), required=False)
     body_es = forms.CharField(label=_("Update (Spanish)"), widget=forms.Textarea(attrs={"rows": 3}))
     body_en = forms.CharField(label=_("Update (English)"), widget=forms.Textarea(attrs={"rows": 3}))
     notify_subscribers = forms.BooleanField(
         label=_("Email subscribers"), required=False, initial=True
     )
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        phases = phases_for(kind)
+        if phases:
+            labels = dict(Announcement.Phase.choices)
+            self.fields["phase"].choices = [(phase, labels[phase]) for phase in phases]
+        else:
+            del self.fields["phase"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        cleaned.setdefault("phase", "")
+        return cleaned

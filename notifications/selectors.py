@@ -5,13 +5,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from helpcenter import process_memo
+from helpcenter.markdown import markdown_to_text
 from notifications.calendar import Closure, DayException, ServiceCalendar
 from notifications.models import (
     Announcement,
+    AnnouncementUpdate,
     CalendarException,
     Dispatch,
     OpeningHours,
@@ -84,6 +86,25 @@ def active_announcements(*, now: datetime | None = None) -> QuerySet[Announcemen
         .filter(Q(expire_at__isnull=True) | Q(expire_at__gt=now))
         .order_by("-severity", "-published_at")
     )
+
+
+def home_notices(*, limit: int = 3, now: datetime | None = None) -> list[Announcement]:
+    """The active notices of the home page, each with its ``latest_update`` (or None), in two
+    queries: a live incident's card says what is happening now, not only its phase."""
+    notices = list(
+        active_announcements(now=now).prefetch_related(
+            Prefetch(
+                "updates",
+                queryset=AnnouncementUpdate.objects.order_by("-created_at", "-id"),
+                to_attr="updates_newest_first",
+            )
+        )[:limit]
+    )
+    for notice in notices:
+        notice.latest_update = next(iter(notice.updates_newest_first), None)
+        if notice.latest_update is not None:  # plain words on a card, in the page's language
+            notice.latest_update.text = markdown_to_text(notice.latest_update.body)
+    return notices
 
 
 def _unexpired_announcements() -> list[Announcement]:

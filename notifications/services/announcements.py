@@ -1,5 +1,6 @@
 """Publishing announcements on schedule, their updates, and mailing them to subscribers."""
 
+import re
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
@@ -58,12 +59,60 @@ def _initial_phase(announcement: Announcement, now: datetime) -> str:
     return Phase.NONE
 
 
-def validate_announcement(announcement: Announcement) -> None:
-    """The one rule for what an announcement may hold, applied by ``save_announcement`` and by
-    the desk's form (``AnnouncementForm``): titles on one line, an event that ends after it
-    starts, and a notice that expires after it is published and not before its event starts.
-    Raises a ``ValidationError`` keyed by field."""
+PHASES_BY_KIND = {
+    Announcement.Kind.INCIDENT: [
+        Phase.INVESTIGATING,
+        Phase.IDENTIFIED,
+        Phase.MONITORING,
+        Phase.RESOLVED,
+    ],
+    Announcement.Kind.MAINTENANCE: [Phase.SCHEDULED, Phase.IN_PROGRESS, Phase.COMPLETED],
+}
+# What the starting points (notifications.templates_library) leave for the author to fill in:
+# "**…**" in a text, a title that ends in " …".
+PLACEHOLDER = re.compile(r"\*\*\s*(?:…|\.\.\.)\s*\*\*")
+TITLE_PLACEHOLDER = re.compile(r"(?:^|\s)(?:…|\.\.\.)$")
+
+
+def phases_for(kind: str) -> list[str]:
+    """The phases a notice of ``kind`` moves through, in order (none for holidays and general
+    notices)."""
+    return PHASES_BY_KIND.get(kind, [])
+
+
+def unfilled_placeholders(announcement: Announcement) -> list[str]:
+    """The text fields that still hold a starting point's placeholder."""
+    fields = [
+        name
+        for name in ("body_es", "body_en")
+        if PLACEHOLDER.search(getattr(announcement, name) or "")
+    ]
+    fields += [
+        name
+        for name in ("title_es", "title_en")
+        if PLACEHOLDER.search(getattr(announcement, name) or "")
+        or TITLE_PLACEHOLDER.search((getattr(announcement, name) or "").strip())
+    ]
+    return fields
+
+
+def validate_announcement(announcement: Announcement, *, publishing: bool | None = None) -> None:
+    """The one rule for what an announcement may hold, applied by ``save_announcement``,
+    ``publish_announcement`` and the desk's form (``AnnouncementForm``): titles on one line, an
+    event that ends after it starts, and a notice that expires after it is
+    published and not before its event starts. What is published (or scheduled, or about to
+    be: ``publishing``) has every placeholder of its starting point ("**…**") filled in; a draft
+    may keep them. Raises a ``ValidationError`` keyed by field."""
+    if publishing is None:
+        publishing = announcement.publication in (Publication.SCHEDULED, Publication.PUBLISHED)
     errors: dict[str, list[ValidationError]] = {}
+    if publishing:
+        for name in unfilled_placeholders(announcement):
+            errors.setdefault(name, []).append(
+                ValidationError(
+                    _("Fill in the parts marked **…** before publishing."), code="placeholder"
+                )
+            )
     # The titles are email subjects: a line break would stop every email of the mailing.
     for field in ("title_es", "title_en"):
         try:
@@ -95,10 +144,15 @@ def validate_announcement(announcement: Announcement) -> None:
 
 @transaction.atomic
 def save_announcement(
-    *, announcement: Announcement, actor: AbstractBaseUser | None
+    *, announcement: Announcement, actor: AbstractBaseUser | None, now: datetime | None = None
 ) -> Announcement:
     """Create or edit an announcement; publication goes through ``publish_announcement``."""
     validate_announcement(announcement)
+    if announcement.phase and announcement.phase not in phases_for(announcement.kind):
+        # Its kind changed: start the new kind's phases afresh.
+        announcement.phase = ""
+        if announcement.publication == Publication.PUBLISHED:
+            announcement.phase = _initial_phase(announcement, now or timezone.now())
     if not announcement.slug:
         announcement.slug = unique_slug(announcement.title_es, exclude_pk=announcement.pk)
     if announcement.created_by_id is None and actor is not None and actor.is_authenticated:
@@ -121,6 +175,8 @@ def publish_announcement(
     publishing an already published announcement changes nothing and sends nothing.
     """
     now = now or timezone.now()
+    if announcement.publication not in (Publication.PUBLISHED, Publication.EXPIRED):
+        validate_announcement(announcement, publishing=True)
     announcement = save_announcement(announcement=announcement, actor=actor)
     announcement = Announcement.objects.select_for_update().get(pk=announcement.pk)
     if announcement.publication in (Publication.PUBLISHED, Publication.EXPIRED):

@@ -3,7 +3,12 @@ from django.contrib.auth.models import Group
 
 from notifications.models import Announcement, Dispatch, OutgoingMessage
 from tests.conftest import assert_page_queries
-from tests.factories import StaffFactory, SubscriberFactory
+from tests.factories import (
+    ContactReasonFactory,
+    ReasonGroupFactory,
+    StaffFactory,
+    SubscriberFactory,
+)
 
 pytestmark = pytest.mark.django_db
 DESK_NOTICES_QUERIES = 5  # session, user, 2 permissions, announcements
@@ -19,12 +24,17 @@ def announcer(client):
 
 def test_compose_from_the_outage_template_preview_and_publish(client, announcer):
     SubscriberFactory.create_batch(3)
+    ContactReasonFactory(code="card-declined", parent=ReasonGroupFactory(code="payments"))
     form = client.get("/es/desk/notices/new/?template=incident")
     assert "Estamos investigando un problema con" in form.text
 
     fields = {key: value for key, value in form.context["form"].initial.items()}
     fields.update(
-        title_es="Pagos con tarjeta caídos", title_en="Card payments down", areas_text="payments"
+        title_es="Pagos con tarjeta caídos",
+        title_en="Card payments down",
+        body_es="Desde las 10:00 algunos pagos con tarjeta fallan.",
+        body_en="Since 10:00 some card payments fail.",
+        areas=["payments"],
     )
     saved = client.post("/es/desk/notices/new/", fields, follow=True)
     announcement = Announcement.objects.get()
