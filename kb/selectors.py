@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from helpcenter import process_memo, shared_cache
-from kb.models import Article, ArticleDailyViews, ArticleFeedback, Category
+from kb.models import Article, ArticleDailyViews, ArticleFeedback, ArticleRevision, Category
 from kb.search import (
     FastPath,
     SearchUnavailable,
@@ -279,6 +279,28 @@ def articles_for_admin() -> QuerySet[Article]:
     return Article.objects.select_related("category").annotate(
         helpful_yes=Count("feedback", filter=Q(feedback__helpful=True)),
         helpful_no=Count("feedback", filter=Q(feedback__helpful=False)),
+    )
+
+
+def article_history(article_id: int) -> list[ArticleRevision]:
+    """Every saved version of an article, oldest first, with its author (one query)."""
+    return list(
+        ArticleRevision.objects.filter(article_id=article_id)
+        .select_related("author")
+        .order_by("created_at", "id")
+    )
+
+
+def previous_revision(revision: ArticleRevision) -> ArticleRevision | None:
+    """The version saved just before ``revision`` (None for the first)."""
+    return (
+        ArticleRevision.objects.filter(article_id=revision.article_id)
+        .filter(
+            Q(created_at__lt=revision.created_at)
+            | Q(created_at=revision.created_at, id__lt=revision.pk)
+        )
+        .order_by("-created_at", "-id")
+        .first()
     )
 
 

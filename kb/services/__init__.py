@@ -15,6 +15,7 @@ from kb.services.articles import (
     restore_revision,
     save_article,
     submit_article_for_review,
+    unpublish_article,
 )
 from kb.services.feedback import record_feedback
 from kb.services.indexing import (
@@ -40,6 +41,7 @@ __all__ = [
     "restore_revision",
     "save_article",
     "submit_article_for_review",
+    "unpublish_article",
     "sweep_pending_index_updates",
     "sync_article_to_index",
 ]

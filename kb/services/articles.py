@@ -5,6 +5,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from kb.models import Article, ArticleRevision
 from kb.services.indexing import request_index_update
@@ -16,15 +17,48 @@ def _text_of(article: Article) -> tuple:
     return tuple(getattr(article, name) for name in TEXT_FIELDS)
 
 
+def _normalise_text(article: Article) -> None:
+    """Line ends as ``\n`` (browsers send ``\r\n``): saving unchanged text records nothing."""
+    for name in TEXT_FIELDS:
+        value = getattr(article, name) or ""
+        setattr(article, name, value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def unique_translation_key(title: str, *, slug: str = "") -> str:
+    """A new translation group for an article written without one (from the insights page's
+    "write an article", say): its slug or title, made unique."""
+    base = (slugify(slug or title) or "article")[:70]
+    key, number = base, 2
+    while Article.objects.filter(translation_key=key).exists():
+        key, number = f"{base}-{number}", number + 1
+    return key
+
+
+def _unique_slug(article: Article) -> str:
+    base = (slugify(article.title) or "article")[:190]
+    slug, number = base, 2
+    while (
+        Article.objects.filter(language=article.language, slug=slug).exclude(pk=article.pk).exists()
+    ):
+        slug, number = f"{base}-{number}", number + 1
+    return slug
+
+
 @transaction.atomic
 def save_article(
     *, article: Article, actor: AbstractBaseUser | None, now: datetime | None = None
 ) -> Article:
     """Create or update ``article``.
 
-    Records a revision when the text changed, sets ``published_at`` the first time it is
-    published, and queues the update of its search document after commit.
+    Records a revision when the text changed (line ends aside), sets ``published_at`` the first
+    time it is published, starts a translation group (and a slug) of its own when none is
+    given, and queues the update of its search document after commit.
     """
+    _normalise_text(article)
+    if not article.slug:
+        article.slug = _unique_slug(article)
+    if not article.translation_key:
+        article.translation_key = unique_translation_key(article.title, slug=article.slug)
     previous = (
         Article.objects.filter(pk=article.pk).values_list(*TEXT_FIELDS).first()
         if article.pk
@@ -60,6 +94,11 @@ def publish_article(
     if article.reviewed_at is None:
         article.reviewed_at = now
     return _set_status(article=article, status=Article.Status.PUBLISHED, actor=actor, now=now)
+
+
+def unpublish_article(*, article: Article, actor: AbstractBaseUser | None) -> Article:
+    """Take ``article`` off the site and back to a draft (to be reworked and published again)."""
+    return _set_status(article=article, status=Article.Status.DRAFT, actor=actor, now=None)
 
 
 def archive_article(*, article: Article, actor: AbstractBaseUser | None) -> Article:
