@@ -5,10 +5,9 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
-from django.views.i18n import set_language
 
 from helpcenter.admin_login import ThrottledAdminAuthenticationForm
-from helpcenter.views import healthz
+from helpcenter.views import healthz, switch_language
 from kb.sitemaps import SITEMAPS
 
 urlpatterns = [
@@ -16,7 +15,8 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's, feeds).
     path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}favicon.svg")),
     path("admin/", admin.site.urls),
-    path("i18n/setlang/", set_language, name="set_language"),
+    # Django's set_language, leading to the same content in the new language.
+    path("i18n/setlang/", switch_language, name="set_language"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
 ]
 

@@ -8,6 +8,10 @@ class KbConfig(AppConfig):
 
     def ready(self) -> None:
         from helpcenter import process_memo
+        from helpcenter.i18n import register_language_switch
         from kb import checks  # noqa: F401  (registers the system checks)
+        from kb.selectors import article_language_switch
 
         process_memo.watch(self.get_model("Article"))
+        # An article's slug differs between its versions: the switch finds the translation.
+        register_language_switch("kb:article", article_language_switch)

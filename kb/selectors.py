@@ -14,9 +14,12 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, override
 
 from helpcenter import process_memo, shared_cache
+from helpcenter.i18n import LanguageSwitch
 from kb.models import Article, ArticleDailyViews, ArticleFeedback, ArticleRevision, Category
 from kb.search import (
     FastPath,
@@ -30,6 +33,7 @@ from kb.visitors import seen_articles_key
 logger = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(days=182)
+ARTICLE_NOT_TRANSLATED = gettext_lazy("This article is not available in this language yet.")
 SEARCH_PER_PAGE = 10
 MAX_SEARCH_PAGE = 50
 
@@ -339,3 +343,24 @@ def _articles_for_keys(keys: list[str], language: str) -> list[Article]:
 def articles_seen_by(*, visitor_hash: str) -> set[str]:
     """Translation keys of the articles this visitor read in the last day."""
     return set(shared_cache.read(seen_articles_key(visitor_hash)) or [])
+
+
+def article_language_switch(*, slug: str, from_language: str, language: str) -> LanguageSwitch:
+    """Where the language switch leads from an article: its translation when one is published,
+    else its topic (or the home page) in ``language``, with a note saying why."""
+    article = (
+        Article.objects.published()
+        .filter(slug=slug, language=from_language)
+        .select_related("category")
+        .first()
+    )
+    if article is None:  # the page was a 404 already (or a draft only staff may see)
+        with override(language):
+            return LanguageSwitch(reverse("kb:home"))
+    translation = get_translation(article)
+    if translation is not None and translation.language == language:
+        return LanguageSwitch(translation.get_absolute_url())
+    with override(language):
+        if article.category is not None:
+            return LanguageSwitch(article.category.get_absolute_url(), ARTICLE_NOT_TRANSLATED)
+        return LanguageSwitch(reverse("kb:home"), ARTICLE_NOT_TRANSLATED)
