@@ -13,6 +13,31 @@ TEAMS = [
     ("care", "Atención al cliente", "Customer care"),
     ("accounts", "Cuentas y privacidad", "Accounts and privacy"),
 ]
+# The person accountable for each team's reasons (the insights page and the weekly digest name
+# them): one demo person each, staff without a password (nobody signs in as them).
+OWNERS = {
+    "logistics": ("lucia.moreno", "Lucía", "Moreno"),
+    "payments": ("javier.ruiz", "Javier", "Ruiz"),
+    "care": ("carmen.soto", "Carmen", "Soto"),
+    "accounts": ("david.navarro", "David", "Navarro"),
+}
+
+
+def _demo_owner(team: str):
+    username, first_name, last_name = OWNERS[team]
+    person, created = get_user_model().objects.get_or_create(
+        username=username,
+        defaults={
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": f"{username}@example.com",
+            "is_staff": True,
+        },
+    )
+    if created:
+        person.set_unusable_password()
+        person.save(update_fields=["password"])
+    return person
 # (group code, es, en, [(code, es, en, team, first reply hours, resolution days, article keys)])
 TAXONOMY = [
     (
@@ -202,13 +227,14 @@ def load(stdout: TextIO) -> None:
             slug=slug, defaults={"name_es": name_es, "name_en": name_en}
         )
     owner = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
+    owners = {team: _demo_owner(team) for team in OWNERS}
     for position, (group_code, group_es, group_en, reasons) in enumerate(TAXONOMY):
         group, _ = ContactReason.objects.get_or_create(
             code=group_code,
             defaults={"name_es": group_es, "name_en": group_en, "position": position},
         )
         for index, (code, name_es, name_en, team, hours, days, keys) in enumerate(reasons):
-            ContactReason.objects.get_or_create(
+            reason, _ = ContactReason.objects.get_or_create(
                 code=code,
                 defaults={
                     "parent": group,
@@ -216,13 +242,16 @@ def load(stdout: TextIO) -> None:
                     "name_es": name_es,
                     "name_en": name_en,
                     "team": teams[team],
-                    "owner": owner,
+                    "owner": owners[team],
                     "first_response_hours": hours,
                     "resolution_days": days,
                     "article_keys": keys,
                     "is_status_inquiry": code == "case-status",
                 },
             )
+            if reason.owner_id in (None, getattr(owner, "pk", None)):  # loaded before owners
+                reason.owner = owners[team]
+                reason.save(update_fields=["owner"])
     if not Case.objects.filter(customer_email="maria.garcia@example.com").exists():
         case = services.open_case(
             reason=ContactReason.objects.get(code="delivery-late"),

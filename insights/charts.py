@@ -12,6 +12,9 @@ class Line:
     last_x: float
     last_y: float
     last_value: int
+    # The last stretch, to a period still under way (today, a week not over): drawn apart so
+    # that fewer cases so far does not read as a drop.
+    partial_points: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,10 @@ def line_chart(
     x_labels: list[str],
     width: int = 640,
     height: int = 200,
+    partial_last: bool = False,
 ) -> LineChart:
-    """Lines over the same x positions; ``series`` items are (label, values, dashed)."""
+    """Lines over the same x positions; ``series`` items are (label, values, dashed). With
+    ``partial_last`` the last point of each solid line is a period still under way."""
     pad = 28.0
     inner_width, inner_height = width - 2 * pad, height - 2 * pad
     top = max((max(values, default=0) for _, values, _ in series), default=0)
@@ -50,10 +55,13 @@ def line_chart(
         if not points:
             continue
         last_x, last_y = points[-1]
+        partial = partial_last and not dashed and len(points) > 1
+        drawn = points[:-1] if partial else points
         lines.append(
             Line(
                 label=label,
-                points=" ".join(f"{x},{y}" for x, y in points),
+                points=" ".join(f"{x},{y}" for x, y in drawn),
+                partial_points=" ".join(f"{x},{y}" for x, y in points[-2:]) if partial else "",
                 dashed=dashed,
                 last_x=last_x,
                 last_y=last_y,

@@ -21,6 +21,14 @@ class PeriodForm(forms.Form):
     )
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput({"type": "date"}))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built per request: "%" on a lazy string translates it at import, in one language.
+        self.fields["period"].choices = [
+            *[(str(days), _("Last %(days)s days") % {"days": days}) for days in PRESET_DAYS],
+            ("custom", _("Custom")),
+        ]
+
     def clean(self):
         data = super().clean()
         if data.get("period") != "custom":

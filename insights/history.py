@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.db.models import F
+
 from cases.models import Case, CaseEvent, ContactReason, Deflection
 from cases.services.lifecycle import REFERENCE_ALPHABET
 from helpcenter.models import DailyCounter
@@ -89,6 +91,7 @@ def generate_history(
     written = dict.fromkeys(["cases", "events", "searches", "feedback", "deflections"], 0)
     cases: list[Case] = []
     events: list[tuple[int, list[CaseEvent]]] = []
+    view_totals: dict[int, int] = {}
 
     def flush_cases() -> None:
         Case.objects.bulk_create(cases, batch_size=batch_size)
@@ -122,7 +125,7 @@ def generate_history(
         if len(cases) >= batch_size:
             flush_cases()
         written["searches"] += _searches(rng, day, scale, reasons, factor, batch_size)
-        written["feedback"] += _article_activity(rng, day, articles, factor, scale)
+        written["feedback"] += _article_activity(rng, day, articles, factor, scale, view_totals)
         written["deflections"] += _deflections(rng, day, reasons, factor, scale)
         visits = round(scale.visits_per_day * factor * rng.uniform(0.85, 1.15))
         DailyCounter.objects.bulk_create(
@@ -136,6 +139,11 @@ def generate_history(
         if progress:
             progress(day.isoformat(), written["cases"] + len(cases))
     flush_cases()
+    # The admin's "views" (Article.view_count) counts what the daily rows count, as
+    # kb.services.flush_article_views does for live views: without this the admin list showed
+    # only the views since installation and the insights page months of them.
+    for article_id, views in view_totals.items():
+        Article.objects.filter(pk=article_id).update(view_count=F("view_count") + views)
     return written
 
 
@@ -214,19 +222,19 @@ def _searches(rng, day, scale, reasons, factor, batch_size) -> int:
     return len(logs)
 
 
-def _article_activity(rng, day, articles, factor, scale) -> int:
+def _article_activity(rng, day, articles, factor, scale, view_totals) -> int:
     if not articles:
         return 0
     views_per_article = scale.visits_per_day * factor * 0.9 / len(articles)
-    ArticleDailyViews.objects.bulk_create(
-        [
-            ArticleDailyViews(
-                article_id=article.pk, day=day, views=round(views_per_article * rng.uniform(0, 2))
-            )
-            for article in articles
-        ],
-        ignore_conflicts=True,
-    )
+    rows = [
+        ArticleDailyViews(
+            article_id=article.pk, day=day, views=round(views_per_article * rng.uniform(0, 2))
+        )
+        for article in articles
+    ]
+    ArticleDailyViews.objects.bulk_create(rows, ignore_conflicts=True)
+    for row in rows:
+        view_totals[row.article_id] = view_totals.get(row.article_id, 0) + row.views
     votes = []
     for index in range(round(scale.visits_per_day * factor * 0.02)):
         article = rng.choice(articles)

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from django.contrib.auth import get_user_model
 from django.db.models import Max, QuerySet, Sum
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -19,7 +20,7 @@ from django.utils.translation import override
 from cases import reporting as case_figures
 from insights import charts
 from insights.models import RATING_FIELDS, DailyReasonStats, DailySearchTerm, DailySiteStats
-from insights.periods import Period
+from insights.periods import Period, service_today
 from kb import reporting as kb_figures
 
 REASON_FIELDS = [
@@ -48,8 +49,17 @@ class Table:
 
     @property
     def lines(self) -> list[tuple[dict, list]]:
-        """Each row with its cells in column order (for the template)."""
-        return [(row, [row.get(key) for key, _label in self.columns]) for row in self.rows]
+        """Each row with its cells in column order, numbers with the language's thousands
+        separator (for the template; the CSV has the plain values)."""
+        return [
+            (row, [_readable(row.get(key)) for key, _label in self.columns]) for row in self.rows
+        ]
+
+
+def _readable(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return number_format(value, force_grouping=True)
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,14 @@ class Insights:
         return {table.slug: table for table in every}
 
 
+def _last_bucket_is_partial(period: Period, buckets: list[tuple[date, date]]) -> bool:
+    """Whether the chart's last point counts a period still under way: today, or a week
+    cut short by the end of the period."""
+    first, last = buckets[-1]
+    size = 1 if period.days <= 31 else 7
+    return last >= service_today() or (last - first).days + 1 < size
+
+
 def insights_for(period: Period) -> Insights:
     previous = period.previous
     totals, previous_totals = _reason_totals(period), _reason_totals(previous)
@@ -183,6 +201,7 @@ def insights_for(period: Period) -> Insights:
             (_("Previous period"), previous_total[: len(total)], True),
         ],
         x_labels=labels,
+        partial_last=_last_bucket_is_partial(period, buckets),
     )
     chart_table = Table(
         "cases-over-time",
@@ -470,36 +489,53 @@ def _article_links(row: dict) -> dict:
     }
 
 
+def _zero_result_row(row: dict) -> dict:
+    """A search that found nothing then, checked against the knowledge base as it is now:
+    only one that still finds nothing is a gap to write an article for."""
+    found = kb_figures.results_now(row["query"], row["language"])
+    return {
+        **row,
+        "searches": row["zero"],
+        "now": _("still nothing")
+        if not found
+        else _("had no results then; finds %(count)s now") % {"count": found},
+        **({} if found else {"new_article_url": _new_article_url(row["query"], row["language"])}),
+    }
+
+
 def _content_gap_tables(period: Period) -> list[Table]:
     terms = DailySearchTerm.objects.filter(day__gte=period.first_day, day__lte=period.last_day)
     zero = Table(
         "zero-result-searches",
         _("Top searches with no results"),
-        [("query", _("Searched for")), ("language", _("Language")), ("searches", _("Searches"))],
         [
-            {
-                **row,
-                "searches": row["zero"],
-                "new_article_url": _new_article_url(row["query"], row["language"]),
-            }
+            ("query", _("Searched for")),
+            ("language", _("Language")),
+            ("searches", _("Searches")),
+            ("now", _("Today")),
+        ],
+        [
+            _zero_result_row(row)
             for row in terms.filter(zero_results__gt=0)
             .values("query", "language")
             .annotate(zero=Sum("zero_results"))
             .order_by("-zero", "query")[:TOP]
         ],
     )
+    reason_names = {reason.code: _reason_name(reason) for reason in case_figures.reasons()}
     before_case = Table(
         "searches-before-cases",
         _("Searches after which a case was opened"),
         [
             ("query", _("Searched for")),
             ("language", _("Language")),
-            ("reason_code", _("Reason of the case")),
+            ("reason", _("Reason of the case")),
             ("searches", _("Times")),
         ],
         [
             {
                 **row,
+                "reason": reason_names.get(row["reason_code"], row["reason_code"]),
                 "searches": row["times"],
                 "new_article_url": _new_article_url(row["query"], row["language"]),
             }

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from django.db.models import Count, F, Q, Sum
 
 from kb.models import Article, ArticleDailyViews, ArticleFeedback, SearchLog
-from kb.selectors import stale_before
+from kb.selectors import search_articles, stale_before
 
 
 def figures_between(start: datetime, end: datetime, *, day: date) -> dict[str, int]:
@@ -67,3 +67,9 @@ def stale_articles(*, limit: int = 10, now: datetime | None = None) -> list[Arti
         .only("pk", "title", "slug", "language", "reviewed_at", "view_count")
         .order_by("-view_count", "pk")[:limit]
     )
+
+
+def results_now(query: str, language: str) -> int:
+    """How many published articles a search finds today (a search that had none then may
+    have been answered since)."""
+    return search_articles(query=query, language=language).total
