@@ -245,6 +245,9 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 # Days a delivered (or failed) email keeps its body in the outbox before it is blanked.
 OUTBOX_BODY_RETENTION_DAYS = env.int("OUTBOX_BODY_RETENTION_DAYS", default=30)
+# Hours a resolved incident (or completed maintenance) stays on the site, saying "resolved at",
+# before the beat job takes it off by itself.
+NOTICE_RESOLVED_VISIBLE_HOURS = env.int("NOTICE_RESOLVED_VISIBLE_HOURS", default=24)
 
 # --- Cases ----------------------------------------------------------------------------------
 CASE_LINK_DAYS = env.int("CASE_LINK_DAYS", default=30)  # how long an emailed case link works

@@ -263,6 +263,9 @@ class Announcement(models.Model):
     )
     phase = models.CharField(_("phase"), max_length=16, choices=Phase.choices, blank=True)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    # When the incident was resolved or the maintenance completed: the banner then says so
+    # calmly and leaves NOTICE_RESOLVED_VISIBLE_HOURS later (expire_at is set to that moment).
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -288,6 +291,11 @@ class Announcement(models.Model):
     @property
     def body(self) -> str:
         return localized(self, "body")
+
+    @property
+    def is_resolved(self) -> bool:
+        """An incident resolved or a maintenance completed: no longer a problem to act on."""
+        return self.phase in (self.Phase.RESOLVED, self.Phase.COMPLETED)
 
 
 class AnnouncementUpdate(models.Model):

@@ -1,7 +1,7 @@
 """Reads for notifications: the calendar, what to show customers, and mailing progress."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -20,7 +20,9 @@ from notifications.models import (
     OutgoingMessage,
 )
 
-UPCOMING_CLOSURE_DAYS = 14
+# Special hours and closures shown with the opening hours (and in the calendar feed): far
+# enough ahead that Christmas is visible at the start of December.
+UPCOMING_CLOSURE_DAYS = 60
 Publication = Announcement.Publication
 
 
@@ -136,14 +138,18 @@ def current_announcements(request=None, *, now: datetime | None = None) -> list[
 
 
 def site_banners(*, dismissed: set[str], request=None) -> list[Announcement]:
-    """The banners every public page shows: active notices the visitor has not dismissed.
-    Critical ones cannot be dismissed."""
-    return [
+    """The banners every public page shows: active notices the visitor has not dismissed,
+    the live problems first (most severe first), then the resolved ones. A critical notice
+    cannot be dismissed until it is resolved."""
+    banners = [
         announcement
         for announcement in current_announcements(request)[:5]
         if announcement.slug not in dismissed
-        or announcement.severity == Announcement.Severity.CRITICAL
+        or (
+            announcement.severity == Announcement.Severity.CRITICAL and not announcement.is_resolved
+        )
     ]
+    return sorted(banners, key=lambda announcement: announcement.is_resolved)  # stable
 
 
 def notices_for_areas(
@@ -190,19 +196,33 @@ def published_announcement(*, slug: str) -> Announcement | None:
 
 
 def feed_announcements(limit: int = 30) -> QuerySet[Announcement]:
-    return Announcement.objects.filter(
-        publication__in=[Publication.PUBLISHED, Publication.EXPIRED]
-    ).order_by("-published_at")[:limit]
+    """The feed's notices, newest first, each with its updates (newest first)."""
+    return (
+        Announcement.objects.filter(publication__in=[Publication.PUBLISHED, Publication.EXPIRED])
+        .prefetch_related("updates")
+        .order_by("-published_at")[:limit]
+    )
 
 
 def calendar_events() -> QuerySet[Announcement]:
-    """Maintenance windows and holiday closures, for the iCalendar feed."""
+    """Maintenance windows and holiday notices, for the iCalendar feed. A holiday notice made
+    from a calendar day is left out: the day itself is in the feed (``calendar_days``)."""
     return Announcement.objects.filter(
         publication__in=[Publication.PUBLISHED, Publication.SCHEDULED, Publication.EXPIRED],
         kind__in=[Announcement.Kind.MAINTENANCE, Announcement.Kind.HOLIDAY],
         starts_at__isnull=False,
         ends_at__isnull=False,
+        calendar_exception__isnull=True,
     ).order_by("starts_at")
+
+
+def calendar_days(*, today: date | None = None, days: int = 366) -> list[Closure]:
+    """Closures and special hours from ``today`` (the service's day) for ``days`` days, with
+    when the service opens again after each closure: the all-day events of the calendar feed."""
+    calendar = load_calendar()
+    today = today or timezone.localdate(timezone.now(), calendar.time_zone)
+    start = datetime.combine(today, time.min, tzinfo=calendar.time_zone)
+    return calendar.closures_between(start, days)
 
 
 # --- The announcements desk -----------------------------------------------------------------

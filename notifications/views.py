@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -60,7 +61,8 @@ def dismiss_notice(request: HtmxHttpRequest, slug: str) -> HttpResponse:
         dismissed.add(slug)
         request.session[DISMISSED_SESSION_KEY] = sorted(dismissed)[-50:]
     if request.htmx:
-        return HttpResponse("")
+        # The whole banner region again: the count and the most severe notice change.
+        return render(request, "notifications/partials/banners.html")
     next_url = request.POST.get("next", "")
     # A path on this site only: redirect() would take "0" or "home" for a URL name and fail.
     if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
@@ -95,7 +97,12 @@ def notices_embed(request: HtmxHttpRequest) -> JsonResponse:
 @require_GET
 @cache_control(max_age=300, public=True)
 def notices_calendar(request: HtmxHttpRequest) -> HttpResponse:
-    body = build_calendar(selectors.calendar_events(), base_url=request.build_absolute_uri("/"))
+    body = build_calendar(
+        selectors.calendar_events(),
+        closures=selectors.calendar_days(),
+        base_url=request.build_absolute_uri("/"),
+        now=timezone.now(),
+    )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="notices.ics"'
     return response

@@ -207,6 +207,31 @@ def withdraw_announcement(
     return announcement
 
 
+def resolved_visible_until(resolved_at: datetime) -> datetime:
+    """When a notice resolved at ``resolved_at`` leaves the site by itself."""
+    return resolved_at + timedelta(hours=settings.NOTICE_RESOLVED_VISIBLE_HOURS)
+
+
+def _mark_resolution(announcement: Announcement, *, at: datetime) -> list[str]:
+    """Record (or undo) the resolution the phase says; returns the fields it changed.
+
+    Resolving stamps ``resolved_at`` and brings ``expire_at`` forward to the moment the notice
+    leaves by itself (the beat job expires it then): staff never have to withdraw it by hand.
+    A phase that goes back (resolved, then investigating again) undoes both.
+    """
+    if announcement.is_resolved and announcement.resolved_at is None:
+        announcement.resolved_at = at
+        leaves_at = resolved_visible_until(at)
+        announcement.expire_at = min(announcement.expire_at or leaves_at, leaves_at)
+        return ["resolved_at", "expire_at"]
+    if not announcement.is_resolved and announcement.resolved_at is not None:
+        if announcement.expire_at == resolved_visible_until(announcement.resolved_at):
+            announcement.expire_at = None  # the expiry the resolution set, not the author's
+        announcement.resolved_at = None
+        return ["resolved_at", "expire_at"]
+    return []
+
+
 @transaction.atomic
 def post_update(
     *,
@@ -216,8 +241,13 @@ def post_update(
     body_en: str,
     notify_subscribers: bool,
     actor: AbstractBaseUser | None,
+    now: datetime | None = None,
 ) -> AnnouncementUpdate:
-    """Add a timestamped public update (and move the incident's phase); mail it if asked."""
+    """Add a timestamped public update (and move the incident's phase); mail it if asked.
+
+    An update that resolves the incident (phase resolved, or completed) stamps its resolution:
+    the banner turns to "resolved at …" and leaves NOTICE_RESOLVED_VISIBLE_HOURS later."""
+    now = now or timezone.now()
     if not body_es.strip() or not body_en.strip():
         raise ValidationError("An update needs its text in both languages.", code="missing_text")
     update = AnnouncementUpdate.objects.create(
@@ -227,10 +257,12 @@ def post_update(
         body_en=body_en,
         notify_subscribers=notify_subscribers,
         created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_at=now,
     )
     if phase:
         announcement.phase = phase
-        announcement.save(update_fields=["phase", "updated_at"])
+        changed = _mark_resolution(announcement, at=now)
+        announcement.save(update_fields=["phase", "updated_at", *changed])
     if notify_subscribers and announcement.publication == Publication.PUBLISHED:
         create_dispatch(announcement=announcement, update=update)
     return update
@@ -243,13 +275,8 @@ def process_due_announcements(*, now: datetime | None = None) -> dict[str, int]:
     counts = {"published": 0, "expired": 0, "phases": 0, "holidays": 0}
     due = Announcement.objects.filter(publication=Publication.SCHEDULED, publish_at__lte=now)
     for announcement in due:
-        publish_announcement(announcement=announcement, actor=None)
+        publish_announcement(announcement=announcement, actor=None, now=now)
         counts["published"] += 1
-    counts["expired"] = Announcement.objects.filter(
-        publication=Publication.PUBLISHED, expire_at__lte=now
-    ).update(publication=Publication.EXPIRED, updated_at=now)
-    if counts["expired"]:
-        process_memo.changed()  # update() sends no signal: drop the notices processes keep
     maintenance = Announcement.objects.filter(
         publication=Publication.PUBLISHED, kind=Announcement.Kind.MAINTENANCE
     ).exclude(phase=Phase.COMPLETED)
@@ -259,8 +286,38 @@ def process_due_announcements(*, now: datetime | None = None) -> dict[str, int]:
             Announcement.objects.filter(pk=announcement.pk).update(phase=phase, updated_at=now)
             counts["phases"] += 1
             process_memo.changed()  # the banners show the phase
+    counts["resolved"] = _stamp_resolutions(now=now)
+    # After the resolutions: one whose time on the site is already over leaves in this run.
+    counts["expired"] = Announcement.objects.filter(
+        publication=Publication.PUBLISHED, expire_at__lte=now
+    ).update(publication=Publication.EXPIRED, updated_at=now)
+    if counts["expired"]:
+        process_memo.changed()  # update() sends no signal: drop the notices processes keep
     counts["holidays"] = announce_upcoming_holidays(now=now)
     return counts
+
+
+def _stamp_resolutions(*, now: datetime) -> int:
+    """Give every published notice whose phase says it is over (a maintenance completed by
+    time, an incident resolved in the admin) its resolution time and its expiry."""
+    stamped = 0
+    unstamped = Announcement.objects.filter(
+        publication=Publication.PUBLISHED,
+        phase__in=[Phase.RESOLVED, Phase.COMPLETED],
+        resolved_at__isnull=True,
+    )
+    for announcement in unstamped:
+        over_at = now
+        if announcement.kind == Announcement.Kind.MAINTENANCE and announcement.ends_at:
+            over_at = min(announcement.ends_at, now)
+        _mark_resolution(announcement, at=over_at)
+        Announcement.objects.filter(pk=announcement.pk, resolved_at__isnull=True).update(
+            resolved_at=announcement.resolved_at, expire_at=announcement.expire_at, updated_at=now
+        )
+        stamped += 1
+    if stamped:
+        process_memo.changed()
+    return stamped
 
 
 def announce_upcoming_holidays(*, now: datetime) -> int:
