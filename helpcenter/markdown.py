@@ -5,6 +5,7 @@ page or an email without passing through ``render_markdown``.
 """
 
 import html
+import re
 from dataclasses import dataclass, field
 
 import markdown
@@ -70,7 +71,22 @@ def _plain_headings(tokens: list[dict]) -> list[dict]:
     ]
 
 
+_HEADING = re.compile(r"<h[1-6][^>]*>(.*?)</h[1-6]>", re.DOTALL)
+_SENTENCE_END = re.compile(r"[.!?:;…]\s*$")
+
+
+def _heading_sentence(match: re.Match[str]) -> str:
+    """A heading as a sentence of its own ("Plazos" -> "Plazos."), so the text after it
+    does not read as its continuation in a search snippet."""
+    heading = match.group(1).strip()
+    plain = html.unescape(nh3.clean(heading, tags=set())).strip()
+    if not plain:
+        return " "
+    return f" {heading}{'' if _SENTENCE_END.search(plain) else '.'} "
+
+
 def markdown_to_text(text: str) -> str:
-    """Plain text of a Markdown body, for the search index."""
+    """Plain text of a Markdown body, for the search index (headings end as sentences)."""
     rendered = markdown.markdown(text, extensions=["tables", "sane_lists"])
+    rendered = _HEADING.sub(_heading_sentence, rendered)
     return " ".join(html.unescape(nh3.clean(rendered, tags=set())).split())

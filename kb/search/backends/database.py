@@ -27,10 +27,13 @@ from kb.search.base import (
     SearchResults,
     SearchUnavailable,
 )
+from kb.search.relevance import title_match
 from kb.search.text import clean_query
 
 MAX_WORDS = 8
 MAX_PER_PAGE = 100
+# Matches ordered by how closely their title is the query (the rest follow by title).
+MAX_RANKED = 500
 
 
 def _published() -> QuerySet[Article]:
@@ -112,8 +115,20 @@ class DatabaseSearchBackend:
         articles = articles.order_by(visitor_language_first, "title")
         start = (page - 1) * per_page
         try:
+            # Every word must occur (the floor of this backend); among those, a title that is
+            # the query comes first (kb.search.relevance), in the visitor's language first.
+            candidates = list(articles.values_list("pk", "title", "language")[:MAX_RANKED])
             total = articles.count()
-            hits = [_hit(article) for article in articles[start : start + per_page]]
+            order = sorted(
+                candidates,
+                key=lambda row: (
+                    row[2] != language,
+                    -title_match(cleaned, row[1], key=lambda word: word),
+                ),
+            )
+            page_ids = [row[0] for row in order[start : start + per_page]]
+            found = articles.in_bulk(page_ids)
+            hits = [_hit(found[pk]) for pk in page_ids if pk in found]
         except DatabaseError as exc:
             raise SearchUnavailable(f"cannot search the articles: {exc!r}") from exc
         return SearchResults(cleaned, hits, total, page, per_page, None, False)

@@ -68,6 +68,14 @@ from kb.search.base import (
     SearchResults,
     SearchUnavailable,
 )
+from kb.search.relevance import (
+    TitleMatch,
+    above_floor,
+    coverage,
+    min_coverage,
+    title_match,
+    word_weight,
+)
 from kb.search.text import WORD_RE, clean_query, normalize_text, query_words
 
 from . import fastpath
@@ -86,10 +94,8 @@ from .building import rebuild_writer
 from .postings import (
     PostingCache,
     TermSpec,
-    combine_docs,
     combine_scores,
     top,
-    word_docs,
     word_scores,
 )
 from .query import FUZZY_BOOST, AnalyzedWord, QueryForm, fuzzy_distance
@@ -110,6 +116,8 @@ RECENT_RESULTS = 256
 TYPO_CACHE_ENTRIES = 4096
 # Documents read to find the accented spelling of a suggested word.
 SURFACE_DOCS = 10
+# The best-scored hits whose titles are compared with the query (kb.search.relevance).
+TITLE_CANDIDATES = 20
 
 
 def normalize_language(language: str) -> str:
@@ -175,6 +183,28 @@ def _vocabulary_fields(lang: str, words: Iterable[str], spellings: Counter[str])
     for spelling, _count in spellings.most_common():
         best.setdefault(fold(spelling), spelling)
     return {"id": _vocabulary_id(lang), exact_field(lang): sorted(words), "spellings": best}
+
+
+def _covering(
+    scores: dict[int, float], words: list[dict[int, float]], documents: int
+) -> dict[int, float]:
+    """The documents of ``scores`` that match enough of the query's weight (relevance)."""
+    if len(words) < 2:
+        return scores
+    weights = [word_weight(len(found), documents, few=len(words)) for found in words]
+    least = min_coverage(len(words))
+    return {
+        docnum: score
+        for docnum, score in scores.items()
+        if coverage([docnum in found for found in words], weights) >= least
+    }
+
+
+def _titles_first(
+    ranked: list[tuple[int, float]], titled: dict[int, TitleMatch]
+) -> list[tuple[int, float]]:
+    """Exact title matches, then near ones, then the rest; by score within each (stable)."""
+    return sorted(ranked, key=lambda item: -titled.get(item[0], TitleMatch.NONE))
 
 
 def _match_case(original: str, word: str) -> str:
@@ -762,38 +792,61 @@ class WhooshSearchBackend:
         postings = view.postings
         lang, other = langs
 
-        first = combine_scores(
-            [word_scores(postings, terms) for terms in plans[lang]], form.require_all
-        )
+        first_words = [word_scores(postings, terms) for terms in plans[lang]]
+        first = combine_scores(first_words, form.require_all)
         if allowed is not None:
             first = {docnum: score for docnum, score in first.items() if docnum in allowed}
-        ranked = top(first, limit)
+        first = _covering(first, first_words, view.reader.doc_count())
+        # The best hit of either language sets the floor.
+        second_words = [word_scores(postings, terms) for terms in plans[other]]
+        best = max(first.values(), default=0.0)
+        if not first:
+            second_all = combine_scores(second_words, form.require_all)
+            best = max(
+                _covering(second_all, second_words, view.reader.doc_count()).values(),
+                default=0.0,
+            )
+        query = " ".join(word.original for word in analyzed[lang])
+        titled = self._title_matches(view, lang, query, top(first, TITLE_CANDIDATES))
+        first = {
+            docnum: score
+            for docnum, score in first.items()
+            if docnum in titled or above_floor(score, best)
+        }
+        ranked = _titles_first(top(first, max(limit, TITLE_CANDIDATES)), titled)[:limit]
         # Other-language versions of the articles found in the requested language.
         translated = table.keys_of(first)
         key_of = table.key_id.__getitem__
-        if len(ranked) >= limit:
-            # The page is full: the fallback tier only needs counting.
-            second_docs = combine_docs(
-                [word_docs(postings, terms) for terms in plans[other]], form.require_all
-            )
-            if allowed is not None:
-                second_docs &= allowed
-            second_total = len(second_docs) - sum(
-                map(translated.__contains__, map(key_of, second_docs))
-            )
-        else:
-            second = combine_scores(
-                [word_scores(postings, terms) for terms in plans[other]], form.require_all
-            )
-            second = {
+        second = combine_scores(second_words, form.require_all)
+        second = _covering(
+            {
                 docnum: score
                 for docnum, score in second.items()
                 if key_of(docnum) not in translated and (allowed is None or docnum in allowed)
-            }
-            second_total = len(second)
+            },
+            second_words,
+            view.reader.doc_count(),
+        )
+        second = {docnum: score for docnum, score in second.items() if above_floor(score, best)}
+        second_total = len(second)
+        if len(ranked) < limit:
             ranked += top(second, limit - len(ranked))
         used_fuzzy = any(expansions.values())
         return _Outcome(form, ranked, len(first) + second_total, stems, used_fuzzy)
+
+    @staticmethod
+    def _title_matches(
+        view: _View, lang: str, query: str, candidates: list[tuple[int, float]]
+    ) -> dict[int, TitleMatch]:
+        """The candidates whose title is the query or has its words (see relevance)."""
+        stem = view.analyses[lang].stem
+        found = {}
+        for docnum, _score in candidates:
+            title = view.searcher.stored_fields(docnum).get("title", "")
+            match = title_match(query, title, lambda word: stem[word] or None)
+            if match:
+                found[docnum] = match
+        return found
 
     def _hits(self, view: _View, outcome: _Outcome, start: int, end: int) -> list[SearchHit]:
         hits = []

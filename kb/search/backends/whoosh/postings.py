@@ -284,7 +284,8 @@ def combine_scores(words: list[dict[int, float]], require_all: bool) -> dict[int
                 break
         return acc
     ordered = sorted(words, key=len, reverse=True)
-    acc = ordered[0]
+    # A copy: the callers still read each word's own documents (the relevance floor).
+    acc = dict(ordered[0])
     get = acc.get
     for other in ordered[1:]:
         for docnum, score in other.items():

@@ -1,0 +1,91 @@
+"""What every backend does with relevance: title matches first, nothing below a floor.
+
+No search library here: backends pass their own word keys (a stem, a folded word) and scores.
+
+- **Title matches first.** A hit whose title is the query (the same words, ignoring case,
+  accents and punctuation: "where is my order" and "Where is my order?") comes before every
+  other hit; then hits whose title has the same meaningful words as the query (stop words
+  aside, by the backend's word key: "My order where?" or "orders where").
+- **A floor.** A hit is shown only when it matches words that carry at least
+  ``MIN_COVERAGE`` of the query's weight (each meaningful word weighs its rarity, and a word
+  found in no article weighs most: "puntos de fidelidad" is not answered by articles that
+  only mention a "punto") and its score is at least ``SCORE_FLOOR`` of the best hit's. A
+  title match is always shown. A query that nothing fits gets no hits at all, so the page
+  says "nothing found" and offers contact instead of a list of loose matches.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+
+from .text import WORD_RE
+
+# Share of the best hit's score below which a hit is not shown.
+SCORE_FLOOR = 0.15
+# Share of the query's word weight a hit must match to be shown: in a short query, and in a
+# longer one (where a word found nowhere weighs nothing, see word_weight).
+MIN_COVERAGE = 0.5
+MIN_COVERAGE_LONG = 0.25
+# Up to this many meaningful words, a query names a thing rather than describing a problem.
+SHORT_QUERY_WORDS = 2
+
+
+class TitleMatch(IntEnum):
+    NONE = 0
+    NEAR = 1  # the same meaningful words
+    EXACT = 2  # the same words
+
+
+def folded_words(text: str) -> list[str]:
+    """Every word of ``text``, lowercase and without accents, in order."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return WORD_RE.findall(plain)
+
+
+def title_match(query: str, title: str, key: Callable[[str], str | None]) -> TitleMatch:
+    """How closely ``title`` is the query; ``key`` maps a word to the form that is compared
+    (a stem), or None for a stop word."""
+    query_words, title_words = folded_words(query), folded_words(title)
+    if not query_words or not title_words:
+        return TitleMatch.NONE
+    if query_words == title_words:
+        return TitleMatch.EXACT
+    query_keys = {found for word in query_words if (found := key(word))}
+    title_keys = {found for word in title_words if (found := key(word))}
+    if query_keys and query_keys == title_keys:
+        return TitleMatch.NEAR
+    return TitleMatch.NONE
+
+
+def word_weight(matching_documents: int, documents: int, *, few: int) -> float:
+    """The weight of a query word found in ``matching_documents`` of ``documents`` (BM25's
+    idf, always positive), in a query of ``few`` meaningful words.
+
+    A word found nowhere (not even through its typo variants) weighs most in a short query,
+    which names what it asks about ("puntos de fidelidad"), and nothing in a longer one, which
+    talks around it ("hey I wanna know where my stuff is").
+    """
+    if not matching_documents and few > SHORT_QUERY_WORDS:
+        return 0.0
+    return math.log(1 + (documents + 1) / (matching_documents + 0.5))
+
+
+def coverage(matched: Sequence[bool], weights: Sequence[float]) -> float:
+    """The share of the query's weight that a hit matches (1.0 for a query of stop words)."""
+    total = sum(weights)
+    if total <= 0:
+        return 1.0
+    return sum(weight for hit, weight in zip(matched, weights, strict=True) if hit) / total
+
+
+def min_coverage(words: int) -> float:
+    """The share of the weight of a query of ``words`` meaningful words a hit must match."""
+    return MIN_COVERAGE if words <= SHORT_QUERY_WORDS else MIN_COVERAGE_LONG
+
+
+def above_floor(score: float, best: float) -> bool:
+    return best <= 0 or score >= SCORE_FLOOR * best
