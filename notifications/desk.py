@@ -115,7 +115,9 @@ def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> Htt
                 for name in services.unfilled_placeholders(announcement)
             ],
             publish_form=PublishForm(),
-            update_form=UpdateForm(initial={"phase": announcement.phase}, kind=announcement.kind),
+            update_form=UpdateForm(
+                initial={"phase": announcement.phase}, kind=announcement.kind, prefix="update"
+            ),
             progress=selectors.announcement_progress(announcement),
         )
     return render(request, "notifications/desk/announcement_compose.html", context)
@@ -182,7 +184,8 @@ def announcement_test(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @staff_permission_required(CHANGE)
 def announcement_update(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     announcement = _announcement_or_404(pk)
-    form = UpdateForm(request.POST, kind=announcement.kind)
+    # Its own prefix: the compose form on the same page has body_es and body_en too.
+    form = UpdateForm(request.POST, kind=announcement.kind, prefix="update")
     if form.is_valid():
         services.post_update(announcement=announcement, actor=request.user, **form.cleaned_data)
         messages.success(request, _("Update posted."))
