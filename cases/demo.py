@@ -217,6 +217,23 @@ TAXONOMY = [
             ),
         ],
     ),
+    (
+        # Last in the list: whoever finds no reason that fits still has one to choose.
+        "something-else",
+        "Otra cosa",
+        "Something else",
+        [
+            (
+                "other",
+                "Otro / ninguno de estos",
+                "Other / none of these",
+                "care",
+                8,
+                3,
+                [],
+            ),
+        ],
+    ),
 ]
 
 

@@ -1,3 +1,4 @@
+import secrets
 import unicodedata
 
 from django import forms
@@ -13,6 +14,7 @@ from cases.selectors import (
     teams,
 )
 from cases.services import DuplicateChoice
+from helpcenter.form_messages import PlainErrors
 from helpcenter.parsing import MAX_ID, parse_id
 
 
@@ -51,7 +53,12 @@ class ReasonChoiceField(forms.ModelChoiceField):
         return reason.name
 
 
-class ContactForm(forms.Form):
+class ContactForm(PlainErrors, forms.Form):
+    """The contact form. Subject, description and name are asked only for a new case: a
+    question about an existing case ("How is my case going?") needs the email and, optionally,
+    the reference. ``submission`` is the form's one-time token (``submit_contact``);
+    ``incident`` the live incident the visitor was shown before writing anyway."""
+
     reason = ReasonChoiceField(
         label=_("What is it about?"),
         queryset=ContactReason.objects.none(),
@@ -60,37 +67,105 @@ class ContactForm(forms.Form):
     subject = SingleLineField(
         label=_("Subject"),
         max_length=200,
+        required=False,
         help_text=_("A few words: we will look for an answer while you type."),
     )
     description = forms.CharField(
         label=_("Tell us what happened"),
         max_length=5000,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("Include any order number or date that helps: we will not ask for it again."),
     )
-    name = SingleLineField(label=_("Your name"), max_length=120)
+    name = SingleLineField(label=_("Your name"), max_length=120, required=False)
     email = forms.EmailField(
         label=_("Your email"), max_length=254, help_text=_("We send the link to your case here.")
     )
+    reference = forms.CharField(
+        label=_("Case reference (optional)"),
+        max_length=12,
+        required=False,
+        help_text=_("Like K7M2-Q9XA. Leave it empty to get the links to all your cases."),
+    )
     website = forms.CharField(required=False, label=_("Leave this empty"))
+    submission = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    incident = IdField(required=False, widget=forms.HiddenInput)
+
+    CASE_FIELDS = ("subject", "description", "name")
+    REQUIRED_MESSAGES = {
+        "reason": _("Choose what it is about."),
+        "subject": _("Write a subject: a few words are enough."),
+        "description": _("Tell us what happened."),
+        "name": _("Write your name."),
+    }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["reason"]
         field.queryset = selectable_reasons()
+        groups = reason_groups()
         field.choices = [("", _("Choose a topic"))] + [
             (group.name, [(reason.pk, reason.name) for reason in reasons])
-            for group, reasons in reason_groups()
+            for group, reasons in groups
         ]
+        self.status_reason_ids = {
+            reason.pk
+            for _group, reasons in groups
+            for reason in reasons
+            if reason.is_status_inquiry
+        }
+        field.error_messages["invalid_choice"] = _("Choose one of the topics in the list.")
+        for name, message in self.REQUIRED_MESSAGES.items():
+            self.fields[name].error_messages["required"] = message
+        if not self.is_bound and not self.initial.get("submission"):
+            self.initial["submission"] = secrets.token_urlsafe(24)
 
     def clean_website(self) -> str:
         if self.cleaned_data.get("website"):
             raise forms.ValidationError(_("Leave this field empty."))
         return ""
 
+    def clean_reference(self) -> str:
+        return self.cleaned_data["reference"].strip().upper().replace(" ", "-")
+
+    def clean(self):
+        data = super().clean()
+        reason = data.get("reason")
+        if reason is not None and not reason.is_status_inquiry:
+            for name in self.CASE_FIELDS:
+                if name not in self.errors and not data.get(name):
+                    self.add_error(name, self.REQUIRED_MESSAGES[name])
+        return data
+
     def chosen_reason_id(self) -> int | None:
         """The reason picked, even when the rest of the form is not valid (for its reply time)."""
-        return parse_id(self.data.get("reason")) if self.is_bound else None
+        if self.is_bound:
+            return parse_id(self.data.get("reason"))
+        return parse_id(str(self.initial.get("reason") or ""))
+
+    def chosen_reason(self) -> ContactReason | None:
+        reason_id = self.chosen_reason_id()
+        return next((r for r in self.fields["reason"].queryset if r.pk == reason_id), None)
+
+    def asks_about_a_case(self) -> bool:
+        """The chosen reason is a question about an existing case: only the email is asked."""
+        reason = self.chosen_reason()
+        return reason is not None and reason.is_status_inquiry
+
+    def error_summary(self) -> list[tuple[str, str]]:
+        """(field id or "", message) for every error, in the order of the form."""
+        found = [("", str(error)) for error in self.non_field_errors()]
+        for field in self:
+            found += [(field.id_for_label, str(error)) for error in field.errors]
+        return found
+
+
+class FollowIncidentForm(PlainErrors, forms.Form):
+    """ "Tell me when it is fixed": the incident and the address to tell."""
+
+    incident = IdField()
+    email = forms.EmailField(label=_("Your email"), max_length=254)
+    reason = IdField(required=False)
 
 
 class DuplicateChoiceForm(forms.Form):
@@ -106,7 +181,7 @@ class DuplicateChoiceForm(forms.Form):
         return DuplicateChoice(self.cleaned_data.get("duplicate_choice") or DuplicateChoice.ASK)
 
 
-class FindCaseForm(forms.Form):
+class FindCaseForm(PlainErrors, forms.Form):
     reference = forms.CharField(
         label=_("Case reference (optional)"),
         max_length=12,
@@ -119,13 +194,13 @@ class FindCaseForm(forms.Form):
         return self.cleaned_data["reference"].strip().upper().replace(" ", "-")
 
 
-class MessageForm(forms.Form):
+class MessageForm(PlainErrors, forms.Form):
     body = forms.CharField(
         label=_("Your message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
     )
 
 
-class ReopenForm(forms.Form):
+class ReopenForm(PlainErrors, forms.Form):
     body = forms.CharField(
         label=_("What is still wrong? (optional)"),
         required=False,
@@ -161,7 +236,7 @@ class UpdatesForm(forms.Form):
         return self.cleaned_data.get("enabled") == "1"
 
 
-class RatingForm(forms.Form):
+class RatingForm(PlainErrors, forms.Form):
     rating = forms.TypedChoiceField(
         label=_("How did we do?"),
         choices=[(value, value) for value in range(1, 6)],
@@ -241,3 +316,22 @@ class AssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = desk_staff()
         self.fields["team"].queryset = teams()
+
+
+class CaseAnswerForm(PlainErrors, forms.Form):
+    """The one question of a resolved case: is it solved? With one text box for what is
+    still wrong (read only when it is not)."""
+
+    solved = forms.TypedChoiceField(
+        label=_("Is it solved?"),
+        choices=[("yes", _("Yes, it is solved")), ("no", _("No, it is not solved"))],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose whether it is solved.")},
+    )
+    body = forms.CharField(
+        label=_("If it is not solved: what is still wrong? (optional)"),
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

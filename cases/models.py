@@ -155,6 +155,17 @@ class Case(models.Model):
     saw_reason_article = models.BooleanField(
         _("customer had read an article for the reason"), null=True, editable=False
     )
+    # The live incident the contact form showed before the customer chose to write anyway:
+    # the case hears the incident's updates (``tell_cases_about_incidents``).
+    incident = models.ForeignKey(
+        "notifications.Announcement",
+        verbose_name=_("known incident"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
     created_at = models.DateTimeField(_("opened"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -263,6 +274,10 @@ class Deflection(models.Model):
         ARTICLE = "article", _("An article solved it")
         STATUS_INQUIRY = "status", _("Status question answered with the case link")
         DUPLICATE = "duplicate", _("Added to an open case instead of a new one")
+        INCIDENT = "incident", _("Asked to hear when a known incident is fixed")
+        # "This solved it" on a suggestion the visitor never opened: kept apart, not counted
+        # as a contact avoided (it may be a visitor giving up, or a stray click).
+        ARTICLE_UNREAD = "unread", _("“This solved it” without opening the article")
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     reason = models.ForeignKey(ContactReason, null=True, blank=True, on_delete=models.SET_NULL)
@@ -276,3 +291,27 @@ class Deflection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d}"
+
+
+class ContactSubmission(models.Model):
+    """A contact form's one-time submission token, spent by what the submission did.
+
+    The form carries a random token; the first submission that does something (opens a case,
+    adds to one, sends the case links) records it in the same transaction, and every later
+    submission of the same form (a reload, back and resubmit, a double click) finds it and is
+    shown what the first one did: never a second case or email.
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    outcome = models.CharField(max_length=20)
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("contact form submission")
+        verbose_name_plural = _("contact form submissions")
+
+    def __str__(self) -> str:
+        return f"{self.outcome} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -95,6 +95,7 @@ def figures_between(start: datetime, end: datetime, *, now: datetime) -> dict[Re
             n_deflected_article=Count("id", filter=Q(kind=Deflection.Kind.ARTICLE)),
             n_deflected_status=Count("id", filter=Q(kind=Deflection.Kind.STATUS_INQUIRY)),
             n_deflected_duplicate=Count("id", filter=Q(kind=Deflection.Kind.DUPLICATE)),
+            n_deflected_incident=Count("id", filter=Q(kind=Deflection.Kind.INCIDENT)),
         )
     )
     _add(figures, deflections)

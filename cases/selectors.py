@@ -222,6 +222,27 @@ def can_reopen(case: Case, now: datetime | None = None) -> bool:
     )
 
 
+def reopen_until(case: Case) -> datetime | None:
+    """Until when the customer may reopen a solved case (None while it is not solved)."""
+    solved_at = case.resolved_at or case.closed_at
+    if case.status not in (Status.RESOLVED, Status.CLOSED) or solved_at is None:
+        return None
+    return solved_at + timedelta(days=settings.CASE_REOPEN_DAYS)
+
+
+def resolution_message(case: Case) -> CaseEvent | None:
+    """The reply that resolved the case: our last public reply up to its resolution (from
+    the timeline the status page already read)."""
+    if case.status not in (Status.RESOLVED, Status.CLOSED) or case.resolved_at is None:
+        return None
+    replies = [
+        event
+        for event in getattr(case, "public_events", [])
+        if event.kind == CaseEvent.Kind.PUBLIC_REPLY and event.created_at <= case.resolved_at
+    ]
+    return replies[-1] if replies else None
+
+
 def customer_cases(case_ids: list[int]) -> list[Case]:
     return list(
         Case.objects.filter(pk__in=case_ids).select_related("reason").order_by("-created_at")

@@ -7,9 +7,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cases import selectors, services
 from cases.forms import (
+    CaseAnswerForm,
     ContactForm,
     DuplicateChoiceForm,
     FindCaseForm,
+    FollowIncidentForm,
     MessageForm,
     RatingForm,
     ReopenForm,
@@ -19,11 +21,12 @@ from cases.forms import (
 from cases.models import Case
 from cases.services import ContactOutcome
 from helpcenter import counters
+from helpcenter.i18n import current_language
+from helpcenter.markdown import markdown_to_text
 from helpcenter.parsing import parse_id
 from helpcenter.ratelimit import client_address_key
 from helpcenter.view_types import HtmxHttpRequest
 from kb import selectors as kb
-from kb.models import current_language
 from kb.visitors import visitor_hash
 from notifications import selectors as notices
 
@@ -37,33 +40,68 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 # --- Contact form ---------------------------------------------------------------------------
 
 
+def _contact_context(form: ContactForm, request: HtmxHttpRequest, known) -> dict:
+    """What the contact page shows around the form: the hours, whose case this browser knows,
+    the reply time for the chosen reason and, first of all, a live problem that affects it."""
+    context = {
+        "form": form,
+        "status": notices.service_status(),
+        "known_case": known,
+        "in_form": True,
+    }
+    reason = form.chosen_reason()
+    if reason is not None:
+        context["expectation"] = selectors.contact_expectation(reason.pk)
+        context["problem"] = _problem_for(reason, request)
+    return context
+
+
+def _problem_for(reason, request: HtmxHttpRequest) -> dict | None:
+    problems = notices.live_problems_for_areas(reason.areas, request=request)
+    if not problems:
+        return None
+    return {
+        "incident": problems[0],
+        "summary": markdown_to_text(problems[0].body),
+        "next_update": notices.next_incident_update(problems[0]),
+        "form": FollowIncidentForm(initial={"incident": problems[0].pk, "reason": reason.pk}),
+    }
+
+
 @require_http_methods(["GET", "POST"])
 def contact(request: HtmxHttpRequest) -> HttpResponse:
+    """The contact form, Post/Redirect/Get: a submission that did something redirects to a
+    page that can be reloaded; its one-time token makes a repeated submission do nothing."""
     known = selectors.known_customer_case(request.session)
     initial = {"name": known.customer_name, "email": known.customer_email} if known else {}
+    if reason_id := parse_id(request.GET.get("reason", "")):
+        initial["reason"] = reason_id
     form = ContactForm(request.POST or None, initial=initial)
-    context = {"form": form, "status": notices.service_status(), "known_case": known}
     if request.method != "POST" or not form.is_valid():
         if not form.is_bound:
             counters.increment(counters.Counter.CONTACT_FORM_OPENED)
-        if reason_id := form.chosen_reason_id():
-            context["expectation"] = selectors.contact_expectation(reason_id)
-        return render(request, "cases/contact.html", context)
+        return render(request, "cases/contact.html", _contact_context(form, request, known))
 
     data = form.cleaned_data
     outcome = services.submit_contact(
         reason=data["reason"],
-        subject=data["subject"],
+        subject=data["subject"] or data["reference"],
         description=data["description"],
         name=data["name"],
         email=data["email"],
         duplicate_choice=DuplicateChoiceForm(request.POST).choice(),
+        submission_token=data["submission"],
+        incident_seen=data["incident"],
         language=current_language(),
         visitor_hash=visitor_hash(request),
         address_key=client_address_key(request),
         verified_case_ids=selectors.session_case_ids(request.session),
     )
-    match outcome.kind:
+    context = _contact_context(form, request, known)
+    kind = outcome.kind
+    if kind == ContactOutcome.Kind.ALREADY_SUBMITTED:
+        kind = outcome.previous
+    match kind:
         case ContactOutcome.Kind.LIMITED:
             form.add_error(
                 None,
@@ -73,24 +111,92 @@ def contact(request: HtmxHttpRequest) -> HttpResponse:
                 ),
             )
             return render(request, "cases/contact.html", context, status=429)
+        case ContactOutcome.Kind.INCIDENT_KNOWN:
+            return render(request, "cases/contact.html", {**context, "stopped": True})
         case ContactOutcome.Kind.STATUS_LINK_SENT:
-            return render(request, "cases/contact_status_link.html", {"email": data["email"]})
+            return redirect("cases:contact_links_sent")
         case ContactOutcome.Kind.ADDED_TO_CASE:
             return redirect("cases:status", reference=outcome.case.reference)
         case ContactOutcome.Kind.DUPLICATE_FOUND:
             return render(
                 request, "cases/contact_duplicate.html", {**context, "duplicate": outcome.case}
             )
-    return render(
-        request, "cases/contact_done.html", {"case": outcome.case, "status": context["status"]}
+    # Opened: this browser may open the case it has just written (the link is on its way by
+    # email too); the confirmation page links to it.
+    if outcome.case.pk not in selectors.session_case_ids(request.session):
+        services.grant_session_access(request.session, outcome.case)
+    return redirect("cases:contact_received", reference=outcome.case.reference)
+
+
+@never_cache
+@require_GET
+def contact_received(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """ "We have your case": the page a new case redirects to (reloading it does nothing)."""
+    case = selectors.case_for_session(request.session, reference)
+    if case is None:
+        return _locked(request)
+    return _no_store(
+        render(
+            request,
+            "cases/contact_done.html",
+            {"case": case, "status": notices.service_status()},
+        )
     )
+
+
+@require_GET
+def contact_links_sent(request: HtmxHttpRequest) -> HttpResponse:
+    """A question about a case was answered with its links (the page a reload may repeat)."""
+    return render(request, "cases/contact_status_link.html", {})
+
+
+@require_http_methods(["GET", "POST"])
+def follow_incident(request: HtmxHttpRequest) -> HttpResponse:
+    """ "Tell me when it is fixed": follow the live incident instead of writing (GET shows the
+    one-field form, for a visitor coming from search or a notice)."""
+    if request.method == "GET":
+        incident = notices.live_problem(parse_id(request.GET.get("incident", "")))
+        problem = incident and {
+            "incident": incident,
+            "summary": markdown_to_text(incident.body),
+            "next_update": notices.next_incident_update(incident),
+            "form": FollowIncidentForm(initial={"incident": incident.pk}),
+        }
+        return render(request, "cases/follow_incident.html", {"problem": problem})
+    form = FollowIncidentForm(request.POST)
+    incident = notices.live_problem(
+        form.data.get("incident") and parse_id(form.data.get("incident"))
+    )
+    if not form.is_valid() or incident is None:
+        if request.htmx:
+            error = (
+                " ".join(m for errors in form.errors.values() for m in errors)
+                if incident
+                else _("This problem is already fixed, or the notice is gone.")
+            )
+            return render(request, "cases/partials/followed.html", {"error": error}, status=400)
+        context = {"problem": {"incident": incident, "form": form}} if incident else {}
+        return render(request, "cases/follow_incident.html", context, status=400)
+    followed = services.follow_incident_instead(
+        incident=incident,
+        email=form.cleaned_data["email"],
+        language=current_language(),
+        address_key=client_address_key(request),
+        reason=selectors.contact_reason(form.cleaned_data.get("reason")),
+    )
+    context = {"incident": incident, "followed": followed}
+    template = "cases/partials/followed.html" if request.htmx else "cases/follow_incident.html"
+    return render(request, template, context, status=200 if followed else 429)
 
 
 @require_GET
 def contact_expectation(request: HtmxHttpRequest) -> HttpResponse:
     """The honest reply time for the chosen reason (htmx, as the reason is picked)."""
     expectation = selectors.contact_expectation(parse_id(request.GET.get("reason")))
-    return render(request, "cases/partials/expectation.html", {"expectation": expectation})
+    context = {"expectation": expectation, "in_form": True}
+    if expectation is not None:
+        context["problem"] = _problem_for(expectation.reason, request)
+    return render(request, "cases/partials/expectation.html", context)
 
 
 @require_GET
@@ -104,11 +210,21 @@ def contact_suggestions(request: HtmxHttpRequest) -> HttpResponse:
     )
     if hits:
         counters.increment(counters.Counter.SUGGESTIONS_SHOWN, once_per=visitor_hash(request))
+    reason = selectors.contact_reason(parse_id(request.GET.get("reason", "")))
+    problems = _problems_about(text, reason, request) if len(text.strip()) >= 3 else []
     return render(
         request,
         "cases/partials/suggestions.html",
-        {"hits": hits, "reason": request.GET.get("reason", "")},
+        {"hits": hits, "problems": problems, "reason": reason.pk if reason else ""},
     )
+
+
+def _problems_about(text: str, reason, request: HtmxHttpRequest) -> list:
+    """Live problems the subject is about, or that affect the chosen reason: shown first."""
+    found = notices.live_problems_about(text, request=request)
+    if reason is not None:
+        found += notices.live_problems_for_areas(reason.areas, request=request)
+    return list(dict.fromkeys(found))[:2]
 
 
 @require_POST
@@ -212,6 +328,9 @@ def _status_context(request: HtmxHttpRequest, case: Case) -> dict:
         "message_form": MessageForm(),
         "rating_form": RatingForm(),
         "can_reopen": selectors.can_reopen(case),
+        "reopen_until": selectors.reopen_until(case),
+        "resolution": selectors.resolution_message(case),
+        "answer_form": CaseAnswerForm(),
         "articles": kb.articles_for_keys(keys=case.reason.article_keys, language=language),
         "notices": notices.notices_for_areas(case.reason.areas, request=request)[:3],
     }
@@ -259,6 +378,23 @@ def case_message(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 @require_POST
 def case_confirm(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     return _case_action(request, reference, lambda case: services.confirm_solved(case=case))
+
+
+@require_POST
+def case_answer(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """The one question of a resolved case: solved (it closes) or not (it reopens, with what
+    is still wrong)."""
+    form = CaseAnswerForm(request.POST)
+
+    def act(case: Case) -> None:
+        if not form.is_valid():
+            raise ValidationError(" ".join(m for errors in form.errors.values() for m in errors))
+        if form.cleaned_data["solved"]:
+            services.confirm_solved(case=case)
+        else:
+            services.reopen_case(case=case, body=form.cleaned_data["body"])
+
+    return _case_action(request, reference, act)
 
 
 @require_POST

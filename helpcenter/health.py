@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from helpcenter import broker
 from helpcenter.celery import app as celery_app
+from helpcenter.models import WorkerHeartbeat
+from kb.selectors import search_fast_path, search_index_status
 
 WORKER_STALE_AFTER = timedelta(minutes=3)
 
@@ -49,8 +51,6 @@ def check_broker() -> Check:
 
 
 def check_search_index() -> Check:
-    from kb.selectors import search_index_status
-
     status = search_index_status()
     if status == "ok":
         return Check("ok")
@@ -59,8 +59,6 @@ def check_search_index() -> Check:
 
 
 def check_search_fast_path() -> Check:
-    from kb.selectors import search_fast_path
-
     fast_path = search_fast_path()
     if fast_path is None:
         return Check("ok", "the search backend has no separate fast path")
@@ -71,8 +69,6 @@ def check_search_fast_path() -> Check:
 
 
 def check_worker(*, now: datetime | None = None) -> Check:
-    from helpcenter.models import WorkerHeartbeat
-
     try:
         heartbeat = WorkerHeartbeat.objects.filter(name="worker").first()
     except Exception:

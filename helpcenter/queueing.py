@@ -1,4 +1,11 @@
-"""Queue Celery tasks once the transaction that made them necessary has committed."""
+"""Queue Celery tasks once the transaction that made them necessary has committed.
+
+Tasks are queued by name (as Zulip queues its events): a service says
+``enqueue_after_commit("kb.tasks.sync_article_to_index", article_id)`` and never imports the
+task module, so the tasks import the services they call and nothing imports back. The names
+are the ones beat and the workers already know; ``tests/test_queueing.py`` checks that every
+name the apps queue is a registered task.
+"""
 
 import logging
 import threading
@@ -6,32 +13,36 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from celery import Task
 from django.db import transaction
+
+from helpcenter.celery import app
 
 logger = logging.getLogger(__name__)
 _left_to_sweepers = threading.local()
 
 
-def _send(task: Task, args: tuple, kwargs: dict) -> None:
+def _send(task_name: str, args: tuple, kwargs: dict) -> None:
     try:
-        task.apply_async(args=args, kwargs=kwargs)
+        # The registered task's own apply_async when this process has imported it, else
+        # send_task by name: the same message either way.
+        app.signature(task_name).apply_async(args=args, kwargs=kwargs)
     except Exception:
         # The broker is down. The work is already recorded in the database (an outbox row, an
         # article marked for indexing), and a periodic sweeper queues it again: the customer's
         # request must not fail because of it.
-        logger.exception("Could not queue %s%r; the sweeper will retry it", task.name, args)
+        logger.exception("Could not queue %s%r; the sweeper will retry it", task_name, args)
 
 
-def enqueue_after_commit(task: Task, *args, **kwargs) -> None:
-    """Send ``task`` to the broker after the current transaction commits (at once outside one).
+def enqueue_after_commit(task_name: str, *args, **kwargs) -> None:
+    """Send the task named ``task_name`` (``"<app>.tasks.<function>"``) to the broker after the
+    current transaction commits (at once outside one).
 
     Unlike ``task.delay_on_commit``, a broker failure is logged instead of raised into the
     request that caused it.
     """
-    if task.name in getattr(_left_to_sweepers, "names", ()):
+    if task_name in getattr(_left_to_sweepers, "names", ()):
         return
-    transaction.on_commit(partial(_send, task, args, kwargs))
+    transaction.on_commit(partial(_send, task_name, args, kwargs))
 
 
 @contextmanager

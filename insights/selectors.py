@@ -33,7 +33,12 @@ SITE_FIELDS = [
     for field in DailySiteStats._meta.get_fields()
     if field.get_internal_type() == "PositiveIntegerField"
 ]
-DEFLECTION_FIELDS = ["deflected_article", "deflected_status", "deflected_duplicate"]
+DEFLECTION_FIELDS = [
+    "deflected_article",
+    "deflected_status",
+    "deflected_duplicate",
+    "deflected_incident",
+]
 MIN_VOTES_FOR_HELPFULNESS = 5
 TOP = 15
 
@@ -283,7 +288,10 @@ def _funnel(site, previous_site, overall, previous_overall) -> list[Figure]:
             _("“This solved it”"),
             overall["deflected_article"],
             previous_overall["deflected_article"],
-            _("Visitors who clicked “This solved it” on a suggested article; no case was opened."),
+            _(
+                "Visitors who clicked “This solved it” on a suggested article they had opened; "
+                "no case was opened."
+            ),
         )
     )
     figures.append(
@@ -318,8 +326,9 @@ def _ratios(site, previous_site, overall, previous_overall) -> list[Figure]:
             deflection_rate(overall),
             deflection_rate(previous_overall),
             _(
-                "Contacts avoided (“this solved it”, status questions answered with the case "
-                "link, messages added to an open case) out of contacts avoided plus cases opened."
+                "Contacts avoided (“this solved it” after opening the article, status questions "
+                "answered with the case link, messages added to an open case, known problems "
+                "followed instead) out of contacts avoided plus cases opened."
             ),
             "%",
         ),
@@ -351,6 +360,15 @@ def _needless(overall, previous_overall) -> list[Figure]:
             _(
                 "Messages added to the customer's open case for the same reason instead of "
                 "opening another."
+            ),
+        ),
+        Figure(
+            _("Contacts avoided by a known problem"),
+            overall["deflected_incident"],
+            previous_overall["deflected_incident"],
+            _(
+                "Visitors who met a live incident on the contact form and asked to be told when "
+                "it is fixed instead of writing to us."
             ),
         ),
         Figure(

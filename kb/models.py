@@ -3,6 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
 
 from helpcenter.i18n import Language, current_language, localized
 
@@ -130,8 +131,6 @@ class Article(models.Model):
         return self.title
 
     def get_absolute_url(self) -> str:
-        from django.utils.translation import override
-
         with override(self.language):
             return reverse("kb:article", kwargs={"slug": self.slug})
 

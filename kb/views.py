@@ -54,6 +54,8 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
         "category": arguments["category"],
         "results": results,
         "categories": selectors.categories_with_counts(language=language),
+        # A live problem the query is about comes before any article (issue 14, item 2).
+        "problems": notices.live_problems_about(arguments["query"] or "", request=request),
     }
     template = (
         "kb/search.html#results" if request.htmx and not request.htmx.boosted else "kb/search.html"

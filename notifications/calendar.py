@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import get_language
+
 SEARCH_HORIZON_DAYS = 366
 
 
@@ -25,8 +27,6 @@ class DayException:
     @property
     def label(self) -> str:
         """The label in the active language (Spanish when no English one was given)."""
-        from django.utils.translation import get_language
-
         english = (get_language() or "es")[:2] == "en"
         return self.label_en if english and self.label_en else self.label_es
 

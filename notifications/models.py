@@ -326,6 +326,37 @@ class AnnouncementUpdate(models.Model):
         return localized(self, "body")
 
 
+class IncidentFollower(models.Model):
+    """ "Tell me when it is fixed": one address waiting for news of one incident.
+
+    One step, no account and no subscription: anyone may follow an incident (rate limited),
+    and hears only about that incident. Each of its updates (and its resolution) is mailed
+    once per follower through the outbox, in the same transaction as the update (the outbox
+    row's dedupe key is the ledger); the resolution ends the following.
+    """
+
+    announcement = models.ForeignKey(
+        Announcement, on_delete=models.CASCADE, related_name="followers"
+    )
+    email = models.EmailField(_("email"))
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    created_at = models.DateTimeField(_("since"), default=timezone.now)
+    done_at = models.DateTimeField(_("told it is fixed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("incident follower")
+        verbose_name_plural = _("incident followers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["announcement", "email"], name="notifications_one_follow_per_incident"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.announcement_id} · {self.email}"
+
+
 # --- Subscribers and fan-out ------------------------------------------------------------------
 
 

@@ -1,7 +1,9 @@
 """Reads for notifications: the calendar, what to show customers, and mailing progress."""
 
+import re
+import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -88,6 +90,11 @@ def active_announcements(*, now: datetime | None = None) -> QuerySet[Announcemen
         .filter(Q(expire_at__isnull=True) | Q(expire_at__gt=now))
         .order_by("-severity", "-published_at")
     )
+
+
+def active_incidents(*, now: datetime | None = None) -> QuerySet[Announcement]:
+    """The active announcements about an incident (an outage), most severe first."""
+    return active_announcements(now=now).filter(kind=Announcement.Kind.INCIDENT)
 
 
 def home_notices(*, limit: int = 3, now: datetime | None = None) -> list[Announcement]:
@@ -288,3 +295,123 @@ def dispatch_progress(dispatch: Dispatch) -> DispatchProgress:
 def email_already_queued(dedupe_key: str) -> bool:
     """Whether the outbox already holds the email with this key (queued, sent or failed)."""
     return OutgoingMessage.objects.filter(dedupe_key=dedupe_key).exists()
+
+
+# --- Known problems, for the contact form and search (issue 14, item 2) ---------------------
+
+# How often we promise news of a live incident: the contact form says when the next is due.
+INCIDENT_UPDATE_INTERVAL = timedelta(hours=1)
+
+
+def _is_live_problem(announcement: Announcement, now: datetime) -> bool:
+    """An incident not yet resolved, or a maintenance under way (or about to start)."""
+    if announcement.phase in (Announcement.Phase.RESOLVED, Announcement.Phase.COMPLETED):
+        return False
+    if announcement.kind == Announcement.Kind.INCIDENT:
+        return True
+    return announcement.kind == Announcement.Kind.MAINTENANCE and (
+        announcement.starts_at is None or announcement.starts_at <= now
+    )
+
+
+def live_problems_for_areas(
+    areas: list[str], *, request=None, now: datetime | None = None
+) -> list[Announcement]:
+    """Live incidents and maintenance that affect these contact reason codes (a reason's own
+    code and its group's), and incidents that affect the whole site; most severe first."""
+    now = now or timezone.now()
+    wanted = set(areas)
+    return [
+        announcement
+        for announcement in current_announcements(request, now=now)
+        if _is_live_problem(announcement, now)
+        and (
+            (announcement.areas and wanted & set(announcement.areas))
+            or (not announcement.areas and announcement.kind == Announcement.Kind.INCIDENT)
+        )
+    ]
+
+
+def live_problem(pk: int | None, *, now: datetime | None = None) -> Announcement | None:
+    """The live incident or maintenance with this id (one a visitor may follow), or None."""
+    now = now or timezone.now()
+    if not pk:
+        return None
+    announcement = active_announcements(now=now).filter(pk=pk).first()
+    return announcement if announcement and _is_live_problem(announcement, now) else None
+
+
+_STOP_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "the and for with not can cannot cant does dont that this what when where which have from "
+    "your you are was were will would there their some into about after before again "
+    "los las una unos unas que por para con sin como cuando donde esta este esto estan "
+    "puedo puede pueden hay del mis tus sus nos hace hacer ser son soy muy mas pero "
+    "problema problemas problem problems",
+    )
+)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def _words(text: str) -> set[str]:
+    return {
+        word for word in re.findall(r"[a-z0-9]+", _fold(text)) if len(word) > 3
+    } - _STOP_WORDS
+
+
+def _same_word(one: str, other: str) -> bool:
+    # A light stem: "pagar", "pagos" and "pago" meet on "pag"; "tarjeta" and "tarjetas" too.
+    size = min(len(one), len(other), 5)
+    return one[: max(size - 1, 4)] == other[: max(size - 1, 4)] if size > 4 else one == other
+
+
+def live_problems_about(
+    text: str, *, also: list[str] = (), request=None, now: datetime | None = None
+) -> list[Announcement]:
+    """Live incidents and maintenance whose words (title and text in the page's language,
+    plus ``also``: e.g. the names of the reasons they affect) share a word with ``text``."""
+    now = now or timezone.now()
+    query = _words(text[:200])
+    if not query:
+        return []
+    found = []
+    for announcement in current_announcements(request, now=now):
+        if not _is_live_problem(announcement, now):
+            continue
+        words = _words(f"{announcement.title} {announcement.body} {' '.join(also)}")
+        if any(_same_word(asked, word) for asked in query for word in words):
+            found.append(announcement)
+    return found
+
+
+def next_incident_update(
+    announcement: Announcement, *, now: datetime | None = None
+) -> datetime | None:
+    """When the next news of a live incident is due (an hour after the last), or None once
+    that time has passed (the page then says news comes as soon as there is any)."""
+    now = now or timezone.now()
+    latest = (
+        AnnouncementUpdate.objects.filter(announcement=announcement)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    last = max(filter(None, [latest, announcement.published_at]), default=None)
+    due = last + INCIDENT_UPDATE_INTERVAL if last else None
+    return due if due and due > now else None
+
+
+def updates_of(announcement_ids: list[int], *, since: datetime) -> list[AnnouncementUpdate]:
+    """The public updates of these announcements posted after ``since``, oldest first."""
+    return list(
+        AnnouncementUpdate.objects.filter(
+            announcement_id__in=announcement_ids, created_at__gt=since
+        )
+        .select_related("announcement")
+        .order_by("created_at", "id")
+    )

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from notifications.services import outbox
+from notifications.services import announcements, outbox
 
 
 @shared_task(bind=True, max_retries=outbox.MAX_ATTEMPTS)
@@ -33,20 +33,14 @@ def purge_old_message_bodies() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def plan_dispatch(dispatch_id: int) -> int:
     """Write a mailing's outbox rows (resumable: a killed worker's successor continues)."""
-    from notifications.services.announcements import plan_dispatch as plan
-
-    return plan(dispatch_id=dispatch_id)
+    return announcements.plan_dispatch(dispatch_id=dispatch_id)
 
 
 @shared_task
 def process_due_announcements() -> dict[str, int]:
-    from notifications.services.announcements import process_due_announcements as process
-
-    return process()
+    return announcements.process_due_announcements()
 
 
 @shared_task
 def resume_unfinished_dispatches() -> int:
-    from notifications.services.announcements import resume_unfinished_dispatches as resume
-
-    return resume()
+    return announcements.resume_unfinished_dispatches()

@@ -23,7 +23,13 @@ from cases.selectors import can_reopen, due_dates
 from cases.services.access import emailed_link
 from kb import selectors as kb
 from kb import services as kb_services
-from notifications.selectors import load_calendar, notices_for_areas
+from notifications.selectors import (
+    active_incidents,
+    email_already_queued,
+    load_calendar,
+    notices_for_areas,
+    updates_of,
+)
 from notifications.services.outbox import queue_email
 
 # No 0/O, 1/I/L, 5/S or 8/B: a reference read over the phone is not misheard.
@@ -119,12 +125,15 @@ def open_case(
     subject: str,
     description: str,
     visitor_hash: str = "",
+    incident_id: int | None = None,
     now: datetime | None = None,
 ) -> Case:
     """Open a case, compute its honest due dates, and email the customer its link (after commit).
 
     With the anonymous ``visitor_hash`` of the web visitor, it also notes what self-service had
     offered them (a live notice, the reason's articles, a search just before) for the insights.
+    ``incident_id``: the live incident the contact form showed first; the case hears its
+    updates (``tell_cases_about_incidents``).
     """
     now = now or timezone.now()
     first_due, resolution_due = due_dates(reason, now)
@@ -153,6 +162,7 @@ def open_case(
                     resolution_due=resolution_due,
                     opened_during_notice=during_notice,
                     saw_reason_article=saw_article,
+                    incident_id=incident_id,
                     created_at=now,
                     customer_told_until=now,
                 )
@@ -459,8 +469,6 @@ REMINDER_AFTER_BUSINESS_DAYS = 3
 
 def _remind_waiting_customers(*, now: datetime) -> int:
     """One reminder when a case has waited for the customer 3 business days (as promised)."""
-    from notifications.selectors import email_already_queued
-
     calendar = load_calendar()
     reminded = 0
     waiting = Case.objects.filter(status=Status.WAITING_ON_CUSTOMER, customer_updates=True)
@@ -486,21 +494,24 @@ def _remind_waiting_customers(*, now: datetime) -> int:
 
 def tell_cases_about_incidents(*, now: datetime | None = None) -> int:
     """Tell customers whose open case is about an affected reason that we know about an
-    outage (once per case and incident, unless they opted out of emails for that case).
+    outage (once per case and incident, unless they opted out of emails for that case), and
+    pass each update of an incident to the open cases linked to it (opened from the contact
+    form after it showed the incident: they know about it, and hear how it goes).
 
     A beat job, so notifications never needs to know about cases.
     """
-    from notifications.models import Announcement
-    from notifications.selectors import active_announcements, email_already_queued
-
     now = now or timezone.now()
     told = 0
-    for incident in active_announcements(now=now).filter(kind=Announcement.Kind.INCIDENT):
+    for incident in active_incidents(now=now):
         if not incident.areas:
             continue  # a notice for everyone is for the banner, not for every case's inbox
-        cases = Case.objects.filter(status__in=Case.OPEN_STATUSES, customer_updates=True).filter(
-            models.Q(reason__code__in=incident.areas)
-            | models.Q(reason__parent__code__in=incident.areas)
+        cases = (
+            Case.objects.filter(status__in=Case.OPEN_STATUSES, customer_updates=True)
+            .filter(
+                models.Q(reason__code__in=incident.areas)
+                | models.Q(reason__parent__code__in=incident.areas)
+            )
+            .exclude(incident_id=incident.pk)  # opened knowing it: they get its updates
         )
         for case in cases.select_related("reason")[:5000]:
             key = f"incident:{incident.pk}:case:{case.pk}"
@@ -515,6 +526,51 @@ def tell_cases_about_incidents(*, now: datetime | None = None) -> int:
                 }
                 subject = render_to_string("cases/email/incident_subject.txt", context).strip()
                 text = render_to_string("cases/email/incident.txt", context)
+            queue_email(
+                dedupe_key=key,
+                kind="case",
+                recipient=case.customer_email,
+                language=case.language,
+                subject=subject,
+                text=text,
+            )
+            told += 1
+    return told + _tell_linked_cases_about_updates()
+
+
+def _tell_linked_cases_about_updates() -> int:
+    """Each update of an incident, once, to every open case linked to it that wants email."""
+    linked = list(
+        Case.objects.filter(
+            status__in=Case.OPEN_STATUSES, customer_updates=True, incident__isnull=False
+        ).select_related("reason")[:5000]
+    )
+    if not linked:
+        return 0
+    since = min(case.created_at for case in linked)
+    updates = updates_of(sorted({case.incident_id for case in linked}), since=since)
+    told = 0
+    for case in linked:
+        for update in updates:
+            if update.announcement_id != case.incident_id or update.created_at <= case.created_at:
+                continue
+            key = f"incident:{case.incident_id}:update:{update.pk}:case:{case.pk}"
+            if email_already_queued(key):
+                continue
+            incident = update.announcement
+            with translation.override(case.language):
+                context = {
+                    "case": case,
+                    "incident": incident,
+                    "update": update,
+                    "fixed": incident.is_resolved,
+                    "site_name": settings.SITE_NAME,
+                    "notice_url": settings.SITE_URL + incident.get_absolute_url(),
+                }
+                subject = render_to_string(
+                    "cases/email/incident_update_subject.txt", context
+                ).strip()
+                text = render_to_string("cases/email/incident_update.txt", context)
             queue_email(
                 dedupe_key=key,
                 kind="case",

@@ -29,6 +29,8 @@ MAX_ATTEMPTS = 6
 # A row still here this long after it was written, with every attempt spent, is dropped:
 # by then no task queued for it can still be waiting.
 ABANDON_AFTER = timedelta(days=1)
+# Queued by name (helpcenter.queueing): cases.tasks imports the services, never the reverse.
+ANSWER_TASK = "cases.tasks.answer_case_link_request"
 
 
 def request_case_links(
@@ -39,8 +41,6 @@ def request_case_links(
 
     Never looks the cases up: the caller's answer must not depend on whether any match.
     """
-    from cases.tasks import answer_case_link_request
-
     now = now or timezone.now()
     link_request = CaseLinkRequest.objects.create(
         email=email.strip()[:254],
@@ -48,7 +48,7 @@ def request_case_links(
         created_at=now,
         next_attempt_at=now + SWEEP_AFTER,
     )
-    enqueue_after_commit(answer_case_link_request, link_request.pk)
+    enqueue_after_commit(ANSWER_TASK, link_request.pk)
     return link_request
 
 
@@ -95,8 +95,6 @@ def requeue_case_link_requests(*, now: datetime | None = None, limit: int = 500)
 
     Returns how many were queued again.
     """
-    from cases.tasks import answer_case_link_request
-
     now = now or timezone.now()
     dropped, _ = CaseLinkRequest.objects.filter(
         attempts__gte=MAX_ATTEMPTS, created_at__lte=now - ABANDON_AFTER
@@ -115,5 +113,5 @@ def requeue_case_link_requests(*, now: datetime | None = None, limit: int = 500)
                 pk__in=[pk for pk, n in due if n == attempts], attempts=attempts
             ).update(attempts=attempts + 1, next_attempt_at=now + SWEEP_AFTER * 2**attempts)
         for pk, _attempts in due:
-            enqueue_after_commit(answer_case_link_request, pk)
+            enqueue_after_commit(ANSWER_TASK, pk)
     return len(due)

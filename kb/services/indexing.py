@@ -22,6 +22,8 @@ from kb.search import SearchDocument, SearchUnavailable, get_search_backend
 logger = logging.getLogger(__name__)
 
 SWEEP_AFTER = timedelta(minutes=2)
+# Queued by name (helpcenter.queueing): kb.tasks imports this module, never the reverse.
+SYNC_TASK = "kb.tasks.sync_article_to_index"
 
 
 def build_search_document(article: Article) -> SearchDocument:
@@ -40,12 +42,10 @@ def build_search_document(article: Article) -> SearchDocument:
 
 def request_index_update(*, article_id: int, now: datetime | None = None) -> None:
     """Record that ``article_id``'s search document is due, and queue the task after commit."""
-    from kb.tasks import sync_article_to_index
-
     IndexingState.objects.update_or_create(
         article_id=article_id, defaults={"queued_at": now or timezone.now()}
     )
-    enqueue_after_commit(sync_article_to_index, article_id)
+    enqueue_after_commit(SYNC_TASK, article_id)
 
 
 def sync_article_to_index(*, article_id: int, now: datetime | None = None) -> bool:
@@ -80,15 +80,13 @@ def pending_index_updates():
 
 def sweep_pending_index_updates(*, now: datetime | None = None) -> int:
     """Queue again the index updates that a lost task or a down broker left behind."""
-    from kb.tasks import sync_article_to_index
-
     due = list(
         pending_index_updates()
         .filter(queued_at__lte=(now or timezone.now()) - SWEEP_AFTER)
         .values_list("article_id", flat=True)[:500]
     )
     for article_id in due:
-        enqueue_after_commit(sync_article_to_index, article_id)
+        enqueue_after_commit(SYNC_TASK, article_id)
     return len(due)
 
 

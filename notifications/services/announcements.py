@@ -25,10 +25,14 @@ from notifications.models import (
     Subscriber,
     validate_single_line,
 )
-from notifications.services.outbox import queue_sending
+from notifications.selectors import load_calendar
+from notifications.services.incidents import mail_incident_followers
+from notifications.services.outbox import queue_email, queue_sending
 from notifications.services.subscribers import unsubscribe_url
 
 PLAN_BATCH_SIZE = 500
+# Queued by name (helpcenter.queueing): notifications.tasks imports the services.
+PLAN_TASK = "notifications.tasks.plan_dispatch"
 Publication = Announcement.Publication
 Phase = Announcement.Phase
 
@@ -265,6 +269,9 @@ def post_update(
         announcement.save(update_fields=["phase", "updated_at", *changed])
     if notify_subscribers and announcement.publication == Publication.PUBLISHED:
         create_dispatch(announcement=announcement, update=update)
+    if notify_subscribers or announcement.is_resolved:
+        # Those who asked to hear when it is fixed (issue 14, item 2): always the resolution.
+        mail_incident_followers(update=update, now=now)
     return update
 
 
@@ -322,8 +329,6 @@ def _stamp_resolutions(*, now: datetime) -> int:
 
 def announce_upcoming_holidays(*, now: datetime) -> int:
     """Create and publish the holiday-hours notice of each exception whose time has come."""
-    from notifications.selectors import load_calendar
-
     today = timezone.localdate(now)
     calendar = load_calendar()
     created = 0
@@ -415,8 +420,6 @@ def create_dispatch(
     *, announcement: Announcement, update: AnnouncementUpdate | None = None
 ) -> Dispatch:
     """Create the mailing (once per publication or update) and queue its planning after commit."""
-    from notifications.tasks import plan_dispatch
-
     key = f"update:{update.pk}" if update else f"announcement:{announcement.pk}"
     dispatch, created = Dispatch.objects.get_or_create(
         dedupe_key=key,
@@ -427,7 +430,7 @@ def create_dispatch(
         },
     )
     if created:
-        enqueue_after_commit(plan_dispatch, dispatch.pk)
+        enqueue_after_commit(PLAN_TASK, dispatch.pk)
     return dispatch
 
 
@@ -491,8 +494,6 @@ def plan_dispatch(*, dispatch_id: int) -> int:
 
 def resume_unfinished_dispatches(*, now: datetime | None = None) -> int:
     """Queue planning again for mailings that a lost task (or a down broker) left unplanned."""
-    from notifications.tasks import plan_dispatch as plan_task
-
     now = now or timezone.now()
     stale = list(
         Dispatch.objects.filter(
@@ -500,7 +501,7 @@ def resume_unfinished_dispatches(*, now: datetime | None = None) -> int:
         ).values_list("pk", flat=True)
     )
     for dispatch_id in stale:
-        enqueue_after_commit(plan_task, dispatch_id)
+        enqueue_after_commit(PLAN_TASK, dispatch_id)
     return len(stale)
 
 
@@ -518,8 +519,6 @@ def send_test_email(
     *, announcement: Announcement, recipient: str, language: str, now: datetime | None = None
 ) -> OutgoingMessage:
     """Send the announcement's email to a staff member, as subscribers would get it."""
-    from notifications.services.outbox import queue_email
-
     texts = render_mailing(announcement, None)
     nonce = (now or timezone.now()).strftime("%Y%m%d%H%M%S%f")
     return queue_email(

@@ -47,6 +47,10 @@ SENDING_TIMEOUT = timedelta(minutes=10)
 # for a 100,000-message fan-out to drain from the broker without being queued twice.
 SWEEP_GRACE = timedelta(minutes=5)
 SEND_BATCH_SIZE = 500
+# Queued by name (helpcenter.queueing): notifications.tasks imports the services, never the
+# reverse.
+SEND_TASK = "notifications.tasks.send_outgoing_message"
+SEND_BATCH_TASK = "notifications.tasks.send_message_batch"
 UNSUBSCRIBE_PLACEHOLDER = "%%UNSUBSCRIBE_URL%%"
 # How long a fan-out chunk may hold the rows it claimed (a fraction of SENDING_TIMEOUT).
 CLAIM_LEASE = SENDING_TIMEOUT / 2
@@ -140,9 +144,7 @@ def queue_email(
         },
     )
     if created:
-        from notifications.tasks import send_outgoing_message
-
-        enqueue_after_commit(send_outgoing_message, message.pk)
+        enqueue_after_commit(SEND_TASK, message.pk)
     return message
 
 
@@ -647,14 +649,12 @@ def retry_failed_messages(*, dispatch_id: int | None = None) -> int:
 
 def queue_sending(message_ids: list[int]) -> None:
     """Queue the send tasks for rows, in chunks sent over one connection each."""
-    from notifications.tasks import send_message_batch, send_outgoing_message
-
     for start in range(0, len(message_ids), SEND_BATCH_SIZE):
         chunk = message_ids[start : start + SEND_BATCH_SIZE]
         if len(chunk) == 1:
-            enqueue_after_commit(send_outgoing_message, chunk[0])
+            enqueue_after_commit(SEND_TASK, chunk[0])
         else:
-            enqueue_after_commit(send_message_batch, chunk)
+            enqueue_after_commit(SEND_BATCH_TASK, chunk)
 
 
 def requeue_stalled_messages(*, limit: int = 5000, now=None) -> int:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from notifications.models import OutgoingMessage, Subscriber
+from notifications.services.outbox import link_placeholder, queue_email
 
 CONFIRM_SALT = "notifications.subscribe.confirm"
 UNSUBSCRIBE_SALT = "notifications.subscribe.unsubscribe"
@@ -96,8 +97,6 @@ def request_subscription(
     The caller shows the same answer whatever happens here, so nobody can learn whether an
     address is subscribed. An address already confirmed gets a link to its preferences instead.
     """
-    from notifications.services.outbox import link_placeholder, queue_email
-
     email = _normalise(email)
     subscriber, _ = Subscriber.objects.get_or_create(
         email=email, defaults={"language": language, "kinds": kinds, "areas": areas}

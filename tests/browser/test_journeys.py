@@ -103,13 +103,18 @@ def test_a_suggested_article_solves_it_and_no_case_is_opened(
     expect(suggestion).to_be_visible()
     tab.check("contact-suggestions", accessibility=True)
 
+    # "This solved it" counts once the article was read (issue 14, item 7): read it first.
+    with page.context.expect_page() as opened:
+        suggestion.get_by_role("link", name=article.title).click()
+    expect(opened.value.get_by_role("heading", level=1)).to_have_text(article.title)
+    opened.value.close()
     suggestion.get_by_role("button", name=in_language(language, "This solved it")).click()
     expect(page.locator("#suggestions [role=status]")).to_be_visible()
     tab.check("contact-solved")
 
     assert not Case.objects.exists()
     deflection = Deflection.objects.get()
-    assert (deflection.kind, deflection.article_key) == (Deflection.Kind.ARTICLE, str(article.pk))
+    assert (deflection.kind, deflection.article_key) == (Deflection.Kind.ARTICLE, "refund-times")
     assert (deflection.reason, deflection.language) == (shop["reason"], language)
 
 
@@ -188,9 +193,14 @@ def test_case_from_contact_form_to_rating(
     staff.check("desk-case-answered", accessibility=True)
 
     page.reload()
-    expect(page.locator("#status-title")).to_contain_text(in_language(language, "Resolved"))
+    # Resolved: the resolving reply first, then one question (issue 14, item 8).
+    expect(page.locator("section.resolution")).to_contain_text(words["reply"])
+    expect(page.locator("#answer-title")).to_have_text(in_language(language, "Is it solved?"))
     expect(page.locator(".timeline")).to_contain_text(words["reply"])
     customer.check("status-page-resolved", accessibility=True)
+    page.get_by_label(in_language(language, "Yes, it is solved")).check()
+    page.get_by_role("button", name=in_language(language, "Send answer")).click()
+    expect(page.locator("#status-title")).to_contain_text(in_language(language, "Closed"))
     page.get_by_label("5", exact=True).check()
     page.get_by_label(in_language(language, "Anything to add? (optional)")).fill("👍")
     page.get_by_role("button", name=in_language(language, "Send rating")).click()
@@ -198,7 +208,7 @@ def test_case_from_contact_form_to_rating(
     customer.check("status-page-rated")
 
     case.refresh_from_db()
-    assert (case.status, case.satisfaction) == (Case.Status.RESOLVED, 5)
+    assert (case.status, case.satisfaction) == (Case.Status.CLOSED, 5)
     kinds = list(case.events.filter(public=True).values_list("kind", "author__username"))
     assert (CaseEvent.Kind.CUSTOMER_MESSAGE, None) in kinds
     assert (CaseEvent.Kind.PUBLIC_REPLY, agent.username) in kinds

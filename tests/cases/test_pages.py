@@ -159,7 +159,7 @@ def test_status_page_query_count_does_not_grow_with_the_timeline(client, opened)
 def contact(client, reason, **overrides):
     data = {"reason": reason.pk, "subject": "Mi tarjeta falla", "description": "Error 402 al pagar",
             "name": "Ana", "email": "ana@example.com", **overrides}  # fmt: skip
-    return client.post("/es/contact/", data)
+    return client.post("/es/contact/", data, follow=True)
 
 
 def test_contact_form_opens_a_case_and_shows_its_reference_and_what_happens_next(client, reason):
@@ -180,13 +180,22 @@ def test_field_errors_are_clear_and_nothing_typed_is_lost(client, reason):
     assert 'class="errorlist"' in response.text
 
 
-def test_this_solved_it_records_a_deflection_and_opens_no_case(client, reason):
-    response = client.post(
-        "/es/contact/solved/", {"article": "12", "reason": str(reason.pk)}, HTTP_HX_REQUEST="true"
-    )
+def test_this_solved_it_counts_a_contact_avoided_only_after_the_article_was_opened(
+    client, reason, publish
+):
+    publish(title="Tarjeta rechazada", slug="tarjeta-rechazada", translation_key="card-declined")
+    solved = {"article": "card-declined", "reason": str(reason.pk)}
 
+    response = client.post(
+        "/es/contact/solved/", solved, HTTP_HX_REQUEST="true", HTTP_USER_AGENT="Never opened it"
+    )
     assert response.status_code == 200
-    assert Deflection.objects.get().kind == Deflection.Kind.ARTICLE
+    assert Deflection.objects.get().kind == Deflection.Kind.ARTICLE_UNREAD  # recorded apart
+
+    client.get("/es/articles/tarjeta-rechazada/", HTTP_USER_AGENT="Reader")
+    client.post("/es/contact/solved/", solved, HTTP_HX_REQUEST="true", HTTP_USER_AGENT="Reader")
+    read = Deflection.objects.exclude(kind=Deflection.Kind.ARTICLE_UNREAD).get()
+    assert (read.kind, read.article_key) == (Deflection.Kind.ARTICLE, "card-declined")
     assert Case.objects.count() == 0
 
 

@@ -92,6 +92,8 @@ def known_data():
         (Deflection.Kind.ARTICLE, None),
         (Deflection.Kind.STATUS_INQUIRY, reason_a),
         (Deflection.Kind.DUPLICATE, reason_b),
+        (Deflection.Kind.INCIDENT, reason_a),  # followed a known problem instead of writing
+        (Deflection.Kind.ARTICLE_UNREAD, reason_a),  # "this solved it" unread: not counted
     ]:
         Deflection.objects.create(kind=kind, reason=reason, created_at=noon)
 
@@ -161,7 +163,7 @@ def test_ratios_follow_their_definitions(known_data, reader):
     ratios = by_label(page(reader).ratios)
     assert ratios["Self-service ratio"] == (50.0, 100.0)  # 200 visits / 4 cases; 100 / 1
     # 5 avoided (3 solved, 1 status question, 1 duplicate) of 5 + 4 cases; none before.
-    assert ratios["Deflection rate"] == (55.6, 0.0)
+    assert ratios["Deflection rate"] == (60.0, 0.0)  # 6 avoided, 4 opened
     assert ratios["Searches with no results"] == (40.0, None)
 
 
@@ -169,6 +171,7 @@ def test_needless_contacts(known_data, reader):
     assert by_label(page(reader).needless) == {
         "Status questions answered by the status page": (1, 0),
         "Duplicate cases avoided": (1, 0),
+        "Contacts avoided by a known problem": (1, 0),
         "Cases opened while a notice about them was live": (1, 0),
         "Cases whose answer was in an article they never read": (2, 0),
     }

@@ -36,9 +36,9 @@ def counts() -> dict[str, int]:
     return dict(DailyCounter.objects.values_list("name", "value"))
 
 
-def contact(client, reason):
+def contact(client, reason, **more):
     data = {"reason": reason.pk, "subject": "Mi tarjeta falla", "description": "Error 402",
-            "name": "Ana", "email": "ana@example.com"}  # fmt: skip
+            "name": "Ana", "email": "ana@example.com", **more}  # fmt: skip
     return client.post("/es/contact/", data, HTTP_USER_AGENT=BROWSER)
 
 
@@ -86,14 +86,16 @@ def test_a_case_remembers_the_search_and_articles_before_it(publish, reason):
     assert SearchLog.objects.get().followed_by_contact == "payment-failed"
 
     browser.get("/es/articles/tarjeta-rechazada/")
-    contact(browser, reason)
+    # This browser now opens the first case: "it is something else" opens another.
+    contact(browser, reason, duplicate_choice="new")
     assert Case.objects.latest("created_at").saw_reason_article is True
 
 
 def test_a_case_opened_while_a_notice_about_it_is_live_says_so(publish, reason):
-    publish_announcement(
+    incident = publish_announcement(
         announcement=AnnouncementFactory(kind=Announcement.Kind.INCIDENT, areas=["payment-failed"]),
         actor=StaffFactory(),
     )
-    contact(Client(HTTP_USER_AGENT=BROWSER), reason)
-    assert Case.objects.get().opened_during_notice
+    contact(Client(HTTP_USER_AGENT=BROWSER), reason, incident=incident.pk)  # written anyway
+    case = Case.objects.get()
+    assert case.opened_during_notice and case.incident == incident

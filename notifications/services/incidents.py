@@ -1,0 +1,117 @@
+""" "Tell me when it is fixed": following one incident, and mailing its followers.
+
+A visitor who meets a live incident (on the contact form, before writing to us) leaves an
+address for that one incident: no account, no double opt-in (one step, and all it ever sends
+is news of that incident, ending with its resolution). Each update of the incident, and its
+resolution, writes one outbox row per follower in the same transaction as the update; the
+row's dedupe key (incident, update, follower) is the ledger, so posting, retrying or running
+the mailing twice sends each follower each update once.
+"""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from helpcenter.markdown import markdown_to_text, render_markdown
+from helpcenter.ratelimit import allow
+from notifications.models import Announcement, AnnouncementUpdate, IncidentFollower, OutgoingMessage
+from notifications.services.outbox import queue_email
+
+# Following is one step for anyone: limited like subscribing (per address and per email).
+FOLLOW_LIMIT_PER_ADDRESS = 10
+FOLLOW_LIMIT_PER_EMAIL = 3
+FOLLOW_WINDOW_SECONDS = 60 * 60
+
+
+def follow_incident(
+    *,
+    incident: Announcement,
+    email: str,
+    language: str,
+    address_key: str,
+    now: datetime | None = None,
+) -> IncidentFollower | None:
+    """Remember that ``email`` wants to hear when ``incident`` is fixed (once per address and
+    incident: following again changes nothing). None when over the rate limits."""
+    email = email.strip()
+    if not allow(
+        "follow-ip",
+        address_key,
+        limit=FOLLOW_LIMIT_PER_ADDRESS,
+        window_seconds=FOLLOW_WINDOW_SECONDS,
+    ) or not allow(
+        "follow-email",
+        email.lower(),
+        limit=FOLLOW_LIMIT_PER_EMAIL,
+        window_seconds=FOLLOW_WINDOW_SECONDS,
+    ):
+        return None
+    existing = IncidentFollower.objects.filter(
+        announcement=incident, email__iexact=email, done_at__isnull=True
+    ).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return IncidentFollower.objects.create(
+                announcement=incident,
+                email=email,
+                language=language,
+                created_at=now or timezone.now(),
+            )
+    except IntegrityError:  # followed before (and told it was fixed), or at the same moment
+        follower = IncidentFollower.objects.get(announcement=incident, email__iexact=email)
+        if follower.done_at is not None:  # the incident came back: follow it again
+            IncidentFollower.objects.filter(pk=follower.pk).update(done_at=None)
+            follower.done_at = None
+        return follower
+
+
+def _render(incident: Announcement, update: AnnouncementUpdate, language: str) -> dict:
+    with translation.override(language):
+        context = {
+            "incident": incident,
+            "update": update,
+            "title": incident.title,
+            "fixed": update.phase in (Announcement.Phase.RESOLVED, Announcement.Phase.COMPLETED),
+            "body_text": markdown_to_text(update.body),
+            "body_html": render_markdown(update.body).html,
+            "notice_url": settings.SITE_URL + incident.get_absolute_url(),
+            "site_name": settings.SITE_NAME,
+        }
+        return {
+            "subject": render_to_string(
+                "notifications/email/incident_followed_subject.txt", context
+            ).strip(),
+            "text": render_to_string("notifications/email/incident_followed.txt", context),
+            "html": render_to_string("notifications/email/incident_followed.html", context),
+        }
+
+
+def mail_incident_followers(*, update: AnnouncementUpdate, now: datetime | None = None) -> int:
+    """Queue the update for every follower of its incident (in the caller's transaction), and
+    end the following when it says the incident is fixed. Idempotent. Returns the followers."""
+    incident = update.announcement
+    fixed = update.phase in (Announcement.Phase.RESOLVED, Announcement.Phase.COMPLETED)
+    followers = list(IncidentFollower.objects.filter(announcement=incident, done_at__isnull=True))
+    rendered: dict[str, dict] = {}
+    for follower in followers:
+        texts = rendered.setdefault(follower.language, _render(incident, update, follower.language))
+        key = f"incident:{incident.pk}:update:{update.pk}:follower:{follower.pk}"
+        queue_email(
+            dedupe_key=key,
+            kind=OutgoingMessage.Kind.NOTICE,
+            recipient=follower.email,
+            language=follower.language,
+            subject=texts["subject"],
+            text=texts["text"],
+            html=texts["html"],
+        )
+    if fixed and followers:
+        IncidentFollower.objects.filter(pk__in=[f.pk for f in followers]).update(
+            done_at=now or timezone.now()
+        )
+    return len(followers)
