@@ -31,11 +31,9 @@ test-clock: $(VENV)/.dev
 	done; exit $$status
 
 # Ruff, then the import contracts in pyproject.toml ([tool.importlinter]; README, Architecture).
-# Ruff, then the import contracts in pyproject.toml ([tool.importlinter]; README, Architecture).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports
 	$(BIN)/lint-imports
 
 format: $(VENV)/.dev
