@@ -57,6 +57,8 @@ class ArticleHit:
     language: str
     category_name: str
     snippet_html: str  # escaped text with <mark> around the matched words
+    # The article in every language ("this solved it" and "articles seen" speak in these keys).
+    translation_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def search_articles(
             language=article.language,
             category_name=article.category.name,
             snippet_html=hit.snippet_html,
+            translation_key=article.translation_key,
         )
         for hit in results.hits
         if (article := articles.get(hit.id)) is not None
