@@ -38,14 +38,7 @@ POLL = 0.1
 def filesystem_options(root: Path) -> dict:
     for name in ("queue", "control"):
         (root / name).mkdir(parents=True, exist_ok=True)
-    return {
-        "data_folder_in": str(root / "queue"),
-        "data_folder_out": str(root / "queue"),
-        "control_folder": str(root / "control"),
-        "processing_folder": str(root / "processing"),
-        "poison_folder": str(root / "poison"),
-        "polling_interval": POLL,
-    }
+    return {**broker.folder_options(root), "polling_interval": POLL}
 
 
 def transports(root: Path) -> list[tuple[str, str, dict]]:

@@ -219,6 +219,17 @@ class RedisTransport(kombu_redis.Transport):
     Channel = RedisChannel
 
 
+def folder_options(root: Path) -> dict[str, str]:
+    """The transport options of a broker kept in ``root`` (settings.py spells out the same)."""
+    return {
+        "data_folder_in": str(root / "queue"),
+        "data_folder_out": str(root / "queue"),
+        "control_folder": str(root / "control"),
+        "processing_folder": str(root / "processing"),
+        "poison_folder": str(root / "poison"),
+    }
+
+
 def is_filesystem(url: str) -> bool:
     """Whether a broker URL names kombu's filesystem transport or this one."""
     return url.partition("://")[0] in ("filesystem", TRANSPORT_NAME)

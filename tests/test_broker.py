@@ -21,14 +21,7 @@ QUEUE = Queue("test", Exchange("test", type="direct"), routing_key="test")
 
 
 def broker_options(root: Path) -> dict[str, str]:
-    return {
-        "data_folder_in": str(root / "queue"),
-        "data_folder_out": str(root / "queue"),
-        "control_folder": str(root / "control"),
-        "processing_folder": str(root / "processing"),
-        "poison_folder": str(root / "poison"),
-        "polling_interval": 0.05,
-    }
+    return {**broker.folder_options(root), "polling_interval": 0.05}
 
 
 @pytest.fixture
