@@ -1,11 +1,30 @@
 from django.contrib import admin
 
-from cases.models import Case, CaseAccessToken, CaseEvent, ContactReason, Deflection, Team
+from cases.models import (
+    Case,
+    CaseAccessToken,
+    CaseEvent,
+    ContactReason,
+    Deflection,
+    SavedReply,
+    Team,
+)
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["name_es", "name_en", "slug"]
+    filter_horizontal = ["members"]
+
+
+@admin.register(SavedReply)
+class SavedReplyAdmin(admin.ModelAdmin):
+    """Saved replies ("macros") staff insert on the desk, one language each."""
+
+    list_display = ["title", "language", "position", "active"]
+    list_filter = ["language", "active"]
+    list_editable = ["position", "active"]
+    search_fields = ["title", "body"]
 
 
 @admin.register(ContactReason)

@@ -38,6 +38,8 @@ def _demo_owner(team: str):
         person.set_unusable_password()
         person.save(update_fields=["password"])
     return person
+
+
 # (group code, es, en, [(code, es, en, team, first reply hours, resolution days, article keys)])
 TAXONOMY = [
     (

@@ -5,11 +5,23 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import selectors, services
-from cases.forms import AssignForm, BulkStatusForm, NoteForm, QueueFilterForm, ReplyForm, StatusForm
+from cases.forms import (
+    AssignForm,
+    BulkStatusForm,
+    DeskPreferencesForm,
+    DraftForm,
+    InsertArticleForm,
+    NoteForm,
+    QueueFilterForm,
+    ReplyBoxForm,
+    ReplyForm,
+    StatusForm,
+)
 from cases.models import Case
+from cases.services import desk as desk_services
 from helpcenter.permissions import staff_permission_required
 from helpcenter.view_types import HtmxHttpRequest
 
@@ -20,12 +32,17 @@ CHANGE = "cases.change_case"
 @staff_permission_required(CHANGE)
 def queue(request: HtmxHttpRequest) -> HttpResponse:
     filters = QueueFilterForm(request.GET).filters(user_id=request.user.pk)
-    cases = list(selectors.desk_queue(filters)[:200])
+    if filters.query:
+        cases = selectors.desk_search(filters.query)
+    else:
+        cases = list(selectors.desk_queue(filters)[:200])
     context = {
-        "cases": cases,
+        "cases": selectors.with_desk_flags(cases),
         "filters": filters,
+        "query": filters.query,
         "params": request.GET,
-        "statuses": Case.Status.choices,
+        "statuses": selectors.desk_status_choices(),
+        "alerts": selectors.unseen_alerts(request.user.pk),
         "reasons": selectors.top_level_reasons(),
         "teams": selectors.teams(),
         "bulk_form": BulkStatusForm(),
@@ -59,13 +76,25 @@ def _case_or_404(reference: str) -> Case:
     return case
 
 
-def _detail_context(case: Case, **forms) -> dict:
+def _detail_context(request: HtmxHttpRequest, case: Case, **forms) -> dict:
+    saved_reply_id, article_query = ReplyBoxForm(request.GET).values()
+    reply_form = forms.get("reply_form")
+    if reply_form is None:
+        text = selectors.saved_reply_for(saved_reply_id, case) or selectors.reply_draft(
+            user_id=request.user.pk, case_id=case.pk
+        )
+        reply_form = ReplyForm(initial={"body": text})
     return {
         "case": case,
         "next": selectors.next_step(case),
-        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "customer": selectors.customer_context(case),
+        "saved_replies": selectors.saved_replies(case.language),
+        "article_query": article_query,
+        "articles": selectors.desk_article_search(article_query, case.language),
+        "reply_form": reply_form,
         "note_form": forms.get("note_form") or NoteForm(),
         "status_form": StatusForm(initial={"status": case.status}),
+        "statuses": selectors.desk_status_choices(),
         "staff": selectors.desk_staff(),
         "teams": selectors.teams(),
     }
@@ -74,14 +103,23 @@ def _detail_context(case: Case, **forms) -> dict:
 @require_GET
 @staff_permission_required(CHANGE)
 def case_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    return render(request, "cases/desk/case_detail.html", _detail_context(_case_or_404(reference)))
+    """The case; with htmx and ``saved_reply`` or ``articles``, only the reply box."""
+    case = _case_or_404(reference)
+    if request.htmx and ({"saved_reply", "articles"} & set(request.GET)):
+        return render(
+            request, "cases/desk/case_detail.html#reply_box", _detail_context(request, case)
+        )
+    desk_services.mark_alerts_seen(user=request.user, case=case)
+    return render(request, "cases/desk/case_detail.html", _detail_context(request, case))
 
 
 def _after_change(request: HtmxHttpRequest, reference: str, **forms) -> HttpResponse:
     case = _case_or_404(reference)
     if request.htmx:
         return render(
-            request, "cases/desk/case_detail.html#workspace", _detail_context(case, **forms)
+            request,
+            "cases/desk/case_detail.html#workspace",
+            _detail_context(request, case, **forms),
         )
     return redirect("cases:desk_case", reference=reference)
 
@@ -144,3 +182,52 @@ def case_assign(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         actor=request.user,
     )
     return _after_change(request, reference)
+
+
+@require_POST
+@staff_permission_required(CHANGE)
+def case_draft(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """Keep the reply box's text (htmx on input, or the "Save draft" button without it)."""
+    case = _case_or_404(reference)
+    draft = desk_services.save_reply_draft(
+        user=request.user, case=case, body=DraftForm(request.POST).text()
+    )
+    if request.htmx:
+        return render(request, "cases/desk/partials/draft_saved.html", {"draft": draft})
+    messages.success(request, _("Draft saved."))
+    return redirect("cases:desk_case", reference=reference)
+
+
+@require_POST
+@staff_permission_required(CHANGE)
+def case_insert_article(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """Add a link to a knowledge-base article at the end of the reply box (kept as a draft)."""
+    case = _case_or_404(reference)
+    form = InsertArticleForm(request.POST)
+    body = form.text()
+    link = selectors.article_link_text(form.cleaned_data.get("article"))
+    if link:
+        body = f"{body.rstrip()}\n\n{link}".lstrip()
+        desk_services.save_reply_draft(user=request.user, case=case, body=body)
+    if request.htmx:
+        context = _detail_context(request, case, reply_form=ReplyForm(initial={"body": body}))
+        return render(request, "cases/desk/case_detail.html#reply_box", context)
+    return redirect("cases:desk_case", reference=reference)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_permission_required(CHANGE)
+def preferences(request: HtmxHttpRequest) -> HttpResponse:
+    """How this person is told about their customers' replies."""
+    current = selectors.desk_preferences(request.user)
+    if request.method == "POST":
+        form = DeskPreferencesForm(request.POST)
+        if form.is_valid():
+            desk_services.save_desk_preferences(user=request.user, **form.cleaned_data)
+            messages.success(request, _("Preferences saved."))
+            return redirect("cases:desk_preferences")
+    else:
+        form = DeskPreferencesForm(
+            initial={"email_alerts": current.email_alerts, "language": current.language}
+        )
+    return render(request, "cases/desk/preferences.html", {"form": form})

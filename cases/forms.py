@@ -7,8 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case, ContactReason
 from cases.selectors import (
     QueueFilters,
+    clean_desk_query,
     contact_reason,
     desk_staff,
+    desk_status_choices,
     reason_groups,
     selectable_reasons,
     teams,
@@ -258,7 +260,7 @@ class ReplyForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Then set the status to"),
         required=False,
-        choices=[("", _("(keep or move to In progress)")), *Case.Status.choices],
+        choices=[("", _("(keep or move to In progress)")), *desk_status_choices()],
     )
 
 
@@ -271,13 +273,66 @@ class NoteForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("Status"), choices=Case.Status.choices)
+    status = forms.ChoiceField(label=_("Status"), choices=desk_status_choices())
 
 
 class BulkStatusForm(forms.Form):
     cases = forms.ModelMultipleChoiceField(queryset=Case.objects.all(), to_field_name="reference")
     status = forms.ChoiceField(
-        label=_("Set the status of the selected cases to"), choices=Case.Status.choices
+        label=_("Set the status of the selected cases to"), choices=desk_status_choices()
+    )
+
+
+class DeskSearchForm(forms.Form):
+    """The desk's one search box: a reference, an email, a name or words of the case."""
+
+    q = forms.CharField(required=False, strip=False)
+
+    def query(self) -> str:
+        self.is_valid()
+        return clean_desk_query(self.cleaned_data.get("q") or "")
+
+
+class DraftForm(forms.Form):
+    """What the reply box holds, saved as a draft (never an error: too long is cut)."""
+
+    body = forms.CharField(required=False, strip=False)
+
+    def text(self) -> str:
+        self.is_valid()
+        return (self.cleaned_data.get("body") or "").replace("\r\n", "\n")[:5000]
+
+
+class ReplyBoxForm(forms.Form):
+    """The case page's GET parameters for its reply box: a saved reply to insert, and words
+    to look for an article to link."""
+
+    saved_reply = IdField(required=False)
+    articles = forms.CharField(required=False, max_length=200)
+
+    def values(self) -> tuple[int | None, str]:
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return data.get("saved_reply"), clean_desk_query(data.get("articles") or "")
+
+
+class InsertArticleForm(DraftForm):
+    """A link to a knowledge-base article added at the end of the reply box."""
+
+    article = IdField(required=False)
+
+
+class DeskPreferencesForm(forms.Form):
+    email_alerts = forms.BooleanField(
+        label=_("Email me when a customer replies, reopens a case or rates it 1 or 2 stars"),
+        required=False,
+        help_text=_(
+            "About the cases assigned to me, and the unassigned cases of my teams. The desk's "
+            "header counts them either way."
+        ),
+    )
+    language = forms.ChoiceField(
+        label=_("Language of those emails"), choices=[("es", _("Spanish")), ("en", _("English"))]
     )
 
 
@@ -286,6 +341,7 @@ class QueueFilterForm(forms.Form):
     read does not filter."""
 
     status = forms.ChoiceField(required=False, choices=Case.Status.choices)
+    q = forms.CharField(required=False, strip=False)
     reason = IdField(required=False)
     team = IdField(required=False)
     assignee = forms.CharField(required=False, strip=False)  # "me" or a user id
@@ -297,6 +353,7 @@ class QueueFilterForm(forms.Form):
         data = self.cleaned_data
         assignee = data.get("assignee", "")
         return QueueFilters(
+            query=clean_desk_query(data.get("q") or ""),
             status=data.get("status", ""),
             reason=data.get("reason"),
             team=data.get("team"),

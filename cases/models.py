@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +11,10 @@ class Team(models.Model):
     slug = models.SlugField(_("slug"), unique=True)
     name_es = models.CharField(_("name (Spanish)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
+    # Who is told about a customer's reply on a case of the team nobody is assigned to.
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("members"), blank=True, related_name="teams"
+    )
 
     class Meta:
         ordering = ["name_es"]
@@ -155,6 +160,14 @@ class Case(models.Model):
     saw_reason_article = models.BooleanField(
         _("customer had read an article for the reason"), null=True, editable=False
     )
+    # What the customer had done just before writing, for the desk: the articles read that day
+    # (translation keys) and the last search (its words), as this browser left them.
+    seen_article_keys = models.JSONField(
+        _("articles read before writing"), default=list, blank=True, editable=False
+    )
+    search_before = models.CharField(
+        _("search just before writing"), max_length=200, blank=True, editable=False
+    )
     # The live incident the contact form showed before the customer chose to write anyway:
     # the case hears the incident's updates (``tell_cases_about_incidents``).
     incident = models.ForeignKey(
@@ -180,6 +193,8 @@ class Case(models.Model):
             models.Index(fields=["created_at"]),
             models.Index(fields=["first_response_due"]),
             models.Index(fields=["resolution_due"]),
+            # The desk's search finds a customer by address whatever its case.
+            models.Index(Lower("customer_email"), name="cases_case_email_lower"),
         ]
 
     def __str__(self) -> str:
@@ -315,3 +330,100 @@ class ContactSubmission(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class SavedReply(models.Model):
+    """A reply staff insert in one click and edit before sending (a "macro"), in one language.
+
+    Its text may hold placeholders, filled in when it is inserted: {customer_name},
+    {reference}, {first_response_due}, {resolution_due}; {case_link} stays as it is and becomes
+    the customer's own link in the email (minted when it is sent: no stored text holds one).
+    """
+
+    class Language(models.TextChoices):
+        SPANISH = "es", _("Spanish")
+        ENGLISH = "en", _("English")
+
+    title = models.CharField(_("title"), max_length=120)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    body = models.TextField(
+        _("text"),
+        max_length=5000,
+        help_text=_(
+            "Placeholders: {customer_name}, {reference}, {first_response_due}, "
+            "{resolution_due}, {case_link}."
+        ),
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["language", "position", "title"]
+        verbose_name = _("saved reply")
+        verbose_name_plural = _("saved replies")
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"
+
+
+class ReplyDraft(models.Model):
+    """What a member of staff has typed in a case's reply box and not sent yet."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reply_drafts")
+    body = models.TextField(max_length=5000, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "case"], name="cases_one_draft_per_user_case")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.user_id}"
+
+
+class DeskPreferences(models.Model):
+    """How a member of staff wants to be told about their cases."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="desk_preferences"
+    )
+    email_alerts = models.BooleanField(
+        _("email me when a customer replies, reopens or rates 1-2 stars"), default=True
+    )
+    language = models.CharField(
+        _("language of those emails"),
+        max_length=2,
+        choices=SavedReply.Language.choices,
+        default="es",
+    )
+
+    class Meta:
+        verbose_name = _("desk preferences")
+        verbose_name_plural = _("desk preferences")
+
+    def __str__(self) -> str:
+        return str(self.user_id)
+
+
+class DeskAlert(models.Model):
+    """Something a customer did that a member of staff should look at; counted in the desk's
+    header until they open the case."""
+
+    class Kind(models.TextChoices):
+        REPLIED = "replied", _("The customer replied")
+        REOPENED = "reopened", _("The customer reopened the case")
+        LOW_RATING = "low_rating", _("The customer rated the case 1 or 2 stars")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="desk_alerts")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.kind}"

@@ -1,6 +1,7 @@
 """Reads for cases, and the rules that only read: the status page, the contact form, the
 session's grants to cases and the staff desk."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -8,11 +9,24 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.utils import timezone
+from django.db.models.functions import Lower
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from cases.models import Case, CaseAccessToken, CaseEvent, ContactReason, Team
+from cases.models import (
+    Case,
+    CaseAccessToken,
+    CaseEvent,
+    ContactReason,
+    DeskAlert,
+    DeskPreferences,
+    ReplyDraft,
+    SavedReply,
+    Team,
+)
 from helpcenter import process_memo
+from kb import selectors as kb_selectors
 from notifications.selectors import load_calendar
 
 Status = Case.Status
@@ -334,6 +348,7 @@ def case_for_session(session, reference: str, *, now: datetime | None = None) ->
 
 @dataclass(frozen=True)
 class QueueFilters:
+    query: str = ""
     status: str = ""
     reason: int | None = None
     team: int | None = None
@@ -392,3 +407,251 @@ def teams() -> QuerySet[Team]:
 def desk_staff() -> QuerySet[AbstractBaseUser]:
     """Who a case can be assigned to: active staff, by username."""
     return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+
+
+# --- The desk: search, the customer, replies and alerts ----------------------------------------
+
+# Staff read the status the customer reads as "Waiting for you" as what it means for them.
+DESK_STATUS_LABELS = {
+    Status.RECEIVED: gettext_lazy("Received"),
+    Status.IN_PROGRESS: gettext_lazy("In progress"),
+    Status.WAITING_ON_CUSTOMER: gettext_lazy("Waiting on customer"),
+    Status.RESOLVED: gettext_lazy("Resolved"),
+    Status.CLOSED: gettext_lazy("Closed"),
+    Status.REOPENED: gettext_lazy("Reopened"),
+}
+
+
+def desk_status_choices() -> list[tuple[str, str]]:
+    return [(value, DESK_STATUS_LABELS[value]) for value in Status.values]
+
+
+DESK_SEARCH_RESULTS = 50
+# Message text is searched in the most recent events only: a scan of every message ever
+# written grows with the history, and staff look for what customers wrote lately.
+DESK_SEARCH_RECENT_EVENTS = 20_000
+# Descriptions likewise: of the most recent cases (names and subjects of every case).
+DESK_SEARCH_RECENT_CASES = 20_000
+DESK_SEARCH_TEXT_KINDS = (
+    CaseEvent.Kind.OPENED,
+    CaseEvent.Kind.CUSTOMER_MESSAGE,
+    CaseEvent.Kind.PUBLIC_REPLY,
+    CaseEvent.Kind.INTERNAL_NOTE,
+)
+_REFERENCE_LIKE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
+
+
+def clean_desk_query(query: str) -> str:
+    """The words of a desk search, on one line, without control characters, 100 at most."""
+    text = "".join(char if char.isprintable() else " " for char in query or "")
+    return " ".join(text.split())[:100]
+
+
+def desk_search(query: str, *, limit: int = DESK_SEARCH_RESULTS) -> list[Case]:
+    """Cases that match ``query``, the surest matches first: the reference, then the email
+    (each on an index), then the customer's name, the subject and the description, then the
+    text of the recent messages and notes. At most ``limit`` cases, newest first within each.
+
+    The text matches stop at ``limit``: newest cases are walked first on the ``created_at``
+    index, so a common word costs little and a word nobody wrote costs one pass over the cases
+    (and over the ``DESK_SEARCH_RECENT_EVENTS`` most recent events).
+    """
+    query = clean_desk_query(query)
+    if len(query) < 2:
+        return []
+    found: dict[int, None] = {}
+    upper = query.upper().replace(" ", "")
+    if _REFERENCE_LIKE.match(upper):
+        reference = upper if "-" in upper else f"{upper[:4]}-{upper[4:]}"
+        by_reference = Case.objects.filter(reference=reference).values_list("pk", flat=True)
+        found.update(dict.fromkeys(by_reference))
+    if "@" in query:
+        by_email = (
+            Case.objects.annotate(email_lower=Lower("customer_email"))
+            .filter(email_lower=query.lower())
+            .order_by("-created_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        found.update(dict.fromkeys(by_email))
+    if found:  # a reference or an address names its cases: no need to read any text
+        return _cases_in_order(list(found)[:limit])
+    if len(found) < limit:
+        newest_case = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        text = (
+            Q(customer_name__icontains=query)
+            | Q(subject__icontains=query)
+            | Q(pk__gt=newest_case - DESK_SEARCH_RECENT_CASES, description__icontains=query)
+        )
+        if "@" in query or "." in query:
+            text |= Q(customer_email__icontains=query)
+        by_text = (
+            Case.objects.filter(text)
+            .exclude(pk__in=list(found))
+            .order_by("-created_at")
+            .values_list("pk", flat=True)[: limit - len(found)]
+        )
+        found.update(dict.fromkeys(by_text))
+    if len(found) < limit:
+        newest = CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        by_message = (
+            CaseEvent.objects.filter(
+                pk__gt=newest - DESK_SEARCH_RECENT_EVENTS,
+                kind__in=DESK_SEARCH_TEXT_KINDS,
+                body__icontains=query,
+            )
+            .exclude(case_id__in=list(found))
+            .order_by("-pk")
+            .values_list("case_id", flat=True)[: (limit - len(found)) * 4]
+        )
+        for case_id in by_message:
+            found.setdefault(case_id, None)
+            if len(found) >= limit:
+                break
+    return _cases_in_order(list(found)[:limit])
+
+
+def _cases_in_order(ids: list[int]) -> list[Case]:
+    cases = Case.objects.filter(pk__in=ids).select_related("reason", "team", "assignee")
+    by_id = {case.pk: case for case in cases}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+@dataclass(frozen=True)
+class CustomerContext:
+    """What the desk shows about the customer beside their case."""
+
+    open_cases: list[Case]
+    recent_cases: list[Case]
+    articles_read: list  # kb articles (the case's language first), or keys no longer published
+    search_before: str
+    language_name: str
+
+
+OTHER_CASES_SHOWN = 10
+
+
+def customer_context(case: Case) -> CustomerContext:
+    """The customer's other cases (open ones, and the most recent others), the articles they
+    read before writing and the search just before, and their language in words."""
+    others = list(
+        Case.objects.annotate(email_lower=Lower("customer_email"))
+        .filter(email_lower=case.customer_email.lower())
+        .exclude(pk=case.pk)
+        .select_related("reason")
+        .order_by("-created_at")[: OTHER_CASES_SHOWN * 2]
+    )
+    open_cases = [other for other in others if other.is_open][:OTHER_CASES_SHOWN]
+    recent = [other for other in others if not other.is_open][:OTHER_CASES_SHOWN]
+    articles = (
+        kb_selectors.articles_for_keys(keys=list(case.seen_article_keys), language=case.language)
+        if case.seen_article_keys
+        else []
+    )
+    return CustomerContext(
+        open_cases=open_cases,
+        recent_cases=recent,
+        articles_read=articles,
+        search_before=case.search_before,
+        language_name=language_name(case.language),
+    )
+
+
+def language_name(code: str) -> str:
+    """The language's name in the page's language, as a sentence shows it ("español" in
+    Spanish, where names of languages take no capital; "Spanish" in English)."""
+    names = dict(settings.LANGUAGES)
+    name = str(names[code]) if code in names else code
+    return name.lower() if translation.get_language() == "es" else name
+
+
+def saved_replies(language: str) -> QuerySet[SavedReply]:
+    return SavedReply.objects.filter(active=True, language=language)
+
+
+CASE_LINK_PLACEHOLDER = "{case_link}"
+
+
+def filled_saved_reply(reply: SavedReply, case: Case) -> str:
+    """The saved reply's text for ``case``: its placeholders filled in, in the case's language
+    and the service's time zone, except {case_link}, which stays until the email is sent."""
+    with translation.override(case.language):
+        values = {
+            "{customer_name}": case.customer_name,
+            "{reference}": case.reference,
+            "{first_response_due}": formats.date_format(
+                timezone.localtime(case.first_response_due), "DATETIME_FORMAT"
+            ),
+            "{resolution_due}": formats.date_format(
+                timezone.localtime(case.resolution_due), "DATE_FORMAT"
+            ),
+        }
+    text = reply.body
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def saved_reply_for(reply_id: int | None, case: Case) -> str:
+    """The filled text of an active saved reply, or "" when there is none by that id."""
+    reply = SavedReply.objects.filter(pk=reply_id, active=True).first() if reply_id else None
+    return filled_saved_reply(reply, case) if reply is not None else ""
+
+
+def reply_draft(*, user_id: int, case_id: int) -> str:
+    return (
+        ReplyDraft.objects.filter(user_id=user_id, case_id=case_id)
+        .values_list("body", flat=True)
+        .first()
+        or ""
+    )
+
+
+def unseen_alert_count(user_id: int) -> int:
+    """How many cases have something new from their customer for this person (desk header)."""
+    return (
+        DeskAlert.objects.filter(user_id=user_id, seen_at__isnull=True)
+        .values("case_id")
+        .distinct()
+        .count()
+    )
+
+
+def unseen_alerts(user_id: int, *, limit: int = 20) -> list[DeskAlert]:
+    return list(
+        DeskAlert.objects.filter(user_id=user_id, seen_at__isnull=True)
+        .select_related("case")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def desk_preferences(user) -> DeskPreferences:
+    """The person's preferences, or the defaults (unsaved) when they never chose."""
+    found = DeskPreferences.objects.filter(user_id=user.pk).first()
+    return found or DeskPreferences(user=user)
+
+
+def desk_article_search(query: str, language: str) -> list:
+    """Knowledge-base articles staff may link in a reply (the case's language first)."""
+    if not query:
+        return []
+    return kb_selectors.search_articles(query=query, language=language).hits[:8]
+
+
+def article_link_text(article_id: int | None) -> str:
+    """What "insert a link" adds to a reply: the article's title and its public address."""
+    article = (
+        kb_selectors.published_articles().filter(pk=article_id).first() if article_id else None
+    )
+    if article is None:
+        return ""
+    return f"{article.title}: {settings.SITE_URL}{article.get_absolute_url()}"
+
+
+def with_desk_flags(cases: list[Case], *, now: datetime | None = None) -> list[Case]:
+    """Each case with ``desk_overdue``: an open case past the due date it still has to meet
+    (the first reply until it went out, then the resolution)."""
+    now = now or timezone.now()
+    for case in cases:
+        waiting_first = case.first_responded_at is None and case.first_response_due < now
+        case.desk_overdue = case.is_open and (waiting_first or case.resolution_due < now)
+    return cases

@@ -345,10 +345,10 @@ _STOP_WORDS = frozenset(
     re.findall(
         r"\w+",
         "the and for with not can cannot cant does dont that this what when where which have from "
-    "your you are was were will would there their some into about after before again "
-    "los las una unos unas que por para con sin como cuando donde esta este esto estan "
-    "puedo puede pueden hay del mis tus sus nos hace hacer ser son soy muy mas pero "
-    "problema problemas problem problems",
+        "your you are was were will would there their some into about after before again "
+        "los las una unos unas que por para con sin como cuando donde esta este esto estan "
+        "puedo puede pueden hay del mis tus sus nos hace hacer ser son soy muy mas pero "
+        "problema problemas problem problems",
     )
 )
 
@@ -359,9 +359,7 @@ def _fold(text: str) -> str:
 
 
 def _words(text: str) -> set[str]:
-    return {
-        word for word in re.findall(r"[a-z0-9]+", _fold(text)) if len(word) > 3
-    } - _STOP_WORDS
+    return {word for word in re.findall(r"[a-z0-9]+", _fold(text)) if len(word) > 3} - _STOP_WORDS
 
 
 def _same_word(one: str, other: str) -> bool:

@@ -139,7 +139,7 @@ def subscribe(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "notifications/subscribe.html", {"form": form})
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def confirm_subscription(request: HtmxHttpRequest, token: str) -> HttpResponse:
     """GET asks (mail scanners open links, and must not subscribe anyone); POST confirms."""
     if request.method == "POST":

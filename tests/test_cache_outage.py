@@ -77,6 +77,7 @@ def test_contact_form_opens_the_case_and_queues_its_email_while_the_cache_is_dow
                 "name": "Ana",
                 "email": "ana@example.com",
             },
+            follow=True,
         )
 
     assert response.status_code == 200

@@ -18,9 +18,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseAccessToken, CaseEvent, ContactReason
-from cases.selectors import can_reopen, due_dates
+from cases.models import Case, CaseAccessToken, CaseEvent, ContactReason, DeskAlert
+from cases.selectors import CASE_LINK_PLACEHOLDER, can_reopen, due_dates
 from cases.services.access import emailed_link
+from cases.services.desk import discard_reply_draft, tell_staff
 from kb import selectors as kb
 from kb import services as kb_services
 from notifications.selectors import (
@@ -34,6 +35,8 @@ from notifications.services.outbox import queue_email
 
 # No 0/O, 1/I/L, 5/S or 8/B: a reference read over the phone is not misheard.
 REFERENCE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
+# A rating this low or lower tells whoever handles the case.
+LOW_RATING = 2
 Status = Case.Status
 
 ALLOWED_TRANSITIONS = {
@@ -138,13 +141,15 @@ def open_case(
     now = now or timezone.now()
     first_due, resolution_due = due_dates(reason, now)
     during_notice = bool(notices_for_areas(reason.areas, now=now))
+    seen = sorted(kb.articles_seen_by(visitor_hash=visitor_hash)) if visitor_hash else []
     saw_article = None
     if reason.article_keys:
-        saw_article = bool(
-            set(reason.article_keys) & kb.articles_seen_by(visitor_hash=visitor_hash)
-        )
+        saw_article = bool(set(reason.article_keys) & set(seen))
+    search_before = ""
     if visitor_hash:
-        kb_services.note_contact_after_search(visitor_hash=visitor_hash, reason_code=reason.code)
+        search_before = kb_services.note_contact_after_search(
+            visitor_hash=visitor_hash, reason_code=reason.code
+        )
     for _attempt in range(5):
         try:
             with transaction.atomic():
@@ -162,6 +167,8 @@ def open_case(
                     resolution_due=resolution_due,
                     opened_during_notice=during_notice,
                     saw_reason_article=saw_article,
+                    seen_article_keys=seen[:50],
+                    search_before=search_before or "",
                     incident_id=incident_id,
                     created_at=now,
                     customer_told_until=now,
@@ -203,6 +210,8 @@ def _send_case_email(
     echo_customer_text: bool = True,
 ) -> None:
     link = emailed_link(case)  # minted when the email is sent: the outbox holds no token
+    for event in events or []:  # a saved reply's {case_link} is the customer's own link
+        event.body = event.body.replace(CASE_LINK_PLACEHOLDER, link)
     with translation.override(case.language):
         context = {
             "case": case,
@@ -253,6 +262,7 @@ def reply_to_customer(
     if target:
         _set_status(case, target, now=now, actor=actor)
     _customer_should_hear(case, now)
+    discard_reply_draft(user=_actor(actor), case=case)
     return event
 
 
@@ -336,10 +346,14 @@ def add_customer_message(*, case: Case, body: str, now: datetime | None = None) 
         body=body.strip()[:5000],
         created_at=now,
     )
+    reopened = case.status == Status.RESOLVED
     if case.status == Status.WAITING_ON_CUSTOMER:
         _set_status(case, Status.IN_PROGRESS, now=now, by_customer=True)
-    elif case.status == Status.RESOLVED:
+    elif reopened:
         _set_status(case, Status.REOPENED, now=now, by_customer=True)
+    tell_staff(
+        case=case, kind=DeskAlert.Kind.REOPENED if reopened else DeskAlert.Kind.REPLIED, now=now
+    )
     return event
 
 
@@ -369,6 +383,7 @@ def reopen_case(*, case: Case, body: str = "", now: datetime | None = None) -> C
             body=body.strip()[:5000],
             created_at=now,
         )
+    tell_staff(case=case, kind=DeskAlert.Kind.REOPENED, now=now)
     return case
 
 
@@ -384,13 +399,16 @@ def rate_case(*, case: Case, rating: int, comment: str = "") -> CaseEvent:
         raise ValidationError(_("The rating goes from 1 to 5."), code="out_of_range")
     case.satisfaction = rating
     case.save(update_fields=["satisfaction", "updated_at"])
-    return _event(
+    event = _event(
         case,
         CaseEvent.Kind.SATISFACTION,
         by_customer=True,
         rating=rating,
         body=comment.strip()[:2000],
     )
+    if rating <= LOW_RATING:
+        tell_staff(case=case, kind=DeskAlert.Kind.LOW_RATING)
+    return event
 
 
 @transaction.atomic

@@ -41,7 +41,7 @@ __all__ = [
     "restore_revision",
     "save_article",
     "submit_article_for_review",
-    "unpublish_article",
     "sweep_pending_index_updates",
     "sync_article_to_index",
+    "unpublish_article",
 ]

@@ -115,12 +115,14 @@ def record_search(
     return log
 
 
-def note_contact_after_search(*, visitor_hash: str, reason_code: str) -> None:
+def note_contact_after_search(*, visitor_hash: str, reason_code: str) -> str:
     """The visitor opened a case (for ``reason_code``) shortly after searching: their last
-    search did not answer them."""
+    search did not answer them. Returns that search's words ("" when there was none)."""
     previous = shared_cache.read(_last_search_key(visitor_hash))
     if previous:
         SearchLog.objects.filter(pk=previous["id"]).update(followed_by_contact=reason_code[:80])
+        return str(previous.get("query", ""))[:200]
+    return ""
 
 
 def _add_seen(key: str, seen: list[str], translation_key: str) -> None:

@@ -120,7 +120,7 @@ def test_how_is_my_case_going_asks_only_for_the_email(client, reason):
     assert CaseLinkRequest.objects.get().email == "ana@example.com"
     assert not Case.objects.exists()
     page = client.get(f"/es/contact/?reason={status.pk}")
-    assert 'data-case-only hidden' in page.text and "Envíame el enlace" in page.text
+    assert "data-case-only hidden" in page.text and "Envíame el enlace" in page.text
 
 
 def test_errors_are_summed_up_at_the_top_linked_to_their_fields_in_tu(client, reason):

@@ -12,8 +12,9 @@ from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-DESK_QUEUE_QUERIES = 7  # session, user, 2 permissions, cases, reasons, teams (filters)
-DESK_CASE_QUERIES = 8  # session, user, 2 permissions, case, events, their authors, teams
+DESK_QUEUE_QUERIES = 9  # session, user, 2 permissions, cases, alerts, alert count, reasons, teams
+DESK_CASE_QUERIES = 13  # session, user, 2 permissions, case, events (authors joined), alerts
+# seen, draft, other cases, alert count, saved replies, staff, teams
 
 
 @pytest.fixture

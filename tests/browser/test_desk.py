@@ -1,0 +1,144 @@
+"""A day on the desk from a phone (issue 15, items 1-6), in chromium, in Spanish and English:
+search for a customer, answer with a saved reply edited before sending, and be told when the
+customer writes back; no desk page is wider than the phone. Screenshots go to
+var/screenshots/<test>/."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from cases import services
+from cases.models import SavedReply
+from tests.browser.support import (
+    LOCALES,
+    STAFF_PASSWORD,
+    Tab,
+    in_language,
+    log_in,
+    text_of,
+    wait_for_mail,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+SAVED = {
+    "es": (
+        "Reembolso en camino",
+        "Hola {customer_name}: el reembolso de {reference} ya ha salido. Tu caso: {case_link}",
+    ),
+    "en": (
+        "Refund on its way",
+        "Hello {customer_name}: the refund for {reference} has left. Your case: {case_link}",
+    ),
+}
+
+
+def fits_the_screen(tab: Tab) -> None:
+    """Nothing on the page is wider than the viewport, and the status control fits its card."""
+    overflow = tab.page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{tab.url_path()} is {overflow}px wider than the screen"
+    select = tab.page.locator("#status-select")
+    if select.count():
+        card = select.locator("xpath=ancestor::section[1]").bounding_box()
+        box = select.bounding_box()
+        assert box["x"] >= card["x"] and box["x"] + box["width"] <= card["x"] + card["width"]
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_a_days_queue_from_a_phone(open_tab, shop, agent, site_worker, smtp_sink, language):
+    title, body = SAVED[language]
+    SavedReply.objects.create(title=title, language=language, body=body)
+    case = services.open_case(
+        reason=shop["reason"],
+        customer_email="lucia@example.com",
+        customer_name="Lucía Pérez",
+        language=language,
+        subject="Reembolso 4411" if language == "es" else "Refund 4411",
+        description="Devolví el pedido 4411." if language == "es" else "I returned order 4411.",
+    )
+    services.assign_case(case=case, assignee=agent, actor=agent)
+    services.open_case(
+        reason=shop["reason"],
+        customer_email="otro@example.com",
+        customer_name="Kim Park",
+        language="en" if language == "es" else "es",
+        subject="Otra cosa",
+        description="Otra cosa.",
+    )
+
+    staff = open_tab(language, who="staff", locale=LOCALES[language], viewport=PHONE)
+    staff.page.set_viewport_size(PHONE)
+    page = staff.page
+    staff.goto(f"/{language}/desk/")
+    log_in(staff, agent.username, STAFF_PASSWORD)
+    expect(page).to_have_url(f"{staff.base_url}/{language}/desk/")
+    expect(page.locator("header")).to_contain_text(
+        in_language(language, "Signed in as %(name)s") % {"name": "Marta"}
+    )
+    staff.check("queue", accessibility=True)
+    fits_the_screen(staff)
+
+    # 1. Find the customer by address from the header's search box.
+    page.get_by_label(in_language(language, "Search cases")).fill("LUCIA@example.com")
+    page.get_by_label(in_language(language, "Search cases")).press("Enter")
+    expect(page).to_have_url(re.compile(r"/desk/\?q="))
+    expect(page.locator("#queue-rows tr")).to_have_count(1)
+    staff.check("search", accessibility=True)
+    fits_the_screen(staff)
+    page.get_by_role("link", name=case.reference).click()
+
+    # 2 and 3. The customer at a glance; a saved reply inserted, edited, sent.
+    expect(page.locator(".desk-customer")).to_contain_text(
+        "español" if language == "es" else "English"
+    )
+    staff.check("case", accessibility=True)
+    fits_the_screen(staff)
+    page.get_by_role("link", name=title).click()
+    reply_box = page.locator("#reply-body")
+    expect(reply_box).to_have_value(re.compile(re.escape(f"{case.reference}")))
+    expect(reply_box).to_have_value(re.compile(r"Lucía Pérez"))
+    reply_box.press("End")
+    reply_box.type(" 🙂")
+    expect(page.locator("#draft-status")).to_contain_text(
+        re.compile(in_language(language, "Draft saved at %(time)s").split("%")[0].strip())
+    )
+    page.reload()
+    expect(page.locator("#reply-body")).to_have_value(re.compile("🙂"))  # the draft came back
+    staff.check("case-draft-kept")
+    page.get_by_role("button", name=in_language(language, "Send reply")).click()
+    expect(page.locator(".timeline")).to_contain_text("🙂")
+    assert "{case_link}" in case.events.get(kind="reply").body  # no link stored, minted at send
+    staff.check("case-answered", accessibility=True)
+    fits_the_screen(staff)
+
+    # 4. The customer writes back: an email to the assignee and a count in the desk's header.
+    services.add_customer_message(case=case, body="¡Gracias!" if language == "es" else "Thanks!")
+    (alert,) = wait_for_mail(smtp_sink, "marta@example.com", site_worker)
+    assert case.reference in alert["Subject"]
+    assert f"/desk/cases/{case.reference}/" in text_of(alert)
+    staff.goto(f"/{language}/desk/")
+    new = in_language(
+        language, "%(counter)s new from customers", "%(counter)s new from customers", 1
+    )
+    expect(page.locator("header")).to_contain_text(new)
+    expect(page.locator("#alerts")).to_contain_text(case.reference)
+    staff.check("queue-told", accessibility=True)
+    fits_the_screen(staff)
+
+    staff.goto(f"/{language}/desk/preferences/")
+    staff.check("preferences", accessibility=True)
+    fits_the_screen(staff)
+
+    # The same case on a desktop screen.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    staff.goto(f"/{language}/desk/cases/{case.reference}/")
+    none = in_language(
+        language, "%(counter)s new from customers", "%(counter)s new from customers", 0
+    )
+    expect(page.locator("header")).to_contain_text(none)
+    staff.check("case-desktop", accessibility=True)
+    fits_the_screen(staff)

@@ -1,0 +1,319 @@
+"""The staff desk of issue 15, items 1-6: search, the customer, saved replies, drafts, alerts,
+honest labels and its own header (view tests, in Spanish and English)."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from cases import selectors, services
+from cases.models import Case, DeskAlert, DeskPreferences, ReplyDraft, SavedReply
+from kb import services as kb_services
+from notifications.models import OutgoingMessage
+from tests.factories import StaffFactory, TeamFactory
+
+pytestmark = pytest.mark.django_db
+
+WORDS = {
+    "es": {
+        "waiting": "Esperando al cliente",
+        "customer_waiting": "Esperando tu respuesta",
+        "overdue": "Con retraso",
+        "signed_in": "Sesión iniciada como Marta",
+        "sign_out": "Cerrar sesión",
+        "matching": "Casos que coinciden con",
+        "writes_in": "Escribe en español",
+        "first_due": "Primera respuesta prevista",
+    },
+    "en": {
+        "waiting": "Waiting on customer",
+        "customer_waiting": "Waiting for you",
+        "overdue": "Overdue",
+        "signed_in": "Signed in as Marta",
+        "sign_out": "Sign out",
+        "matching": "Cases matching",
+        "writes_in": "Writes in Spanish",
+        "first_due": "First reply due",
+    },
+}
+LANGUAGES = ["es", "en"]
+
+
+@pytest.fixture
+def agent(client):
+    user = StaffFactory(username="marta", first_name="Marta", email="marta@example.com")
+    user.user_permissions.add(Permission.objects.get(codename="change_case"))
+    client.force_login(user)
+    return user
+
+
+# --- 1. Find anything -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_one_search_finds_cases_by_reference_email_name_and_message_text(
+    client, agent, make_case, language
+):
+    ana = make_case("Ana.Lopez@example.com", customer_name="Ana López", subject="Tarjeta")
+    luis = make_case("luis@example.com", customer_name="Luis Gil", subject="Envío perdido")
+    services.add_customer_message(case=luis, body="El paquete llegó roto por la esquina")
+    services.change_case_status(case=ana, status=Case.Status.CLOSED, actor=agent)
+
+    def found(query: str) -> list[str]:
+        response = client.get(f"/{language}/desk/", {"q": query})
+        assert WORDS[language]["matching"] in response.text
+        return [case.reference for case in response.context["cases"]]
+
+    assert found(ana.reference) == [ana.reference]
+    assert found(ana.reference.replace("-", "").lower()) == [ana.reference]
+    assert found("ana.lopez@EXAMPLE.com") == [ana.reference]  # closed cases too
+    assert found("luis gil") == [luis.reference]
+    assert found("llegó roto") == [luis.reference]
+    assert found("nadie escribió esto") == []
+
+
+def test_search_answers_any_input_without_error(client, agent, make_case):
+    make_case()
+    for query in ["", "x", "%", "_", "\x00", "'; DROP TABLE cases_case; --", "é" * 5000]:
+        assert client.get("/es/desk/", {"q": query}).status_code == 200
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_desk_page_has_the_search_box(client, agent, make_case, language):
+    case = make_case()
+    for path in ["desk/", f"desk/cases/{case.reference}/", "desk/preferences/"]:
+        html = client.get(f"/{language}/{path}").text
+        assert re.search(rf'<form[^>]*role="search"[^>]*action="/{language}/desk/"', html)
+        assert 'name="q"' in html
+
+
+# --- 2. Know the customer ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_case_shows_the_customers_other_cases_articles_read_and_search_before(
+    client, agent, make_case, publish, language
+):
+    article = publish(
+        title="Pagar con otra tarjeta", language="es", translation_key="other-card", body="x"
+    )
+    visitor = "a" * 64
+    kb_services.record_search(
+        visitor_hash=visitor,
+        query="pago rechazado",
+        language="es",
+        category="",
+        results_count=0,
+        used_fuzzy=False,
+    )
+    kb_services.record_article_read(
+        article_id=article.pk, translation_key="other-card", visitor_hash=visitor
+    )
+    older = make_case(subject="Un pedido anterior")
+    services.change_case_status(case=older, status=Case.Status.CLOSED, actor=agent)
+    still_open = make_case(subject="Otra cosa abierta")
+    case = make_case(visitor_hash=visitor)
+
+    assert case.seen_article_keys == ["other-card"] and case.search_before == "pago rechazado"
+    html = client.get(f"/{language}/desk/cases/{case.reference}/").text
+    customer = html.split('id="customer-title"', 1)[1]
+    assert "pago rechazado" in customer and "Pagar con otra tarjeta" in customer
+    assert still_open.reference in customer and older.reference in customer
+    assert WORDS[language]["writes_in"] in html
+
+
+# --- 3. Saved replies, article links, drafts --------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_saved_reply_fills_the_reply_box_and_its_link_is_minted_when_sent(
+    client, agent, make_case, language
+):
+    case = make_case(customer_name="Ana", language=language)
+    reply = SavedReply.objects.create(
+        title="Reembolso" if language == "es" else "Refund",
+        language=language,
+        body="Hola {customer_name}, sobre {reference}: {case_link}",
+    )
+    SavedReply.objects.create(title="Other language", language="xx", body="-")
+
+    page = client.get(f"/{language}/desk/cases/{case.reference}/").text
+    assert reply.title in page and "Other language" not in page
+    filled = client.get(f"/{language}/desk/cases/{case.reference}/", {"saved_reply": reply.pk})
+    assert f"Hola Ana, sobre {case.reference}: {{case_link}}" in filled.text
+    fragment = client.get(
+        f"/{language}/desk/cases/{case.reference}/",
+        {"saved_reply": reply.pk},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "<html" not in fragment.text and 'id="reply-box"' in fragment.text
+    assert f"Hola Ana, sobre {case.reference}" in fragment.text
+
+    client.post(f"/{language}/desk/cases/{case.reference}/reply/", {"body": "Hola {case_link}"})
+    services.send_pending_updates(now=timezone.now() + timedelta(hours=1))
+
+    message = OutgoingMessage.objects.get(dedupe_key__contains=":update:")
+    assert "{case_link}" not in message.body_text
+    assert f"Hola %%LINK:case:{case.pk}%%" in message.body_text  # minted by the outbox
+    assert "/cases/access/" not in case.events.get(kind="reply").body
+
+
+def test_the_reply_box_keeps_a_draft_across_reloads(client, agent, make_case):
+    case = make_case()
+    url = f"/es/desk/cases/{case.reference}/"
+
+    saved = client.post(url + "draft/", {"body": "Estoy mirando tu pedido"}, HTTP_HX_REQUEST="true")
+    assert "Borrador guardado" in saved.text and "<html" not in saved.text
+    assert "Estoy mirando tu pedido" in client.get(url).text
+    client.post(url + "draft/", {"body": "Estoy mirando tu pedido 4411"})  # no JavaScript
+    assert "Estoy mirando tu pedido 4411" in client.get(url).text
+
+    client.post(url + "reply/", {"body": "Estoy mirando tu pedido 4411"})
+    assert not ReplyDraft.objects.exists()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_link_to_an_article_is_found_and_inserted(
+    client, agent, make_case, publish, settings, language
+):
+    settings.SITE_URL = "https://help.example.com"
+    article = publish(
+        title="Cambiar la tarjeta de pago", language="es", translation_key="card", body="tarjeta"
+    )
+    case = make_case()
+    url = f"/{language}/desk/cases/{case.reference}/"
+
+    found = client.get(url, {"articles": "tarjeta"})
+    assert "Cambiar la tarjeta de pago" in found.text
+    inserted = client.post(
+        url + "insert-article/",
+        {"body": "Mira esto:", "article": article.pk},
+        HTTP_HX_REQUEST="true",
+    )
+
+    link = f"https://help.example.com/es/articles/{article.slug}/"
+    assert f"Mira esto:\n\nCambiar la tarjeta de pago: {link}" in inserted.text.replace(
+        "&#x27;", "'"
+    )
+    assert selectors.reply_draft(user_id=agent.pk, case_id=case.pk).endswith(link)
+
+
+# --- 4. Be told -------------------------------------------------------------------------------
+
+
+def _alert_emails() -> list[OutgoingMessage]:
+    return list(OutgoingMessage.objects.filter(dedupe_key__startswith="desk-alert:"))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_assignee_is_emailed_and_counted_when_the_customer_replies(
+    client, agent, make_case, language
+):
+    case = make_case()
+    services.assign_case(case=case, assignee=agent, actor=agent)
+    DeskPreferences.objects.create(user=agent, language=language)
+
+    services.add_customer_message(case=case, body="¿Alguna novedad?")
+    services.add_customer_message(case=case, body="¿Y ahora?")  # same half hour: one email
+
+    (email,) = _alert_emails()
+    assert email.recipient == "marta@example.com" and case.reference in email.subject
+    assert f"/{language}/desk/cases/{case.reference}/" in email.body_text
+    header = client.get(f"/{language}/desk/").text
+    count = "1 nuevo de clientes" if language == "es" else "1 new from customers"
+    assert count in header
+    client.get(f"/{language}/desk/cases/{case.reference}/")  # seen
+    assert selectors.unseen_alert_count(agent.pk) == 0
+
+
+def test_an_unassigned_case_tells_its_team_and_a_low_rating_or_reopening_tells_too(
+    agent, make_case, reason
+):
+    team = TeamFactory()
+    colleague = StaffFactory(email="pablo@example.com")
+    quiet = StaffFactory(email="quiet@example.com")
+    team.members.add(colleague, quiet)
+    DeskPreferences.objects.create(user=quiet, email_alerts=False)
+    case = make_case()
+    Case.objects.filter(pk=case.pk).update(team=team, assignee=None)
+    case.refresh_from_db()
+
+    services.change_case_status(case=case, status=Case.Status.RESOLVED, actor=agent)
+    services.rate_case(case=case, rating=2)
+    services.reopen_case(case=case, body="Sigue sin funcionar")
+
+    kinds = set(DeskAlert.objects.filter(user=colleague).values_list("kind", flat=True))
+    assert kinds == {DeskAlert.Kind.LOW_RATING, DeskAlert.Kind.REOPENED}
+    assert DeskAlert.objects.filter(user=quiet).count() == 2  # counted, not emailed
+    assert sorted(email.recipient for email in _alert_emails()) == ["pablo@example.com"] * 2
+
+
+def test_a_good_rating_tells_no_one(agent, make_case):
+    case = make_case()
+    services.assign_case(case=case, assignee=agent, actor=agent)
+    services.change_case_status(case=case, status=Case.Status.RESOLVED, actor=agent)
+    services.rate_case(case=case, rating=5)
+    assert not DeskAlert.objects.exists() and not _alert_emails()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_preferences_page_turns_the_emails_off(client, agent, make_case, language):
+    page = client.get(f"/{language}/desk/preferences/")
+    assert page.status_code == 200
+    client.post(f"/{language}/desk/preferences/", {"language": "en"})
+    case = make_case()
+    services.assign_case(case=case, assignee=agent, actor=agent)
+    services.add_customer_message(case=case, body="Hola")
+    assert not _alert_emails() and selectors.unseen_alert_count(agent.pk) == 1
+
+
+# --- 5 and 6. Honest labels, the desk's own header, the language ------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_staff_read_waiting_on_customer_and_the_first_reply_due_goes_once_answered(
+    client, agent, make_case, language
+):
+    case = make_case()
+    words = WORDS[language]
+    page = client.get(f"/{language}/desk/cases/{case.reference}/").text
+    assert words["first_due"] in page.split("desk-aside", 1)[1]
+
+    services.reply_to_customer(
+        case=case, body="¿Nos mandas el ticket?", status="waiting", actor=agent
+    )
+
+    page = client.get(f"/{language}/desk/cases/{case.reference}/").text
+    assert words["waiting"] in page and words["customer_waiting"] not in page
+    assert words["first_due"] not in page.split("desk-aside", 1)[1]
+    queue = client.get(f"/{language}/desk/").text
+    assert words["waiting"] in queue and words["customer_waiting"] not in queue
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_overdue_rows_say_so_in_words_and_the_queue_shows_the_language(
+    client, agent, make_case, language
+):
+    late = make_case(language="en")
+    Case.objects.filter(pk=late.pk).update(first_response_due=timezone.now() - timedelta(hours=1))
+    make_case()
+    html = client.get(f"/{language}/desk/").text
+    rows = re.findall(r"<tr( class=\"is-overdue\")?>(.*?)</tr>", html, re.S)[1:]
+    overdue = [row for cls, row in rows if cls]
+    assert len(overdue) == 1 and late.reference in overdue[0]
+    assert WORDS[language]["overdue"] in overdue[0]
+    assert '<span lang="en">EN</span>' in html and '<span lang="es">ES</span>' in html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_desk_has_its_own_header_with_who_is_signed_in_and_no_customer_banners(
+    client, agent, make_case, language
+):
+    html = client.get(f"/{language}/desk/").text
+    header = html.split("<header", 1)[1].split("</header>", 1)[0]
+    assert WORDS[language]["signed_in"] in header
+    assert re.search(r'<form action="/admin/logout/" method="post">', header)
+    assert WORDS[language]["sign_out"] in header
+    assert 'id="banners"' not in html and "/contact/" not in header
