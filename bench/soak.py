@@ -6,7 +6,7 @@ Run with ``.venv/bin/python bench/soak.py`` (``--minutes 30`` by default; ``--he
 In a fresh temporary folder, with the embedded defaults only (SQLite, the filesystem broker,
 mail written to files, the Whoosh index, DEBUG=1): what ``make run`` does (migrate,
 createcachetable, load_demo, rebuild_search_index), then ``honcho start`` on the project's
-Procfile: runserver, a Celery worker and Celery beat, each under ``bin/supervise.py``, and the
+Procfile: runserver, a Celery worker and Celery beat, each under ``helpcenter/supervise.py``, and the
 start-up banner. Traffic, the whole time (bench/faults.py's clients, at a quieter pace):
 
 - readers: the home page, searches (typos included), articles, case status pages, the feed,
@@ -442,7 +442,7 @@ def process_table(reports: dict[str, ProcessReport], stopped: float) -> None:
 
 
 def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], None]]) -> bool:
-    say("Soak benchmark: `make run`'s processes (web, worker, beat under bin/supervise.py)")
+    say("Soak benchmark: `make run`'s processes (web, worker, beat under helpcenter/supervise.py)")
     say(f"on the embedded defaults for {options.minutes:g} minutes. Folder: {workdir}")
     say(f"  {os.cpu_count()} CPUs; {support.uptime()}")
     port = support.free_port()

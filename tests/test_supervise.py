@@ -1,4 +1,4 @@
-"""bin/supervise.py: what each line of the Procfile runs under (make run)."""
+"""helpcenter/supervise.py: what each line of the Procfile runs under (make run)."""
 
 import os
 import signal
@@ -20,7 +20,7 @@ def supervise(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, Path, Pa
     pid_file, log = tmp_path / "child.pid", tmp_path / "supervise.log"
     process = subprocess.Popen(
         [
-            sys.executable, str(ROOT / "bin" / "supervise.py"), "--name", "child", *options,
+            sys.executable, str(ROOT / "helpcenter" / "supervise.py"), "--name", "child", *options,
             "--", sys.executable, "-c", CHILD, str(pid_file),
         ],
         stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         deadline = time.monotonic() + timeout
         waiting = set(PROCESSES)
         while waiting and time.monotonic() < deadline:
-            # bin/supervise.py writes <name>.ready when the process says it is up; one left
+            # helpcenter/supervise.py writes <name>.ready when the process says it is up; one left
             # by an earlier run is older than this command.
             waiting = {
                 name

@@ -1,6 +1,6 @@
 """Run one command and start it again whenever it stops by itself.
 
-    python bin/supervise.py --name worker [--ready-when TEXT --ready-file PATH] -- COMMAND...
+    python helpcenter/supervise.py --name worker [--ready-when TEXT --ready-file PATH] -- COMMAND...
 
 honcho (``make run``) has no restart policy: when one of its processes exits it stops all the
 others, so a crashed worker took the web server down with it. Each Procfile line runs its
