@@ -266,27 +266,42 @@ def customer_cases(case_ids: list[int]) -> list[Case]:
 # --- The session's grants -------------------------------------------------------------------
 # Opening a case link puts a grant for that case in the visitor's session, bound to the token
 # that opened it (``services.grant_session_access`` writes them). A grant is a list of
-# [case id, token id, opened at (POSIX seconds)], most recently opened last.
+# [case id, token id, opened at (POSIX seconds), proven (1 or 0)], most recently opened last.
+#
+# Only a grant from the emailed link is *proven*: whoever opened it reads that address's mail.
+# The browser that submits the contact form gets an unproven grant (``services.
+# grant_submission_access``): anyone can type someone else's address, so it shows the case's
+# status and what that browser wrote, never our replies or anything that came later. A grant
+# of the older three-part form (before this distinction) counts as unproven.
 
 SESSION_KEY = "case_grants"
 
 
-def session_grants(session) -> list[tuple[int, int, float]]:
-    """The session's grants, oldest first; anything malformed (an older format) is dropped."""
+@dataclass(frozen=True)
+class SessionGrant:
+    case_id: int
+    token_id: int
+    opened_at: float
+    proven: bool
+
+
+def session_grants(session) -> list[SessionGrant]:
+    """The session's grants, oldest first; anything malformed is dropped."""
     grants = []
     for grant in session.get(SESSION_KEY, []):
         if (
             isinstance(grant, list | tuple)
-            and len(grant) == 3
+            and len(grant) in (3, 4)
             and all(isinstance(part, int | float) for part in grant)
         ):
-            grants.append((int(grant[0]), int(grant[1]), float(grant[2])))
+            proven = len(grant) == 4 and grant[3] == 1
+            grants.append(SessionGrant(int(grant[0]), int(grant[1]), float(grant[2]), proven))
     return grants
 
 
-def _fresh_grants(session, now: datetime) -> list[tuple[int, int, float]]:
+def _fresh_grants(session, now: datetime) -> list[SessionGrant]:
     oldest = (now - timedelta(hours=settings.CASE_SESSION_HOURS)).timestamp()
-    return [grant for grant in session_grants(session) if grant[2] > oldest]
+    return [grant for grant in session_grants(session) if grant.opened_at > oldest]
 
 
 def has_case_grants(session) -> bool:
@@ -296,24 +311,29 @@ def has_case_grants(session) -> bool:
 def session_token_ids(session, *, now: datetime | None = None) -> list[int]:
     """The tokens behind the session's grants still within their absolute lifetime (the
     status page checks them in its own query: ``case_for_status_page``)."""
-    return [token_id for _case, token_id, _at in _fresh_grants(session, now or timezone.now())]
+    return [grant.token_id for grant in _fresh_grants(session, now or timezone.now())]
 
 
-def session_case_ids(session, *, now: datetime | None = None) -> list[int]:
+def session_case_ids(
+    session, *, proven_only: bool = False, now: datetime | None = None
+) -> list[int]:
     """The cases this session may open now, most recently opened first: each grant within
-    its lifetime and its link neither revoked nor expired (one query)."""
+    its lifetime and its link neither revoked nor expired (one query). With ``proven_only``,
+    only the cases opened from their emailed link."""
     now = now or timezone.now()
-    grants = _fresh_grants(session, now)
+    grants = [
+        grant for grant in _fresh_grants(session, now) if grant.proven or not proven_only
+    ]
     if not grants:
         return []
     live = set(
         CaseAccessToken.objects.filter(
-            pk__in=[token_id for _case, token_id, _at in grants],
+            pk__in=[grant.token_id for grant in grants],
             revoked_at__isnull=True,
             expires_at__gt=now,
         ).values_list("case_id", "pk")
     )
-    return [case_id for case_id, token_id, _at in reversed(grants) if (case_id, token_id) in live]
+    return [grant.case_id for grant in reversed(grants) if (grant.case_id, grant.token_id) in live]
 
 
 def session_cases(session, *, now: datetime | None = None) -> list[Case]:
@@ -333,16 +353,24 @@ def known_customer_case(session, *, now: datetime | None = None) -> Case | None:
 
 def case_for_session(session, reference: str, *, now: datetime | None = None) -> Case | None:
     """The case for its status page if this session opened it from a link that still works,
-    within the grant's lifetime (the check rides on the case's own query); else None."""
+    within the grant's lifetime (the check rides on the case's own query); else None.
+
+    ``case.address_proven`` says whether the grant came from the emailed link (everything
+    may be shown) or from submitting the form (only the status and what was written)."""
     now = now or timezone.now()
-    token_ids = session_token_ids(session, now=now)
-    if not token_ids:
+    grants = _fresh_grants(session, now)
+    if not grants:
         return None
     case = case_for_status_page(
-        reference=reference.upper()[:12], access_token_ids=token_ids, now=now
+        reference=reference.upper()[:12],
+        access_token_ids=[grant.token_id for grant in grants],
+        now=now,
     )
     if case is None or not case.opened_by_live_link:
         return None
+    case.address_proven = any(
+        grant.proven for grant in grants if grant.case_id == case.pk
+    )
     return case
 
 

@@ -203,14 +203,18 @@ def contact_expectation(request: HtmxHttpRequest) -> HttpResponse:
 def contact_suggestions(request: HtmxHttpRequest) -> HttpResponse:
     """Articles that may answer the subject being typed (htmx)."""
     text = request.GET.get("subject", "")[:200]
+    reason = selectors.contact_reason(parse_id(request.GET.get("reason", "")))
     hits = (
-        kb.suggest_articles(text=text, language=current_language())
+        kb.suggest_articles(
+            text=text,
+            language=current_language(),
+            article_keys=reason.article_keys if reason is not None else (),
+        )
         if len(text.strip()) >= 3
         else []
     )
     if hits:
         counters.increment(counters.Counter.SUGGESTIONS_SHOWN, once_per=visitor_hash(request))
-    reason = selectors.contact_reason(parse_id(request.GET.get("reason", "")))
     problems = _problems_about(text, reason, request) if len(text.strip()) >= 3 else []
     return render(
         request,

@@ -1,6 +1,7 @@
 """Reads for the knowledge base: what its pages and the other apps ask of it."""
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -144,9 +145,37 @@ def search_articles(
     )
 
 
-def suggest_articles(*, text: str, language: str, limit: int = 5) -> list[ArticleHit]:
-    """Articles that may answer ``text`` (the contact form asks this while a subject is typed)."""
-    return search_articles(query=text, language=language).hits[:limit]
+def suggest_articles(
+    *, text: str, language: str, article_keys: Sequence[str] = (), limit: int = 5
+) -> list[ArticleHit]:
+    """Articles that may answer ``text`` (the contact form asks this while a subject is typed).
+
+    ``article_keys`` are the translation groups linked to the contact reason already chosen:
+    those the search found come first, then the other hits, then the rest of the reason's
+    articles (they answer what the customer said the message is about).
+    """
+    hits = search_articles(query=text, language=language).hits
+    if not article_keys:
+        return hits[:limit]
+    found = {hit.translation_key for hit in hits}
+    linked = [
+        ArticleHit(
+            id=article.pk,
+            title=article.title,
+            url=article.get_absolute_url(),
+            summary=article.summary,
+            language=article.language,
+            category_name="",
+            snippet_html="",
+            translation_key=article.translation_key,
+        )
+        for article in articles_for_keys(keys=list(article_keys), language=language)
+        if article.translation_key not in found
+    ]
+    keys = set(article_keys)
+    ordered = [hit for hit in hits if hit.translation_key in keys]
+    ordered += [hit for hit in hits if hit.translation_key not in keys]
+    return (ordered + linked)[:limit]
 
 
 def _recent_views(since) -> Subquery:

@@ -6,10 +6,12 @@ an expiry and a revocation time. Emails are queued with a placeholder where the 
 message goes to the mail server, so no row of the outbox ever holds a usable token.
 
 Opening a link puts a grant for that one case in the visitor's session, bound to the token
-that opened it, and redirects to a clean URL, so the token stays out of history, logs and
-Referer headers. Each request checks the grant (``cases.selectors``): its token must be neither
-revoked nor expired, and the grant ends CASE_SESSION_HOURS after the link was opened, whatever
-the activity.
+that opened it (a *proven* grant: everything shows), and redirects to a clean URL, so the
+token stays out of history, logs and Referer headers. Each request checks the grant
+(``cases.selectors``): its token must be neither revoked nor expired, and the grant ends
+CASE_SESSION_HOURS after the link was opened, whatever the activity. Submitting the contact
+form gives that browser an *unproven* grant to the new case (``grant_submission_access``):
+its status and what was written, never our replies.
 """
 
 import hashlib
@@ -18,12 +20,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from cases.models import Case, CaseAccessToken
-from cases.selectors import SESSION_KEY, session_grants
+from cases.selectors import SESSION_KEY, SessionGrant, session_grants
+from cases.services.mail import render_case_email
 from notifications.services.outbox import link_placeholder, queue_email
 
 MAX_GRANTS = 20
@@ -97,9 +99,25 @@ def revoke_links(*, case: Case, now: datetime | None = None) -> int:
 def grant_session_access(
     session, case: Case, *, token: CaseAccessToken | None = None, now: datetime | None = None
 ) -> None:
-    """Let this session open ``case`` while ``token`` (the link it was opened with) is live,
-    for CASE_SESSION_HOURS at most. Without a token (benchmarks, tests) the grant is bound to a
-    new token nobody holds, so revoking the case's links ends it all the same."""
+    """Let this session open ``case`` while ``token`` (the emailed link it was opened with)
+    is live, for CASE_SESSION_HOURS at most: a *proven* grant, which shows everything. Without
+    a token (benchmarks, tests) the grant is bound to a new token nobody holds, so revoking the
+    case's links ends it all the same."""
+    _grant(session, case, token=token, proven=True, now=now)
+
+
+def grant_submission_access(session, case: Case, *, now: datetime | None = None) -> None:
+    """The browser that has just submitted the contact form may see the case it wrote: an
+    *unproven* grant (anyone can type someone else's address), which shows the case's status
+    and what was written, never our replies; a proven grant this session holds stays."""
+    if any(grant.case_id == case.pk and grant.proven for grant in session_grants(session)):
+        return
+    _grant(session, case, token=None, proven=False, now=now)
+
+
+def _grant(
+    session, case: Case, *, token: CaseAccessToken | None, proven: bool, now: datetime | None
+) -> None:
     now = now or timezone.now()
     if token is None:
         token = CaseAccessToken.objects.create(
@@ -107,9 +125,12 @@ def grant_session_access(
             token_hash=_hash(secrets.token_urlsafe(32)),
             expires_at=now + timedelta(days=settings.CASE_LINK_DAYS),
         )
-    grants = [grant for grant in session_grants(session) if grant[0] != case.pk]
-    grants.append((case.pk, token.pk, now.timestamp()))
-    session[SESSION_KEY] = [list(grant) for grant in grants[-MAX_GRANTS:]]
+    grants = [grant for grant in session_grants(session) if grant.case_id != case.pk]
+    grants.append(SessionGrant(case.pk, token.pk, now.timestamp(), proven))
+    session[SESSION_KEY] = [
+        [grant.case_id, grant.token_id, grant.opened_at, int(grant.proven)]
+        for grant in grants[-MAX_GRANTS:]
+    ]
     session.cycle_key()  # a new session id once it opens a case: no fixation
 
 
@@ -136,17 +157,16 @@ def email_case_links(*, email: str, reference: str = "", now: datetime | None = 
         return 0
     language = cases[0].language
     links = [(case, emailed_link(case)) for case in cases]
-    with translation.override(language):
-        context = {"links": links, "site_name": settings.SITE_NAME, "days": settings.CASE_LINK_DAYS}
-        subject = render_to_string("cases/email/links_subject.txt", context).strip()
-        text = render_to_string("cases/email/links.txt", context)
+    context = {"links": links, "site_name": settings.SITE_NAME, "days": settings.CASE_LINK_DAYS}
+    email_parts = render_case_email("links", context, language=language)
     minute = now.strftime("%Y%m%d%H%M")
     queue_email(
         dedupe_key=f"case-links:{_hash(email.lower() + reference.upper())[:32]}:{minute}",
         kind="case",
         recipient=cases[0].customer_email,
         language=language,
-        subject=subject,
-        text=text,
+        subject=email_parts.subject,
+        text=email_parts.text,
+        html=email_parts.html,
     )
     return len(cases)

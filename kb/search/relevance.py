@@ -8,10 +8,11 @@ No search library here: backends pass their own word keys (a stem, a folded word
   aside, by the backend's word key: "My order where?" or "orders where").
 - **A floor.** A hit is shown only when it matches words that carry at least
   ``MIN_COVERAGE`` of the query's weight (each meaningful word weighs its rarity, and a word
-  found in no article weighs most: "puntos de fidelidad" is not answered by articles that
-  only mention a "punto") and its score is at least ``SCORE_FLOOR`` of the best hit's. A
-  title match is always shown. A query that nothing fits gets no hits at all, so the page
-  says "nothing found" and offers contact instead of a list of loose matches.
+  found in no article weighs most in a query that names a thing: "puntos de fidelidad" is
+  not answered by articles that only mention a "punto"; in a sentence such as "No me ha
+  llegado el reembolso" it weighs nothing) and its score is at least ``SCORE_FLOOR`` of the
+  best hit's. A title match is always shown. A query that nothing fits gets no hits at all,
+  so the page says "nothing found" and offers contact instead of a list of loose matches.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ SCORE_FLOOR = 0.15
 # longer one (where a word found nowhere weighs nothing, see word_weight).
 MIN_COVERAGE = 0.5
 MIN_COVERAGE_LONG = 0.25
-# Up to this many meaningful words, a query names a thing rather than describing a problem.
+# A query names a thing rather than describing a problem when it has up to this many
+# meaningful words and up to NAMING_QUERY_WORDS words in all ("puntos de fidelidad"); one
+# that says more ("No me ha llegado el reembolso": two meaningful words among six) talks
+# around its subject, and a word of it found nowhere is not what it asks about.
 SHORT_QUERY_WORDS = 2
+NAMING_QUERY_WORDS = 3
 
 
 class TitleMatch(IntEnum):
@@ -61,15 +66,21 @@ def title_match(query: str, title: str, key: Callable[[str], str | None]) -> Tit
     return TitleMatch.NONE
 
 
-def word_weight(matching_documents: int, documents: int, *, few: int) -> float:
-    """The weight of a query word found in ``matching_documents`` of ``documents`` (BM25's
-    idf, always positive), in a query of ``few`` meaningful words.
+def names_a_thing(meaningful: int, words: int) -> bool:
+    """Whether a query of ``words`` words, ``meaningful`` of them not stop words, names what
+    it asks about ("puntos de fidelidad") rather than describing it."""
+    return meaningful <= SHORT_QUERY_WORDS and words <= NAMING_QUERY_WORDS
 
-    A word found nowhere (not even through its typo variants) weighs most in a short query,
-    which names what it asks about ("puntos de fidelidad"), and nothing in a longer one, which
-    talks around it ("hey I wanna know where my stuff is").
+
+def word_weight(matching_documents: int, documents: int, *, naming: bool) -> float:
+    """The weight of a query word found in ``matching_documents`` of ``documents`` (BM25's
+    idf, always positive), in a query that names a thing or not (:func:`names_a_thing`).
+
+    A word found nowhere (not even through its typo variants) weighs most in a query that
+    names what it asks about ("puntos de fidelidad"), and nothing in one that talks around
+    it ("hey I wanna know where my stuff is", "No me ha llegado el reembolso").
     """
-    if not matching_documents and few > SHORT_QUERY_WORDS:
+    if not matching_documents and not naming:
         return 0.0
     return math.log(1 + (documents + 1) / (matching_documents + 0.5))
 
@@ -82,10 +93,11 @@ def coverage(matched: Sequence[bool], weights: Sequence[float]) -> float:
     return sum(weight for hit, weight in zip(matched, weights, strict=True) if hit) / total
 
 
-def min_coverage(words: int) -> float:
-    """The share of the weight of a query of ``words`` meaningful words a hit must match."""
-    return MIN_COVERAGE if words <= SHORT_QUERY_WORDS else MIN_COVERAGE_LONG
+def min_coverage(*, naming: bool) -> float:
+    """The share of the query's weight a hit must match (see :func:`names_a_thing`)."""
+    return MIN_COVERAGE if naming else MIN_COVERAGE_LONG
 
 
 def above_floor(score: float, best: float) -> bool:
     return best <= 0 or score >= SCORE_FLOOR * best
+

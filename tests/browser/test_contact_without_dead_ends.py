@@ -110,6 +110,9 @@ def test_contact_form_leads_with_the_outage_and_never_opens_two_cases(
     tab.goto(received)
     page.get_by_role("link", name=t("Open your case")).click()
     expect(page).to_have_url(re.compile(rf"/{language}/cases/{case.reference}/$"))
+    # Typing an address proves nothing: replies only behind the emailed link.
+    expect(page.get_by_role("heading", name=t("Open the link we emailed you"))).to_be_visible()
+    expect(page.get_by_text("4411 · 39,90 €")).to_be_visible()
     tab.check("case-opened-from-confirmation", accessibility=True)
 
 

@@ -73,6 +73,7 @@ from kb.search.relevance import (
     above_floor,
     coverage,
     min_coverage,
+    names_a_thing,
     title_match,
     word_weight,
 )
@@ -186,13 +187,15 @@ def _vocabulary_fields(lang: str, words: Iterable[str], spellings: Counter[str])
 
 
 def _covering(
-    scores: dict[int, float], words: list[dict[int, float]], documents: int
+    scores: dict[int, float], words: list[dict[int, float]], documents: int, *, length: int
 ) -> dict[int, float]:
-    """The documents of ``scores`` that match enough of the query's weight (relevance)."""
+    """The documents of ``scores`` that match enough of the query's weight (relevance);
+    ``words`` holds the documents of each meaningful word of a query of ``length`` words."""
     if len(words) < 2:
         return scores
-    weights = [word_weight(len(found), documents, few=len(words)) for found in words]
-    least = min_coverage(len(words))
+    naming = names_a_thing(len(words), length)
+    weights = [word_weight(len(found), documents, naming=naming) for found in words]
+    least = min_coverage(naming=naming)
     return {
         docnum: score
         for docnum, score in scores.items()
@@ -796,14 +799,17 @@ class WhooshSearchBackend:
         first = combine_scores(first_words, form.require_all)
         if allowed is not None:
             first = {docnum: score for docnum, score in first.items() if docnum in allowed}
-        first = _covering(first, first_words, view.reader.doc_count())
+        length = len(analyzed[lang])
+        first = _covering(first, first_words, view.reader.doc_count(), length=length)
         # The best hit of either language sets the floor.
         second_words = [word_scores(postings, terms) for terms in plans[other]]
         best = max(first.values(), default=0.0)
         if not first:
             second_all = combine_scores(second_words, form.require_all)
             best = max(
-                _covering(second_all, second_words, view.reader.doc_count()).values(),
+                _covering(
+                    second_all, second_words, view.reader.doc_count(), length=length
+                ).values(),
                 default=0.0,
             )
         query = " ".join(word.original for word in analyzed[lang])
@@ -826,6 +832,7 @@ class WhooshSearchBackend:
             },
             second_words,
             view.reader.doc_count(),
+            length=length,
         )
         second = {docnum: score for docnum, score in second.items() if above_floor(score, best)}
         second_total = len(second)
