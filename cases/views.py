@@ -95,7 +95,7 @@ def contact(request: HtmxHttpRequest) -> HttpResponse:
         language=current_language(),
         visitor_hash=visitor_hash(request),
         address_key=client_address_key(request),
-        verified_case_ids=selectors.session_case_ids(request.session),
+        verified_case_ids=selectors.session_case_ids(request.session, proven_only=True),
     )
     context = _contact_context(form, request, known)
     kind = outcome.kind
@@ -121,10 +121,9 @@ def contact(request: HtmxHttpRequest) -> HttpResponse:
             return render(
                 request, "cases/contact_duplicate.html", {**context, "duplicate": outcome.case}
             )
-    # Opened: this browser may open the case it has just written (the link is on its way by
-    # email too); the confirmation page links to it.
-    if outcome.case.pk not in selectors.session_case_ids(request.session):
-        services.grant_session_access(request.session, outcome.case)
+    # Opened: this browser may see the case it has just written, but not our replies: anyone
+    # can type someone else's address, and only the emailed link proves it (an unproven grant).
+    services.grant_submission_access(request.session, outcome.case)
     return redirect("cases:contact_received", reference=outcome.case.reference)
 
 
@@ -346,13 +345,28 @@ def case_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     case = selectors.case_for_session(request.session, reference)
     if case is None:
         return _locked(request)
+    if not case.address_proven:
+        return _no_store(_unproven(request, case))
     return _no_store(render(request, "cases/case_status.html", _status_context(request, case)))
+
+
+def _unproven(request: HtmxHttpRequest, case: Case, *, status: int = 200) -> HttpResponse:
+    """The case as the browser that wrote it sees it until it opens the emailed link: the
+    status and what it wrote; our replies and everything later only behind the link."""
+    context = {
+        "case": case,
+        "headline": selectors.next_step(case).headline,
+    }
+    template = "cases/case_unproven.html#case" if request.htmx else "cases/case_unproven.html"
+    return render(request, template, context, status=status)
 
 
 def _case_action(request: HtmxHttpRequest, reference: str, act) -> HttpResponse:
     case = selectors.case_for_session(request.session, reference)
     if case is None:
         return _locked(request)
+    if not case.address_proven:  # acting on the case needs the emailed link
+        return _no_store(_unproven(request, case, status=403))
     error = ""
     try:
         act(case)
