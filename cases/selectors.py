@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,6 +26,7 @@ from cases.models import (
     Team,
 )
 from helpcenter import process_memo
+from helpcenter.times import format_moment, service_zone
 from kb import selectors as kb_selectors
 from notifications.selectors import load_calendar
 
@@ -606,12 +607,10 @@ def filled_saved_reply(reply: SavedReply, case: Case) -> str:
         values = {
             "{customer_name}": case.customer_name,
             "{reference}": case.reference,
-            "{first_response_due}": formats.date_format(
-                timezone.localtime(case.first_response_due), "DATETIME_FORMAT"
+            "{first_response_due}": format_moment(
+                case.first_response_due, "day_time", zone=service_zone(), label=True
             ),
-            "{resolution_due}": formats.date_format(
-                timezone.localtime(case.resolution_due), "DATE_FORMAT"
-            ),
+            "{resolution_due}": format_moment(case.resolution_due, "day", zone=service_zone()),
         }
     text = reply.body
     for placeholder, value in values.items():

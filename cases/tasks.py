@@ -28,3 +28,9 @@ def advance_idle_cases() -> dict[str, int]:
 @shared_task
 def tell_cases_about_incidents() -> int:
     return services.tell_cases_about_incidents()
+
+
+@shared_task
+def send_case_update(case_id: int) -> int:
+    """A public reply was written: email it now rather than at the next beat tick."""
+    return services.send_pending_updates(case_ids=[case_id])

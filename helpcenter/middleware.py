@@ -1,12 +1,14 @@
 import functools
 import zoneinfo
 from collections.abc import Callable
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from helpcenter import counters, process_memo
+from helpcenter.times import visitor_zone
 
 DEFAULT_CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -60,12 +62,19 @@ class VisitorTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        name = request.COOKIES.get("tz", "")[:64]
+        # Browsers before this fix wrote the cookie percent-encoded ("Atlantic%2FCanary").
+        name = unquote(request.COOKIES.get("tz", "")[:64])
         if name in _known_time_zones():
-            timezone.activate(zoneinfo.ZoneInfo(name))
+            zone = zoneinfo.ZoneInfo(name)
+            timezone.activate(zone)
+            token = visitor_zone.set(zone)
         else:
-            timezone.deactivate()
-        return self.get_response(request)
+            timezone.deactivate()  # the service's zone, labelled wherever a time is shown
+            token = visitor_zone.set(None)
+        try:
+            return self.get_response(request)
+        finally:
+            visitor_zone.reset(token)
 
 
 BOT_MARKERS = ("bot", "crawl", "spider", "slurp", "preview", "monitor", "curl", "wget", "python")

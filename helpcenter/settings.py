@@ -93,6 +93,8 @@ TEMPLATES = [
                 "helpcenter.context_processors.site",
                 "notifications.context_processors.banners",
             ],
+            # |moment and |number (helpcenter.times): every customer-facing time and count.
+            "builtins": ["helpcenter.templatetags.moments"],
         },
     },
 ]
@@ -271,6 +273,8 @@ LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
 USE_I18N = True
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 USE_TZ = True
+# Dates as each language writes them ("lunes 7 de diciembre", "7 dic"): helpcenter/formats/.
+FORMAT_MODULE_PATH = ["helpcenter.formats"]
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"

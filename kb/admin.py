@@ -1,7 +1,4 @@
-from zoneinfo import ZoneInfo
-
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -9,13 +6,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from helpcenter.times import format_moment, service_zone
 from kb import selectors, services
 from kb.models import Article, ArticleFeedback, ArticleRevision, Category, SearchLog
 from kb.rendering import render_markdown
@@ -49,9 +45,8 @@ class StaleFilter(admin.SimpleListFilter):
 
 
 def service_time(moment) -> str:
-    """A moment in the service's zone, with the zone named: "5 Dec 2026 18:47 (Europe/Madrid)"."""
-    local = timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE))
-    return f"{date_format(local, 'j M Y H:i')} ({settings.TIME_ZONE})"
+    """A moment in the service's zone, with the zone named: "5 Dec 2026 18:47 (Madrid time)"."""
+    return format_moment(moment, "short_date_time", zone=service_zone(), label=True)
 
 
 class ArticleRevisionInline(admin.TabularInline):

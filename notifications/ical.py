@@ -5,11 +5,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from helpcenter.markdown import markdown_to_text
+from helpcenter.times import format_moment
 from notifications.calendar import Closure
 from notifications.models import Announcement
 
@@ -58,13 +58,13 @@ def _closure_event(closure: Closure, *, host: str, now: datetime) -> Event:
         description = _("Our support team is closed all day.")
         if closure.reopens_at:
             description += " " + _("We reply again on %(day)s from %(time)s.") % {
-                "day": date_format(closure.reopens_at, "l j F"),
-                "time": time_format(closure.reopens_at, "H:i"),
+                "day": format_moment(closure.reopens_at, "day"),
+                "time": format_moment(closure.reopens_at, "time", label=True),
             }
     else:
         hours = {
-            "opens": time_format(day.opens_at, "H:i"),
-            "closes": time_format(day.closes_at, "H:i"),
+            "opens": format_moment(day.opens_at, "time"),
+            "closes": format_moment(day.closes_at, "time"),
         }
         event.add(
             "summary",

@@ -1,9 +1,12 @@
 """Every change to a case: opening, replies, notes, status, and what the customer does.
 
 Each change the customer should know about stamps ``Case.update_pending_since`` in the same
-transaction; ``send_pending_updates`` (a beat job) sends one email for all of it a few minutes
-later, in the customer's language, with a fresh link, through the outbox. Internal notes are
-never part of an email.
+transaction; ``send_pending_updates`` sends one email for all of it, in the customer's language
+and the service's time zone, with a fresh link, through the outbox. A public reply is sent at
+once (a task queued after commit, and the beat job within a minute if that task is lost);
+status changes alone wait CASE_UPDATE_COALESCE_MINUTES so that a burst of them is one email
+naming only the latest. Internal notes are never part of an email, and nothing is mailed about
+a case the customer closed themselves.
 """
 
 import secrets
@@ -14,14 +17,15 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseAccessToken, CaseEvent, ContactReason, DeskAlert
 from cases.selectors import CASE_LINK_PLACEHOLDER, can_reopen, due_dates
 from cases.services.access import emailed_link
 from cases.services.desk import discard_reply_draft, tell_staff
+from cases.services.mail import render_case_email
+from helpcenter.queueing import enqueue_after_commit
 from kb import selectors as kb
 from kb import services as kb_services
 from notifications.selectors import (
@@ -208,28 +212,29 @@ def _send_case_email(
     now: datetime,
     events: list[CaseEvent] | None = None,
     echo_customer_text: bool = True,
+    extra: dict | None = None,
 ) -> None:
     link = emailed_link(case)  # minted when the email is sent: the outbox holds no token
     for event in events or []:  # a saved reply's {case_link} is the customer's own link
         event.body = event.body.replace(CASE_LINK_PLACEHOLDER, link)
-    with translation.override(case.language):
-        context = {
-            "case": case,
-            "echo_customer_text": echo_customer_text,
-            "link": link,
-            "events": events or [],
-            "site_name": settings.SITE_NAME,
-            "days": settings.CASE_LINK_DAYS,
-        }
-        subject = render_to_string(f"cases/email/{template}_subject.txt", context).strip()
-        text = render_to_string(f"cases/email/{template}.txt", context)
+    context = {
+        "case": case,
+        "echo_customer_text": echo_customer_text,
+        "link": link,
+        "events": events or [],
+        "site_name": settings.SITE_NAME,
+        "days": settings.CASE_LINK_DAYS,
+        **(extra or {}),
+    }
+    email = render_case_email(template, context, language=case.language)
     queue_email(
         dedupe_key=key,
         kind="case",
         recipient=case.customer_email,
         language=case.language,
-        subject=subject,
-        text=text,
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
     )
 
 
@@ -263,6 +268,7 @@ def reply_to_customer(
         _set_status(case, target, now=now, actor=actor)
     _customer_should_hear(case, now)
     discard_reply_draft(user=_actor(actor), case=case)
+    enqueue_after_commit("cases.tasks.send_case_update", case.pk)  # the reply leaves at once
     return event
 
 
@@ -421,18 +427,35 @@ def set_customer_updates(*, case: Case, enabled: bool) -> Case:
 # --- The update job -------------------------------------------------------------------------
 
 
-def send_pending_updates(*, now: datetime | None = None) -> int:
-    """Email each customer once for the changes of the last few minutes (the beat job)."""
+def _unsent_reply() -> models.Exists:
+    return models.Exists(
+        CaseEvent.objects.filter(
+            case=models.OuterRef("pk"),
+            kind=CaseEvent.Kind.PUBLIC_REPLY,
+            public=True,
+            created_at__gt=models.OuterRef("customer_told_until"),
+        )
+    )
+
+
+def send_pending_updates(*, now: datetime | None = None, case_ids: list[int] | None = None) -> int:
+    """Email each customer once for what changed on their case (the beat job, and the task a
+    public reply queues with its case's id). A case is due when a public reply is waiting, or
+    when its status changes have been quiet for CASE_UPDATE_COALESCE_MINUTES. The email starts
+    with the replies and names only the latest status. Idempotent. Returns emails queued."""
     now = now or timezone.now()
     quiet_since = now - timedelta(minutes=settings.CASE_UPDATE_COALESCE_MINUTES)
+    due = models.Q(update_pending_since__lte=quiet_since) | models.Q(_unsent_reply())
+    candidates = Case.objects.filter(update_pending_since__isnull=False).filter(due)
+    if case_ids is not None:
+        candidates = candidates.filter(pk__in=case_ids)
     sent = 0
-    for case_id in Case.objects.filter(update_pending_since__lte=quiet_since).values_list(
-        "pk", flat=True
-    )[:500]:
+    for case_id in candidates.values_list("pk", flat=True)[:500]:
         with transaction.atomic():
             case = (
                 Case.objects.select_for_update()
-                .filter(pk=case_id, update_pending_since__lte=quiet_since)
+                .filter(pk=case_id, update_pending_since__isnull=False)
+                .filter(due)
                 .first()
             )
             if case is None:
@@ -444,6 +467,7 @@ def send_pending_updates(*, now: datetime | None = None) -> int:
                 )
                 .exclude(kind=CaseEvent.Kind.INTERNAL_NOTE)
                 .select_related("author")
+                .order_by("created_at", "pk")
             )
             told_until = max(
                 [event.created_at for event in events], default=case.customer_told_until
@@ -451,17 +475,29 @@ def send_pending_updates(*, now: datetime | None = None) -> int:
             Case.objects.filter(pk=case.pk).update(
                 update_pending_since=None, customer_told_until=told_until
             )
-            if not case.customer_updates or not events:
+            replies = [e for e in events if e.kind == CaseEvent.Kind.PUBLIC_REPLY]
+            statuses = [e for e in events if e.kind == CaseEvent.Kind.STATUS]
+            if not case.customer_updates or not (replies or statuses):
                 continue
+            if _closed_by_the_customer(case):
+                continue  # they closed it on the case page, where every reply is shown
             _send_case_email(
                 case,
                 template="updated",
                 key=f"case:{case.pk}:update:{pending_since.timestamp()}",
                 now=now,
-                events=events,
+                events=replies,
+                extra={"status_changed": bool(statuses)},
             )
             sent += 1
     return sent
+
+
+def _closed_by_the_customer(case: Case) -> bool:
+    if case.status != Status.CLOSED:
+        return False
+    last = case.events.filter(kind=CaseEvent.Kind.STATUS).order_by("-created_at", "-pk").first()
+    return last is not None and last.by_customer
 
 
 def advance_idle_cases(*, now: datetime | None = None) -> dict[str, int]:
@@ -535,22 +571,21 @@ def tell_cases_about_incidents(*, now: datetime | None = None) -> int:
             key = f"incident:{incident.pk}:case:{case.pk}"
             if email_already_queued(key):
                 continue
-            with translation.override(case.language):
-                context = {
-                    "case": case,
-                    "incident": incident,
-                    "site_name": settings.SITE_NAME,
-                    "notice_url": settings.SITE_URL + incident.get_absolute_url(),
-                }
-                subject = render_to_string("cases/email/incident_subject.txt", context).strip()
-                text = render_to_string("cases/email/incident.txt", context)
+            context = {
+                "case": case,
+                "incident": incident,
+                "site_name": settings.SITE_NAME,
+                "notice_url": settings.SITE_URL + incident.get_absolute_url(),
+            }
+            email = render_case_email("incident", context, language=case.language)
             queue_email(
                 dedupe_key=key,
                 kind="case",
                 recipient=case.customer_email,
                 language=case.language,
-                subject=subject,
-                text=text,
+                subject=email.subject,
+                text=email.text,
+                html=email.html,
             )
             told += 1
     return told + _tell_linked_cases_about_updates()
@@ -576,26 +611,23 @@ def _tell_linked_cases_about_updates() -> int:
             if email_already_queued(key):
                 continue
             incident = update.announcement
-            with translation.override(case.language):
-                context = {
-                    "case": case,
-                    "incident": incident,
-                    "update": update,
-                    "fixed": incident.is_resolved,
-                    "site_name": settings.SITE_NAME,
-                    "notice_url": settings.SITE_URL + incident.get_absolute_url(),
-                }
-                subject = render_to_string(
-                    "cases/email/incident_update_subject.txt", context
-                ).strip()
-                text = render_to_string("cases/email/incident_update.txt", context)
+            context = {
+                "case": case,
+                "incident": incident,
+                "update": update,
+                "fixed": incident.is_resolved,
+                "site_name": settings.SITE_NAME,
+                "notice_url": settings.SITE_URL + incident.get_absolute_url(),
+            }
+            email = render_case_email("incident_update", context, language=case.language)
             queue_email(
                 dedupe_key=key,
                 kind="case",
                 recipient=case.customer_email,
                 language=case.language,
-                subject=subject,
-                text=text,
+                subject=email.subject,
+                text=email.text,
+                html=email.html,
             )
             told += 1
     return told

@@ -25,7 +25,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import formatdate
+from email.utils import formataddr, formatdate, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -34,7 +34,7 @@ from django.core.mail.message import sanitize_address
 from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from helpcenter.queueing import enqueue_after_commit
 from notifications.models import Dispatch, OutgoingMessage, SuppressedAddress
@@ -181,6 +181,15 @@ def _message_id(message: OutgoingMessage) -> str:
     return f"<{digest}.{message.pk}@{domain}>"
 
 
+def sender(language: str) -> str:
+    """DEFAULT_FROM_EMAIL's address under the site's name in the reader's language:
+    "Centro de ayuda <ayuda@example.com>" / "Help center <ayuda@example.com>"."""
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    with translation.override(language or settings.LANGUAGE_CODE):
+        name = str(settings.SITE_NAME)
+    return formataddr((name, address)) if address else settings.DEFAULT_FROM_EMAIL
+
+
 def build_email(message: OutgoingMessage, connection=None) -> EmailMultiAlternatives:
     return _compose(message, message_id=_message_id(message), connection=connection)
 
@@ -202,7 +211,7 @@ def _compose(message: OutgoingMessage, *, message_id: str, connection=None):
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=sender(message.language),
         to=[message.recipient],
         headers=headers,
         connection=connection,

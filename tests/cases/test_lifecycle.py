@@ -94,14 +94,13 @@ def test_rating_is_taken_once_after_resolution(make_case):
     assert Case.objects.get(pk=case.pk).satisfaction == 4
 
 
-def test_several_changes_within_minutes_become_one_email(make_case):
+def test_a_reply_leaves_at_once_with_its_status_and_never_the_notes(make_case):
     case = make_case()
     services.reply_to_customer(case=case, body="Primera respuesta", actor=None)
     services.add_internal_note(case=case, body="NOTA-SECRETA", actor=None)
     services.change_case_status(case=case, status=Case.Status.WAITING_ON_CUSTOMER, actor=None)
 
-    assert services.send_pending_updates() == 0  # still within the quiet period
-    assert services.send_pending_updates(now=timezone.now() + timedelta(minutes=5)) == 1
+    assert services.send_pending_updates() == 1  # a reply does not wait for a quiet period
     assert services.send_pending_updates(now=timezone.now() + timedelta(minutes=10)) == 0
 
     updates = OutgoingMessage.objects.filter(dedupe_key__contains=":update:")
@@ -128,7 +127,7 @@ def test_update_email_is_in_the_customers_language(make_case):
     sent = outbox._with_minted_links(message, now=timezone.now())  # what the worker sends
     assert (
         message.language == "en"
-        and "Your case" in message.subject
+        and "your case" in message.subject
         and "/en/cases/access/" in sent.body_text
     )
 

@@ -4,11 +4,13 @@ preview on the article's own page, and a history of real changes with their diff
 
 import re
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 
+from helpcenter.times import zone_name
 from kb import services
 from kb.models import Article, ArticleRevision
 from tests.factories import ArticleFactory, CategoryFactory, UserFactory
@@ -176,7 +178,9 @@ def test_revisions_show_diffs_times_in_the_service_zone_and_cannot_be_deleted(
                    "changes from the previous version", "compare and restore"]]  # fmt: skip
     for header in headers:
         assert re.search(rf'<th class="column-\w+">{re.escape(capfirst(header))}\s', page), header
-    assert settings.TIME_ZONE in page
+    with translation.override(language):
+        zone = zone_name(ZoneInfo(settings.TIME_ZONE))  # said in words: "hora de Madrid"
+    assert f"({zone})" in page
     local = timezone.localtime(middle.created_at)
     assert local.strftime("%H:%M") in page
     history = re.search(r'id="revisions-group".*?</fieldset>', page, re.S)[0]
