@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -5,6 +7,20 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpcenter.i18n import localized
+
+# A live case link pasted into stored text (a saved reply, a draft, a reply, a note, a message)
+# would hand the customer's case to whoever reads the row. Such text keeps the {case_link}
+# placeholder instead, which becomes the customer's own fresh link only in the email.
+_PASTED_CASE_LINK = re.compile(
+    r"(?:https?://[^\s/<>\"']+)?(?:/[a-z]{2})?/cases/access/[^/\s?#\"'<>]+(?:/renew)?/?"
+)
+
+
+def without_case_links(text: str) -> str:
+    """``text`` with every case link (absolute or not) replaced by ``{case_link}``."""
+    if not text or "/cases/access/" not in text:
+        return text
+    return _PASTED_CASE_LINK.sub("{case_link}", text)
 
 
 class Team(models.Model):
@@ -200,6 +216,10 @@ class Case(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} · {self.subject}"
 
+    def save(self, *args, **kwargs) -> None:
+        self.description = without_case_links(self.description)
+        super().save(*args, **kwargs)
+
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
@@ -239,6 +259,10 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case.reference} · {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.body = without_case_links(self.body)
+        super().save(*args, **kwargs)
 
 
 class CaseAccessToken(models.Model):
@@ -365,6 +389,10 @@ class SavedReply(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.language})"
 
+    def save(self, *args, **kwargs) -> None:
+        self.body = without_case_links(self.body)
+        super().save(*args, **kwargs)
+
 
 class ReplyDraft(models.Model):
     """What a member of staff has typed in a case's reply box and not sent yet."""
@@ -381,6 +409,10 @@ class ReplyDraft(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} · {self.user_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.body = without_case_links(self.body)
+        super().save(*args, **kwargs)
 
 
 class DeskPreferences(models.Model):

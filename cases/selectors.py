@@ -322,9 +322,7 @@ def session_case_ids(
     its lifetime and its link neither revoked nor expired (one query). With ``proven_only``,
     only the cases opened from their emailed link."""
     now = now or timezone.now()
-    grants = [
-        grant for grant in _fresh_grants(session, now) if grant.proven or not proven_only
-    ]
+    grants = [grant for grant in _fresh_grants(session, now) if grant.proven or not proven_only]
     if not grants:
         return []
     live = set(
@@ -369,9 +367,7 @@ def case_for_session(session, reference: str, *, now: datetime | None = None) ->
     )
     if case is None or not case.opened_by_live_link:
         return None
-    case.address_proven = any(
-        grant.proven for grant in grants if grant.case_id == case.pk
-    )
+    case.address_proven = any(grant.proven for grant in grants if grant.case_id == case.pk)
     return case
 
 
@@ -434,8 +430,17 @@ def teams() -> QuerySet[Team]:
 
 
 def desk_staff() -> QuerySet[AbstractBaseUser]:
-    """Who a case can be assigned to: active staff, by username."""
-    return get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+    """Who may handle cases (be assigned one, be alerted about one): active staff with the
+    desk's permission (``cases.change_case``, directly or through a group), by username.
+    Being staff is not enough: an announcer must not be handed a customer's case."""
+    direct = {"codename": "change_case", "content_type__app_label": "cases"}
+    can_handle = (
+        Q(is_superuser=True)
+        | Q(**{f"user_permissions__{key}": value for key, value in direct.items()})
+        | Q(**{f"groups__permissions__{key}": value for key, value in direct.items()})
+    )
+    handlers = get_user_model().objects.filter(can_handle, is_staff=True, is_active=True)
+    return get_user_model().objects.filter(pk__in=handlers.values("pk")).order_by("username")
 
 
 # --- The desk: search, the customer, replies and alerts ----------------------------------------

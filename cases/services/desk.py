@@ -10,7 +10,6 @@ one email), under a dedupe key, so a service that runs twice queues one.
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -18,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from cases.models import Case, DeskAlert, DeskPreferences, ReplyDraft
+from cases.selectors import desk_staff
 from notifications.services.outbox import queue_email
 
 ALERT_EMAIL_WINDOW = timedelta(minutes=30)
@@ -43,7 +43,7 @@ def discard_reply_draft(*, user: AbstractBaseUser | None, case: Case) -> None:
 
 
 def _recipients(case: Case) -> list[AbstractBaseUser]:
-    users = get_user_model().objects.filter(is_active=True, is_staff=True)
+    users = desk_staff()  # only those who may open the case on the desk
     if case.assignee_id is not None:
         return list(users.filter(pk=case.assignee_id))
     if case.team_id is not None:

@@ -234,6 +234,8 @@ def test_an_unassigned_case_tells_its_team_and_a_low_rating_or_reopening_tells_t
     team = TeamFactory()
     colleague = StaffFactory(email="pablo@example.com")
     quiet = StaffFactory(email="quiet@example.com")
+    for member in (colleague, quiet):  # alerts go only to those who may open the case
+        member.user_permissions.add(Permission.objects.get(codename="change_case"))
     team.members.add(colleague, quiet)
     DeskPreferences.objects.create(user=quiet, email_alerts=False)
     case = make_case()
