@@ -22,30 +22,16 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import os
-import re
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _support import (  # bench/_support.py, beside this file
-    die_with_parent,
-    free_port,
-    say,
-    stop_process_group,
-    wait_until,
-)
-from _support import with_path as _with_path
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+import _support as support  # bench/_support.py, beside this file
+from _support import say
 
 TARGET_MESSAGES = 100_000
 TARGET_SECONDS = 300.0  # 100,000 messages in under 5 minutes
@@ -64,136 +50,14 @@ SETTLE_SECONDS = 2.0  # after the last row is sent: wait this long for late dupl
 SIMULATED_MINUTES = 11  # > SENDING_TIMEOUT (10 min) and SWEEP_GRACE (5 min)
 MAX_SIMULATIONS = 5
 KILL_WAIT = 30.0  # seconds to wait for the worker to be mid-chunk before killing it
-READY_TIMEOUT = 60.0
-SINK_LOG_FIELDS = 3
 
 REDIS_BENCH_DB = 15  # the broker's database number on the given Redis server
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
-
-
-def uptime() -> str:
-    try:
-        return subprocess.run(
-            ["uptime"], capture_output=True, text=True, timeout=5, check=False
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return f"load average: {load_average()}"
-
-
-# -- the SMTP sink (its own process) -----------------------------------------------------------
-
-MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
-
-
-def serve_sink(log_path: Path, port: int, ready_path: Path) -> int:
-    """The sink process: accept every message, append ``time, recipient, Message-ID`` lines.
-
-    The line is written (and flushed) before the server answers 250, so anything the worker
-    saw accepted is in the file.
-    """
-    import logging
-
-    from aiosmtpd.controller import Controller
-
-    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
-    out = log_path.open("a", buffering=1 << 16)
-
-    class Recorder:
-        async def handle_DATA(self, server, session, envelope):
-            content = envelope.original_content or envelope.content or b""
-            if isinstance(content, str):
-                content = content.encode()
-            head = content.split(b"\r\n\r\n", 1)[0]
-            found = MESSAGE_ID.search(head)
-            message_id = found.group(1).decode(errors="replace") if found else "-"
-            now = time.time()
-            for recipient in envelope.rcpt_tos:
-                out.write(f"{now:.6f}\t{recipient.lower()}\t{message_id}\n")
-            out.flush()
-            return "250 Message accepted for delivery"
-
-    stop = []
-    parent = os.getppid()
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
-    signal.signal(signal.SIGINT, lambda *_: stop.append(True))
-    controller = Controller(
-        Recorder(), hostname="127.0.0.1", port=port, server_hostname="sink.bench", ready_timeout=10
-    )
-    controller.start()
-    ready_path.write_text(str(os.getpid()))
-    try:
-        while not stop and os.getppid() == parent:  # also end if the benchmark died
-            time.sleep(0.2)
-    finally:
-        controller.stop()
-        out.close()
-    return 0
-
-
-class Sink:
-    """The sink process seen from the benchmark: start, read what it accepted, stop."""
-
-    def __init__(self, folder: Path, name: str) -> None:
-        self.log_path = folder / f"{name}.log"
-        self.ready_path = folder / f"{name}.ready"
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-        self._file = None
-        self._partial = ""
-        self.recipients: list[str] = []
-        self.message_ids: list[str] = []
-        self.accepted_at: list[float] = []
-        self.last_accepted = 0.0
-
-    def start(self) -> None:
-        self.log_path.touch()
-        self.process = subprocess.Popen(
-            [
-                sys.executable, __file__, "--serve-sink", str(self.log_path),
-                "--sink-port", str(self.port), "--sink-ready", str(self.ready_path),
-            ],
-            cwd=PROJECT_DIR, start_new_session=True, preexec_fn=die_with_parent,
-        )  # fmt: skip
-        wait_until(
-            lambda: self.ready_path.exists() or self.process.poll() is not None,
-            READY_TIMEOUT,
-            "SMTP sink start",
-        )
-        if self.process.poll() is not None:
-            raise RuntimeError(f"the SMTP sink exited with {self.process.returncode}")
-        self._file = self.log_path.open("r")
-
-    def poll(self) -> int:
-        """Read the lines written since the last call; returns how many messages so far."""
-        chunk = self._file.read()
-        if chunk:
-            lines = (self._partial + chunk).split("\n")
-            self._partial = lines.pop()
-            for line in lines:
-                parts = line.split("\t")
-                if len(parts) != SINK_LOG_FIELDS:
-                    continue
-                self.accepted_at.append(float(parts[0]))
-                self.last_accepted = max(self.last_accepted, self.accepted_at[-1])
-                self.recipients.append(parts[1])
-                self.message_ids.append(parts[2])
-        return len(self.recipients)
-
-    def stop(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        stop_process_group(self.process, signal.SIGTERM)
-
-
-# -- the worker --------------------------------------------------------------------------------
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def group_sample(pgid: int) -> tuple[int, int, dict[int, float]]:
@@ -221,14 +85,12 @@ def group_sample(pgid: int) -> tuple[int, int, dict[int, float]]:
     return total, count, cpu
 
 
-class Worker:
-    """``python -m celery -A helpcenter worker`` (default concurrency) in its own session."""
+class Worker(support.CeleryProcess):
+    """The worker with Celery's default concurrency; its memory and CPU time sampled."""
 
     def __init__(self, folder: Path, name: str, env: dict[str, str]) -> None:
-        self.log_path = folder / f"{name}.log"
-        self.name = name
-        self.env = env
-        self.process: subprocess.Popen | None = None
+        log_path = folder / f"{name}.log"
+        super().__init__(log_path, env, concurrency=None, name=name, loglevel="WARNING")
         self.peak_rss_kb = 0
         self.peak_processes = 0
         self.cpu: dict[int, float] = {}  # CPU seconds per process of the group, last seen
@@ -243,36 +105,19 @@ class Worker:
         from helpcenter.models import WorkerHeartbeat
         from helpcenter.tasks import record_worker_heartbeat
 
-        started = time.monotonic()
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "celery", "-A", "helpcenter", "worker",
-                "--loglevel=WARNING", "--without-gossip", "--without-mingle",
-                "--without-heartbeat", f"--hostname={self.name}@%h",
-            ],
-            cwd=PROJECT_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=die_with_parent,
-        )  # fmt: skip
-        log.close()
         name = f"bench-{self.name}"
         if probe:
             record_worker_heartbeat.delay(name=name)
 
         def ready() -> bool:
-            if self.process.poll() is not None:
-                return True
             if probe:
                 return WorkerHeartbeat.objects.filter(name=name).exists()
             return group_sample(self.process.pid)[1] >= 1 + (os.cpu_count() or 1)
 
-        wait_until(ready, READY_TIMEOUT, f"worker {self.name} start", interval=0.1)
-        if self.process.poll() is not None:
-            raise RuntimeError(f"worker {self.name} exited: {self.log_tail()}")
-        return time.monotonic() - started
+        return super().start(ready)
 
     def sample(self) -> int:
-        if self.process is None or self.process.poll() is not None:
+        if not self.alive():
             return 0
         rss, processes, cpu = group_sample(self.process.pid)
         self.cpu.update(cpu)
@@ -281,98 +126,38 @@ class Worker:
         return rss
 
     def kill(self) -> float:
-        """SIGKILL the whole group (main process and pool children), as a crash would.
-
-        Returns when the signal was sent (reaping 250 MB of processes takes a while longer).
-        """
+        """SIGKILL the whole group, as a crash would; returns when the signal was sent
+        (reaping 250 MB of processes takes a while longer)."""
         signalled = time.time()
-        stop_process_group(self.process, signal.SIGKILL)
+        super().kill()
         return signalled
-
-    def stop(self) -> None:
-        stop_process_group(self.process, signal.SIGTERM)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-# -- environment -------------------------------------------------------------------------------
 
 
 @dataclass
 class Environment:
     database: str = ""
     broker: str = ""
-    notes: list[str] = field(default_factory=list)  # printed under the header
     cleanups: list[Callable[[], None]] = field(default_factory=list)
-
-
-def _postgres_admin(url: str):
-    import psycopg
-
-    parts = urlsplit(url)
-    return psycopg.connect(
-        host=parts.hostname or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or None,
-        password=parts.password or None,
-        dbname=parts.path.lstrip("/") or "postgres",
-        autocommit=True,
-        connect_timeout=10,
-    )
 
 
 def prepare_environment(workdir: Path, env: Environment) -> None:
     """Point the settings at throwaway places before Django starts."""
+    var_dir = workdir / "var"
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
             "DEBUG": "1",
-            "VAR_DIR": str(workdir / "var"),
-            "SEARCH_INDEX_DIR": str(workdir / "var" / "index"),
+            "VAR_DIR": str(var_dir),
+            "SEARCH_INDEX_DIR": str(var_dir / "index"),
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }
     )
     os.environ.pop("EMAIL_URL", None)  # only the worker sends, to the sink
-    database_url = os.environ.get("DATABASE_URL", "")
-    if database_url and not urlsplit(database_url).scheme.startswith(("postgres", "pgsql")):
-        os.environ.pop("DATABASE_URL")
-        env.notes.append("DATABASE_URL is not PostgreSQL: ignored, the run uses its own SQLite")
-        database_url = ""
-    if database_url:
-        from psycopg import sql
-
-        given = urlsplit(database_url).path.lstrip("/") or "postgres"
-        name = f"{given}_bench_fanout"
-        with _postgres_admin(database_url) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-        def drop() -> None:
-            with _postgres_admin(database_url) as admin:
-                admin.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
-
-        env.cleanups.append(drop)
-        os.environ["DATABASE_URL"] = _with_path(database_url, f"/{name}")
-        parts = urlsplit(database_url)
-        env.database = (
-            f"PostgreSQL, throwaway database {name!r} on {parts.hostname}:{parts.port or 5432}"
-            f" (created now, dropped at the end; {given!r} untouched)"
-        )
-    else:
-        env.database = f"SQLite, {workdir / 'var' / 'db.sqlite3'}"
+    env.database = support.use_database("bench_fanout", var_dir, env.cleanups)
     redis_url = os.environ.get("REDIS_URL", "")
     if redis_url:
-        bench_url = _with_path(redis_url, f"/{REDIS_BENCH_DB}")
+        bench_url = support.with_path(redis_url, f"/{REDIS_BENCH_DB}")
         os.environ["REDIS_URL"] = bench_url
         os.environ["REDIS_CACHE_URL"] = bench_url
 
@@ -395,18 +180,7 @@ def prepare_environment(workdir: Path, env: Environment) -> None:
             " test sessions share; queue purged before and after)"
         )
     else:
-        env.broker = f"kombu filesystem broker, {workdir / 'var' / 'broker'}"
-    if str(PROJECT_DIR) not in sys.path:
-        sys.path.insert(0, str(PROJECT_DIR))
-
-
-def setup_django() -> None:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("createcachetable", verbosity=0)
+        env.broker = f"kombu filesystem broker, {var_dir / 'broker'}"
 
 
 def purge_broker() -> int:
@@ -545,7 +319,9 @@ def let_time_pass(dispatch_id: int, minutes: int) -> int:
     return moved
 
 
-def sent_mark_delays(dispatch_id: int, sink: Sink) -> tuple[float, float, float] | None:
+def sent_mark_delays(
+    dispatch_id: int, sink: support.SinkProcess
+) -> tuple[float, float, float] | None:
     """How long after the sink accepted each message the worker took its row's sent time (ms):
     p50, p99, max. That time is taken just before the UPDATE runs, so this is a lower bound of
     the window in which a crash sends the message twice (a wait for a lock comes on top)."""
@@ -553,7 +329,7 @@ def sent_mark_delays(dispatch_id: int, sink: Sink) -> tuple[float, float, float]
 
     accepted: dict[str, float] = {}
     twice = set()
-    for recipient, at in zip(sink.recipients, sink.accepted_at, strict=True):
+    for at, recipient, _ in sink.accepted:
         if recipient in accepted:
             twice.add(recipient)
         accepted[recipient] = at
@@ -638,7 +414,7 @@ def run_fanout(
 
     result = Result(label=label, expected=len(expected), load_start=load_average())
     bench_cpu = sum(os.times()[:2])
-    sink = Sink(workdir, f"sink-{number}")
+    sink = support.SinkProcess(workdir, f"sink-{number}")
     workers: list[Worker] = []
     try:
         sink.start()
@@ -764,12 +540,14 @@ def run_fanout(
             time.sleep(SAMPLE_EVERY)
 
         sink.poll()
-        result.accepted = len(sink.recipients)
-        result.seconds = max(sink.last_accepted - published, 0.0)
-        received = collections.Counter(sink.recipients)
+        result.accepted = len(sink.accepted)
+        result.seconds = max(max(at for at, _, _ in sink.accepted) - published, 0.0)
+        received = collections.Counter(recipient for _, recipient, _ in sink.accepted)
         result.duplicates = sum(n - 1 for n in received.values() if n > 1)
         result.duplicate_message_ids = sum(
-            n - 1 for n in collections.Counter(sink.message_ids).values() if n > 1
+            n - 1
+            for n in collections.Counter(message_id for _, _, message_id in sink.accepted).values()
+            if n > 1
         )
         result.missing = len(expected - set(received))
         result.unexpected = sum(n for address, n in received.items() if address not in expected)
@@ -777,7 +555,7 @@ def run_fanout(
             duplicated = {address for address, n in received.items() if n > 1}
             result.duplicates_outside_in_flight = len(duplicated - in_flight)
             first: dict[str, float] = {}
-            for recipient, at in zip(sink.recipients, sink.accepted_at, strict=True):
+            for at, recipient, _ in sink.accepted:
                 first.setdefault(recipient, at)
             result.duplicate_ages_ms = sorted(
                 1000 * (killed_at - first[address]) for address in duplicated
@@ -789,7 +567,7 @@ def run_fanout(
             result.planning_seconds = planned_at.timestamp() - published
     except BaseException:
         for worker in workers:
-            tail = worker.log_tail()
+            tail = support.log_tail(worker.log_path)
             if tail:
                 say(f"  --- last lines of {worker.log_path.name} ---\n{tail}")
         raise
@@ -922,9 +700,6 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
         help="seconds per run before giving up (default 120 + 10 ms per subscriber)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument("--serve-sink", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--sink-port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--sink-ready", type=Path, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.subscribers < 1:
         parser.error("--subscribers must be at least 1")
@@ -935,17 +710,19 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
     return options
 
 
-def run(options: argparse.Namespace, workdir: Path, env: Environment) -> list[Result]:
+def run(
+    options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], None]]
+) -> list[Result]:
     started = time.monotonic()
+    env = Environment(cleanups=cleanups)
     prepare_environment(workdir, env)
-    setup_django()
+    support.setup_django()
+    cleanups.append(purge_broker)
     say(f"Fan-out benchmark: {options.subscribers:,} confirmed subscribers")
     say(f"  temporary folder: {workdir}")
     say(f"  database: {env.database}")
     say(f"  broker: {env.broker}")
-    say(f"  {os.cpu_count()} CPUs; {uptime()}")
-    for note in env.notes:
-        say(f"  note: {note}")
+    say(f"  {os.cpu_count()} CPUs; {support.uptime()}")
     purged = purge_broker()
     if purged:
         say(f"  purged {purged} old tasks from the broker")
@@ -1002,50 +779,17 @@ def run(options: argparse.Namespace, workdir: Path, env: Environment) -> list[Re
 
     say("\nSummary")
     print_summary(results)
-    say(f"  {uptime()}")
+    say(f"  {support.uptime()}")
     return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
-    if options.serve_sink:
-        return serve_sink(options.serve_sink, options.sink_port, options.sink_ready)
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupted)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
-    env = Environment()
-    code = 0
-    try:
-        run(options, workdir, env)
-    except KeyboardInterrupt:
-        say("\nInterrupted.")
-        code = 130
-    except Exception as error:
-        say(f"\nThe benchmark crashed: {error!r}")
-        import traceback
-
-        traceback.print_exc()
-        code = 1
-    finally:
-        if "django" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
-            with contextlib.suppress(Exception):
-                purge_broker()
-            from django.db import connections
-
-            connections.close_all()
-        for cleanup in env.cleanups:
-            try:
-                cleanup()
-            except Exception as error:
-                say(f"  cleanup failed: {error!r}")
-        if options.keep:
-            say(f"\nKept the temporary folder: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return code
+    return support.run_benchmark(
+        "bench-fanout-",
+        lambda workdir, cleanups: run(options, workdir, cleanups) is not None,
+        keep=options.keep,
+    )
 
 
 if __name__ == "__main__":

@@ -513,13 +513,13 @@ def _redirects_to(suffix: str) -> Callable[[Response], str]:
 class Site:
     workdir: Path
     redis: support.PrivateRedis
-    sink: support.SmtpSink
+    sink: support.SinkProcess
     server: support.Gunicorn
     env: dict[str, str]
-    worker: support.Celery | None = None
-    beat: support.Celery | None = None
+    worker: support.CeleryProcess | None = None
+    beat: support.CeleryProcess | None = None
     database: str = ""
-    dead_workers: list[support.Celery] = field(default_factory=list)
+    dead_workers: list[support.CeleryProcess] = field(default_factory=list)
 
 
 def prepare(workdir: Path, cleanups: list[Callable[[], None]]) -> Site:
@@ -527,7 +527,7 @@ def prepare(workdir: Path, cleanups: list[Callable[[], None]]) -> Site:
     redis = support.PrivateRedis(workdir)
     redis.start()
     cleanups.append(redis.stop)
-    sink = support.SmtpSink(workdir)
+    sink = support.SinkProcess(workdir)
     sink.start()
     cleanups.append(sink.stop)
     os.environ.update(support.production_settings(var_dir, "faults"))
@@ -663,7 +663,7 @@ def outbox_counts() -> Counter:
     )
 
 
-def wait_for_outbox(sink: support.SmtpSink, timeout: float, *, patient: bool = False) -> bool:
+def wait_for_outbox(sink: support.SinkProcess, timeout: float, *, patient: bool = False) -> bool:
     """Until every outbox row is sent or failed and the sink has been idle a moment; unless
     ``patient``, give up once nothing has moved for a few seconds (what is left then waits
     for the sweepers)."""
@@ -739,8 +739,8 @@ class Run:
             f" {counts['sending']}, queued {counts['queued']})"
         )
         time.sleep(self.options.worker_down)
-        self.site.worker = support.Celery(self.site.workdir, "worker-2", self.site.env)
-        ready = self.site.worker.start(concurrency=WORKER_CONCURRENCY)
+        self.site.worker = support.CeleryProcess(self.site.workdir / "worker-2.log", self.site.env)
+        ready = self.site.worker.start()
         self.event(f"(a) a new worker is ready ({ready:.1f} s after its start)")
         self.phase("(a) after the restart", self.options.phase)
 
@@ -793,8 +793,10 @@ class Run:
             self.event("(b) the worker had EXITED when Redis went away:")
             self.event(f"    {reason[:160]}")
             self.site.dead_workers.append(worker)
-            self.site.worker = support.Celery(self.site.workdir, "worker-3", self.site.env)
-            ready = self.site.worker.start(concurrency=WORKER_CONCURRENCY)
+            self.site.worker = support.CeleryProcess(
+                self.site.workdir / "worker-3.log", self.site.env
+            )
+            ready = self.site.worker.start()
             self.event(
                 f"(b) a new worker started, as a supervisor (systemd Restart=always) would;"
                 f" ready {ready:.1f} s later"
@@ -1105,7 +1107,7 @@ def verify(site: Site, run: Run, journal: Journal) -> list[Check]:
 # -- report ------------------------------------------------------------------------------------
 
 
-def phase_table(run: Run, journal: Journal, sink: support.SmtpSink) -> tuple[list[str], int]:
+def phase_table(run: Run, journal: Journal, sink: support.SinkProcess) -> tuple[list[str], int]:
     """Lines of the per-phase table, and the number of errors customers saw in all."""
     sink.poll()
     lines = [
@@ -1234,12 +1236,12 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
 
     connections.close_all()
 
-    site.worker = support.Celery(workdir, "worker-1", site.env)
-    site.beat = support.Celery(workdir, "beat", site.env, beat=True)
+    site.worker = support.CeleryProcess(workdir / "worker-1.log", site.env)
+    site.beat = support.CeleryProcess(workdir / "beat.log", site.env, beat=True)
     cleanups.append(lambda: site.worker and site.worker.stop())
     cleanups.append(site.beat.stop)
     cleanups.append(site.server.stop)
-    site.worker.start(concurrency=WORKER_CONCURRENCY)
+    site.worker.start()
     site.beat.start()
     from helpcenter.tasks import record_worker_heartbeat
 

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._support import (
     load_demo_content,
     production_settings,
+    run_benchmark,
     say,
     setup_django,
     uptime,
@@ -53,21 +52,14 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     options = parser.parse_args()
 
-    var_dir = Path(tempfile.mkdtemp(prefix="bench-insights-"))
-    cleanups: list = []
-    os.environ.update(production_settings(var_dir, "insights"))
-    try:
-        say(f"Database: {use_database('bench_insights', var_dir, cleanups)}")
+    def measure(workdir: Path, cleanups: list) -> bool:
+        os.environ.update(production_settings(workdir, "insights"))
+        say(f"Database: {use_database('bench_insights', workdir, cleanups)}")
         say(f"Machine:  {uptime()}")
         setup_django()
-        return run(options)
-    finally:
-        for cleanup in reversed(cleanups):
-            cleanup()
-        if not options.keep:
-            shutil.rmtree(var_dir, ignore_errors=True)
-        else:
-            say(f"Kept {var_dir}")
+        return run(options) == 0
+
+    return run_benchmark("bench-insights-", measure, keep=options.keep)
 
 
 def run(options) -> int:

@@ -251,14 +251,8 @@ def run_load(
             p99_ms=int(values["p99_us"]) / 1000,
             max_ms=int(values["max_us"]) / 1000,
             redirects=int(values["redirects"]),
+            errors=support.wrk_errors(values),
         )
-        for kind in ("connect", "read", "write", "timeout"):
-            if int(values[kind]):
-                result.errors[f"socket {kind}"] = int(values[kind])
-        if values["statuses"] != "-":
-            for item in values["statuses"].split(","):
-                status, count = item.split(":")
-                result.errors[f"HTTP {status}"] += int(count)
         results.append(result)
     return results
 

@@ -6,8 +6,8 @@ Run with ``.venv/bin/python bench/soak.py`` (``--minutes 30`` by default; ``--he
 In a fresh temporary folder, with the embedded defaults only (SQLite, the filesystem broker,
 mail written to files, the Whoosh index, DEBUG=1): what ``make run`` does (migrate,
 createcachetable, load_demo, rebuild_search_index), then ``honcho start`` on the project's
-Procfile: runserver, a Celery worker and Celery beat, each under ``helpcenter/supervise.py``, and the
-start-up banner. Traffic, the whole time (bench/faults.py's clients, at a quieter pace):
+Procfile: runserver, a Celery worker and Celery beat, each under ``helpcenter/supervise.py``,
+and the start-up banner. Traffic, the whole time (bench/faults.py's clients, at a quieter pace):
 
 - readers: the home page, searches (typos included), articles, case status pages, the feed,
   and now and then a static file;

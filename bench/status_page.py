@@ -13,8 +13,7 @@ The benchmark
    and 200 events (cache-table queries and savepoints are left out);
 3. starts ``gunicorn helpcenter.wsgi`` with 2 workers on loopback in production mode, checks a
    few pages, then requests random status pages (each with its session cookie) for
-   ``--seconds`` after a short warm-up, with ``wrk`` (``bench/status_page.lua``) when it is
-   installed, otherwise with the asyncio load generator below;
+   ``--seconds`` after a short warm-up, with ``wrk`` (``bench/status_page.lua``);
 4. prints requests/s, p50/p95/p99 latency, errors, queries per page and the machine's load,
    with PASS/MISS against the targets: at least 300 requests/s, and the same number of queries
    (at most 10) whatever the length of the timeline.
@@ -25,20 +24,14 @@ The exit status is 0 when every target is met, 1 when one is missed, 2 when the 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import http.client
 import io
-import math
 import os
 import random
 import re
 import resource
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -50,7 +43,20 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cases.models import Case, CaseEvent, ContactReason
 
-from _support import free_port, percentile, say, uptime, wait_until
+from _support import (  # bench/_support.py, beside this file
+    WRK_MISSING,
+    Gunicorn,
+    http_get,
+    log_tail,
+    parse_bench_line,
+    production_settings,
+    run_benchmark,
+    say,
+    setup_django,
+    uptime,
+    wrk_command,
+    wrk_errors,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -71,9 +77,6 @@ WARMUP_SECONDS = 3.0
 SAMPLE_PAGES = 20  # pages checked one by one (status 200, the reference in the body)
 QUERY_SAMPLE = 30  # random loaded cases whose queries are counted too
 INPROCESS_PAGES = 300  # pages rendered by the test client to time Django alone
-READY_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
-REQUEST_TIMEOUT = 10.0
 
 # Left out of the query count: the cache table (the database cache's own bookkeeping, gone
 # with Redis) and savepoints (transaction control, not reads).
@@ -90,37 +93,13 @@ def prepare_environment(workdir: Path) -> list[str]:
         notes.append("DATABASE_URL is set but ignored: the default database is SQLite in VAR_DIR")
     if os.environ.pop("REDIS_URL", None):
         notes.append("REDIS_URL is set but ignored: the cache is the database table")
-    var_dir = workdir / "var"
-    (var_dir / "static").mkdir(parents=True)  # STATIC_ROOT: whitenoise warns when it is missing
-    os.environ.pop("SEARCH_INDEX_DIR", None)
     os.environ.pop("EMAIL_URL", None)  # the demo case's emails go to files in VAR_DIR
-    variables = {
-        "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
-        "VAR_DIR": str(var_dir),
-        "DEBUG": "0",
-        "SECRET_KEY": f"bench-status-page-{secrets.token_hex(16)}",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "0",
-        "SECURE_COOKIES": "0",
-        "STATIC_PLAIN_STORAGE": "1",
-        "LOG_LEVEL": "WARNING",
-    }
+    variables = production_settings(workdir / "var", "status-page")
     os.environ.update(variables)
     # With --keep, the server can be started again on the same data (same SECRET_KEY, or the
     # sessions no longer decode): env $(cat server.env) .venv/bin/gunicorn helpcenter.wsgi
     (workdir / "server.env").write_text("".join(f"{k}={v}\n" for k, v in variables.items()))
-    if str(PROJECT_DIR) not in sys.path:
-        sys.path.insert(0, str(PROJECT_DIR))
     return notes
-
-
-def setup_django() -> None:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("createcachetable", verbosity=0)
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -470,104 +449,8 @@ def time_in_process(pairs: Sequence[tuple[str, str]]) -> InProcess:
 # -- the server ------------------------------------------------------------------------------
 
 
-class Gunicorn:
-    """``gunicorn helpcenter.wsgi`` with its own process group; ``stop`` never hangs."""
-
-    def __init__(self, workdir: Path, workers: int) -> None:
-        self.port = free_port()
-        self.log_path = workdir / "gunicorn.log"
-        self.workers = workers
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        gunicorn = PROJECT_DIR / ".venv" / "bin" / "gunicorn"
-        command = [
-            str(gunicorn if gunicorn.exists() else Path(sys.executable).parent / "gunicorn"),
-            "helpcenter.wsgi",
-            "-w",
-            str(self.workers),
-            "-b",
-            f"127.0.0.1:{self.port}",
-            "--no-control-socket",  # gunicorn 27 would open one in ~/.gunicorn, shared
-        ]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=PROJECT_DIR,
-                env=dict(os.environ),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group: stop() can kill master and workers
-            )
-
-    def wait_ready(self, probe: tuple[str, str]) -> None:
-        def answers() -> bool:
-            if self.process is None or self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; its log:\n{self.log_tail()}")
-            try:
-                return get_page(self.port, *probe)[0] == 200
-            except OSError:
-                return False
-
-        wait_until(answers, READY_TIMEOUT, "gunicorn answering")
-        wait_until(lambda: len(self.worker_pids()) == self.workers, READY_TIMEOUT, "workers")
-
-    def worker_pids(self) -> list[int]:
-        if self.process is None:
-            return []
-        children = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    children.append(int(entry.name))
-        return children
-
-    def workers_time(self) -> tuple[float, float]:
-        """Seconds the workers spent on a CPU, and runnable but waiting for one."""
-        times = [scheduler_seconds(pid) for pid in self.worker_pids()]
-        return sum(on_cpu for on_cpu, _ in times), sum(waiting for _, waiting in times)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown (TERM waits 30 s)
-        try:
-            process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(STOP_TIMEOUT)
-
-
-def scheduler_seconds(pid: int) -> tuple[float, float]:
-    """Time on a CPU and time in the run queue (``/proc/<pid>/schedstat``, nanoseconds)."""
-    try:
-        on_cpu, waiting, _slices = Path(f"/proc/{pid}/schedstat").read_text().split()
-    except (OSError, ValueError):
-        return 0.0, 0.0
-    return int(on_cpu) / 1e9, int(waiting) / 1e9
-
-
 def get_page(port: int, session_key: str, reference: str) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
-    try:
-        connection.request(
-            "GET", f"/es/cases/{reference}/", headers={"Cookie": f"sessionid={session_key}"}
-        )
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
+    return http_get(port, f"/es/cases/{reference}/", {"Cookie": f"sessionid={session_key}"})
 
 
 def check_pages(port: int, pairs: Sequence[tuple[str, str]]) -> list[str]:
@@ -611,37 +494,17 @@ class LoadResult:
 
 
 def run_wrk(port: int, pairs_file: Path, seconds: float, connections: int) -> LoadResult:
-    command = [
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        f"--timeout={REQUEST_TIMEOUT:.0f}s",
-        "-s",
-        str(LUA_SCRIPT),
-        f"http://127.0.0.1:{port}",
-        "--",
-        str(pairs_file),
-    ]
+    command = wrk_command(port, LUA_SCRIPT, seconds, connections, [str(pairs_file)])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     finished = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + 60, check=False
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    line = next((row for row in finished.stdout.splitlines() if row.startswith("BENCH ")), "")
-    if finished.returncode != 0 or not line:
+    if finished.returncode != 0:
         raise RuntimeError(
             f"wrk failed ({finished.returncode}):\n{finished.stdout}{finished.stderr}"
         )
-    values = dict(item.split("=", 1) for item in line.split()[1:])
-    errors = Counter()
-    for kind in ("connect", "read", "write", "timeout"):
-        if int(values[kind]):
-            errors[f"socket {kind}"] = int(values[kind])
-    if values["statuses"] != "-":
-        for item in values["statuses"].split(","):
-            status, count = item.split(":")
-            errors[f"HTTP {status}"] += int(count)
+    values = parse_bench_line(finished.stdout)
     return LoadResult(
         tool=f"wrk (1 thread, {connections} connections, bench/status_page.lua)",
         requests=int(values["requests"]),
@@ -650,98 +513,7 @@ def run_wrk(port: int, pairs_file: Path, seconds: float, connections: int) -> Lo
         p95_ms=int(values["p95_us"]) / 1000,
         p99_ms=int(values["p99_us"]) / 1000,
         max_ms=int(values["max_us"]) / 1000,
-        errors=errors,
-        generator_cpu_seconds=(after.ru_utime + after.ru_stime)
-        - (before.ru_utime + before.ru_stime),
-    )
-
-
-async def _python_load(
-    port: int, pairs: Sequence[tuple[str, str]], seconds: float, connections: int
-) -> tuple[list[float], Counter, float]:
-    """``connections`` HTTP/1.1 clients, keep-alive when the server allows it (gunicorn's sync
-    workers close every connection). Returns latencies, errors and the elapsed time."""
-    loop = asyncio.get_running_loop()
-    begin = loop.time()
-    end = begin + seconds
-    latencies: list[float] = []
-    errors: Counter = Counter()
-    prepared = [
-        (
-            reference.encode(),
-            (
-                f"GET /es/cases/{reference}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                f"Cookie: sessionid={key}\r\nAccept-Encoding: identity\r\n\r\n"
-            ).encode(),
-        )
-        for key, reference in pairs
-    ]
-
-    async def exchange(reader, writer, request: bytes) -> tuple[int, bytes, bool]:
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip().lower()
-        if "content-length" in headers:
-            body = await reader.readexactly(int(headers["content-length"]))
-        else:
-            body = await reader.read()  # no length: the body ends with the connection
-        close = headers.get("connection") == "close" or "content-length" not in headers
-        return status, body, close
-
-    async def client(number: int) -> None:
-        rng = random.Random(f"{SEED}-{number}-{seconds}")  # warm-up and run differ
-        reader = writer = None
-        while (started := loop.time()) < end:
-            reference, request = rng.choice(prepared)
-            try:
-                if writer is None:
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                status, body, close = await asyncio.wait_for(
-                    exchange(reader, writer, request), REQUEST_TIMEOUT
-                )
-            except TimeoutError:  # before OSError, its parent
-                errors["socket timeout"] += 1
-                close, status = True, 0
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
-                errors[f"socket {type(error).__name__}"] += 1
-                close, status = True, 0
-            if status:
-                latencies.append(loop.time() - started)
-                if status != 200:
-                    errors[f"HTTP {status}"] += 1
-                elif reference not in body:
-                    errors["200 without the reference"] += 1
-            if close and writer is not None:
-                writer.close()
-                reader = writer = None
-        if writer is not None:
-            writer.close()
-
-    await asyncio.gather(*(client(number) for number in range(connections)))
-    return latencies, errors, loop.time() - begin
-
-
-def run_python_load(
-    port: int, pairs: Sequence[tuple[str, str]], seconds: float, connections: int
-) -> LoadResult:
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    latencies, errors, elapsed = asyncio.run(_python_load(port, pairs, seconds, connections))
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    milliseconds = [latency * 1000 for latency in latencies]
-    return LoadResult(
-        tool=f"Python asyncio generator ({connections} connections, in this process)",
-        requests=len(latencies),
-        seconds=elapsed,
-        p50_ms=percentile(milliseconds, 50),
-        p95_ms=percentile(milliseconds, 95),
-        p99_ms=percentile(milliseconds, 99),
-        max_ms=max(milliseconds, default=math.nan),
-        errors=errors,
+        errors=wrk_errors(values),
         generator_cpu_seconds=(after.ru_utime + after.ru_stime)
         - (before.ru_utime + before.ru_stime),
     )
@@ -755,9 +527,6 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cases", type=int, default=100_000, help="cases to load (100000)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured load (20 s)")
     parser.add_argument("--connections", type=int, default=CONNECTIONS, help="concurrent (16)")
-    parser.add_argument(
-        "--python-load", action="store_true", help="use the Python load generator even with wrk"
-    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     options = parser.parse_args(argv)
     if options.cases < SESSIONS // 10 or options.seconds <= 0 or options.connections < 1:
@@ -778,6 +547,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
 
     started = time.perf_counter()
     setup_django()
+    cleanups.append(close_connections)
     from django.db import connection
     from django.utils import timezone
 
@@ -831,8 +601,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     server = Gunicorn(workdir, WORKERS)
     cleanups.append(server.stop)
     say(f"\nServer: gunicorn helpcenter.wsgi -w {WORKERS} -b 127.0.0.1:{server.port} (DEBUG=0)")
-    server.start()
-    server.wait_ready(pairs[0])
+    server.start(f"/es/cases/{pairs[0][1]}/", {"Cookie": f"sessionid={pairs[0][0]}"})
     problems = check_pages(server.port, rng.sample(pairs, min(SAMPLE_PAGES, len(pairs))))
     say(
         f"  {SAMPLE_PAGES} pages fetched one by one: "
@@ -845,9 +614,6 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     for problem in problems:
         say(f"    {problem}")
 
-    use_wrk = shutil.which("wrk") is not None and not options.python_load
-    if not use_wrk and not options.python_load:
-        say("  wrk is not installed (apt-get install -y wrk): using the Python load generator")
     say(
         f"\nLoad: random pages of the {len(pairs):,} sessions,"
         f" {WARMUP_SECONDS:g} s warm-up, then {options.seconds:g} s measured"
@@ -855,9 +621,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     say(f"  before: {uptime()}")
 
     def load(seconds: float) -> LoadResult:
-        if use_wrk:
-            return run_wrk(server.port, pairs_file, seconds, options.connections)
-        return run_python_load(server.port, pairs, seconds, options.connections)
+        return run_wrk(server.port, pairs_file, seconds, options.connections)
 
     load(WARMUP_SECONDS)
     cpu_before, wait_before = server.workers_time()
@@ -867,7 +631,9 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     say(f"  after:  {uptime()}")
     # Read before stopping: stopping interrupts the requests still queued, and logs them.
     gunicorn_errors = [
-        line for line in server.log_tail(200).splitlines() if "Traceback" in line or "ERROR" in line
+        line
+        for line in log_tail(server.log_path, 200).splitlines()
+        if "Traceback" in line or "ERROR" in line
     ]
     server.stop()
 
@@ -917,41 +683,18 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     return rate_ok and queries_ok and clean
 
 
+def close_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupted)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-status-page-"))
-    cleanups: list[Callable[[], None]] = []
-    code = 2
-    try:
-        code = 0 if run(options, workdir, cleanups) else 1
-    except KeyboardInterrupt:
-        say("\nInterrupted.")
-        code = 130
-    except Exception as error:
-        say(f"\nThe benchmark failed: {error!r}")
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        for cleanup in reversed(cleanups):
-            try:
-                cleanup()
-            except Exception as error:
-                say(f"  cleanup failed: {error!r}")
-        if "django" in sys.modules and os.environ.get("DJANGO_SETTINGS_MODULE"):
-            from django.db import connections
-
-            connections.close_all()
-        if options.keep:
-            say(f"\nKept the temporary folder: {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return code
+    if shutil.which("wrk") is None:
+        say(WRK_MISSING)
+        return 2
+    return run_benchmark("bench-status-page-", lambda w, c: run(options, w, c), keep=options.keep)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,10 @@ from __future__ import annotations
 import argparse
 import io
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import status_page as bench  # bench/ is on sys.path when this file runs as a script
@@ -101,10 +99,11 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
     return options
 
 
-def run(options: argparse.Namespace, workdir: Path) -> None:
+def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], None]]) -> bool:
     for note in bench.prepare_environment(workdir):
         bench.say(f"note: {note}")
     bench.setup_django()
+    cleanups.append(bench.close_connections)
     from django.utils import timezone
 
     from helpcenter.wsgi import application
@@ -136,25 +135,17 @@ def run(options: argparse.Namespace, workdir: Path) -> None:
         profiler.dump_stats(options.profile)
         bench.say(f"  under cProfile: {figure:.2f} ms per request (inflated by the profiler)")
         pstats.Stats(options.profile).sort_stats("cumulative").print_stats(40)
-        return
+        return True
     rounds = [measure(application, rng.choices(pairs, k=options.requests)) for _ in range(ROUNDS)]
     bench.say(f"  rounds: {', '.join(f'{value:.2f}' for value in rounds)} ms")
     bench.say(f"  median: {statistics.median(rounds):.2f} ms CPU per request")
     bench.say(f"  {bench.uptime()}")
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-status-cpu-"))
-    try:
-        run(options, workdir)
-        return 0
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        shutil.rmtree(workdir, ignore_errors=True)
+    return bench.run_benchmark("bench-status-cpu-", lambda w, c: run(options, w, c), keep=False)
 
 
 if __name__ == "__main__":

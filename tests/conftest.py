@@ -1,21 +1,9 @@
-import email
-import email.policy
-import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import quote
 
 import kombu.pools
 import pytest
-from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -24,10 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from kb import services as kb_services
 from kb.models import Article
 from kb.search import get_search_backend
+from tests import harness
 from tests.factories import ArticleFactory, CategoryFactory
+from tests.harness import SmtpSink
 
-ROOT = Path(__file__).resolve().parent.parent
-logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
+ROOT = harness.ROOT
 
 
 def database_url(settings_dict: dict) -> str:
@@ -45,16 +34,13 @@ def database_url(settings_dict: dict) -> str:
 
 def subprocess_env(**overrides: str) -> dict[str, str]:
     """The environment of a helper process (worker, server) that shares the test database."""
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="tests.settings",
-        DATABASE_URL=database_url(connection.settings_dict),
-        VAR_DIR=str(settings.VAR_DIR),
-        SEARCH_INDEX_DIR=str(settings.SEARCH_INDEX_DIR),
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(overrides)
-    return env
+    shared = {
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "VAR_DIR": str(settings.VAR_DIR),
+        "SEARCH_INDEX_DIR": str(settings.SEARCH_INDEX_DIR),
+    }
+    return harness.process_env(**{**shared, **overrides})
 
 
 def _is_page_query(sql: str) -> bool:
@@ -83,103 +69,24 @@ def assert_page_queries(expected: int) -> Iterator[list[str]]:
 
 def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1):
     """Poll until ``condition()`` is truthy; return its value or fail the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(interval)
+    try:
+        return harness.wait_until(condition, timeout, "condition not met", interval)
+    except TimeoutError as error:
+        pytest.fail(str(error))
 
 
-class WorkerProcess:
-    """A real ``celery worker`` in its own process, consuming from the configured broker."""
+class WorkerProcess(harness.CeleryProcess):
+    """A real ``celery worker`` in its own process, consuming from the configured broker; it
+    starts through ``tests.clock``, so that it shares a moved clock."""
 
-    def __init__(self, log_path: Path, env: dict[str, str], concurrency: int = 2) -> None:
-        self.log_path = log_path
-        self.env = env
-        self.concurrency = concurrency
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "tests.clock", "celery", "-A", "helpcenter", "worker",
-                "--loglevel=INFO", f"--concurrency={self.concurrency}",
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-            ],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        start = self.log_path.stat().st_size
-        wait_for(lambda: b" ready." in self.log_path.read_bytes()[start:], timeout=60)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, sig)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker (main process and pool children), as a crash would."""
-        self.stop(signal.SIGKILL)
-
-
-class SmtpSink:
-    """A real SMTP server on loopback that keeps what it accepts.
-
-    ``refuse[address] = 450`` (or 550) makes it answer RCPT TO for that address with that code.
-    """
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.refuse: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        code = self.refuse.get(address.lower())
-        if code:
-            return f"{code} {'Mailbox busy, try later' if code < 500 else 'No such user here'}"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self._lock:
-            self.messages.append(message)
-        return "250 Message accepted for delivery"
-
-    def recipients(self) -> list[str]:
-        with self._lock:
-            return [str(message["To"]) for message in self.messages]
-
-    def clear(self) -> None:
-        with self._lock:
-            self.messages.clear()
-        self.refuse.clear()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    launcher = ("tests.clock", "celery")
 
 
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[SmtpSink, int]]:
     sink = SmtpSink()
-    port = _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
+    yield sink, sink.start()
+    sink.stop()
 
 
 @pytest.fixture
