@@ -58,9 +58,14 @@ def emailed_link(case: Case) -> str:
     return link_placeholder(LINK_SCOPE, case.pk)
 
 
-def mint_emailed_link(case_id: int, *, now: datetime | None = None) -> str | None:
-    """A fresh link for an email leaving now; None when the case is gone."""
-    case = Case.objects.filter(pk=case_id).only("pk", "language").first()
+def mint_emailed_link(case_id: int, *, recipient: str, now: datetime | None = None) -> str | None:
+    """A fresh link for an email leaving now to ``recipient``; None when the case is gone or
+    is not that address's (a placeholder typed into an echoed subject names any case)."""
+    case = (
+        Case.objects.filter(pk=case_id, customer_email__iexact=recipient.strip())
+        .only("pk", "language")
+        .first()
+    )
     return issue_access_link(case=case, now=now) if case is not None else None
 
 

@@ -71,7 +71,10 @@ _link_minters: dict[str, Callable[..., str | None]] = {}
 
 
 def register_link_minter(scope: str, mint: Callable[..., str | None]) -> None:
-    """``mint(object_id, now=...)`` returns a fresh absolute link, or None if it cannot.
+    """``mint(object_id, now=..., recipient=...)`` returns a fresh absolute link, or None if it
+    cannot, or if the object is not ``recipient``'s: a placeholder can sit in text someone
+    typed (a subject the acknowledgement echoes), and must never mail a link to another
+    person's case or subscription.
 
     Apps register theirs in ``AppConfig.ready()``, so the outbox never imports them.
     """
@@ -96,7 +99,11 @@ def _with_minted_links(message: OutgoingMessage, *, now: datetime) -> OutgoingMe
         placeholder = match.group(0)
         if placeholder not in minted:
             minter = _link_minters.get(match.group(1))
-            link = minter(int(match.group(2)), now=now) if minter is not None else None
+            link = (
+                minter(int(match.group(2)), now=now, recipient=message.recipient)
+                if minter is not None
+                else None
+            )
             if not link:
                 raise LinkUnavailable(placeholder)
             minted[placeholder] = link

@@ -69,13 +69,23 @@ CONFIRM_LINK_SCOPE = "subscriber-confirm"
 MANAGE_LINK_SCOPE = "subscriber-manage"
 
 
-def mint_confirmation_link(subscriber_id: int, *, now: datetime | None = None) -> str | None:
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+def mint_confirmation_link(
+    subscriber_id: int, *, recipient: str, now: datetime | None = None
+) -> str | None:
+    """A fresh confirmation link, only in mail to the subscriber's own address."""
+    subscriber = Subscriber.objects.filter(
+        pk=subscriber_id, email__iexact=recipient.strip()
+    ).first()
     return confirmation_url(subscriber, now=now) if subscriber is not None else None
 
 
-def mint_manage_link(subscriber_id: int, *, now: datetime | None = None) -> str | None:
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+def mint_manage_link(
+    subscriber_id: int, *, recipient: str, now: datetime | None = None
+) -> str | None:
+    """A fresh unsubscribe/preferences link, only in mail to the subscriber's own address."""
+    subscriber = Subscriber.objects.filter(
+        pk=subscriber_id, email__iexact=recipient.strip()
+    ).first()
     return unsubscribe_url(subscriber) if subscriber is not None else None
 
 
