@@ -101,3 +101,26 @@ def min_coverage(*, naming: bool) -> float:
 def above_floor(score: float, best: float) -> bool:
     return best <= 0 or score >= SCORE_FLOOR * best
 
+
+# How much a title the query covers entirely adds, as a share of the best candidate's score,
+# and how steeply partial cover falls off (cover ** TITLE_COVER_POWER).
+TITLE_EVIDENCE = 0.5
+TITLE_COVER_POWER = 2.0
+
+
+def title_evidence(
+    title_keys: Sequence[str], matched: dict[str, float], rarity: Callable[[str], float]
+) -> float:
+    """How much of a title the query covers, 0 to ``TITLE_EVIDENCE``.
+
+    Each of the title's word keys weighs its rarity among titles (``rarity``), and counts as
+    covered by the share ``matched`` gives it (1 for a query word, less for a typo variant).
+    A title that the query covers whole ("I want to check my invoice" for *Check invoice*)
+    gets all of it; one that shares only a word found in many titles ("check when my item
+    will arrive") almost nothing, however much its title field scored.
+    """
+    total = sum(rarity(key) for key in title_keys)
+    if total <= 0:
+        return 0.0
+    covered = sum(rarity(key) * matched.get(key, 0.0) for key in title_keys) / total
+    return TITLE_EVIDENCE * covered**TITLE_COVER_POWER

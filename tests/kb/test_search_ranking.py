@@ -33,3 +33,28 @@ def test_a_sentence_with_an_unknown_word_finds_the_article(publish, language, qu
 
     assert titles(query, language) == [title]
     assert titles("puntos de fidelidad", "es") == []
+
+
+def test_one_generic_word_in_a_title_does_not_beat_the_article_the_query_describes(publish):
+    publish(
+        title="Check invoice",
+        summary="Where to see your invoices.",
+        body="Each order has its invoice in your account, ready to download.",
+        language="en",
+    )
+    publish(
+        title="Check payment methods",
+        summary="The ways you can pay.",
+        body="We take cards and bank transfers.",
+        language="en",
+    )
+    publish(
+        title="Delivery period",
+        summary="How long delivery takes.",
+        body="Most items arrive within 3 to 5 working days of the order.",
+        language="en",
+    )
+
+    assert titles("check when my item will arrive", "en")[0] == "Delivery period"
+    assert titles("I want to check my invoice", "en")[0] == "Check invoice"
+    assert titles("check invoice", "en")[0] == "Check invoice"

@@ -34,8 +34,11 @@ LANGUAGES: tuple[str, ...] = ("es", "en")
 # per query word instead of one per article part.  ``title`` holds the title and
 # the keywords, ``text`` the summary and the body; within a field a part counts
 # that many times (a term-frequency weight), so a title word outweighs a
-# keyword and a summary word a body word.
-FIELD_BOOSTS: dict[str, float] = {"title": 4.0, "text": 1.0}
+# keyword and a summary word a body word.  The title field is not boosted over the
+# text: a flat boost let one generic query word in a title ("check when my item will
+# arrive" -> *Check invoice*) outrank the article the query describes; what a title
+# adds is how much of it the query covers (kb.search.relevance.title_evidence).
+FIELD_BOOSTS: dict[str, float] = {"title": 1.0, "text": 1.0}
 FIELD_PARTS: dict[str, tuple[tuple[str, int], ...]] = {
     "title": (("title", 2), ("keywords", 1)),
     "text": (("summary", 2), ("body", 1)),

@@ -43,6 +43,7 @@ Concurrency model:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import time
@@ -74,6 +75,7 @@ from kb.search.relevance import (
     coverage,
     min_coverage,
     names_a_thing,
+    title_evidence,
     title_match,
     word_weight,
 )
@@ -119,6 +121,10 @@ TYPO_CACHE_ENTRIES = 4096
 SURFACE_DOCS = 10
 # The best-scored hits whose titles are compared with the query (kb.search.relevance).
 TITLE_CANDIDATES = 20
+# The best-scored hits whose titles raise their score (title_evidence).
+TITLE_EVIDENCE_CANDIDATES = 50
+# Title stems kept per searcher.
+TITLE_CACHE_ENTRIES = 50_000
 
 
 def normalize_language(language: str) -> str:
@@ -301,6 +307,8 @@ class _View:
         self.postings = PostingCache(self.reader, fields)
         self._table: _DocTable | None = None
         self._typos: OrderedDict[tuple[str, str], list[tuple[str, int]]] = OrderedDict()
+        self._titles: dict[int, tuple[str, ...]] = {}
+        self._rarity: dict[tuple[str, str], float] = {}
 
     @property
     def table(self) -> _DocTable:
@@ -350,6 +358,28 @@ class _View:
                     self._vocabularies[segment, fieldname] = vocabulary
             found.append(vocabulary)
         return found
+
+    def title_terms(self, docnum: int, lang: str) -> tuple[str, ...]:
+        """The distinct stems of a document's title (not its keywords), in order."""
+        terms = self._titles.get(docnum)
+        if terms is None:
+            if len(self._titles) > TITLE_CACHE_ENTRIES:
+                self._titles.clear()
+            title = self.searcher.stored_fields(docnum).get("title", "")
+            terms = self._titles[docnum] = tuple(dict.fromkeys(self.analyses[lang].stems(title)))
+        return terms
+
+    def title_rarity(self, lang: str, stem: str) -> float:
+        """How rare ``stem`` is among the titles of ``lang`` (BM25's idf over the title field):
+        a word found in many titles ("check", "order") says little about which one is meant."""
+        key = (lang, stem)
+        rarity = self._rarity.get(key)
+        if rarity is None:
+            field = stemmed_field("title", lang)
+            documents = self.postings.field_documents(field)
+            found = self.reader.doc_frequency(field, stem)
+            rarity = self._rarity[key] = word_weight(found, documents, naming=True)
+        return rarity
 
     def matches_anything(self, lang: str, stem: str | None) -> bool:
         return bool(stem) and bool(self.postings.get(lang, stem)[0])
@@ -813,6 +843,8 @@ class WhooshSearchBackend:
                 default=0.0,
             )
         query = " ".join(word.original for word in analyzed[lang])
+        first = self._with_title_evidence(view, lang, plans[lang], first)
+        best = max(best, max(first.values(), default=0.0))
         titled = self._title_matches(view, lang, query, top(first, TITLE_CANDIDATES))
         first = {
             docnum: score
@@ -840,6 +872,28 @@ class WhooshSearchBackend:
             ranked += top(second, limit - len(ranked))
         used_fuzzy = any(expansions.values())
         return _Outcome(form, ranked, len(first) + second_total, stems, used_fuzzy)
+
+    @staticmethod
+    def _with_title_evidence(
+        view: _View, lang: str, plan: list[list[TermSpec]], scores: dict[int, float]
+    ) -> dict[int, float]:
+        """``scores`` with each of the best candidates raised by how much of its title the
+        query covers (see :func:`kb.search.relevance.title_evidence`)."""
+        if not scores:
+            return scores
+        matched: dict[str, float] = {}
+        for terms in plan:
+            for _code, stem, boost in terms:
+                matched[stem] = max(matched.get(stem, 0.0), boost)
+        rarity = functools.partial(view.title_rarity, lang)
+        raised = dict(scores)
+        candidates = top(scores, TITLE_EVIDENCE_CANDIDATES)
+        scale = candidates[0][1]
+        for docnum, score in candidates:
+            evidence = title_evidence(view.title_terms(docnum, lang), matched, rarity)
+            if evidence:
+                raised[docnum] = score + scale * evidence
+        return raised
 
     @staticmethod
     def _title_matches(
