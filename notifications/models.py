@@ -6,6 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from helpcenter.i18n import Language, localized
 
@@ -227,7 +228,7 @@ class Announcement(models.Model):
         IN_PROGRESS = "in_progress", _("In progress")
         COMPLETED = "completed", _("Completed")
         # Holiday hours and general notices have no phases
-        NONE = "", _("None")
+        NONE = "", pgettext_lazy("phase", "None")  # admin's "None" would win: "Ninguno"
 
     class Publication(models.TextChoices):
         DRAFT = "draft", _("Draft")

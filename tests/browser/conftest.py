@@ -106,7 +106,8 @@ def open_tab(browser, site, request):
         the page's buttons; pass ``locale`` for a browser that asks for another language, and
         ``viewport=PHONE`` (support.py) for a phone."""
         options.setdefault("viewport", {"width": 1280, "height": 900})
-        context = browser.new_context(locale=locale, timezone_id="Europe/Madrid", **options)
+        options.setdefault("timezone_id", "Europe/Madrid")  # pass another to be elsewhere
+        context = browser.new_context(locale=locale, **options)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return Tab(context.new_page(), site, language, folder / who)
