@@ -31,6 +31,7 @@ STYLES = (
     "short",
     "short_date",
     "short_date_time",
+    "iso_date",
 )
 _WITH_TIME = {"day_time", "day_month_time", "date_time", "time", "short", "short_date_time"}
 # Staff tables are read in the service's zone and stay short: labelled only when asked.

@@ -55,6 +55,13 @@ def test_zones_are_said_in_words():
         assert zone_name(CANARY) == "hora de Canarias"
 
 
+def test_a_holiday_is_the_service_calendars_day_wherever_the_reader_is():
+    holiday = dt.datetime(2026, 12, 8, 0, 0, tzinfo=MADRID)  # 23:00 on the 7th in the Canaries
+    template = Template('{{ day|moment:"day+service" }} {{ day|moment:"iso_date+service" }}')
+    with translation.override("es"), timezone.override(CANARY):
+        assert template.render(Context({"day": holiday})) == "martes 8 de diciembre 2026-12-08"
+
+
 def test_the_template_filters_share_the_service():
     template = Template('{{ when|moment:"day_time+zone" }} · {{ total|number }}')
     with translation.override("es"):

@@ -2,12 +2,13 @@
 
 {{ case.first_response_due|moment:"day_time" }}      lunes 7 de diciembre, 16:00
 {{ case.first_response_due|moment:"day_time+zone" }} ... 16:00 (hora de Madrid)
-{{ total|number }}                                  55.182
+{{ holiday.starts_at|moment:"day+service" }}         a whole day of the service's calendar
+{{ total|number }}                                  55 182
 """
 
 from django import template
 
-from helpcenter.times import format_moment, format_number
+from helpcenter.times import format_moment, format_number, service_zone
 
 register = template.Library()
 
@@ -16,8 +17,11 @@ register = template.Library()
 def moment(value, style: str = "day_time") -> str:
     style, _sep, option = style.partition("+")
     label = True if option == "zone" else False if option == "nozone" else None
+    # A holiday is a date of the service's calendar: in another zone its midnight would fall
+    # on the day before ("lunes 7" for the 8th in the Canary Islands).
+    zone = service_zone() if option == "service" else None
     try:
-        return format_moment(value, style, label=label)
+        return format_moment(value, style, zone=zone, label=label)
     except (TypeError, AttributeError):
         return ""
 

@@ -17,3 +17,4 @@ TIME_STYLE = "H:i"
 SHORT_STYLE = "j M H:i"
 SHORT_DATE_STYLE = "j M Y"
 SHORT_DATE_TIME_STYLE = "j M Y H:i"
+ISO_DATE_STYLE = "Y-m-d"  # a <time datetime> of a whole day

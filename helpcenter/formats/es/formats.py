@@ -19,3 +19,4 @@ TIME_STYLE = "H:i"
 SHORT_STYLE = "j b H:i"
 SHORT_DATE_STYLE = "j b Y"
 SHORT_DATE_TIME_STYLE = "j b Y H:i"
+ISO_DATE_STYLE = "Y-m-d"  # a <time datetime> of a whole day
