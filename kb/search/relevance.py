@@ -72,15 +72,27 @@ def names_a_thing(meaningful: int, words: int) -> bool:
     return meaningful <= SHORT_QUERY_WORDS and words <= NAMING_QUERY_WORDS
 
 
-def word_weight(matching_documents: int, documents: int, *, naming: bool) -> float:
+def incidental(word: str, position: int) -> bool:
+    """Whether a query word says which one rather than what: a number or a code ("299",
+    "4411", "A12") or a name written with a capital inside the query ("shipping to Toronto").
+    Words in capitals ("IBAN", "NIF") and a capital at the start are not names."""
+    if any(char.isdigit() for char in word):
+        return True
+    return position > 0 and word[:1].isupper() and not word.isupper()
+
+
+def word_weight(
+    matching_documents: int, documents: int, *, naming: bool, incidental: bool = False
+) -> float:
     """The weight of a query word found in ``matching_documents`` of ``documents`` (BM25's
     idf, always positive), in a query that names a thing or not (:func:`names_a_thing`).
 
     A word found nowhere (not even through its typo variants) weighs most in a query that
     names what it asks about ("puntos de fidelidad"), and nothing in one that talks around
-    it ("hey I wanna know where my stuff is", "No me ha llegado el reembolso").
+    it ("hey I wanna know where my stuff is", "No me ha llegado el reembolso"), nor when it
+    is :func:`incidental` ("refund $299", "deliveries to Japan").
     """
-    if not matching_documents and not naming:
+    if not matching_documents and (incidental or not naming):
         return 0.0
     return math.log(1 + (documents + 1) / (matching_documents + 0.5))
 

@@ -5,7 +5,7 @@ import pytest
 from django.utils import translation
 
 from kb import selectors
-from kb.search.relevance import names_a_thing
+from kb.search.relevance import incidental, names_a_thing
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +58,23 @@ def test_one_generic_word_in_a_title_does_not_beat_the_article_the_query_describ
     assert titles("check when my item will arrive", "en")[0] == "Delivery period"
     assert titles("I want to check my invoice", "en")[0] == "Check invoice"
     assert titles("check invoice", "en")[0] == "Check invoice"
+
+
+def test_a_number_or_a_name_found_nowhere_does_not_veto_the_rest(publish):
+    publish(
+        title="Delivery options",
+        summary="Where we ship and how.",
+        body="We ship to most countries; shipping takes 3 to 5 days.",
+        language="en",
+    )
+    publish(title="Get a refund", summary="Refunds.", body="Ask for a refund.", language="en")
+
+    assert titles("shipping to Japan", "en") == ["Delivery options"]
+    assert titles("refund $299", "en") == ["Get a refund"]
+    assert titles("ship to japan", "en") == []  # lowercase: it may be what is asked about
+
+
+def test_only_numbers_and_names_inside_the_query_are_incidental():
+    assert incidental("299", 1) and incidental("A12", 0) and incidental("Toronto", 2)
+    assert not incidental("Puntos", 0) and not incidental("IBAN", 1)
+    assert not incidental("fidelidad", 2)

@@ -73,6 +73,7 @@ from kb.search.relevance import (
     TitleMatch,
     above_floor,
     coverage,
+    incidental,
     min_coverage,
     names_a_thing,
     title_evidence,
@@ -193,14 +194,23 @@ def _vocabulary_fields(lang: str, words: Iterable[str], spellings: Counter[str])
 
 
 def _covering(
-    scores: dict[int, float], words: list[dict[int, float]], documents: int, *, length: int
+    scores: dict[int, float],
+    words: list[dict[int, float]],
+    documents: int,
+    *,
+    length: int,
+    incidental: list[bool],
 ) -> dict[int, float]:
     """The documents of ``scores`` that match enough of the query's weight (relevance);
-    ``words`` holds the documents of each meaningful word of a query of ``length`` words."""
+    ``words`` holds the documents of each meaningful word of a query of ``length`` words,
+    ``incidental`` whether each is a number or a name (kb.search.relevance.incidental)."""
     if len(words) < 2:
         return scores
     naming = names_a_thing(len(words), length)
-    weights = [word_weight(len(found), documents, naming=naming) for found in words]
+    weights = [
+        word_weight(len(found), documents, naming=naming, incidental=aside)
+        for found, aside in zip(words, incidental, strict=True)
+    ]
     least = min_coverage(naming=naming)
     return {
         docnum: score
@@ -807,12 +817,15 @@ class WhooshSearchBackend:
     ) -> _Outcome:
         stems: dict[str, set[str]] = {}
         plans: dict[str, list[list[TermSpec]]] = {}
+        aside: dict[str, list[bool]] = {}
         for code in langs:
             stems[code] = set()
             plans[code] = []
+            aside[code] = []
             for index, word in enumerate(analyzed[code]):
                 if not word.stem:
                     continue  # a stop word in this language
+                aside[code].append(incidental(word.original, index))
                 terms: list[TermSpec] = [(code, word.stem, 1.0)]
                 stems[code].add(word.stem)
                 for variant in expansions.get(code, {}).get(index, ()):
@@ -830,7 +843,9 @@ class WhooshSearchBackend:
         if allowed is not None:
             first = {docnum: score for docnum, score in first.items() if docnum in allowed}
         length = len(analyzed[lang])
-        first = _covering(first, first_words, view.reader.doc_count(), length=length)
+        first = _covering(
+            first, first_words, view.reader.doc_count(), length=length, incidental=aside[lang]
+        )
         # The best hit of either language sets the floor.
         second_words = [word_scores(postings, terms) for terms in plans[other]]
         best = max(first.values(), default=0.0)
@@ -838,7 +853,11 @@ class WhooshSearchBackend:
             second_all = combine_scores(second_words, form.require_all)
             best = max(
                 _covering(
-                    second_all, second_words, view.reader.doc_count(), length=length
+                    second_all,
+                    second_words,
+                    view.reader.doc_count(),
+                    length=length,
+                    incidental=aside[other],
                 ).values(),
                 default=0.0,
             )
@@ -865,6 +884,7 @@ class WhooshSearchBackend:
             second_words,
             view.reader.doc_count(),
             length=length,
+            incidental=aside[other],
         )
         second = {docnum: score for docnum, score in second.items() if above_floor(score, best)}
         second_total = len(second)
