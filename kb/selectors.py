@@ -86,6 +86,21 @@ class ArticleSearchPage:
         return self.page * self.per_page < self.total and self.page < MAX_SEARCH_PAGE
 
 
+def _article_hit(
+    article: Article, *, category_name: str = "", snippet_html: str = ""
+) -> ArticleHit:
+    return ArticleHit(
+        id=article.pk,
+        title=article.title,
+        url=article.get_absolute_url(),
+        summary=article.summary,
+        language=article.language,
+        category_name=category_name,
+        snippet_html=snippet_html,
+        translation_key=article.translation_key,
+    )
+
+
 def _published_by_id(ids: list[int]) -> dict[int, Article]:
     articles = Article.objects.published().filter(pk__in=ids).select_related("category")
     return {article.pk: article for article in articles}
@@ -120,16 +135,7 @@ def search_articles(
         degraded = True
     articles = _published_by_id([hit.id for hit in results.hits])
     hits = [
-        ArticleHit(
-            id=article.pk,
-            title=article.title,
-            url=article.get_absolute_url(),
-            summary=article.summary,
-            language=article.language,
-            category_name=article.category.name,
-            snippet_html=hit.snippet_html,
-            translation_key=article.translation_key,
-        )
+        _article_hit(article, category_name=article.category.name, snippet_html=hit.snippet_html)
         for hit in results.hits
         if (article := articles.get(hit.id)) is not None
     ]
@@ -159,16 +165,7 @@ def suggest_articles(
         return hits[:limit]
     found = {hit.translation_key for hit in hits}
     linked = [
-        ArticleHit(
-            id=article.pk,
-            title=article.title,
-            url=article.get_absolute_url(),
-            summary=article.summary,
-            language=article.language,
-            category_name="",
-            snippet_html="",
-            translation_key=article.translation_key,
-        )
+        _article_hit(article)
         for article in articles_for_keys(keys=list(article_keys), language=language)
         if article.translation_key not in found
     ]
