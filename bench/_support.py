@@ -6,10 +6,12 @@ SMTP sink use too; they are re-exported here, so a benchmark imports one module.
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -202,14 +204,49 @@ def parse_bench_line(output: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in line.split()[1:])
 
 
-def wrk_errors(values: dict[str, str]) -> Counter:
-    """The errors in a BENCH line: socket errors by kind, and answers by HTTP status."""
-    errors = Counter()
-    for kind in ("connect", "read", "write", "timeout"):
-        if int(values[kind]):
-            errors[f"socket {kind}"] = int(values[kind])
-    if values["statuses"] != "-":
-        for item in values["statuses"].split(","):
-            status, count = item.split(":")
-            errors[f"HTTP {status}"] += int(count)
-    return errors
+@dataclass
+class WrkResult:
+    """What wrk measured, from the ``BENCH`` line its script prints (``bench/*.lua``)."""
+
+    route: str
+    connections: int
+    requests: int = 0
+    seconds: float = 0.0
+    p50_ms: float = math.nan
+    p90_ms: float = math.nan
+    p95_ms: float = math.nan
+    p99_ms: float = math.nan
+    max_ms: float = math.nan
+    redirects: int = 0
+    errors: Counter = field(default_factory=Counter)  # "HTTP 403", "socket read"...
+    generator_cpu_seconds: float = 0.0
+
+    @classmethod
+    def parse(cls, output: str, **fields) -> WrkResult:
+        values = parse_bench_line(output)
+        result = cls(
+            requests=int(values["requests"]),
+            seconds=int(values["duration_us"]) / 1e6,
+            redirects=int(values.get("redirects", 0)),
+            errors=Counter(),
+            **fields,
+        )
+        for name in ("p50", "p90", "p95", "p99", "max"):
+            if f"{name}_us" in values:
+                setattr(result, f"{name}_ms", int(values[f"{name}_us"]) / 1000)
+        for kind in ("connect", "read", "write", "timeout"):
+            if int(values[kind]):
+                result.errors[f"socket {kind}"] = int(values[kind])
+        if values["statuses"] != "-":
+            for item in values["statuses"].split(","):
+                status, count = item.split(":")
+                result.errors[f"HTTP {status}"] += int(count)
+        return result
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())

@@ -80,6 +80,10 @@ READ_MIX = {"home": 2, "search": 4, "article": 3, "status": 2, "feed": 1}
 WRITE_MIX = {"open case": 3, "case message": 3, "feedback": 2, "subscribe": 2}
 
 CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
+# The contact form redirects to the case it opened, or shows a live notice about the problem
+# first (with the notice's id in a hidden field, sent back by a customer who writes anyway).
+RECEIVED = re.compile(r"/contact/received/([^/]+)/")
+INCIDENT_INPUT = re.compile(rb'name="incident" value="(\d+)"')
 
 
 def clock(started: float) -> str:
@@ -241,7 +245,6 @@ class SiteData:
     reason_ids: list[int]
     subscribers: int
     degraded_marker: bytes
-    reference_pattern: re.Pattern
 
 
 class Traffic:
@@ -343,33 +346,31 @@ class Traffic:
         if page.error:
             self.journal.not_acked("case", token)
             return
-        found: list[str] = []
+        form = {
+            "reason": str(rng.choice(self.data.reason_ids)),
+            "subject": f"Pedido sin llegar {token}",
+            "description": f"Sigue en reparto desde hace días (nota {token}).",
+            "name": "Cliente de prueba",
+            "email": f"{token}@example.com",
+            "website": "",
+        }
 
-        def has_reference(response: Response) -> str:
-            match = self.data.reference_pattern.search(response.body.decode(errors="replace"))
-            if match:
-                found.append(match.group(0))
-                return ""
-            return "no case reference in the answer"
+        def opened(response: Response) -> str:
+            return "" if RECEIVED.search(response.location) else "no case opened"
 
-        answer = visitor.post(
-            "open case",
-            "/es/contact/",
-            {
-                "reason": str(rng.choice(self.data.reason_ids)),
-                "subject": f"Pedido sin llegar {token}",
-                "description": f"Sigue en reparto desde hace días (nota {token}).",
-                "name": "Cliente de prueba",
-                "email": f"{token}@example.com",
-                "website": "",
-            },
-            page,
-            expect=has_reference,
-        )
-        if answer.error:
-            self.journal.not_acked("case", token)
+        def opened_or_told(response: Response) -> str:
+            return "" if INCIDENT_INPUT.search(response.body) else opened(response)
+
+        answer = visitor.post("open case", "/es/contact/", form, page, expect=opened_or_told)
+        shown = None if answer.error else INCIDENT_INPUT.search(answer.body)
+        if shown:  # a live notice was shown instead; the customer writes about something else
+            form["incident"] = shown.group(1).decode()
+            answer = visitor.post("open case", "/es/contact/", form, answer, expect=opened)
+        received = None if answer.error else RECEIVED.search(answer.location)
+        if received:
+            self.journal.ack("case", token, received.group(1))
         else:
-            self.journal.ack("case", token, found[0])
+            self.journal.not_acked("case", token)
 
     def case_message(self, rng: random.Random) -> None:
         key, reference = rng.choice(self.data.case_sessions)
@@ -554,7 +555,6 @@ def make_data(options) -> SiteData:
     from django.utils.translation import gettext
 
     from cases.models import ContactReason
-    from cases.services.contact import REFERENCE_PATTERN
     from kb.models import Article
     from kb.services import rebuild_search_index
     from notifications.models import Subscriber
@@ -607,7 +607,6 @@ def make_data(options) -> SiteData:
         ),
         subscribers=options.subscribers,
         degraded_marker=marker.encode(),
-        reference_pattern=REFERENCE_PATTERN,
     )
 
 

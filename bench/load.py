@@ -34,9 +34,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -54,28 +52,6 @@ REDIS_BENCH_DB = 14
 # Concurrent connections per route out of every 16 (scaled by --connections): the share of
 # traffic a help center sees, searches and articles first.
 MIX = {"home": 3, "search": 5, "article": 4, "status": 2, "feed": 2}
-
-
-@dataclass
-class RouteResult:
-    route: str
-    connections: int
-    requests: int = 0
-    seconds: float = 0.0
-    p50_ms: float = 0.0
-    p90_ms: float = 0.0
-    p99_ms: float = 0.0
-    max_ms: float = 0.0
-    redirects: int = 0
-    errors: Counter = field(default_factory=Counter)
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    @property
-    def error_count(self) -> int:
-        return sum(self.errors.values())
 
 
 # -- setup -------------------------------------------------------------------------------------
@@ -220,7 +196,7 @@ def split_connections(total: int) -> dict[str, int]:
 
 def run_load(
     port: int, files: dict[str, Path], connections: dict[str, int], seconds: float
-) -> list[RouteResult]:
+) -> list[support.WrkResult]:
     """One wrk per route, all at once; waits for all of them."""
     running = {
         route: subprocess.Popen(
@@ -240,24 +216,12 @@ def run_load(
             output, _ = process.communicate()
         if process.returncode != 0:
             raise RuntimeError(f"wrk for {route} failed ({process.returncode}):\n{output}")
-        values = support.parse_bench_line(output)
-        result = RouteResult(
-            route=route,
-            connections=connections[route],
-            requests=int(values["requests"]),
-            seconds=int(values["duration_us"]) / 1e6,
-            p50_ms=int(values["p50_us"]) / 1000,
-            p90_ms=int(values["p90_us"]) / 1000,
-            p99_ms=int(values["p99_us"]) / 1000,
-            max_ms=int(values["max_us"]) / 1000,
-            redirects=int(values["redirects"]),
-            errors=support.wrk_errors(values),
-        )
+        result = support.WrkResult.parse(output, route=route, connections=connections[route])
         results.append(result)
     return results
 
 
-def print_results(results: list[RouteResult], costs: dict[str, tuple[float, float]]) -> None:
+def print_results(results: list[support.WrkResult], costs: dict[str, tuple[float, float]]) -> None:
     say(
         f"  {'route':<8} {'conns':>5} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8}"
         f" {'p99 ms':>8} {'max ms':>8} {'errors':>6} {'CPU ms':>7} {'queries':>7}"

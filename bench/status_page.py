@@ -35,7 +35,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,16 +46,16 @@ if TYPE_CHECKING:
 from _support import (  # bench/_support.py, beside this file
     WRK_MISSING,
     Gunicorn,
+    WrkResult,
+    grant_sessions,
     http_get,
     log_tail,
-    parse_bench_line,
     production_settings,
     run_benchmark,
     say,
     setup_django,
     uptime,
     wrk_command,
-    wrk_errors,
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -328,23 +328,6 @@ def load_cases(maker: DataMaker, count: int) -> list[tuple[int, str]]:
     return loaded
 
 
-def grant_sessions(case_ids: Sequence[int]) -> list[str]:
-    """One database session per case, holding the right to open it, as the access link does."""
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.db import transaction
-
-    from cases.models import Case
-    from cases.services.access import grant_session_access
-
-    keys = []
-    with transaction.atomic():
-        for case_id in case_ids:
-            session = SessionStore()
-            grant_session_access(session, Case(pk=case_id))  # cycle_key() saves the session
-            keys.append(session.session_key)
-    return keys
-
-
 # -- queries per page ------------------------------------------------------------------------
 
 
@@ -472,28 +455,7 @@ def check_pages(port: int, pairs: Sequence[tuple[str, str]]) -> list[str]:
 # -- load ------------------------------------------------------------------------------------
 
 
-@dataclass
-class LoadResult:
-    tool: str
-    requests: int
-    seconds: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-    errors: Counter = field(default_factory=Counter)  # "HTTP 403", "read", "timeout"...
-    generator_cpu_seconds: float = 0.0
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    @property
-    def error_count(self) -> int:
-        return sum(self.errors.values())
-
-
-def run_wrk(port: int, pairs_file: Path, seconds: float, connections: int) -> LoadResult:
+def run_wrk(port: int, pairs_file: Path, seconds: float, connections: int) -> WrkResult:
     command = wrk_command(port, LUA_SCRIPT, seconds, connections, [str(pairs_file)])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     finished = subprocess.run(
@@ -504,16 +466,10 @@ def run_wrk(port: int, pairs_file: Path, seconds: float, connections: int) -> Lo
         raise RuntimeError(
             f"wrk failed ({finished.returncode}):\n{finished.stdout}{finished.stderr}"
         )
-    values = parse_bench_line(finished.stdout)
-    return LoadResult(
-        tool=f"wrk (1 thread, {connections} connections, bench/status_page.lua)",
-        requests=int(values["requests"]),
-        seconds=int(values["duration_us"]) / 1e6,
-        p50_ms=int(values["p50_us"]) / 1000,
-        p95_ms=int(values["p95_us"]) / 1000,
-        p99_ms=int(values["p99_us"]) / 1000,
-        max_ms=int(values["max_us"]) / 1000,
-        errors=wrk_errors(values),
+    return WrkResult.parse(
+        finished.stdout,
+        route="status page",
+        connections=connections,
         generator_cpu_seconds=(after.ru_utime + after.ru_stime)
         - (before.ru_utime + before.ru_stime),
     )
@@ -620,7 +576,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     )
     say(f"  before: {uptime()}")
 
-    def load(seconds: float) -> LoadResult:
+    def load(seconds: float) -> WrkResult:
         return run_wrk(server.port, pairs_file, seconds, options.connections)
 
     load(WARMUP_SECONDS)
@@ -637,7 +593,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     ]
     server.stop()
 
-    say(f"\nResults ({result.tool})")
+    say(f"\nResults (wrk (1 thread, {options.connections} connections, bench/status_page.lua))")
     say(f"  requests/s    {result.rps:8.1f}   ({result.requests:,} in {result.seconds:.1f} s)")
     say(
         f"  latency ms    p50 {result.p50_ms:.1f}   p95 {result.p95_ms:.1f}"

@@ -242,13 +242,14 @@ def use_database(suffix: str, var_dir: Path, cleanups: list[Callable[[], None]])
     )
 
 
-def setup_django() -> None:
-    """Django in this process, its database migrated and its cache table made."""
+def setup_django(project_dir: Path = ROOT) -> None:
+    """Django in this process (the project in ``project_dir``), its database migrated and its
+    cache table made."""
     import django
     from django.core.management import call_command
 
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
