@@ -9,9 +9,11 @@ email, a visitor whose browser did not say, or an explicit ``label=True`` for pr
 are compared across pages and emails.
 """
 
+import contextlib
 import contextvars
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.utils import formats, timezone
@@ -103,6 +105,18 @@ def format_moment(
         reader = visitor_zone.get()
         label = reader is None or getattr(reader, "key", None) != getattr(shown, "key", None)
     return f"{text} ({zone_name(shown)})" if label else text
+
+
+@contextlib.contextmanager
+def in_service_time() -> Iterator[None]:
+    """For an email: its times in the service's zone, each labelled (nobody's browser reads
+    it). Also a decorator."""
+    token = visitor_zone.set(None)
+    try:
+        with timezone.override(service_zone()):
+            yield
+    finally:
+        visitor_zone.reset(token)
 
 
 def format_number(value) -> str:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.html import escape
 
-from helpcenter.times import service_zone, visitor_zone
+from helpcenter.times import in_service_time
 
 # A link placeholder (minted by the outbox when the mail leaves) or a plain web address.
 _LINK = re.compile(r"%%LINK:[a-z][a-z-]*:[0-9]{1,18}%%|https?://[^\s<>\"]+")
@@ -46,19 +46,15 @@ def text_to_html(text: str) -> str:
 def render_case_email(template: str, context: dict, *, language: str) -> CaseEmail:
     """``cases/email/<template>_subject.txt``, ``.txt`` and ``.html`` (or the text part as
     HTML when there is no HTML template)."""
-    token = visitor_zone.set(None)  # nobody's browser: every time is labelled with its zone
-    try:
-        with translation.override(language), timezone.override(service_zone()):
-            subject = render_to_string(f"cases/email/{template}_subject.txt", context).strip()
-            text = render_to_string(f"cases/email/{template}.txt", context)
-            try:
-                body = render_to_string(f"cases/email/{template}.html", context)
-            except TemplateDoesNotExist:
-                body = text_to_html(text)
-            html = render_to_string(
-                "cases/email/layout.html",
-                {**context, "subject": subject, "body": body, "language": language},
-            )
-    finally:
-        visitor_zone.reset(token)
+    with translation.override(language), in_service_time():
+        subject = render_to_string(f"cases/email/{template}_subject.txt", context).strip()
+        text = render_to_string(f"cases/email/{template}.txt", context)
+        try:
+            body = render_to_string(f"cases/email/{template}.html", context)
+        except TemplateDoesNotExist:
+            body = text_to_html(text)
+        html = render_to_string(
+            "cases/email/layout.html",
+            {**context, "subject": subject, "body": body, "language": language},
+        )
     return CaseEmail(subject=subject, text=text, html=html)

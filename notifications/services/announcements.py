@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from helpcenter import process_memo
 from helpcenter.markdown import markdown_to_text, render_markdown
 from helpcenter.queueing import enqueue_after_commit
+from helpcenter.times import in_service_time
 from notifications.models import (
     Announcement,
     AnnouncementUpdate,
@@ -394,6 +395,7 @@ def matching_subscribers(announcement: Announcement, subscribers) -> list:
     ]
 
 
+@in_service_time()  # one body for every subscriber: times in the service zone, labelled
 def render_mailing(announcement: Announcement, update: AnnouncementUpdate | None) -> dict:
     subjects, texts, htmls = {}, {}, {}
     for language in ("es", "en"):

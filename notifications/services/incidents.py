@@ -17,6 +17,7 @@ from django.utils import timezone, translation
 
 from helpcenter.markdown import markdown_to_text, render_markdown
 from helpcenter.ratelimit import allow
+from helpcenter.times import in_service_time
 from notifications.models import Announcement, AnnouncementUpdate, IncidentFollower, OutgoingMessage
 from notifications.services.outbox import queue_email
 
@@ -70,6 +71,7 @@ def follow_incident(
         return follower
 
 
+@in_service_time()
 def _render(incident: Announcement, update: AnnouncementUpdate, language: str) -> dict:
     with translation.override(language):
         context = {
