@@ -13,7 +13,14 @@ from django.utils.translation import ngettext
 
 from helpcenter.times import format_moment, service_zone
 from kb import selectors, services
-from kb.models import Article, ArticleFeedback, ArticleRevision, Category, SearchLog
+from kb.models import (
+    Article,
+    ArticleFeedback,
+    ArticleRevision,
+    Category,
+    LearnedTerm,
+    SearchLog,
+)
 from kb.rendering import render_markdown
 from kb.revisions import text_diff
 
@@ -381,3 +388,34 @@ class SearchLogAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(LearnedTerm)
+class LearnedTermAdmin(admin.ModelAdmin):
+    """What search learned per article (issue 16): the query words and the evidence behind
+    them; pin a word to keep it or remove it to never use it (the article is re-indexed)."""
+
+    list_display = [
+        "word",
+        "translation_key",
+        "language",
+        "evidence",
+        "visitors",
+        "addresses",
+        "active",
+        "pinned",
+        "removed",
+        "updated_at",
+    ]
+    list_editable = ["pinned", "removed"]
+    list_filter = ["language", "active", "pinned", "removed"]
+    search_fields = ["word", "translation_key"]
+    readonly_fields = ["visitors", "addresses", "evidence", "active", "learned_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        services.reindex_learned_article(language=obj.language, translation_key=obj.translation_key)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        services.reindex_learned_article(language=obj.language, translation_key=obj.translation_key)

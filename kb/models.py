@@ -267,3 +267,68 @@ class IndexingState(models.Model):
 
     def __str__(self) -> str:
         return f"article {self.article_id}"
+
+
+class SearchSignal(models.Model):
+    """What a visitor did after searching that says which article answered the search (issue
+    16): the raw material of learning. Anonymous: a keyed hash of the session and one of the
+    client address, so that evidence can count distinct visitors and addresses."""
+
+    class Kind(models.TextChoices):
+        HELPFUL = "helpful", _("Voted the article helpful")
+        SOLVED = "solved", _("“This solved it” on a suggestion")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    query = models.CharField(_("search"), max_length=200)
+    translation_key = models.CharField(_("article"), max_length=80)
+    visitor_hash = models.CharField(max_length=64)
+    address_key = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("search signal")
+        verbose_name_plural = _("search signals")
+
+    def __str__(self) -> str:
+        return f"{self.query} → {self.translation_key}"
+
+
+class LearnedTerm(models.Model):
+    """A query word that search learned points to an article (in one language), with the
+    evidence behind it; indexed with the article as a keyword while it is active."""
+
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    word = models.CharField(_("word"), max_length=80)
+    translation_key = models.CharField(_("article"), max_length=80)
+    visitors = models.PositiveIntegerField(_("distinct visitors"), default=0)
+    addresses = models.PositiveIntegerField(_("distinct addresses"), default=0)
+    evidence = models.FloatField(_("evidence"), default=0.0)
+    active = models.BooleanField(_("affects ranking"), default=False)
+    pinned = models.BooleanField(
+        _("pinned"), default=False, help_text=_("Kept whatever the evidence says.")
+    )
+    removed = models.BooleanField(
+        _("removed"), default=False, help_text=_("Never used, whatever the evidence says.")
+    )
+    learned_at = models.DateTimeField(_("first learned"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        ordering = ["translation_key", "-evidence"]
+        verbose_name = _("learned search word")
+        verbose_name_plural = _("learned search words")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["language", "word", "translation_key"], name="kb_learned_term_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["language", "translation_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.word} → {self.translation_key}"
+
+    @property
+    def in_use(self) -> bool:
+        return not self.removed and (self.active or self.pinned)

@@ -118,6 +118,8 @@ def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     form = FeedbackForm(request.POST)
     feedback = None
     if form.is_valid():
+        # Who searched: a first-time reader has no session until this vote creates one.
+        searched_as = visitor_hash(request)
         try:
             feedback = services.record_feedback(
                 article=article,
@@ -126,6 +128,7 @@ def article_feedback(request: HtmxHttpRequest, slug: str) -> HttpResponse:
                 visitor_hash=visitor_hash(request, create_session=True),
                 language=current_language(),
                 address_key=client_address_key(request),
+                searched_as=searched_as,
             )
         except ValidationError as error:
             if error.code != "rate_limited":

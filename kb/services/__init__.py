@@ -24,11 +24,13 @@ from kb.services.indexing import (
     sweep_pending_index_updates,
     sync_article_to_index,
 )
+from kb.services.learning import learn, record_search_signal, reindex_learned_article
 
 __all__ = [
     "archive_article",
     "delete_article",
     "flush_article_views",
+    "learn",
     "mark_article_reviewed",
     "note_contact_after_search",
     "publish_article",
@@ -37,6 +39,8 @@ __all__ = [
     "record_article_view",
     "record_feedback",
     "record_search",
+    "record_search_signal",
+    "reindex_learned_article",
     "request_index_update",
     "restore_revision",
     "save_article",

@@ -115,6 +115,12 @@ def record_search(
     return log
 
 
+def last_search_query(visitor_hash: str) -> str:
+    """The words of the visitor's search of the last few minutes ("" when there was none)."""
+    previous = shared_cache.read(_last_search_key(visitor_hash))
+    return str(previous.get("query", ""))[:200] if previous else ""
+
+
 def note_contact_after_search(*, visitor_hash: str, reason_code: str) -> str:
     """The visitor opened a case (for ``reason_code``) shortly after searching: their last
     search did not answer them. Returns that search's words ("" when there was none)."""

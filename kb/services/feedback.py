@@ -1,7 +1,8 @@
 from django.core.exceptions import ValidationError
 
 from helpcenter.ratelimit import allow
-from kb.models import Article, ArticleFeedback
+from kb.models import Article, ArticleFeedback, SearchSignal
+from kb.services.learning import record_search_signal
 
 MAX_COMMENT_LENGTH = 1000
 # New votes one address may cast: (limit, window in seconds). A browser without cookies is a
@@ -18,12 +19,15 @@ def record_feedback(
     visitor_hash: str,
     language: str,
     address_key: str = "",
+    searched_as: str = "",
 ) -> ArticleFeedback:
     """Record a visitor's "Was this helpful?" answer; a visitor counts once per article.
 
     Voting again replaces the earlier answer; a comment sent later is added to the same vote.
     A new vote from ``address_key`` (``helpcenter.ratelimit.client_address_key``) past
-    ``VOTE_LIMITS`` is refused with ``ValidationError(code="rate_limited")``.
+    ``VOTE_LIMITS`` is refused with ``ValidationError(code="rate_limited")``. A helpful vote
+    after a search (by ``searched_as``, the visitor's hash when they searched, by default
+    ``visitor_hash``) is a signal search learns from (``kb.services.learning``).
     """
     if not article.status == Article.Status.PUBLISHED:
         raise ValidationError("Feedback is only taken on published articles.", code="not_published")
@@ -42,6 +46,16 @@ def record_feedback(
             feedback.comment = comment
         feedback.language = language
         feedback.save(update_fields=["helpful", "comment", "language", "updated_at"])
+    if helpful:
+        # What the visitor searched a moment ago found this answer (search learns from it).
+        record_search_signal(
+            kind=SearchSignal.Kind.HELPFUL,
+            translation_key=article.translation_key,
+            language=language,
+            visitor_hash=visitor_hash,
+            address_key=address_key,
+            searched_as=searched_as or visitor_hash,
+        )
     return feedback
 
 

@@ -15,7 +15,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from helpcenter.queueing import enqueue_after_commit
-from kb.models import Article, IndexingState
+from kb.models import Article, IndexingState, LearnedTerm
 from kb.rendering import markdown_to_text
 from kb.search import SearchDocument, SearchUnavailable, get_search_backend
 
@@ -27,17 +27,29 @@ SYNC_TASK = "kb.tasks.sync_article_to_index"
 
 
 def build_search_document(article: Article) -> SearchDocument:
+    """The article as the index sees it; the words search learned for it join its keywords
+    (``kb.services.learning``)."""
+    learned = _learned_words(language=article.language, translation_key=article.translation_key)
     return SearchDocument(
         id=article.pk,
         language=article.language,
         translation_key=article.translation_key,
         title=article.title,
-        keywords=article.keywords,
+        keywords=", ".join([article.keywords, *learned]) if learned else article.keywords,
         summary=article.summary,
         body=markdown_to_text(article.body),
         category=article.category.slug,
         url=article.get_absolute_url(),
     )
+
+
+def _learned_words(*, language: str, translation_key: str) -> list[str]:
+    """The learned words in use for an article (``kb.services.learning``)."""
+    if not translation_key:
+        return []
+    terms = LearnedTerm.objects.filter(language=language, translation_key=translation_key)
+    terms = terms.filter(Q(active=True) | Q(pinned=True), removed=False)
+    return list(terms.order_by("-evidence", "word").values_list("word", flat=True))
 
 
 def request_index_update(*, article_id: int, now: datetime | None = None) -> None:
