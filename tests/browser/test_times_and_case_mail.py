@@ -45,6 +45,7 @@ def _promise(moment, zone: ZoneInfo, language: str, reader: ZoneInfo | None) -> 
         ("en", "Atlantic/Canary", "phone"),
         ("es", "Atlantic/Canary", "phone"),
     ],
+    ids=["es-utc-desktop", "en-canary-phone", "es-canary-phone"],  # screenshot folder names
 )
 def test_the_promised_time_is_the_same_moment_everywhere_with_its_zone(
     open_tab, shop, agent, site_worker, smtp_sink, language, zone, size
