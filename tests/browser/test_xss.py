@@ -72,7 +72,9 @@ window.addEventListener('message', (event) => {
 # Anything in the page that only a payload that got through would have made.
 SURVIVORS = r"""() => {
   const found = [];
-  const URL_ATTRIBUTES = ['href', 'src', 'action', 'data', 'poster', 'background', 'xlink:href'];
+  const URL_ATTRIBUTES = [
+    'href', 'src', 'action', 'formaction', 'data', 'poster', 'background', 'xlink:href',
+  ];
   const own = (src) => src.startsWith(location.origin + '/static/');
   for (const el of document.querySelectorAll('*')) {
     const tag = el.tagName.toLowerCase();
@@ -87,7 +89,7 @@ SURVIVORS = r"""() => {
       const name = attr.name.toLowerCase();
       const value = attr.value.replace(/[\s\u0000-\u001f]/g, '').toLowerCase();
       const label = `${tag} ${name}=${value.slice(0, 40)}`;
-      if (name.startsWith('on') || name === 'formaction') found.push(label);
+      if (name.startsWith('on')) found.push(label);
       if (name === 'srcdoc' && !scriptless) found.push(label);
       if (URL_ATTRIBUTES.includes(name) && /^(javascript|vbscript|data:text)/.test(value)) {
         found.push(label);
