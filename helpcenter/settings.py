@@ -194,6 +194,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "kb-flush-article-views": {"task": "kb.tasks.flush_article_views", "schedule": 60.0},
+    "kb-learn-search": {"task": "kb.tasks.learn_search", "schedule": 60.0 * 60},
     "flush-counters": {"task": "helpcenter.tasks.flush_counters", "schedule": 60.0},
     "insights-roll-up-recent-days": {
         "task": "insights.tasks.roll_up_recent_days",

@@ -30,3 +30,9 @@ def sweep_pending_index_updates() -> int:
 @shared_task
 def flush_article_views() -> int:
     return services.flush_article_views()
+
+
+@shared_task
+def learn_search() -> int:
+    """What visitors did after searching, folded into learned words (kb.services.learning)."""
+    return services.learn().changed_articles

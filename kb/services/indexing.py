@@ -22,6 +22,11 @@ from kb.search import SearchDocument, SearchUnavailable, get_search_backend
 logger = logging.getLogger(__name__)
 
 SWEEP_AFTER = timedelta(minutes=2)
+# A learned word joins the keywords once, and once more for every further LEARNED_STEP of
+# evidence (distinct addresses, decayed), up to LEARNED_REPEATS times: stronger evidence,
+# higher rank.
+LEARNED_REPEATS = 3
+LEARNED_STEP = 2.5
 # Queued by name (helpcenter.queueing): kb.tasks imports this module, never the reverse.
 SYNC_TASK = "kb.tasks.sync_article_to_index"
 
@@ -44,12 +49,16 @@ def build_search_document(article: Article) -> SearchDocument:
 
 
 def _learned_words(*, language: str, translation_key: str) -> list[str]:
-    """The learned words in use for an article (``kb.services.learning``)."""
+    """The learned words in use for an article (``kb.services.learning``), strongest first,
+    each repeated by its evidence."""
     if not translation_key:
         return []
     terms = LearnedTerm.objects.filter(language=language, translation_key=translation_key)
     terms = terms.filter(Q(active=True) | Q(pinned=True), removed=False)
-    return list(terms.order_by("-evidence", "word").values_list("word", flat=True))
+    words = []
+    for word, evidence in terms.order_by("-evidence", "word").values_list("word", "evidence"):
+        words += [word] * min(LEARNED_REPEATS, 1 + int(evidence // LEARNED_STEP))
+    return words
 
 
 def request_index_update(*, article_id: int, now: datetime | None = None) -> None:

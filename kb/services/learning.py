@@ -1,8 +1,10 @@
 """Search that learns from what customers do (issue 16, item 2).
 
-When a visitor who searched a moment ago votes an article helpful (or presses "this solved
-it" on a contact-form suggestion), a :class:`~kb.models.SearchSignal` keeps the search's
-words, the article's translation key, a hash of the visitor and one of the client address.
+When a visitor who searched a moment ago votes an article helpful, a
+:class:`~kb.models.SearchSignal` keeps the search's words, the article's translation key, a
+hash of the visitor and one of the client address. (``SearchSignal.Kind.SOLVED``, "this
+solved it" on a contact-form suggestion with its subject as the query, is declared but not
+recorded yet.)
 :func:`learn` (``manage.py learn_search`` and beat) turns signals into
 :class:`~kb.models.LearnedTerm` rows: query words that point to an article. Words in use are
 indexed with the article as keywords (``kb.services.indexing``), so the article is found, and
@@ -17,7 +19,7 @@ It cannot be poisoned cheaply:
 - a word affects ranking only with ``MIN_VISITORS`` distinct visitors from ``MIN_ADDRESSES``
   distinct addresses, ``MIN_EVIDENCE`` of decayed evidence, and when at least ``MIN_SHARE``
   of the word's evidence in that language points to this article (a word used for everything,
-  "help", teaches nothing);
+  "help", teaches nothing; one shared by a few related articles, "account", may teach each);
 - signals older than ``WINDOW_DAYS`` are forgotten; admins can remove or pin a learned word.
 """
 
@@ -29,7 +31,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from kb.models import Article, LearnedTerm, SearchSignal
@@ -42,11 +43,10 @@ MAX_ARTICLES_PER_VISITOR = 3
 MIN_VISITORS = 5
 MIN_ADDRESSES = 3
 MIN_EVIDENCE = 2.5
-MIN_SHARE = 0.5
+MIN_SHARE = 0.2
 # Words shorter than this, and words with digits (order numbers, amounts), are not learned.
 MIN_WORD_LENGTH = 3
 MAX_WORDS_PER_QUERY = 8
-IN_USE = Q(active=True) | Q(pinned=True)
 
 
 def learning_words(query: str) -> list[str]:
@@ -205,20 +205,9 @@ def reindex_learned_article(*, language: str, translation_key: str) -> None:
         request_index_update(article_id=article_id)
 
 
-def learned_this_week(*, now: datetime | None = None) -> list[LearnedTerm]:
-    """Words that started to affect ranking in the last seven days."""
-    now = now or timezone.now()
-    return list(
-        LearnedTerm.objects.filter(learned_at__gte=now - timedelta(days=7), removed=False)
-        .filter(IN_USE)
-        .order_by("-evidence")
-    )
-
-
 __all__ = [
     "LearnOutcome",
     "learn",
-    "learned_this_week",
     "learning_words",
     "record_search_signal",
     "reindex_learned_article",
