@@ -31,16 +31,22 @@ LEARNED_STEP = 2.5
 SYNC_TASK = "kb.tasks.sync_article_to_index"
 
 
-def build_search_document(article: Article) -> SearchDocument:
+def build_search_document(
+    article: Article, *, learned: dict[tuple[str, str], list[str]] | None = None
+) -> SearchDocument:
     """The article as the index sees it; the words search learned for it join its keywords
-    (``kb.services.learning``)."""
-    learned = _learned_words(language=article.language, translation_key=article.translation_key)
+    (``kb.services.learning``). ``learned``: every article's learned words, read beforehand
+    (a rebuild), else this article's are read."""
+    key = (article.language, article.translation_key)
+    learned_words = (learned if learned is not None else _learned_words(*key)).get(key, [])
     return SearchDocument(
         id=article.pk,
         language=article.language,
         translation_key=article.translation_key,
         title=article.title,
-        keywords=", ".join([article.keywords, *learned]) if learned else article.keywords,
+        keywords=", ".join([article.keywords, *learned_words])
+        if learned_words
+        else article.keywords,
         summary=article.summary,
         body=markdown_to_text(article.body),
         category=article.category.slug,
@@ -48,17 +54,24 @@ def build_search_document(article: Article) -> SearchDocument:
     )
 
 
-def _learned_words(*, language: str, translation_key: str) -> list[str]:
-    """The learned words in use for an article (``kb.services.learning``), strongest first,
-    each repeated by its evidence."""
-    if not translation_key:
-        return []
-    terms = LearnedTerm.objects.filter(language=language, translation_key=translation_key)
-    terms = terms.filter(Q(active=True) | Q(pinned=True), removed=False)
-    words = []
-    for word, evidence in terms.order_by("-evidence", "word").values_list("word", "evidence"):
-        words += [word] * min(LEARNED_REPEATS, 1 + int(evidence // LEARNED_STEP))
-    return words
+def _learned_words(
+    language: str | None = None, translation_key: str | None = None
+) -> dict[tuple[str, str], list[str]]:
+    """The learned words in use (``kb.services.learning``) per (language, translation key),
+    strongest first, each repeated by its evidence; of one article, or of all."""
+    terms = LearnedTerm.objects.filter(Q(active=True) | Q(pinned=True), removed=False)
+    if language is not None:
+        if not translation_key:
+            return {}
+        terms = terms.filter(language=language, translation_key=translation_key)
+    found: dict[tuple[str, str], list[str]] = {}
+    rows = terms.order_by("-evidence", "word").values_list(
+        "language", "translation_key", "word", "evidence"
+    )
+    for lang, key, word, evidence in rows:
+        repeats = min(LEARNED_REPEATS, 1 + int(evidence // LEARNED_STEP))
+        found.setdefault((lang, key), []).extend([word] * repeats)
+    return found
 
 
 def request_index_update(*, article_id: int, now: datetime | None = None) -> None:
@@ -113,8 +126,9 @@ def sweep_pending_index_updates(*, now: datetime | None = None) -> int:
 
 def _published_documents() -> Iterator[SearchDocument]:
     articles = Article.objects.published().select_related("category").order_by("pk")
+    learned = _learned_words()
     for article in articles.iterator(chunk_size=500):
-        yield build_search_document(article)
+        yield build_search_document(article, learned=learned)
 
 
 def rebuild_search_index(*, progress: Callable[[int], None] | None = None) -> int:
