@@ -59,7 +59,7 @@ def test_contact_form_leads_with_the_outage_and_never_opens_two_cases(
     # Item 11: "How is my case going?" asks only for the email and the reference.
     page.get_by_label(t("What is it about?")).select_option(
         label=status_reason.name_en if language == "en" else status_reason.name_es
-    )  # noqa: E501
+    )
     expect(page.get_by_label(t("Subject"))).to_be_hidden()
     expect(page.get_by_label(t("Your name"))).to_be_hidden()
     expect(page.get_by_label(t("Case reference (optional)"))).to_be_visible()
@@ -77,7 +77,7 @@ def test_contact_form_leads_with_the_outage_and_never_opens_two_cases(
     tab.goto(f"/{language}/contact/")
     page.get_by_label(t("What is it about?")).select_option(
         label=reason.name_en if language == "en" else reason.name_es
-    )  # noqa: E501
+    )
     problem = page.locator("#problem")
     expect(problem).to_contain_text(INCIDENT[language])
     problem.get_by_placeholder(t("Your email")).fill("pablo@example.com")

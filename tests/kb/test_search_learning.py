@@ -76,7 +76,7 @@ def test_visitors_from_many_addresses_teach_a_word(articles):
 
 
 def test_fifty_visits_from_one_address_change_nothing(articles):
-    refund, address = articles
+    _refund, address = articles
     before = titles("refund")
 
     for _ in range(50):
@@ -107,7 +107,7 @@ def test_fifty_visitors_of_one_address_are_one_voice_even_past_the_vote_limits(a
 
 
 def test_a_visitor_counts_for_a_few_articles_only_and_old_signals_fade(articles):
-    refund, address = articles
+    _refund, _address = articles
     now = timezone.now()
     for number in range(6):
         for key in ("delivery-address", "refund-times", "a", "b", "c"):
