@@ -8,9 +8,11 @@ its own name or by the address, or the password typed was right.
 """
 
 import hashlib
+from datetime import datetime
 
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from helpcenter import shared_cache
@@ -37,16 +39,22 @@ def _lock_key(scope: str, key: str) -> str:
     return "lockout:" + hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()[:32]
 
 
-def is_locked_out(request, username: str) -> bool:
-    subjects = _subjects(request, username)
-    return any(shared_cache.read(_lock_key(scope, key)) for scope, key, _limit in subjects)
+def is_locked_out(request, username: str, *, now: datetime | None = None) -> bool:
+    # The lock holds its end time: the cache's own expiry (Redis keeps its clock) only tidies.
+    moment = (now or timezone.now()).timestamp()
+    for scope, key, _limit in _subjects(request, username):
+        locked_until = shared_cache.read(_lock_key(scope, key))
+        if isinstance(locked_until, int | float) and locked_until > moment:
+            return True
+    return False
 
 
-def record_failed_sign_in(request, username: str) -> None:
+def record_failed_sign_in(request, username: str, *, now: datetime | None = None) -> None:
     """Count a wrong password; the failure that reaches a limit starts the lock-out."""
+    locked_until = (now or timezone.now()).timestamp() + LOCKOUT_SECONDS
     for scope, key, limit in _subjects(request, username):
         if not allow(scope, key, limit=limit - 1, window_seconds=FAILURE_WINDOW_SECONDS):
-            shared_cache.write(_lock_key(scope, key), True, timeout=LOCKOUT_SECONDS)
+            shared_cache.write(_lock_key(scope, key), locked_until, timeout=LOCKOUT_SECONDS)
 
 
 class ThrottledAdminAuthenticationForm(AdminAuthenticationForm):

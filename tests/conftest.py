@@ -6,7 +6,8 @@ import kombu.pools
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.core.management.commands.createcachetable import Command as CreateCacheTable
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.test.utils import CaptureQueriesContext
 
 from kb import services as kb_services
@@ -177,3 +178,18 @@ def broker_unreachable() -> Iterator[None]:
         yield
     finally:
         point_at(**saved)
+
+
+@pytest.fixture
+def embedded_cache(settings, db):
+    """The embedded default's cache (the database table), whatever cache the run is given:
+    for tests that count the SQL a page costs on the default set-up."""
+    command = CreateCacheTable()
+    command.verbosity = 0
+    command.create_table(DEFAULT_DB_ALIAS, "helpcenter_cache", dry_run=False)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "helpcenter.cache_backends.DatabaseCache",
+            "LOCATION": "helpcenter_cache",
+        }
+    }

@@ -77,7 +77,7 @@ def test_an_opening_hours_or_calendar_change_shows_at_once():
     assert load_calendar().weekly == {}
 
 
-def test_a_page_reads_the_generation_once_however_many_kept_values_it_uses(client):
+def test_a_page_reads_the_generation_once_however_many_kept_values_it_uses(client, embedded_cache):
     client.get("/es/notices/")  # keep the notices, the navigation and the calendar
 
     with CaptureQueriesContext(connection) as captured:

@@ -1,7 +1,6 @@
 import pytest
 from django.core.cache import cache
-from django.core.management.commands.createcachetable import Command as CreateCacheTable
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -211,22 +210,8 @@ def test_page_query_counts_do_not_grow_with_the_number_of_articles(client, publi
     assert count() == few
 
 
-@pytest.fixture
-def database_cache(settings):
-    """The embedded default's cache (the database table), whatever cache the run is given."""
-    command = CreateCacheTable()
-    command.verbosity = 0
-    command.create_table(DEFAULT_DB_ALIAS, "helpcenter_cache", dry_run=False)
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "helpcenter.cache_backends.DatabaseCache",
-            "LOCATION": "helpcenter_cache",
-        }
-    }
-
-
 def test_an_article_view_is_counted_with_one_write_that_never_fails(
-    client, publish, article, database_cache
+    client, publish, article, embedded_cache
 ):
     client.get(article.get_absolute_url())  # the visitor's first read of it, the body rendered
 
