@@ -222,7 +222,7 @@ def test_the_assignee_is_emailed_and_counted_when_the_customer_replies(
     assert email.recipient == "marta@example.com" and case.reference in email.subject
     assert f"/{language}/desk/cases/{case.reference}/" in email.body_text
     header = client.get(f"/{language}/desk/").text
-    count = "1 nuevo de clientes" if language == "es" else "1 new from customers"
+    count = "1 novedad de clientes" if language == "es" else "1 new from customers"
     assert count in header
     client.get(f"/{language}/desk/cases/{case.reference}/")  # seen
     assert selectors.unseen_alert_count(agent.pk) == 0
