@@ -101,8 +101,10 @@ def test_a_days_queue_from_a_phone(open_tab, shop, agent, site_worker, smtp_sink
     reply_box = page.locator("#reply-body")
     expect(reply_box).to_have_value(re.compile(re.escape(f"{case.reference}")))
     expect(reply_box).to_have_value(re.compile(r"Lucía Pérez"))
+    page.wait_for_load_state("networkidle")  # the inserted reply's swap has settled
     reply_box.press("End")
     reply_box.type(" 🙂")
+    expect(reply_box).to_have_value(re.compile("🙂"))
     # Saved a second after typing stops; a busy CI machine may take longer to answer.
     expect(page.locator("#draft-status")).to_contain_text(
         re.compile(in_language(language, "Draft saved at %(time)s").split("%")[0].strip()),
