@@ -571,24 +571,29 @@ def tell_cases_about_incidents(*, now: datetime | None = None) -> int:
             key = f"incident:{incident.pk}:case:{case.pk}"
             if email_already_queued(key):
                 continue
-            context = {
-                "case": case,
-                "incident": incident,
-                "site_name": settings.SITE_NAME,
-                "notice_url": settings.SITE_URL + incident.get_absolute_url(),
-            }
-            email = render_case_email("incident", context, language=case.language)
-            queue_email(
-                dedupe_key=key,
-                kind="case",
-                recipient=case.customer_email,
-                language=case.language,
-                subject=email.subject,
-                text=email.text,
-                html=email.html,
-            )
+            _queue_incident_email(case, incident, key=key, template="incident")
             told += 1
     return told + _tell_linked_cases_about_updates()
+
+
+def _queue_incident_email(case: Case, incident, *, key: str, template: str, **extra) -> None:
+    context = {
+        "case": case,
+        "incident": incident,
+        "site_name": settings.SITE_NAME,
+        "notice_url": settings.SITE_URL + incident.get_absolute_url(),
+        **extra,
+    }
+    email = render_case_email(template, context, language=case.language)
+    queue_email(
+        dedupe_key=key,
+        kind="case",
+        recipient=case.customer_email,
+        language=case.language,
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+    )
 
 
 def _tell_linked_cases_about_updates() -> int:
@@ -611,23 +616,13 @@ def _tell_linked_cases_about_updates() -> int:
             if email_already_queued(key):
                 continue
             incident = update.announcement
-            context = {
-                "case": case,
-                "incident": incident,
-                "update": update,
-                "fixed": incident.is_resolved,
-                "site_name": settings.SITE_NAME,
-                "notice_url": settings.SITE_URL + incident.get_absolute_url(),
-            }
-            email = render_case_email("incident_update", context, language=case.language)
-            queue_email(
-                dedupe_key=key,
-                kind="case",
-                recipient=case.customer_email,
-                language=case.language,
-                subject=email.subject,
-                text=email.text,
-                html=email.html,
+            _queue_incident_email(
+                case,
+                incident,
+                key=key,
+                template="incident_update",
+                update=update,
+                fixed=incident.is_resolved,
             )
             told += 1
     return told
