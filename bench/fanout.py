@@ -102,8 +102,8 @@ class Worker(support.CeleryProcess):
         database). With tasks already waiting the probe would queue behind them, so a restart
         only waits for the pool processes to exist.
         """
-        from helpcenter.models import WorkerHeartbeat
-        from helpcenter.tasks import record_worker_heartbeat
+        from foundation.models import WorkerHeartbeat
+        from foundation.tasks import record_worker_heartbeat
 
         name = f"bench-{self.name}"
         if probe:

@@ -1228,7 +1228,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     # This process publishes announcements and reads through the app while Redis is down: its
     # warnings about that are expected (gunicorn's log is summed up instead).
     logging.getLogger().setLevel(logging.ERROR)
-    logging.getLogger("helpcenter.queueing").setLevel(logging.CRITICAL)
+    logging.getLogger("foundation.queueing").setLevel(logging.CRITICAL)
     say("\nData")
     data = make_data(options)
     from django.db import connections
@@ -1242,7 +1242,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     cleanups.append(site.server.stop)
     site.worker.start()
     site.beat.start()
-    from helpcenter.tasks import record_worker_heartbeat
+    from foundation.tasks import record_worker_heartbeat
 
     record_worker_heartbeat.delay()  # beat's first one comes a minute later: /healthz says ok
     site.server.start()

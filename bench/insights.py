@@ -6,7 +6,7 @@ In a fresh temporary folder (SQLite) or, with ``DATABASE_URL`` set to PostgreSQL
 throwaway database beside the given one, the benchmark
 
 1. loads the demo contact reasons and articles, then writes a history of ``--days`` days ending
-   yesterday with ``insights.history.generate_history``: by default 200,000 cases with 10
+   yesterday with ``helpcenter.demo_history.generate_history``: by default 200,000 cases with 10
    events each (2,000,000 case events) and 1,000,000 search log rows, plus votes, article
    views, avoided contacts and visit counters;
 2. times the rollup job over the whole history (the backfill, ``manage.py rollup_insights``)
@@ -69,8 +69,8 @@ def run(options) -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from helpcenter.demo_history import Scale, generate_history
     from insights import services
-    from insights.history import Scale, generate_history
 
     load_demo_content()
     scale = Scale(

@@ -136,7 +136,7 @@ def setup(work: Path) -> None:
 
 
 def ours(articles: list[dict], work: Path) -> Callable[[Query], list[int]]:
-    from helpcenter.markdown import markdown_to_text
+    from foundation.markdown import markdown_to_text
     from kb.search import SearchDocument
     from kb.search.backends.whoosh import WhooshSearchBackend
 
@@ -168,7 +168,7 @@ def stock_whoosh(articles: list[dict], work: Path) -> Callable[[Query], list[int
     from whoosh.analysis import StemmingAnalyzer
     from whoosh.index import create_in
 
-    from helpcenter.markdown import markdown_to_text
+    from foundation.markdown import markdown_to_text
 
     names = ("title", "keywords", "summary", "body")
     schema = fields.Schema(

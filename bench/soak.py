@@ -62,7 +62,7 @@ EXCEPTION_LINE = re.compile(r"Traceback \(most recent call last\)|\b(ERROR|CRITI
 BURST_TASKS = (
     "kb.tasks.sweep_pending_index_updates",
     "kb.tasks.flush_article_views",
-    "helpcenter.tasks.flush_counters",
+    "foundation.tasks.flush_counters",
     "notifications.tasks.process_due_announcements",
     "notifications.tasks.requeue_stalled_messages",
     "notifications.tasks.resume_unfinished_dispatches",
@@ -202,8 +202,8 @@ def send_burst(number: int, size: int) -> None:
     """``size`` tasks sent at the same instant from as many threads (a heartbeat with a name
     of its own first, then beat's periodic jobs), as beat sends the tasks that fall due
     together."""
+    from foundation.tasks import record_worker_heartbeat
     from helpcenter.celery import app
-    from helpcenter.tasks import record_worker_heartbeat
 
     barrier = threading.Barrier(size)
     failures: list[str] = []
@@ -244,7 +244,7 @@ def pending_work() -> dict[str, int]:
 
 
 def heartbeats_missing(bursts: int) -> list[str]:
-    from helpcenter.models import WorkerHeartbeat
+    from foundation.models import WorkerHeartbeat
 
     seen = set(
         WorkerHeartbeat.objects.filter(name__startswith="soak-burst-").values_list(

@@ -8,7 +8,7 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from cases.services.access import LINK_SCOPE, mint_emailed_link
-        from helpcenter import process_memo
+        from foundation import process_memo
         from notifications.services.outbox import register_link_minter
 
         # Case emails hold a placeholder; the outbox mints the link when it sends them.

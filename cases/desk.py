@@ -22,8 +22,8 @@ from cases.forms import (
 )
 from cases.models import Case
 from cases.services import desk as desk_services
-from helpcenter.permissions import staff_permission_required
-from helpcenter.view_types import HtmxHttpRequest
+from foundation.permissions import staff_permission_required
+from foundation.view_types import HtmxHttpRequest
 
 CHANGE = "cases.change_case"
 

@@ -16,8 +16,8 @@ from cases.selectors import (
     teams,
 )
 from cases.services import DuplicateChoice
-from helpcenter.form_messages import PlainErrors
-from helpcenter.parsing import MAX_ID, parse_id
+from foundation.form_messages import PlainErrors
+from foundation.parsing import MAX_ID, parse_id
 
 
 class IdField(forms.Field):

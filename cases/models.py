@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpcenter.i18n import localized
+from foundation.i18n import localized
 
 # A live case link pasted into stored text (a saved reply, a draft, a reply, a note, a message)
 # would hand the customer's case to whoever reads the row. Such text keeps the {case_link}

@@ -25,8 +25,8 @@ from cases.models import (
     SavedReply,
     Team,
 )
-from helpcenter import process_memo
-from helpcenter.times import format_moment, service_zone
+from foundation import process_memo
+from foundation.times import format_moment, service_zone
 from kb import selectors as kb_selectors
 from notifications.selectors import load_calendar
 
@@ -132,7 +132,7 @@ def case_for_status_page(
     """The case with everything its page shows, in two queries whatever its timeline.
 
     Its reason (with the reason's group) and team come from the copy each process keeps of
-    these few rows (``helpcenter.process_memo``), not from joins: the page is CPU-bound (see
+    these few rows (``foundation.process_memo``), not from joins: the page is CPU-bound (see
     bench/status_page_cpu.py) and building the joined query costs more than running it. The
     timeline is a plain second query rather than ``prefetch_related`` for the same reason.
 

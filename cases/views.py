@@ -20,14 +20,14 @@ from cases.forms import (
 )
 from cases.models import Case
 from cases.services import ContactOutcome
-from helpcenter import counters
-from helpcenter.i18n import current_language
-from helpcenter.markdown import markdown_to_text
-from helpcenter.parsing import parse_id
-from helpcenter.ratelimit import client_address_key
-from helpcenter.view_types import HtmxHttpRequest
+from foundation import counters
+from foundation.i18n import current_language
+from foundation.markdown import markdown_to_text
+from foundation.parsing import parse_id
+from foundation.ratelimit import client_address_key
+from foundation.view_types import HtmxHttpRequest
+from foundation.visitors import visitor_hash
 from kb import selectors as kb
-from kb.visitors import visitor_hash
 from notifications import selectors as notices
 
 

@@ -4,7 +4,7 @@ from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from helpcenter import process_memo
+from foundation import process_memo
 
 # The site's main navigation; a link shows up once the app that serves it has its URL.
 NAVIGATION = [
@@ -18,7 +18,7 @@ NAVIGATION = [
 def _navigation() -> tuple[dict, ...]:
     """Every page shows the navigation twice (header and footer). Its links and labels depend
     only on the language, the script prefix and the URLconf: built once per combination and
-    kept in the process (``helpcenter.process_memo``) instead of on each request."""
+    kept in the process (``foundation.process_memo``) instead of on each request."""
     language, prefix = get_language(), get_script_prefix()
     urlconf = get_urlconf() or settings.ROOT_URLCONF
     return process_memo.remember(

@@ -8,9 +8,9 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
+from foundation.models import WorkerHeartbeat
 from helpcenter import broker
 from helpcenter.celery import app as celery_app
-from helpcenter.models import WorkerHeartbeat
 from kb.selectors import search_fast_path, search_index_status
 
 WORKER_STALE_AFTER = timedelta(minutes=3)

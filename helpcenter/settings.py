@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "helpcenter",
+    "foundation",
     "kb",
     "cases",
     "notifications",
@@ -61,19 +62,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "helpcenter.middleware.ProcessMemoMiddleware",
-    "helpcenter.middleware.ContentSecurityPolicyMiddleware",
+    "foundation.middleware.ProcessMemoMiddleware",
+    "foundation.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "helpcenter.middleware.VisitorTimeZoneMiddleware",
+    "foundation.middleware.VisitorTimeZoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "helpcenter.middleware.VisitCounterMiddleware",
+    "foundation.middleware.VisitCounterMiddleware",
 ]
 
 ROOT_URLCONF = "helpcenter.urls"
@@ -93,8 +94,8 @@ TEMPLATES = [
                 "helpcenter.context_processors.site",
                 "notifications.context_processors.banners",
             ],
-            # |moment and |number (helpcenter.times): every customer-facing time and count.
-            "builtins": ["helpcenter.templatetags.moments"],
+            # |moment and |number (foundation.times): every customer-facing time and count.
+            "builtins": ["foundation.templatetags.moments"],
         },
     },
 ]
@@ -137,7 +138,7 @@ if REDIS_URL:
             "LOCATION": env.str("REDIS_CACHE_URL", default=_redis_db(REDIS_URL, 1)),
             "KEY_PREFIX": "helpcenter",
             # A Redis that stops answering (frozen, packets dropped) costs a page at most this
-            # long: helpcenter.shared_cache then serves it from the database.
+            # long: foundation.shared_cache then serves it from the database.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
@@ -163,8 +164,8 @@ else:
     # Shared by the web server and the workers (rate limits, counters), with no server to run.
     CACHES = {
         "default": {
-            # Django's own, except that a count keeps its expiry (helpcenter/cache_backends.py).
-            "BACKEND": "helpcenter.cache_backends.DatabaseCache",
+            # Django's own, except that a count keeps its expiry (foundation/cache_backends.py).
+            "BACKEND": "foundation.cache_backends.DatabaseCache",
             "LOCATION": "helpcenter_cache",
         }
     }
@@ -186,7 +187,7 @@ CELERY_TIMEZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "record-worker-heartbeat": {
-        "task": "helpcenter.tasks.record_worker_heartbeat",
+        "task": "foundation.tasks.record_worker_heartbeat",
         "schedule": 60.0,
     },
     "kb-sweep-pending-index-updates": {
@@ -195,7 +196,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "kb-flush-article-views": {"task": "kb.tasks.flush_article_views", "schedule": 60.0},
     "kb-learn-search": {"task": "kb.tasks.learn_search", "schedule": 60.0 * 60},
-    "flush-counters": {"task": "helpcenter.tasks.flush_counters", "schedule": 60.0},
+    "flush-counters": {"task": "foundation.tasks.flush_counters", "schedule": 60.0},
     "insights-roll-up-recent-days": {
         "task": "insights.tasks.roll_up_recent_days",
         "schedule": 600.0,
@@ -324,7 +325,7 @@ if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# Per-address rate limits count the visitor's address (helpcenter/ratelimit.py): behind a
+# Per-address rate limits count the visitor's address (foundation/ratelimit.py): behind a
 # reverse proxy that is in X-Forwarded-For, which is read only when the proxies are named here
 # (how many there are, or their networks); otherwise every visitor would be the proxy.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -355,8 +356,8 @@ def _not_a_static_file_served(record) -> bool:
 
 
 # Every record of every logger has the tokens of secret links redacted as it is made
-# (helpcenter/log_redaction.py): a case link in a log line would open the customer's case.
-LOGGING_CONFIG = "helpcenter.log_redaction.configure_logging"
+# (foundation/log_redaction.py): a case link in a log line would open the customer's case.
+LOGGING_CONFIG = "foundation.log_redaction.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-from helpcenter.admin_login import ThrottledAdminAuthenticationForm
+from foundation.admin_login import ThrottledAdminAuthenticationForm
 from helpcenter.views import healthz, switch_language
 from kb.sitemaps import SITEMAPS
 

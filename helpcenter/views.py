@@ -6,8 +6,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language
 
+from foundation.i18n import Language, language_switch
 from helpcenter.health import run_checks
-from helpcenter.i18n import Language, language_switch
 
 
 @require_GET
@@ -22,7 +22,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_POST
 def switch_language(request: HttpRequest) -> HttpResponse:
     """Django's ``set_language`` (the cookie, the safety of ``next``), leading to the same
-    content in the new language (``helpcenter.i18n.language_switch``) instead of the same path,
+    content in the new language (``foundation.i18n.language_switch``) instead of the same path,
     which for an article is a 404."""
     response = set_language(request)
     language = request.POST.get("language", "")

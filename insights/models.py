@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from helpcenter.i18n import Language
+from foundation.i18n import Language
 
 RATING_FIELDS = [f"rating_{stars}" for stars in range(1, 6)]
 

@@ -9,14 +9,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from cases import reporting as case_figures
-from helpcenter import counters
+from foundation import counters
 from insights.models import DailyReasonStats, DailySearchTerm, DailySiteStats
 from insights.periods import Period, day_bounds, service_today, service_zone
 from insights.selectors import digest_for_owner, reason_owners
 from kb import reporting as kb_figures
-from notifications.models import OutgoingMessage
 from notifications.selectors import email_already_queued
-from notifications.services.outbox import queue_email
+from notifications.services.outbox import EmailKind, queue_email
 
 ROLLUP_RECENT_DAYS = 3
 
@@ -115,7 +114,7 @@ def send_weekly_digests(*, week: Period | None = None) -> int:
         with transaction.atomic():
             queue_email(
                 dedupe_key=key,
-                kind=OutgoingMessage.Kind.DIGEST,
+                kind=EmailKind.DIGEST,
                 recipient=owner.email,
                 language=language,
                 subject=subject,

@@ -4,8 +4,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from helpcenter.permissions import staff_permission_required
-from helpcenter.view_types import HtmxHttpRequest
+from foundation.permissions import staff_permission_required
+from foundation.view_types import HtmxHttpRequest
 from insights import selectors
 from insights.forms import PeriodForm
 

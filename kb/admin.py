@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from helpcenter.times import format_moment, service_zone
+from foundation.times import format_moment, service_zone
 from kb import selectors, services
 from kb.models import (
     Article,

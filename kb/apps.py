@@ -7,8 +7,8 @@ class KbConfig(AppConfig):
     verbose_name = _("Knowledge base")
 
     def ready(self) -> None:
-        from helpcenter import process_memo
-        from helpcenter.i18n import register_language_switch
+        from foundation import process_memo
+        from foundation.i18n import register_language_switch
         from kb import checks  # noqa: F401  (registers the system checks)
         from kb.selectors import article_language_switch
 

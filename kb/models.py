@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import override
 
-from helpcenter.i18n import Language, current_language, localized
+from foundation.i18n import Language, current_language, localized
 
 __all__ = ["Language", "current_language"]  # kb.models.current_language is used by views
 
@@ -53,7 +53,7 @@ class ArticleQuerySet(models.QuerySet):
 
         The status alone decides (publishing stamps ``published_at`` with the moment it
         happens, never a later one), so the answer does not change with the clock and can be
-        kept per process (``helpcenter.process_memo``)."""
+        kept per process (``foundation.process_memo``)."""
         return self.filter(status=Article.Status.PUBLISHED)
 
 

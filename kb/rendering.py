@@ -1,7 +1,7 @@
 """Article bodies rendered once per version and cached."""
 
-from helpcenter import shared_cache
-from helpcenter.markdown import RenderedMarkdown, markdown_to_text, render_markdown
+from foundation import shared_cache
+from foundation.markdown import RenderedMarkdown, markdown_to_text, render_markdown
 
 __all__ = ["RenderedMarkdown", "markdown_to_text", "render_article_body", "render_markdown"]
 

@@ -19,8 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, override
 
-from helpcenter import process_memo, shared_cache
-from helpcenter.i18n import LanguageSwitch
+from foundation import process_memo, shared_cache
+from foundation.i18n import LanguageSwitch
+from foundation.visitors import seen_articles_key
 from kb.models import Article, ArticleDailyViews, ArticleFeedback, ArticleRevision, Category
 from kb.search import (
     FastPath,
@@ -29,7 +30,6 @@ from kb.search import (
     get_fallback_search_backend,
     get_search_backend,
 )
-from kb.visitors import seen_articles_key
 
 logger = logging.getLogger(__name__)
 
@@ -344,7 +344,7 @@ def stale_before(*, now: datetime | None = None) -> datetime:
 def articles_for_keys(*, keys: list[str], language: str) -> list[Article]:
     """Published articles of the given translation groups, in ``language`` when it exists.
 
-    Kept in the process until an article changes (``helpcenter.process_memo``): every case
+    Kept in the process until an article changes (``foundation.process_memo``): every case
     page asks for the articles of its reason."""
     if not keys:
         return []

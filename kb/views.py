@@ -6,13 +6,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from helpcenter.ratelimit import client_address_key
-from helpcenter.view_types import HtmxHttpRequest
+from foundation.ratelimit import client_address_key
+from foundation.view_types import HtmxHttpRequest
+from foundation.visitors import visitor_hash
 from kb import selectors, services
 from kb.forms import FeedbackForm, SearchForm
 from kb.models import ArticleFeedback, current_language
 from kb.rendering import render_article_body
-from kb.visitors import visitor_hash
 from notifications import selectors as notices
 
 TOO_MANY_VOTES = gettext_lazy(

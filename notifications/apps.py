@@ -7,7 +7,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = _("Notifications")
 
     def ready(self) -> None:
-        from helpcenter import process_memo
+        from foundation import process_memo
         from notifications.services import outbox, subscribers
 
         process_memo.watch(

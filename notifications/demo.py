@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from helpcenter import process_memo
+from foundation import process_memo
 from notifications.models import Announcement, CalendarException, OpeningHours
 from notifications.services import announcements
 

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import selectors as case_selectors
-from helpcenter.permissions import staff_permission_required
-from helpcenter.view_types import HtmxHttpRequest
+from foundation.permissions import staff_permission_required
+from foundation.view_types import HtmxHttpRequest
 from notifications import selectors
 from notifications.forms import AnnouncementForm, EmailToMyselfForm, PublishForm, UpdateForm
 from notifications.models import Announcement, Dispatch

@@ -4,7 +4,7 @@ from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext_lazy as _
 
-from helpcenter.markdown import render_markdown
+from foundation.markdown import render_markdown
 from notifications import selectors
 from notifications.models import Announcement
 

@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from helpcenter.i18n import Language
+from foundation.i18n import Language
 from notifications.models import Announcement
 from notifications.services.announcements import phases_for, validate_announcement
 

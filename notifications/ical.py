@@ -8,8 +8,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
-from helpcenter.markdown import markdown_to_text
-from helpcenter.times import format_moment
+from foundation.markdown import markdown_to_text
+from foundation.times import format_moment
 from notifications.calendar import Closure
 from notifications.models import Announcement
 

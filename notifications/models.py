@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from helpcenter.i18n import Language, localized
+from foundation.i18n import Language, localized
 
 
 def validate_single_line(value: str) -> None:

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from helpcenter import process_memo
-from helpcenter.markdown import markdown_to_text
+from foundation import process_memo
+from foundation.markdown import markdown_to_text
 from notifications.calendar import Closure, DayException, ServiceCalendar
 from notifications.models import (
     Announcement,
@@ -30,7 +30,7 @@ Publication = Announcement.Publication
 
 def load_calendar() -> ServiceCalendar:
     """The service calendar, kept in this process until opening hours or an exception change
-    (``helpcenter.process_memo``): many pages read it (home, contact, every overdue case)."""
+    (``foundation.process_memo``): many pages read it (home, contact, every overdue case)."""
     return process_memo.remember("notifications.calendar", _read_calendar)
 
 
@@ -128,7 +128,7 @@ def _unexpired_announcements() -> list[Announcement]:
 
 def current_announcements(request=None, *, now: datetime | None = None) -> list[Announcement]:
     """The active notices (20 at most), read once per request however many parts of the page
-    ask, and kept in the process until a notice changes (``helpcenter.process_memo``)."""
+    ask, and kept in the process until a notice changes (``foundation.process_memo``)."""
     if request is not None and hasattr(request, "_current_announcements"):
         return request._current_announcements
     now = now or timezone.now()

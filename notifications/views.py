@@ -10,9 +10,9 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from helpcenter.markdown import render_markdown
-from helpcenter.ratelimit import allow, client_address_key
-from helpcenter.view_types import HtmxHttpRequest
+from foundation.markdown import render_markdown
+from foundation.ratelimit import allow, client_address_key
+from foundation.view_types import HtmxHttpRequest
 from notifications import selectors
 from notifications.forms import PreferencesForm, SubscribeForm
 from notifications.ical import build_calendar

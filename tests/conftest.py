@@ -189,7 +189,7 @@ def embedded_cache(settings, db):
     command.create_table(DEFAULT_DB_ALIAS, "helpcenter_cache", dry_run=False)
     settings.CACHES = {
         "default": {
-            "BACKEND": "helpcenter.cache_backends.DatabaseCache",
+            "BACKEND": "foundation.cache_backends.DatabaseCache",
             "LOCATION": "helpcenter_cache",
         }
     }

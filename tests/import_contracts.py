@@ -15,12 +15,14 @@ from importlinter.domain.contract import Contract, ContractCheck
 
 class PublicInterfacesContract(Contract):
     """Configuration: ``apps`` (the packages), ``public`` (module names below each app that
-    other apps may import), ``ignore_imports`` (``importer -> imported``, each with a reason)."""
+    other apps may import), ``importers`` (optional: only imports made by these packages are
+    checked), ``ignore_imports`` (``importer -> imported``, each with a reason)."""
 
     type_name = "public_interfaces"
 
     apps = fields.ListField(subfield=fields.StringField())
     public = fields.ListField(subfield=fields.StringField())
+    importers = fields.ListField(subfield=fields.StringField(), required=False)
     ignore_imports = fields.ListField(subfield=fields.StringField(), required=False)
 
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
@@ -31,9 +33,12 @@ class PublicInterfacesContract(Contract):
             for expression in (self.ignore_imports or [])  # type: ignore[union-attr]
         }
         unmatched = set(ignored)
+        importers = set(self.importers or [])  # type: ignore[arg-type]
         illegal = []
         for importer in sorted(graph.modules):
             importer_app = importer.split(".")[0]
+            if importers and importer_app not in importers:
+                continue
             for imported in sorted(graph.find_modules_directly_imported_by(importer)):
                 imported_app = imported.split(".")[0]
                 if imported_app not in apps or imported_app == importer_app:

@@ -7,7 +7,7 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from helpcenter.admin_login import FAILURES_PER_USERNAME, LOCKOUT_SECONDS
+from foundation.admin_login import FAILURES_PER_USERNAME, LOCKOUT_SECONDS
 from tests.factories import StaffFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,9 +12,9 @@ from kombu import Connection, Exchange, Producer, Queue
 from kombu.exceptions import ChannelError
 from kombu.transport.virtual import BrokerState
 
+from foundation.models import WorkerHeartbeat
 from helpcenter import broker
 from helpcenter.celery import app as celery_app
-from helpcenter.models import WorkerHeartbeat
 from tests.conftest import WorkerProcess, subprocess_env, wait_for
 
 QUEUE = Queue("test", Exchange("test", type="direct"), routing_key="test")
@@ -149,7 +149,7 @@ def test_worker_sets_aside_a_poison_message_and_keeps_consuming(tmp_path):
         with Connection("helpcenter-filesystem://", transport_options=options) as connection:
             for name in ("after-poison-1", "after-poison-2"):
                 celery_app.send_task(
-                    "helpcenter.tasks.record_worker_heartbeat", args=[name], connection=connection
+                    "foundation.tasks.record_worker_heartbeat", args=[name], connection=connection
                 )
 
         after = WorkerHeartbeat.objects.filter(name__startswith="after-poison")

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from cases.models import Case, ContactReason
-from helpcenter import ratelimit
+from foundation import ratelimit
 from kb.models import SearchLog
 from notifications.models import OutgoingMessage, Subscriber
 from tests.factories import ContactReasonFactory, ReasonGroupFactory, TeamFactory
@@ -67,7 +67,7 @@ def test_article_page_answers_while_the_cache_is_down(client, publish, cache_dow
 def test_contact_form_opens_the_case_and_queues_its_email_while_the_cache_is_down(
     client, reason, cache_down, caplog
 ):
-    with caplog.at_level(logging.WARNING, logger="helpcenter.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="foundation.ratelimit"):
         response = client.post(
             "/es/contact/",
             {

@@ -5,7 +5,7 @@ import logging
 import pytest
 from django.test import Client
 
-from helpcenter.log_redaction import RedactSecretLinks, redact
+from foundation.log_redaction import RedactSecretLinks, redact
 
 TOKEN = "Zm9vYmFyYmF6cXV4LXNlY3JldC10b2tlbi0xMjM0NTY3ODk"
 SECRET_PATHS = [

@@ -1,4 +1,4 @@
-"""What a process keeps of read-mostly rows (helpcenter.process_memo); the pages that use it
+"""What a process keeps of read-mostly rows (foundation.process_memo); the pages that use it
 have their own tests (tests/cases/test_status_page_memo.py)."""
 
 from datetime import datetime, time
@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from helpcenter import process_memo
+from foundation import process_memo
 from notifications.models import CalendarException, OpeningHours
 from notifications.selectors import load_calendar
 

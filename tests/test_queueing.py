@@ -5,8 +5,8 @@ from pathlib import Path
 from helpcenter.celery import app
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("helpcenter", "kb", "cases", "notifications", "insights")
-TASK_NAME = re.compile(r"(?:helpcenter|kb|cases|notifications|insights)\.tasks\.[a-z_]+")
+APPS = ("helpcenter", "foundation", "kb", "cases", "notifications", "insights")
+TASK_NAME = re.compile(r"(?:helpcenter|foundation|kb|cases|notifications|insights)\.tasks\.[a-z_]+")
 
 
 def _task_names_in_the_code() -> dict[str, str]:
@@ -24,7 +24,7 @@ def _task_names_in_the_code() -> dict[str, str]:
 
 
 def test_every_task_the_services_queue_by_name_is_a_registered_task():
-    """Services queue tasks by name (helpcenter.queueing), so a misspelt name would only show
+    """Services queue tasks by name (foundation.queueing), so a misspelt name would only show
     as a message no worker knows: every name in the code must be a task the worker registers."""
     app.loader.import_default_modules()  # what a worker does at start: autodiscover the tasks
     names = _task_names_in_the_code()

@@ -12,8 +12,8 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.test import RequestFactory
 from django.utils import timezone
 
-from helpcenter import ratelimit, shared_cache
-from helpcenter.cache_backends import DatabaseCache
+from foundation import ratelimit, shared_cache
+from foundation.cache_backends import DatabaseCache
 
 # --- The client's address -------------------------------------------------------------------
 

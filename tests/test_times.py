@@ -8,7 +8,7 @@ import pytest
 from django.template import Context, Template
 from django.utils import timezone, translation
 
-from helpcenter.times import format_moment, format_number, visitor_zone, zone_name
+from foundation.times import format_moment, format_number, visitor_zone, zone_name
 
 MADRID = ZoneInfo("Europe/Madrid")
 CANARY = ZoneInfo("Atlantic/Canary")

@@ -24,7 +24,7 @@ from kb.models import Article, Category
 from notifications.models import Announcement, OutgoingMessage
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ["helpcenter", "kb", "cases", "notifications", "insights"]
+APPS = ["helpcenter", "foundation", "kb", "cases", "notifications", "insights"]
 MONTHS = "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre"
 SHORT_MONTHS = "Ene|Feb|Mar|Abr|May|Jun|Jul|Ago|Sep|Oct|Nov|Dic"
 SPANISH_DATE_WITHOUT_DE = re.compile(rf"\b\d{{1,2}} (?:{MONTHS})\b", re.IGNORECASE)
@@ -183,7 +183,7 @@ def test_every_page_and_email_writes_dates_numbers_and_tu_as_each_language_does(
 
 
 def test_spanish_long_dates_say_de_in_every_template_and_email_format():
-    """No template formats a date by hand: every date goes through |moment (helpcenter.times),
+    """No template formats a date by hand: every date goes through |moment (foundation.times),
     whose Spanish styles say "de"."""
     hand_made = re.compile(r"""\|date:\s*["'](?!c["']|Y-m-d["'])""")
     offenders = [

@@ -1,7 +1,7 @@
 import pytest
 
-from helpcenter.models import WorkerHeartbeat
-from helpcenter.tasks import record_worker_heartbeat
+from foundation.models import WorkerHeartbeat
+from foundation.tasks import record_worker_heartbeat
 from tests.conftest import wait_for
 
 

@@ -14,8 +14,8 @@ from cases.selectors import verified_open_duplicate
 from cases.services.lifecycle import REFERENCE_ALPHABET, add_customer_message, open_case
 from cases.services.limits import CONTACT_LIMITS, within_limits
 from cases.services.link_requests import request_case_links
-from helpcenter import shared_cache
-from helpcenter.ratelimit import allow
+from foundation import shared_cache
+from foundation.ratelimit import allow
 from kb import selectors as kb
 from notifications import selectors as notices
 from notifications.models import Announcement

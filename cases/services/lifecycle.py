@@ -25,7 +25,7 @@ from cases.selectors import CASE_LINK_PLACEHOLDER, can_reopen, due_dates
 from cases.services.access import emailed_link
 from cases.services.desk import discard_reply_draft, tell_staff
 from cases.services.mail import render_case_email
-from helpcenter.queueing import enqueue_after_commit
+from foundation.queueing import enqueue_after_commit
 from kb import selectors as kb
 from kb import services as kb_services
 from notifications.selectors import (

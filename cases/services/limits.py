@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from helpcenter.ratelimit import allow
+from foundation.ratelimit import allow
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from django.utils import timezone
 from cases.models import CaseLinkRequest
 from cases.services.access import email_case_links, redeem_token
 from cases.services.limits import FIND_LIMITS, RENEW_LINK_LIMIT, within_limits
-from helpcenter.queueing import enqueue_after_commit
-from helpcenter.ratelimit import allow
+from foundation.queueing import enqueue_after_commit
+from foundation.ratelimit import allow
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ MAX_ATTEMPTS = 6
 # A row still here this long after it was written, with every attempt spent, is dropped:
 # by then no task queued for it can still be waiting.
 ABANDON_AFTER = timedelta(days=1)
-# Queued by name (helpcenter.queueing): cases.tasks imports the services, never the reverse.
+# Queued by name (foundation.queueing): cases.tasks imports the services, never the reverse.
 ANSWER_TASK = "cases.tasks.answer_case_link_request"
 
 

@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import escape
 
-from helpcenter.times import in_service_time
+from foundation.times import in_service_time
 
 # A link placeholder (minted by the outbox when the mail leaves) or a plain web address.
 _LINK = re.compile(r"%%LINK:[a-z][a-z-]*:[0-9]{1,18}%%|https?://[^\s<>\"]+")

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from helpcenter.queueing import leave_to_sweepers
+from foundation.queueing import leave_to_sweepers
 from kb import services
 from kb.models import Article, Category
 

@@ -6,7 +6,7 @@ flushed into daily rows by a periodic task. An article page records everything i
 the visitor's keys (``record_article_read``). Searches are logged without personal data; the
 keystrokes of search-as-you-type are coalesced into the search the visitor settled on.
 While the cache is down, views are not counted and searches are not coalesced: the page is
-served as usual (``helpcenter.shared_cache``).
+served as usual (``foundation.shared_cache``).
 """
 
 from datetime import date, datetime, timedelta
@@ -16,9 +16,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from helpcenter import shared_cache
+from foundation import shared_cache
+from foundation.visitors import seen_articles_key
 from kb.models import Article, ArticleDailyViews, SearchLog
-from kb.visitors import seen_articles_key
 
 VIEW_COUNTER_TTL = 60 * 60 * 24 * 3
 SEARCH_COALESCE_SECONDS = 30

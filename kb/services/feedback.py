@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 
-from helpcenter.ratelimit import allow
+from foundation.ratelimit import allow
 from kb.models import Article, ArticleFeedback, SearchSignal
 from kb.services.learning import record_search_signal
 
@@ -24,7 +24,7 @@ def record_feedback(
     """Record a visitor's "Was this helpful?" answer; a visitor counts once per article.
 
     Voting again replaces the earlier answer; a comment sent later is added to the same vote.
-    A new vote from ``address_key`` (``helpcenter.ratelimit.client_address_key``) past
+    A new vote from ``address_key`` (``foundation.ratelimit.client_address_key``) past
     ``VOTE_LIMITS`` is refused with ``ValidationError(code="rate_limited")``. A helpful vote
     after a search (by ``searched_as``, the visitor's hash when they searched, by default
     ``visitor_hash``) is a signal search learns from (``kb.services.learning``).

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.db.models import F, Q
 from django.utils import timezone
 
-from helpcenter.queueing import enqueue_after_commit
+from foundation.queueing import enqueue_after_commit
 from kb.models import Article, IndexingState, LearnedTerm
 from kb.rendering import markdown_to_text
 from kb.search import SearchDocument, SearchUnavailable, get_search_backend
@@ -27,7 +27,7 @@ SWEEP_AFTER = timedelta(minutes=2)
 # higher rank.
 LEARNED_REPEATS = 3
 LEARNED_STEP = 2.5
-# Queued by name (helpcenter.queueing): kb.tasks imports this module, never the reverse.
+# Queued by name (foundation.queueing): kb.tasks imports this module, never the reverse.
 SYNC_TASK = "kb.tasks.sync_article_to_index"
 
 

@@ -13,10 +13,10 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from helpcenter import process_memo
-from helpcenter.markdown import markdown_to_text, render_markdown
-from helpcenter.queueing import enqueue_after_commit
-from helpcenter.times import in_service_time
+from foundation import process_memo
+from foundation.markdown import markdown_to_text, render_markdown
+from foundation.queueing import enqueue_after_commit
+from foundation.times import in_service_time
 from notifications.models import (
     Announcement,
     AnnouncementUpdate,
@@ -32,7 +32,7 @@ from notifications.services.outbox import queue_email, queue_sending
 from notifications.services.subscribers import unsubscribe_url
 
 PLAN_BATCH_SIZE = 500
-# Queued by name (helpcenter.queueing): notifications.tasks imports the services.
+# Queued by name (foundation.queueing): notifications.tasks imports the services.
 PLAN_TASK = "notifications.tasks.plan_dispatch"
 Publication = Announcement.Publication
 Phase = Announcement.Phase

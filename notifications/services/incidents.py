@@ -15,9 +15,9 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from helpcenter.markdown import markdown_to_text, render_markdown
-from helpcenter.ratelimit import allow
-from helpcenter.times import in_service_time
+from foundation.markdown import markdown_to_text, render_markdown
+from foundation.ratelimit import allow
+from foundation.times import in_service_time
 from notifications.models import Announcement, AnnouncementUpdate, IncidentFollower, OutgoingMessage
 from notifications.services.outbox import queue_email
 

@@ -36,7 +36,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
 
-from helpcenter.queueing import enqueue_after_commit
+from foundation.queueing import enqueue_after_commit
 from notifications.models import Dispatch, OutgoingMessage, SuppressedAddress
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ SENDING_TIMEOUT = timedelta(minutes=10)
 # for a 100,000-message fan-out to drain from the broker without being queued twice.
 SWEEP_GRACE = timedelta(minutes=5)
 SEND_BATCH_SIZE = 500
-# Queued by name (helpcenter.queueing): notifications.tasks imports the services, never the
+# Queued by name (foundation.queueing): notifications.tasks imports the services, never the
 # reverse.
 SEND_TASK = "notifications.tasks.send_outgoing_message"
 SEND_BATCH_TASK = "notifications.tasks.send_message_batch"
@@ -118,6 +118,10 @@ def _with_minted_links(message: OutgoingMessage, *, now: datetime) -> OutgoingMe
 def _single_line(text: str) -> str:
     """Header values are one line: a line break in a subject would stop the message."""
     return " ".join(text.split())
+
+
+# The kinds of email, for other apps that queue one (they import services, not models).
+EmailKind = OutgoingMessage.Kind
 
 
 def queue_email(

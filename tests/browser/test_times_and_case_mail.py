@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from cases import services
 from cases.models import Case
-from helpcenter.times import format_moment, visitor_zone
+from foundation.times import format_moment, visitor_zone
 from tests.browser.support import PHONE, in_language, link_in, text_of, wait_for_mail
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

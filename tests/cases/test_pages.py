@@ -151,7 +151,7 @@ def test_status_page_query_count_does_not_grow_with_the_timeline(client, opened)
     for number in range(20):
         services.reply_to_customer(case=opened, body=f"Respuesta {number}", actor=None)
     assert count() == few
-    assert few == 3  # session, case, public events (the rest: helpcenter.process_memo)
+    assert few == 3  # session, case, public events (the rest: foundation.process_memo)
 
 
 # --- Contact form -----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The status page takes its case's reason and team, the notices and the linked articles from
-what each process keeps (``helpcenter.process_memo``). A change shows on the very next page,
+what each process keeps (``foundation.process_memo``). A change shows on the very next page,
 in this process and in any other; while the cache is down nothing is kept."""
 
 import re

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from cases.models import Case, CaseEvent, Deflection
-from helpcenter.models import DailyCounter
+from foundation.models import DailyCounter
 from insights import services
 from insights.models import DailyReasonStats
 from insights.periods import Period, day_bounds, service_today, service_zone

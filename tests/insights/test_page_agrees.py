@@ -13,8 +13,8 @@ from django.utils import translation
 
 from cases import demo as cases_demo
 from cases.models import ContactReason
+from helpcenter.demo_history import Scale, generate_history
 from insights import charts, services
-from insights.history import Scale, generate_history
 from insights.models import DailySearchTerm
 from insights.periods import service_today
 from insights.selectors import Table

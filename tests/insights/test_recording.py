@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 
 from cases.models import Case
-from helpcenter import counters
-from helpcenter.models import DailyCounter
+from foundation import counters
+from foundation.models import DailyCounter
 from kb.models import SearchLog
 from notifications.models import Announcement
 from notifications.services.announcements import publish_announcement

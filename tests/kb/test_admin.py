@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 
-from helpcenter.times import zone_name
+from foundation.times import zone_name
 from kb import services
 from kb.models import Article, ArticleRevision
 from tests.factories import ArticleFactory, CategoryFactory, UserFactory

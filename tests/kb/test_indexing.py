@@ -41,8 +41,8 @@ def test_index_task_is_queued_only_after_commit(django_capture_on_commit_callbac
         services.publish_article(article=article, actor=None)
         assert engine_titles(article.title) == []
 
-    # helpcenter.queueing sends partial(_send, task_name, args, kwargs); the other callback is
-    # the process memo's after-commit refresh (helpcenter.process_memo).
+    # foundation.queueing sends partial(_send, task_name, args, kwargs); the other callback is
+    # the process memo's after-commit refresh (foundation.process_memo).
     queued = [callback.args[0] for callback in callbacks if hasattr(callback, "args")]
     assert queued == [tasks.sync_article_to_index.name]
     assert IndexingState.objects.get(article_id=article.pk).synced_at is None

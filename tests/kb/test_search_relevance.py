@@ -4,7 +4,7 @@ headings as sentences; against a real Whoosh index (and the database backend).""
 import pytest
 from django.utils import translation
 
-from helpcenter.markdown import markdown_to_text
+from foundation.markdown import markdown_to_text
 from kb import selectors
 from kb.search import DATABASE_BACKEND
 

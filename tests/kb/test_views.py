@@ -81,7 +81,7 @@ def test_article_page_query_count_does_not_grow_with_related_articles(client, pu
                 category=article.category)  # fmt: skip
     client.get(article.get_absolute_url())  # warm the rendered-body cache
 
-    # article, translation, related candidates (site banners: helpcenter.process_memo)
+    # article, translation, related candidates (site banners: foundation.process_memo)
     with assert_page_queries(3):
         client.get(article.get_absolute_url())
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from helpcenter.times import zone_name
+from foundation.times import zone_name
 from notifications.forms import AnnouncementForm
 from notifications.models import Announcement, CalendarException, Dispatch
 from notifications.services import announcements as services
@@ -17,7 +17,7 @@ from tests.factories import AnnouncementFactory, weekday_hours
 pytestmark = pytest.mark.django_db
 MADRID = ZoneInfo("Europe/Madrid")
 ATOM = "{http://www.w3.org/2005/Atom}"
-NOTICES_PAGE_QUERIES = 2  # current, past (banners and hours: helpcenter.process_memo)
+NOTICES_PAGE_QUERIES = 2  # current, past (banners and hours: foundation.process_memo)
 
 
 def publish(**fields) -> Announcement:

@@ -1,5 +1,5 @@
 # English dates: "Monday 7 December", "7 December 2026" (the service writes British English).
-# The *_STYLE names are ours (helpcenter.times reads them); the others are Django's.
+# The *_STYLE names are ours (foundation.times reads them); the others are Django's.
 DATE_FORMAT = "j F Y"
 DATETIME_FORMAT = "j F Y, H:i"
 MONTH_DAY_FORMAT = "j F"

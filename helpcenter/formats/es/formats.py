@@ -1,6 +1,6 @@
 # Spanish dates as Spanish writes them: "lunes 7 de diciembre", "7 de diciembre de 2026",
 # months in lower case ("7 dic"). Django's own es module fills in what is not said here.
-# The *_STYLE names are ours (helpcenter.times reads them); the others are Django's.
+# The *_STYLE names are ours (foundation.times reads them); the others are Django's.
 DATE_FORMAT = r"j \d\e F \d\e Y"
 DATETIME_FORMAT = r"j \d\e F \d\e Y, H:i"
 MONTH_DAY_FORMAT = r"j \d\e F"

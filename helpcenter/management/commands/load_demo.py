@@ -7,7 +7,7 @@ from django.db import transaction
 
 # Each app contributes its demo content through a ``demo.load(stdout)`` function, in this order
 # (cases need the knowledge base and the opening hours).
-DEMO_MODULES = ["notifications.demo", "kb.demo", "cases.demo", "insights.demo"]
+DEMO_MODULES = ["notifications.demo", "kb.demo", "cases.demo", "helpcenter.demo_history"]
 
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_PASSWORD = "admin-demo-2026"  # noqa: S105 (published on purpose; DEBUG only)

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from helpcenter import shared_cache
-from helpcenter.models import DailyCounter
+from foundation import shared_cache
+from foundation.models import DailyCounter
 
 COUNTER_TTL = 60 * 60 * 24 * 3
 

@@ -8,7 +8,7 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest
 
-from helpcenter import shared_cache
+from foundation import shared_cache
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def allow(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
     """Count one attempt for ``key`` in ``scope``; False once ``limit`` is passed in the window.
 
     The window starts with the first attempt and lasts ``window_seconds`` on every cache
-    backend (the count keeps its expiry: see helpcenter/cache_backends.py). Keys are hashed so
+    backend (the count keeps its expiry: see foundation/cache_backends.py). Keys are hashed so
     an email address or IP never appears in the cache in clear. When the cache cannot count
     (Redis restarting), the attempt is let through and logged: a customer writing to us in
     those seconds must not get an error page or be turned away.

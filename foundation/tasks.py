@@ -1,8 +1,8 @@
 from celery import shared_task
 from django.utils import timezone
 
-from helpcenter import counters
-from helpcenter.models import WorkerHeartbeat
+from foundation import counters
+from foundation.models import WorkerHeartbeat
 
 
 @shared_task

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 
+from celery import current_app as app
 from django.db import transaction
-
-from helpcenter.celery import app
 
 logger = logging.getLogger(__name__)
 _left_to_sweepers = threading.local()

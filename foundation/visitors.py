@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from helpcenter.ratelimit import client_ip
+from foundation.ratelimit import client_ip
 
 
 def visitor_hash(

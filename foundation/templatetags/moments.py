@@ -1,4 +1,4 @@
-"""Template side of helpcenter.times (a builtin library: no {% load %} needed).
+"""Template side of foundation.times (a builtin library: no {% load %} needed).
 
 {{ case.first_response_due|moment:"day_time" }}      lunes 7 de diciembre, 16:00
 {{ case.first_response_due|moment:"day_time+zone" }} ... 16:00 (hora de Madrid)
@@ -8,7 +8,7 @@
 
 from django import template
 
-from helpcenter.times import format_moment, format_number, service_zone
+from foundation.times import format_moment, format_number, service_zone
 
 register = template.Library()
 

@@ -15,8 +15,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from helpcenter import shared_cache
-from helpcenter.ratelimit import allow, client_address_key
+from foundation import shared_cache
+from foundation.ratelimit import allow, client_address_key
 
 FAILURE_WINDOW_SECONDS = 15 * 60
 LOCKOUT_SECONDS = 15 * 60

@@ -68,7 +68,7 @@ def count(key: str, *, timeout: int) -> int | None:
     Increment first, add only when the counter is missing: every count but a window's first
     finds its key, and on the database cache ``add()`` of an existing key is an INSERT that
     fails and rolls back (a wasted write transaction on every article view). The increment
-    keeps the key's expiry on every backend (helpcenter/cache_backends.py for the database)."""
+    keeps the key's expiry on every backend (foundation/cache_backends.py for the database)."""
     try:
         try:
             return cache.incr(key)

@@ -9,6 +9,7 @@ class WorkerHeartbeat(models.Model):
     seen_at = models.DateTimeField(_("last seen"))
 
     class Meta:
+        db_table = "helpcenter_workerheartbeat"  # the table from before the move out of helpcenter
         verbose_name = _("worker heartbeat")
         verbose_name_plural = _("worker heartbeats")
 
@@ -24,6 +25,7 @@ class DailyCounter(models.Model):
     value = models.PositiveBigIntegerField(_("count"), default=0)
 
     class Meta:
+        db_table = "helpcenter_dailycounter"
         verbose_name = _("daily counter")
         verbose_name_plural = _("daily counters")
         constraints = [

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from helpcenter import counters, process_memo
-from helpcenter.times import visitor_zone
+from foundation import counters, process_memo
+from foundation.times import visitor_zone
 
 DEFAULT_CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -27,7 +27,7 @@ DEFAULT_CONTENT_SECURITY_POLICY = "; ".join(
 
 class ProcessMemoMiddleware:
     """One read of the process memo's generation per request, however many kept values the
-    page uses (notices, navigation, calendar, reasons): see helpcenter.process_memo."""
+    page uses (notices, navigation, calendar, reasons): see foundation.process_memo."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -3,7 +3,7 @@
 Django's Spanish catalogue addresses the reader as usted ("Introduzca…", "Asegúrese…",
 "Escoja…"). An app's catalogue wins over Django's, so listing the messages here puts our
 Spanish (helpcenter/locale) in every form, including those that do not mix in
-``helpcenter.form_messages.PlainErrors``. Nothing imports this module: it exists for
+``foundation.form_messages.PlainErrors``. Nothing imports this module: it exists for
 makemessages. tests/test_words_and_dates.py checks what a form actually says.
 """
 

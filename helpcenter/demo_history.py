@@ -1,21 +1,25 @@
 """A believable past for the help center: months of visits, searches, cases and ratings.
 
 Used by the demo (so the insights page has something to show on a fresh install) and by
-bench/insights.py (at a million-row scale). Rows are written in bulk, straight to the tables,
-the way the other apps would have recorded them over time; then the days are rolled up.
+bench/insights.py (at a million-row scale). Rows are written in bulk, straight to every app's
+tables, the way the apps would have recorded them over time; then the days are rolled up. It
+is the project's, not insights', which reads the other apps only through their reporting.
 """
 
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TextIO
 
 from django.db.models import F
+from django.utils import timezone
 
 from cases.models import Case, CaseEvent, ContactReason, Deflection
 from cases.services.lifecycle import REFERENCE_ALPHABET
-from helpcenter.models import DailyCounter
-from insights.periods import service_today, service_zone
+from foundation.models import DailyCounter
+from foundation.times import service_zone
+from insights import services as insights
 from kb.models import Article, ArticleDailyViews, ArticleFeedback, SearchLog
 
 HISTORY_EMAIL_DOMAIN = "historial.example"
@@ -74,8 +78,10 @@ def generate_history(
     seed: int = 2026,
     batch_size: int = 5000,
     progress: Callable[[str, int], None] | None = None,
+    today: date | None = None,
 ) -> dict[str, int]:
-    """Write ``scale.days`` days of history ending yesterday; returns the rows written."""
+    """Write ``scale.days`` days of history ending the day before ``today`` (the service's
+    today by default); returns the rows written."""
     rng = random.Random(seed)
     reasons = list(
         ContactReason.objects.filter(parent__isnull=False, active=True, is_status_inquiry=False)
@@ -87,7 +93,7 @@ def generate_history(
     weights = [rng.uniform(0.3, 3.0) for _ in reasons]
     articles = list(Article.objects.published().only("pk"))
     references = _References(rng)
-    today = service_today()
+    today = today or timezone.localdate(timezone=service_zone())
     written = dict.fromkeys(["cases", "events", "searches", "feedback", "deflections"], 0)
     cases: list[Case] = []
     events: list[tuple[int, list[CaseEvent]]] = []
@@ -263,3 +269,17 @@ def _deflections(rng, day, reasons, factor, scale) -> int:
             )
     Deflection.objects.bulk_create(rows)
     return len(rows)
+
+
+def load(stdout: TextIO) -> None:
+    """The demo's four months of history (``manage.py load_demo``), rolled up for the insights
+    page; once."""
+    if Case.objects.filter(customer_email__endswith=f"@{HISTORY_EMAIL_DOMAIN}").exists():
+        stdout.write("  insights: demo history already there")
+        return
+    written = generate_history(DEMO_SCALE)
+    insights.roll_up_recent_days(days=DEMO_SCALE.days + 1)
+    stdout.write(
+        f"  insights: {DEMO_SCALE.days} days of history ({written['cases']} past cases, "
+        f"{written['searches']} searches), rolled up for /desk/insights/"
+    )

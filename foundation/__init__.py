@@ -1,0 +1,2 @@
+"""The building blocks every app stands on: times and dates, languages, counters, rate limits,
+caches, Markdown, permissions, queueing after commit. It imports no app (``make lint``)."""
