@@ -56,6 +56,11 @@ def selectable_reasons() -> QuerySet[ContactReason]:
     )
 
 
+def selectable_reason(code: str) -> ContactReason | None:
+    """The active reason a customer could choose on the contact form, by its code."""
+    return selectable_reasons().filter(code=code).first()
+
+
 def contact_reason(reason_id: int | None) -> ContactReason | None:
     """Any reason by id, active or not ("this solved it" counts against what was chosen)."""
     return ContactReason.objects.filter(pk=reason_id).first() if reason_id else None
@@ -417,6 +422,17 @@ def case_for_desk(reference: str) -> Case | None:
         .select_related("reason", "reason__parent", "team", "assignee")
         .prefetch_related(Prefetch("events", queryset=events, to_attr="all_events"))
         .first()
+    )
+
+
+def cases_of_customer(email: str) -> QuerySet[Case]:
+    """Every case of the customer writing from ``email`` (any case of the address), newest
+    first, with its reason (the email's lower-case index answers it)."""
+    return (
+        Case.objects.annotate(email_lower=Lower("customer_email"))
+        .filter(email_lower=email.strip().lower())
+        .select_related("reason")
+        .order_by("-created_at", "-pk")
     )
 
 

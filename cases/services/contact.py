@@ -12,7 +12,7 @@ from django.utils import timezone
 from cases.models import Case, ContactReason, ContactSubmission, Deflection
 from cases.selectors import verified_open_duplicate
 from cases.services.lifecycle import REFERENCE_ALPHABET, add_customer_message, open_case
-from cases.services.limits import CONTACT_LIMITS, within_limits
+from cases.services.limits import CONTACT_LIMITS, Limits, within_limits
 from cases.services.link_requests import request_case_links
 from foundation import shared_cache
 from foundation.ratelimit import allow
@@ -206,6 +206,7 @@ def submit_contact(
     duplicate_choice: DuplicateChoice = DuplicateChoice.ASK,
     submission_token: str = "",
     incident_seen: int | None = None,
+    limits: Limits | None = CONTACT_LIMITS,
     now: datetime | None = None,
 ) -> ContactOutcome:
     """Decide what a contact form submission needs, do it, and say what was done.
@@ -214,20 +215,23 @@ def submit_contact(
     something spends it, and any later one with the same token (a reload, back and resubmit, a
     double click) does nothing and answers ``ALREADY_SUBMITTED`` with what the first did.
 
-    In order: the token; the rate limits (``CONTACT_LIMITS`` per ``address_key`` and per
-    email); a question about an existing case (a status reason, or a reference in a short
-    message) gets the case's link by email instead of a new case; a live incident or
-    maintenance that affects the reason is shown first (``INCIDENT_KNOWN``) unless the visitor
-    has seen it (``incident_seen``, its id); a visitor with an open case about the same reason
-    that they proved is theirs (``verified_case_ids``: the cases their session opened) is asked
-    whether the message belongs to it, unless ``duplicate_choice`` already says; otherwise a
-    case is opened, linked to the incident the visitor saw, so it hears the incident's news.
+    In order: the token; the rate limits (``limits`` per ``address_key`` and per email:
+    ``CONTACT_LIMITS``, or None for a caller limited otherwise, as an API key is); a question
+    about an existing case (a status reason, or a reference in a short message) gets the
+    case's link by email instead of a new case; a live incident or maintenance that affects
+    the reason is shown first (``INCIDENT_KNOWN``) unless the visitor has seen it
+    (``incident_seen``, its id); a visitor with an open case about the same reason that they
+    proved is theirs (``verified_case_ids``: the cases their session opened) is asked whether
+    the message belongs to it, unless ``duplicate_choice`` already says; otherwise a case is
+    opened, linked to the incident the visitor saw, so it hears the incident's news.
     """
     now = now or timezone.now()
     kind = ContactOutcome.Kind
     if repeated := _already_submitted(submission_token):
         return repeated
-    if not within_limits("contact", CONTACT_LIMITS, address_key=address_key, email=email):
+    if limits is not None and not within_limits(
+        "contact", limits, address_key=address_key, email=email
+    ):
         return ContactOutcome(kind.LIMITED)
     try:
         return _submit(

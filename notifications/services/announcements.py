@@ -201,6 +201,73 @@ def publish_announcement(
 
 
 @transaction.atomic
+def create_announcement(
+    *,
+    kind: str,
+    severity: int,
+    title_es: str,
+    title_en: str,
+    body_es: str,
+    body_en: str,
+    areas: list[str],
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    expire_at: datetime | None = None,
+    publish: bool,
+    publish_at: datetime | None = None,
+    actor: AbstractBaseUser | None,
+    now: datetime | None = None,
+) -> Announcement:
+    """A new announcement from its fields (what another system sends): kept as a draft, or
+    published now, or scheduled for ``publish_at`` when ``publish`` (``publish_announcement``:
+    the mailing to subscribers is created once it is published)."""
+    announcement = Announcement(
+        kind=kind,
+        severity=severity,
+        title_es=title_es,
+        title_en=title_en,
+        body_es=body_es,
+        body_en=body_en,
+        areas=list(areas),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        expire_at=expire_at,
+    )
+    if not publish:
+        return save_announcement(announcement=announcement, actor=actor, now=now)
+    return publish_announcement(announcement=announcement, actor=actor, at=publish_at, now=now)
+
+
+@transaction.atomic
+def resolve_announcement(
+    *,
+    announcement: Announcement,
+    body_es: str,
+    body_en: str,
+    notify_subscribers: bool,
+    actor: AbstractBaseUser | None,
+    now: datetime | None = None,
+) -> AnnouncementUpdate:
+    """The last update of an incident (resolved) or a maintenance (completed): ``post_update``
+    with the final phase of its kind. A notice without phases cannot be resolved."""
+    phases = phases_for(announcement.kind)
+    if not phases:
+        raise ValidationError(
+            _("Only incidents and maintenance are resolved; withdraw other notices."),
+            code="no_phases",
+        )
+    return post_update(
+        announcement=announcement,
+        phase=phases[-1],
+        body_es=body_es,
+        body_en=body_en,
+        notify_subscribers=notify_subscribers,
+        actor=actor,
+        now=now,
+    )
+
+
+@transaction.atomic
 def withdraw_announcement(
     *, announcement: Announcement, actor: AbstractBaseUser | None, now: datetime | None = None
 ) -> Announcement:
@@ -255,6 +322,10 @@ def post_update(
     now = now or timezone.now()
     if not body_es.strip() or not body_en.strip():
         raise ValidationError("An update needs its text in both languages.", code="missing_text")
+    if phase and phase not in phases_for(announcement.kind):
+        raise ValidationError(
+            _("That phase is not one of this notice's phases."), code="invalid_phase"
+        )
     update = AnnouncementUpdate.objects.create(
         announcement=announcement,
         phase=phase,

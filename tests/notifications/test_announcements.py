@@ -359,3 +359,60 @@ def test_the_desk_form_and_the_service_refuse_the_same_announcements(offsets, fi
 
     assert field in refused.value.message_dict
     assert not form.is_valid() and field in form.errors
+
+
+def test_an_update_moves_only_to_a_phase_of_its_kind():
+    incident = publish(kind=Announcement.Kind.INCIDENT)
+
+    with pytest.raises(ValidationError) as refused:
+        services.post_update(
+            announcement=incident,
+            phase=Announcement.Phase.COMPLETED,
+            body_es="Hecho.",
+            body_en="Done.",
+            notify_subscribers=False,
+            actor=None,
+        )
+
+    assert refused.value.code == "invalid_phase"
+
+
+def test_resolving_takes_the_last_phase_of_the_kind_and_refuses_a_notice_without_phases():
+    maintenance = publish(kind=Announcement.Kind.MAINTENANCE)
+    general = publish(kind=Announcement.Kind.GENERAL)
+
+    update = services.resolve_announcement(
+        announcement=maintenance,
+        body_es="Hecho.",
+        body_en="Done.",
+        notify_subscribers=False,
+        actor=None,
+    )
+
+    assert update.phase == Announcement.Phase.COMPLETED
+    assert Announcement.objects.get(pk=maintenance.pk).resolved_at is not None
+    with pytest.raises(ValidationError) as refused:
+        services.resolve_announcement(
+            announcement=general, body_es="x", body_en="x", notify_subscribers=False, actor=None
+        )
+    assert refused.value.code == "no_phases"
+
+
+def test_create_announcement_keeps_a_draft_or_publishes():
+    fields = {
+        "kind": Announcement.Kind.INCIDENT,
+        "severity": 2,
+        "title_es": "Fallan los pagos",
+        "title_en": "Payments fail",
+        "body_es": "Estamos en ello.",
+        "body_en": "We are on it.",
+        "areas": [],
+        "actor": None,
+    }
+
+    draft = services.create_announcement(**fields, publish=False)
+    published = services.create_announcement(**fields, publish=True)
+
+    assert draft.publication == Announcement.Publication.DRAFT
+    assert published.publication == Announcement.Publication.PUBLISHED
+    assert Dispatch.objects.filter(announcement=published).count() == 1
