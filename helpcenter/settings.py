@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "cases",
     "notifications",
     "insights",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,8 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's, feeds).
     path("favicon.ico", RedirectView.as_view(url=f"{settings.STATIC_URL}favicon.svg")),
     path("admin/", admin.site.urls),
+    # The API for other systems (/api/v1/): versioned, and not under a language prefix.
+    path("api/", include("api.urls")),
     # Django's set_language, leading to the same content in the new language.
     path("i18n/setlang/", switch_language, name="set_language"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),

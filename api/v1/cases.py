@@ -1,0 +1,159 @@
+"""Cases: open one for a customer, read, list a customer's, reply, note, change status."""
+
+from types import SimpleNamespace
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from api import pagination
+from api.models import Scope
+from api.v1.auth import ApiProblem, KeyAuth
+from api.v1.schemas import (
+    PROBLEMS,
+    PROBLEMS_404,
+    CaseDetailOut,
+    CaseEventOut,
+    CaseOpenIn,
+    CaseOut,
+    CasePage,
+    ContactOutcomeOut,
+    Email,
+    NoteIn,
+    ReplyIn,
+    StatusIn,
+)
+from api.v1.writes import Written, post
+from cases import selectors, services
+
+router = Router(tags=["cases"])
+READ = KeyAuth(Scope.CASES_READ)
+WRITE = KeyAuth(Scope.CASES_WRITE)
+
+
+def _case(reference: str):
+    case = selectors.case_for_desk(reference.strip().upper()[:12])
+    if case is None:
+        raise ApiProblem("not_found", detail=reference[:12])
+    return case
+
+
+@post(
+    router,
+    "/cases",
+    auth=WRITE,
+    response={200: ContactOutcomeOut, 201: ContactOutcomeOut, **PROBLEMS},
+    summary="Open a case on behalf of a customer",
+)
+def open_case(request: HttpRequest, payload: CaseOpenIn) -> Written:
+    """What the contact form does with the same message (``cases.services.submit_contact``):
+    201 with ``outcome: opened`` and the case (the customer gets its link by email); 200 when
+    nothing was opened: ``status_link_sent`` (a question about an existing case: its link is
+    emailed), ``incident_known`` (a live incident affects the reason: send again with
+    ``incident_seen`` and a new Idempotency-Key to open the case anyway). Needs cases:write."""
+    reason = selectors.selectable_reason(payload.reason)
+    if reason is None:
+        raise ApiProblem("unknown_reason", detail=payload.reason)
+    outcome = services.submit_contact(
+        reason=reason,
+        subject=payload.subject,
+        description=payload.description,
+        name=payload.customer_name,
+        email=payload.customer_email,
+        language=payload.language,
+        address_key=f"api-key:{request.auth.pk}",
+        incident_seen=payload.incident_seen,
+        # The key has its own rate limit; the contact form's per-address one is for visitors.
+        limits=None,
+        now=timezone.now(),
+    )
+    opened = outcome.kind == services.ContactOutcome.Kind.OPENED
+    body = ContactOutcomeOut.from_orm(
+        SimpleNamespace(outcome=outcome.kind.value, case=outcome.case, incident=outcome.incident)
+    )
+    resource = f"case:{outcome.case.reference}" if outcome.case is not None else ""
+    return Written(201 if opened else 200, body, resource)
+
+
+class CaseListQuery(Schema):
+    customer_email: Email
+    cursor: str | None = Field(default=None, max_length=2000)
+    limit: int = Field(default=20, ge=1, le=pagination.MAX_PAGE_SIZE)
+
+
+@router.get("/cases", auth=READ, response={200: CasePage, **PROBLEMS}, summary="A customer's cases")
+def list_cases(request: HttpRequest, query: Query[CaseListQuery]):
+    """Every case opened from this address, newest first. Needs cases:read."""
+    try:
+        page = pagination.newest_first(
+            selectors.cases_of_customer(query.customer_email),
+            cursor=query.cursor,
+            limit=query.limit,
+        )
+    except pagination.InvalidCursor:
+        raise ApiProblem("invalid_request", detail="cursor") from None
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/cases/{reference}",
+    auth=READ,
+    response={200: CaseDetailOut, **PROBLEMS_404},
+    summary="A case with its history",
+)
+def read_case(request: HttpRequest, reference: str):
+    """The case and every event on it (internal notes too: ``public`` says which the
+    customer sees). Needs cases:read."""
+    return _case(reference)
+
+
+@post(
+    router,
+    "/cases/{reference}/replies",
+    auth=WRITE,
+    response={201: CaseEventOut, **PROBLEMS_404},
+    summary="Reply to the customer",
+)
+def reply(request: HttpRequest, reference: str, payload: ReplyIn) -> Written:
+    """A public reply, emailed to the customer at once; it moves a new case to in progress,
+    or to ``status``. Needs cases:write."""
+    case = _case(reference)
+    event = services.reply_to_customer(
+        case=case,
+        body=payload.body,
+        actor=request.auth.user,
+        status=payload.status or "",
+        now=timezone.now(),
+    )
+    return Written(201, CaseEventOut.from_orm(event), f"case:{case.reference}")
+
+
+@post(
+    router,
+    "/cases/{reference}/notes",
+    auth=WRITE,
+    response={201: CaseEventOut, **PROBLEMS_404},
+    summary="Add an internal note",
+)
+def note(request: HttpRequest, reference: str, payload: NoteIn) -> Written:
+    """A note for staff only: never shown to the customer. Needs cases:write."""
+    case = _case(reference)
+    event = services.add_internal_note(case=case, body=payload.body, actor=request.auth.user)
+    return Written(201, CaseEventOut.from_orm(event), f"case:{case.reference}")
+
+
+@post(
+    router,
+    "/cases/{reference}/status",
+    auth=WRITE,
+    response={200: CaseOut, **PROBLEMS_404},
+    summary="Change a case's status",
+)
+def change_status(request: HttpRequest, reference: str, payload: StatusIn) -> Written:
+    """Along the case workflow (a refused move is 422 ``invalid_transition``); the customer
+    hears of it in the next update email. Needs cases:write."""
+    case = services.change_case_status(
+        case=_case(reference), status=payload.status, actor=request.auth.user, now=timezone.now()
+    )
+    return Written(200, CaseOut.from_orm(case), f"case:{case.reference}")

@@ -1,0 +1,401 @@
+"""What the API reads and answers. Its vocabularies (statuses, kinds, phases) are the API's
+own contract, version 1: tests/api/test_schema.py checks they are the models' choices."""
+
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from ninja import Schema
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+
+Language = Literal["es", "en"]
+CaseStatus = Literal["received", "in_progress", "waiting", "resolved", "closed", "reopened"]
+EventKind = Literal["opened", "status", "reply", "message", "note", "assignment", "rating"]
+AnnouncementKind = Literal["holiday", "incident", "maintenance", "general"]
+ProblemKind = Literal["incident", "maintenance"]
+Phase = Literal[
+    "",
+    "investigating",
+    "identified",
+    "monitoring",
+    "resolved",
+    "scheduled",
+    "in_progress",
+    "completed",
+]
+Publication = Literal["draft", "scheduled", "published", "expired"]
+ContactOutcomeKind = Literal[
+    "limited",
+    "status_link_sent",
+    "duplicate_found",
+    "added_to_case",
+    "opened",
+    "incident_known",
+    "already_submitted",
+]
+
+
+def _storable(value: str) -> str:
+    # JSON can carry what no form can: a NUL (PostgreSQL refuses it in text) or a lone
+    # surrogate ("\ud800", which cannot be encoded as UTF-8). Refused as the forms refuse NUL.
+    if "\x00" in value or any("\ud800" <= character <= "\udfff" for character in value):
+        raise ValueError("contains a NUL or a lone surrogate")
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError("not a valid email address") from None
+    return value
+
+
+def Text(max_length: int, *, min_length: int = 1):
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(_storable),
+    ]
+
+
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254),
+    AfterValidator(_storable),
+    AfterValidator(_email),
+]
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    AfterValidator(_storable),
+]
+Slug = Annotated[str, StringConstraints(pattern=r"^[-a-zA-Z0-9_]{1,200}$")]
+Query = Annotated[str, StringConstraints(max_length=500), AfterValidator(_storable)]
+
+
+class Problem(Schema):
+    """RFC 9457 problem details; ``code`` is stable, ``title`` and ``detail`` are for people."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    instance: str = ""
+    detail: str = ""
+    errors: list[dict] = Field(default_factory=list)
+
+
+PROBLEMS = {401: Problem, 403: Problem, 422: Problem, 429: Problem}
+PROBLEMS_404 = {**PROBLEMS, 404: Problem}
+
+
+# --- Contact reasons ----------------------------------------------------------------------------
+
+
+class ReasonGroupOut(Schema):
+    code: str
+    name_es: str
+    name_en: str
+
+
+class ContactReasonOut(Schema):
+    code: str
+    group: ReasonGroupOut | None
+    name_es: str
+    name_en: str
+    description_es: str
+    description_en: str
+    is_status_inquiry: bool
+    first_response_hours: int
+    resolution_days: int
+
+    @staticmethod
+    def resolve_group(reason) -> dict | None:
+        parent = reason.parent
+        if parent is None:
+            return None
+        return {"code": parent.code, "name_es": parent.name_es, "name_en": parent.name_en}
+
+
+class ContactReasonList(Schema):
+    items: list[ContactReasonOut]
+
+
+# --- Cases --------------------------------------------------------------------------------------
+
+
+class CaseOut(Schema):
+    reference: str
+    status: CaseStatus
+    reason: str
+    subject: str
+    description: str
+    customer_email: str
+    customer_name: str
+    language: Language
+    created_at: datetime
+    updated_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    satisfaction: int | None
+
+    @staticmethod
+    def resolve_reason(case) -> str:
+        return case.reason.code
+
+
+class CaseEventOut(Schema):
+    kind: EventKind
+    public: bool
+    by_customer: bool
+    author: str
+    body: str
+    from_status: CaseStatus | Literal[""]
+    to_status: CaseStatus | Literal[""]
+    created_at: datetime
+
+    @staticmethod
+    def resolve_author(event) -> str:
+        author = event.author
+        if author is None:
+            return ""
+        return author.get_full_name() or author.get_username()
+
+
+class CaseDetailOut(CaseOut):
+    events: list[CaseEventOut]
+
+    @staticmethod
+    def resolve_events(case) -> list:
+        return list(getattr(case, "all_events", None) or case.events.all())
+
+
+class CasePage(Schema):
+    items: list[CaseOut]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null: no more."
+    )
+
+
+class CaseOpenIn(Schema):
+    reason: Code = Field(description="A contact reason's code (GET /contact-reasons).")
+    customer_email: Email
+    customer_name: Text(120)
+    language: Language
+    subject: Text(200)
+    description: Text(5000)
+    incident_seen: int | None = Field(
+        default=None,
+        description=(
+            "The id of the live incident an earlier answer named (outcome incident_known): "
+            "the case is opened anyway and hears that incident's updates."
+        ),
+    )
+
+
+class IncidentRef(Schema):
+    id: int
+    slug: str
+    title_es: str
+    title_en: str
+
+
+class ContactOutcomeOut(Schema):
+    outcome: ContactOutcomeKind
+    case: CaseOut | None = None
+    incident: IncidentRef | None = None
+
+
+class ReplyIn(Schema):
+    body: Text(5000)
+    status: CaseStatus | None = Field(
+        default=None, description="Move the case to this status with the reply."
+    )
+
+
+class NoteIn(Schema):
+    body: Text(5000)
+
+
+class StatusIn(Schema):
+    status: CaseStatus
+
+
+# --- Knowledge base -----------------------------------------------------------------------------
+
+
+class ArticleOut(Schema):
+    id: int
+    slug: str
+    language: Language
+    translation_key: str
+    title: str
+    summary: str
+    body: str = Field(description="Markdown.")
+    category: str
+    url: str
+    published_at: datetime | None
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_category(article) -> str:
+        return article.category.slug
+
+    @staticmethod
+    def resolve_url(article) -> str:
+        return settings.SITE_URL + article.get_absolute_url()
+
+
+class ArticleHitOut(Schema):
+    id: int
+    title: str
+    summary: str
+    language: Language
+    category_name: str
+    url: str
+    snippet_html: str = Field(description="Escaped text with <mark> around the matched words.")
+    translation_key: str
+
+    @staticmethod
+    def resolve_url(hit) -> str:
+        return settings.SITE_URL + hit.url
+
+
+class SearchPage(Schema):
+    query: str
+    total: int
+    suggestion: str | None
+    degraded: bool = Field(description="The index was unavailable; the database answered.")
+    items: list[ArticleHitOut]
+    next_cursor: str | None
+
+
+# --- Announcements ------------------------------------------------------------------------------
+
+
+class AnnouncementIn(Schema):
+    kind: ProblemKind
+    severity: Literal[1, 2, 3] = Field(
+        default=2, description="1 information, 2 warning, 3 critical."
+    )
+    title_es: Text(200)
+    title_en: Text(200)
+    body_es: Text(20000) = Field(description="Markdown.")
+    body_en: Text(20000) = Field(description="Markdown.")
+    areas: list[Code] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Codes of the contact reasons (or groups) it affects; empty: everyone.",
+    )
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    expire_at: AwareDatetime | None = None
+    publish: bool = Field(default=False, description="false: a draft for a person to publish.")
+    publish_at: AwareDatetime | None = Field(
+        default=None, description="With publish: publish then (scheduled) instead of now."
+    )
+
+
+class AnnouncementOut(Schema):
+    id: int
+    slug: str
+    kind: AnnouncementKind
+    severity: int
+    title_es: str
+    title_en: str
+    body_es: str
+    body_en: str
+    areas: list[str]
+    publication: Publication
+    phase: Phase
+    starts_at: datetime | None
+    ends_at: datetime | None
+    publish_at: datetime | None
+    published_at: datetime | None
+    expire_at: datetime | None
+    resolved_at: datetime | None
+    created_at: datetime
+
+
+class UpdateIn(Schema):
+    phase: Phase = Field(default="", description="Move the incident to this phase (its kind's).")
+    body_es: Text(5000)
+    body_en: Text(5000)
+    notify_subscribers: bool = True
+
+
+class ResolveIn(Schema):
+    body_es: Text(5000)
+    body_en: Text(5000)
+    notify_subscribers: bool = True
+
+
+class PublishIn(Schema):
+    at: AwareDatetime | None = Field(default=None, description="Schedule for then; null: now.")
+
+
+class UpdateOut(Schema):
+    id: int
+    announcement: int
+    phase: Phase
+    body_es: str
+    body_en: str
+    notify_subscribers: bool
+    created_at: datetime
+
+    @staticmethod
+    def resolve_announcement(update) -> int:
+        return update.announcement_id
+
+
+# --- Subscribers --------------------------------------------------------------------------------
+
+
+class SubscriptionIn(Schema):
+    email: Email
+    language: Language
+    kinds: list[AnnouncementKind] = Field(
+        default_factory=list, max_length=4, description="None: every kind."
+    )
+    areas: list[Code] = Field(default_factory=list, max_length=100, description="None: all.")
+
+
+class SubscriptionOut(Schema):
+    status: Literal["confirmation_requested"] = Field(
+        description="An email asks the person to confirm (or, if already subscribed, links "
+        "to their preferences). The answer is the same either way."
+    )
+
+
+# --- Opening hours and closures -----------------------------------------------------------------
+
+
+class HoursOut(Schema):
+    weekday: int = Field(description="0 Monday … 6 Sunday.")
+    opens_at: time
+    closes_at: time
+
+
+class OpeningHoursOut(Schema):
+    time_zone: str
+    weekly: list[HoursOut]
+
+
+class ClosureOut(Schema):
+    date: date
+    label_es: str
+    label_en: str
+    closed: bool
+    opens_at: time | None
+    closes_at: time | None
+    reopens_at: datetime | None
+
+
+class ClosureList(Schema):
+    items: list[ClosureOut]
