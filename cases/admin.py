@@ -5,6 +5,7 @@ from cases.models import (
     CaseAccessToken,
     CaseEvent,
     ContactReason,
+    CustomerNotice,
     Deflection,
     SavedReply,
     Team,
@@ -94,3 +95,27 @@ class DeflectionAdmin(admin.ModelAdmin):
 
 
 admin.site.register(CaseAccessToken)
+
+
+@admin.register(CustomerNotice)
+class CustomerNoticeAdmin(admin.ModelAdmin):
+    """What other systems told customers through the API (issue 18, item 5): read only."""
+
+    list_display = [
+        "created_at",
+        "customer_email",
+        "reason",
+        "subject",
+        "expires_at",
+        "answered_at",
+    ]
+    list_filter = ["reason", "language"]
+    search_fields = ["customer_email", "subject", "external_reference"]
+    list_select_related = ["reason"]
+    readonly_fields = [field.name for field in CustomerNotice._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -317,6 +317,7 @@ class Deflection(models.Model):
         # "This solved it" on a suggestion the visitor never opened: kept apart, not counted
         # as a contact avoided (it may be a visitor giving up, or a stray click).
         ARTICLE_UNREAD = "unread", _("“This solved it” without opening the article")
+        NOTICE = "notice", _("A notice sent to the customer before they asked answered it")
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     reason = models.ForeignKey(ContactReason, null=True, blank=True, on_delete=models.SET_NULL)
@@ -330,6 +331,39 @@ class Deflection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.created_at:%Y-%m-%d}"
+
+
+class CustomerNotice(models.Model):
+    """A message to one customer before they have to ask ("your order P-123456 is delayed,
+    new date Thursday"), sent by another system through the API: emailed in the customer's
+    language, shown on their case page, and first on the contact form when they come to write
+    about its reason (the link in the email says who they are)."""
+
+    customer_email = models.EmailField(_("customer email"), db_index=True)
+    language = models.CharField(_("language"), max_length=2)
+    reason = models.ForeignKey(
+        ContactReason, verbose_name=_("reason"), on_delete=models.PROTECT, related_name="+"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"), max_length=5000)
+    # What the notice is about in the sender's words ("P-123456"), for whoever reads it.
+    external_reference = models.CharField(_("about"), max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    expires_at = models.DateTimeField(_("shown until"))
+    # The customer said on the contact form that it answered them: one contact avoided.
+    answered_at = models.DateTimeField(_("answered the customer"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("notice to a customer")
+        verbose_name_plural = _("notices to customers")
+        indexes = [models.Index(Lower("customer_email"), name="cases_notice_email_lower")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_email}: {self.subject}"
 
 
 class ContactSubmission(models.Model):

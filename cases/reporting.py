@@ -96,6 +96,7 @@ def figures_between(start: datetime, end: datetime, *, now: datetime) -> dict[Re
             n_deflected_status=Count("id", filter=Q(kind=Deflection.Kind.STATUS_INQUIRY)),
             n_deflected_duplicate=Count("id", filter=Q(kind=Deflection.Kind.DUPLICATE)),
             n_deflected_incident=Count("id", filter=Q(kind=Deflection.Kind.INCIDENT)),
+            n_deflected_notice=Count("id", filter=Q(kind=Deflection.Kind.NOTICE)),
         )
     )
     _add(figures, deflections)

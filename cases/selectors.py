@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
@@ -19,6 +20,7 @@ from cases.models import (
     CaseAccessToken,
     CaseEvent,
     ContactReason,
+    CustomerNotice,
     DeskAlert,
     DeskPreferences,
     ReplyDraft,
@@ -59,6 +61,75 @@ def selectable_reasons() -> QuerySet[ContactReason]:
 def selectable_reason(code: str) -> ContactReason | None:
     """The active reason a customer could choose on the contact form, by its code."""
     return selectable_reasons().filter(code=code).first()
+
+
+# --- Notices to one customer ------------------------------------------------------------------
+
+NOTICE_LINK_SALT = "cases.customer-notice"
+
+
+def notice_token(notice: CustomerNotice) -> str:
+    """What the notice's email link carries to the contact form: the notice's id, signed (it
+    shows the notice's text and nothing else, and only until the notice expires)."""
+    return signing.dumps(notice.pk, salt=NOTICE_LINK_SALT)
+
+
+def _notice_from_token(token: str) -> int | None:
+    try:
+        value = signing.loads(token[:200], salt=NOTICE_LINK_SALT)
+    except signing.BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def customer_notices(case: Case, *, now: datetime | None = None) -> list[CustomerNotice]:
+    """The notices sent to the case's customer that still show, newest first (no query when
+    ``case_for_status_page`` found none)."""
+    if not getattr(case, "has_notices", True):
+        return []
+    email = case.customer_email
+    return list(
+        CustomerNotice.objects.annotate(email_lower=Lower("customer_email"))
+        .filter(email_lower=email.strip().lower(), expires_at__gt=now or timezone.now())
+        .order_by("-created_at")[:5]
+    )
+
+
+def notice_for_contact(
+    *, reason: ContactReason, token: str = "", session=None, now: datetime | None = None
+) -> CustomerNotice | None:
+    """The notice the contact form leads with for ``reason``: the one the visitor's email link
+    names (``token``), or the newest one sent to a customer whose case link this browser has
+    opened (a proven address). None when neither has one about this reason that still shows."""
+    now = now or timezone.now()
+    live = CustomerNotice.objects.filter(reason=reason, expires_at__gt=now)
+    notice_id = _notice_from_token(token) if token else None
+    if notice_id is not None and (notice := live.filter(pk=notice_id).first()) is not None:
+        return notice
+    if session is None:
+        return None
+    proven = session_case_ids(session, proven_only=True, now=now)
+    if not proven:
+        return None
+    emails = Case.objects.filter(pk__in=proven).annotate(email_lower=Lower("customer_email"))
+    return (
+        live.annotate(email_lower=Lower("customer_email"))
+        .filter(email_lower__in=emails.values("email_lower"))
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def notice_from_token(token: str, *, now: datetime | None = None) -> CustomerNotice | None:
+    """The notice a token names, while it still shows."""
+    notice_id = _notice_from_token(token)
+    if notice_id is None:
+        return None
+    return (
+        CustomerNotice.objects.filter(pk=notice_id, expires_at__gt=now or timezone.now())
+        .select_related("reason")
+        .first()
+    )
 
 
 def contact_reason(reason_id: int | None) -> ContactReason | None:
@@ -147,13 +218,19 @@ def case_for_status_page(
     """
     if not _could_be_reference(reference):
         return None
-    cases = Case.objects.all()
+    now = now or timezone.now()
+    # Whether notices were sent to the customer rides on the same query: the page asks for
+    # them only when there are some (most customers have none: no fourth query for them).
+    told = CustomerNotice.objects.annotate(email_lower=Lower("customer_email")).filter(
+        email_lower=Lower(OuterRef("customer_email")), expires_at__gt=now
+    )
+    cases = Case.objects.annotate(has_notices=Exists(told))
     if access_token_ids is not None:
         live_link = CaseAccessToken.objects.filter(
             pk__in=access_token_ids,
             case_id=OuterRef("pk"),
             revoked_at__isnull=True,
-            expires_at__gt=now or timezone.now(),
+            expires_at__gt=now,
         )
         cases = cases.annotate(opened_by_live_link=Exists(live_link))
     try:
@@ -165,9 +242,9 @@ def case_for_status_page(
         case.reason = reasons[case.reason_id]
         case.team = teams[case.team_id] if case.team_id is not None else None
     else:  # created after this process read them, and the change has not reached the cache yet
-        live = getattr(case, "opened_by_live_link", None)
+        live, has_notices = getattr(case, "opened_by_live_link", None), case.has_notices
         case = Case.objects.select_related("reason", "reason__parent", "team").get(pk=case.pk)
-        case.opened_by_live_link = live
+        case.opened_by_live_link, case.has_notices = live, has_notices
     case.public_events = list(
         CaseEvent.objects.filter(case_id=case.pk, public=True).order_by("created_at", "id")
     )

@@ -10,6 +10,7 @@ urlpatterns = [
     path("contact/suggestions/", views.contact_suggestions, name="contact_suggestions"),
     path("contact/solved/", views.contact_solved, name="contact_solved"),
     path("contact/follow/", views.follow_incident, name="follow_incident"),
+    path("contact/told/", views.notice_answered, name="notice_answered"),
     path("contact/sent/", views.contact_links_sent, name="contact_links_sent"),
     path("contact/received/<str:reference>/", views.contact_received, name="contact_received"),
     path("cases/find/", views.find_case, name="find"),

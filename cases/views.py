@@ -53,7 +53,19 @@ def _contact_context(form: ContactForm, request: HtmxHttpRequest, known) -> dict
     if reason is not None:
         context["expectation"] = selectors.contact_expectation(reason.pk)
         context["problem"] = _problem_for(reason, request)
+        context.update(_told(reason, request))
     return context
+
+
+def _told(reason, request: HtmxHttpRequest) -> dict:
+    """A notice we already sent this customer about ``reason`` (issue 18, item 5): the link
+    in its email names it (``?notice=``), or this browser opened the customer's case link."""
+    told = selectors.notice_for_contact(
+        reason=reason, token=request.GET.get("notice", ""), session=request.session
+    )
+    if told is None:
+        return {}
+    return {"told": told, "told_token": selectors.notice_token(told)}
 
 
 def _problem_for(reason, request: HtmxHttpRequest) -> dict | None:
@@ -195,7 +207,18 @@ def contact_expectation(request: HtmxHttpRequest) -> HttpResponse:
     context = {"expectation": expectation, "in_form": True}
     if expectation is not None:
         context["problem"] = _problem_for(expectation.reason, request)
+        context.update(_told(expectation.reason, request))
     return render(request, "cases/partials/expectation.html", context)
+
+
+@require_POST
+def notice_answered(request: HtmxHttpRequest) -> HttpResponse:
+    """ "That answers it": a notice we had sent spared the customer writing to us."""
+    notice = selectors.notice_from_token(request.POST.get("notice", ""))
+    if notice is None:  # expired, or not a notice's token: the form, as if nothing happened
+        return redirect("cases:contact")
+    services.answered_by_notice(notice=notice)
+    return render(request, "cases/contact_told.html", {})
 
 
 @require_GET
@@ -336,6 +359,7 @@ def _status_context(request: HtmxHttpRequest, case: Case) -> dict:
         "answer_form": CaseAnswerForm(),
         "articles": kb.articles_for_keys(keys=case.reason.article_keys, language=language),
         "notices": notices.notices_for_areas(case.reason.areas, request=request)[:3],
+        "told": selectors.customer_notices(case),
     }
 
 

@@ -36,6 +36,7 @@ class DailyReasonStats(models.Model):
     deflected_status = models.PositiveIntegerField(default=0)
     deflected_duplicate = models.PositiveIntegerField(default=0)
     deflected_incident = models.PositiveIntegerField(default=0)
+    deflected_notice = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("daily figures per reason")

@@ -38,6 +38,7 @@ DEFLECTION_FIELDS = [
     "deflected_status",
     "deflected_duplicate",
     "deflected_incident",
+    "deflected_notice",
 ]
 MIN_VOTES_FOR_HELPFULNESS = 5
 TOP = 15
@@ -328,7 +329,8 @@ def _ratios(site, previous_site, overall, previous_overall) -> list[Figure]:
             _(
                 "Contacts avoided (“this solved it” after opening the article, status questions "
                 "answered with the case link, messages added to an open case, known problems "
-                "followed instead) out of contacts avoided plus cases opened."
+                "followed instead, notices sent to the customer first) out of contacts avoided "
+                "plus cases opened."
             ),
             "%",
         ),
@@ -369,6 +371,15 @@ def _needless(overall, previous_overall) -> list[Figure]:
             _(
                 "Visitors who met a live incident on the contact form and asked to be told when "
                 "it is fixed instead of writing to us."
+            ),
+        ),
+        Figure(
+            _("Contacts avoided by telling the customer first"),
+            overall["deflected_notice"],
+            previous_overall["deflected_notice"],
+            _(
+                "Customers who came to write about something another system had already told "
+                "them (a delayed order, say) and found that notice answered them."
             ),
         ),
         Figure(

@@ -19,6 +19,8 @@ from api.v1.schemas import (
     CaseOut,
     CasePage,
     ContactOutcomeOut,
+    CustomerNoticeIn,
+    CustomerNoticeOut,
     Email,
     NoteIn,
     ReplyIn,
@@ -39,6 +41,13 @@ def _case(reference: str):
     return case
 
 
+def _reason(code: str):
+    reason = selectors.selectable_reason(code)
+    if reason is None:
+        raise ApiProblem("unknown_reason", detail=code)
+    return reason
+
+
 @post(
     router,
     "/cases",
@@ -52,9 +61,7 @@ def open_case(request: HttpRequest, payload: CaseOpenIn) -> Written:
     nothing was opened: ``status_link_sent`` (a question about an existing case: its link is
     emailed), ``incident_known`` (a live incident affects the reason: send again with
     ``incident_seen`` and a new Idempotency-Key to open the case anyway). Needs cases:write."""
-    reason = selectors.selectable_reason(payload.reason)
-    if reason is None:
-        raise ApiProblem("unknown_reason", detail=payload.reason)
+    reason = _reason(payload.reason)
     outcome = services.submit_contact(
         reason=reason,
         subject=payload.subject,
@@ -74,6 +81,28 @@ def open_case(request: HttpRequest, payload: CaseOpenIn) -> Written:
     )
     resource = f"case:{outcome.case.reference}" if outcome.case is not None else ""
     return Written(201 if opened else 200, body, resource)
+
+
+@post(
+    router,
+    "/customer-notices",
+    auth=WRITE,
+    response={201: CustomerNoticeOut, **PROBLEMS},
+    summary="Tell one customer something before they ask",
+)
+def customer_notice(request: HttpRequest, payload: CustomerNoticeIn) -> Written:
+    """ "Your order P-123456 is delayed, new date Thursday": emailed to the customer in their
+    language (through the outbox), shown on their case page, and first on the contact form
+    when they come to write about ``reason`` (``cases.services.send_customer_notice``).
+    Needs cases:write: the system that opens a customer's cases tells them about them."""
+    reason = _reason(payload.reason)
+    notice = services.send_customer_notice(
+        **payload.model_dump(exclude={"reason"}),
+        reason=reason,
+        actor=request.auth.user,
+        now=timezone.now(),
+    )
+    return Written(201, CustomerNoticeOut.from_orm(notice), f"customer-notice:{notice.pk}")
 
 
 class CaseListQuery(Schema):

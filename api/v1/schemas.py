@@ -227,6 +227,39 @@ class StatusIn(Schema):
     status: CaseStatus
 
 
+class CustomerNoticeIn(Schema):
+    customer_email: Email
+    language: Language = Field(description="The customer's: the email is written in it.")
+    reason: Code = Field(
+        description="The contact reason it answers: the contact form leads with the notice "
+        "when the customer comes to write about it."
+    )
+    subject: Text(200)
+    body: Text(5000) = Field(description="Plain text, in the customer's language.")
+    external_reference: Text(100, min_length=0) = Field(
+        default="", description="What it is about in your words (an order number)."
+    )
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="Shown until then (14 days unless told)."
+    )
+
+
+class CustomerNoticeOut(Schema):
+    id: int
+    customer_email: str
+    language: Language
+    reason: str
+    subject: str
+    body: str
+    external_reference: str
+    created_at: datetime
+    expires_at: datetime
+
+    @staticmethod
+    def resolve_reason(notice) -> str:
+        return notice.reason.code
+
+
 # --- Knowledge base -----------------------------------------------------------------------------
 
 

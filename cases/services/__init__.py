@@ -42,6 +42,7 @@ from cases.services.link_requests import (
     request_case_links,
     requeue_case_link_requests,
 )
+from cases.services.notices import answered_by_notice, send_customer_notice
 
 __all__ = [
     "ContactOutcome",
@@ -51,6 +52,7 @@ __all__ = [
     "add_to_existing_case",
     "advance_idle_cases",
     "answer_case_link_request",
+    "answered_by_notice",
     "ask_for_case_links",
     "assign_case",
     "change_case_status",
@@ -74,6 +76,7 @@ __all__ = [
     "request_case_links",
     "requeue_case_link_requests",
     "revoke_links",
+    "send_customer_notice",
     "send_pending_updates",
     "set_customer_updates",
     "submit_contact",

@@ -1,4 +1,5 @@
-"""The README's order-system example runs as written, against a live server."""
+"""The README's order-system example runs as written, against a live server: it opens one
+case and sends one delay notice, however often it runs."""
 
 import re
 import subprocess
@@ -6,7 +7,8 @@ import sys
 
 import pytest
 
-from cases.models import Case
+from cases.models import Case, CustomerNotice
+from notifications.models import OutgoingMessage
 from notifications.services import announcements
 from tests.conftest import ROOT
 from tests.factories import AnnouncementFactory
@@ -28,13 +30,16 @@ def _run(live_server, key: str) -> str:
     return result.stdout
 
 
-def test_the_readme_script_opens_one_case_however_often_it_runs(live_server, key, reason):
+def test_the_readme_script_opens_one_case_and_tells_one_delay_however_often_it_runs(
+    live_server, key, reason
+):
     first = _run(live_server, key)
     again = _run(live_server, key)
 
-    case = Case.objects.get()
-    assert first == again == f"201 opened {case.reference}\n"
-    assert case.customer_email == "ana@example.com"
+    case, notice = Case.objects.get(), CustomerNotice.objects.get()
+    assert first == again == f"201 opened {case.reference}\n201 {notice.pk}\n"
+    assert case.customer_email == notice.customer_email == "ana@example.com"
+    assert OutgoingMessage.objects.filter(recipient="ana@example.com").count() == 2
 
 
 def test_the_readme_script_opens_the_case_past_a_live_incident(live_server, key, reason):
@@ -45,5 +50,5 @@ def test_the_readme_script_opens_the_case_past_a_live_incident(live_server, key,
     output = _run(live_server, key)
 
     case = Case.objects.get()
-    assert output == f"201 opened {case.reference}\n"
+    assert output.startswith(f"201 opened {case.reference}\n")
     assert case.incident_id == incident.pk

@@ -29,6 +29,7 @@ OPERATIONS = {
     ("post", "/api/v1/subscribers"),
     ("get", "/api/v1/opening-hours"),
     ("get", "/api/v1/closures"),
+    ("post", "/api/v1/customer-notices"),
 }
 
 
