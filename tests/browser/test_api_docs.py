@@ -1,9 +1,15 @@
-"""The API's documentation page runs under the site's CSP, from our own static files."""
+"""The API in chromium: its documentation page runs under the site's CSP from our own static
+files, and a notice sent through it leads the customer's contact form (issue 18)."""
 
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
+
+from cases import services
+from cases.models import Case, Deflection
+from notifications.models import OutgoingMessage
+from tests.api.test_schema import OPERATIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,8 +23,45 @@ def test_the_api_docs_render_every_operation_under_the_csp_from_our_own_host(ope
 
     assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(tab.page.locator(".opblock").first).to_be_visible()
-    expect(tab.page.locator(".opblock")).to_have_count(17)
+    expect(tab.page.locator(".opblock")).to_have_count(len(OPERATIONS))
     expect(tab.page.get_by_text("Open a case on behalf of a customer")).to_be_visible()
     tab.page.screenshot(path=tab.screenshots.with_suffix(".png"), full_page=True)
     assert hosts == {urlsplit(site).netloc}
     assert not tab.errors, tab.errors
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_a_customer_told_first_through_the_api_meets_the_notice_on_the_contact_form(
+    open_tab, shop, language
+):
+    """Issue 18, item 5: the email's link leads the contact form with the notice, in the
+    customer's language, with nothing of the other language and no axe-core violation; "that
+    answers it" ends there, with no case opened."""
+    notice = services.send_customer_notice(
+        customer_email="ana@example.com",
+        language=language,
+        reason=shop["reason"],
+        subject={"es": "Tu reembolso llega el jueves", "en": "Your refund arrives on Thursday"}[
+            language
+        ],
+        body={"es": "El banco lo abona el jueves.", "en": "The bank pays it on Thursday."}[
+            language
+        ],
+        actor=None,
+    )
+    message = OutgoingMessage.objects.get(dedupe_key=f"customer-notice:{notice.pk}")
+    link = next(line for line in message.body_text.splitlines() if "/contact/?" in line).strip()
+    tab = open_tab(language, who=f"customer-{language}")
+
+    tab.goto("/" + link.split("://", 1)[1].split("/", 1)[1])
+
+    told = tab.page.locator("#told")
+    expect(told).to_contain_text(notice.subject)
+    tab.check("contact-told", accessibility=True)
+    told.get_by_role("button").click()
+    expect(tab.page.locator("h1")).to_have_text(
+        {"es": "Nos alegra que esté respondido", "en": "Glad it is answered"}[language]
+    )
+    tab.check("answered")
+    assert Deflection.objects.filter(kind=Deflection.Kind.NOTICE).count() == 1
+    assert Case.objects.count() == 0
