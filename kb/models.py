@@ -277,6 +277,8 @@ class SearchSignal(models.Model):
     class Kind(models.TextChoices):
         HELPFUL = "helpful", _("Voted the article helpful")
         SOLVED = "solved", _("“This solved it” on a suggestion")
+        VIEWED = "viewed", _("Read the article and did not search again")
+        CASE = "case", _("Opened a case for a reason that links the article")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     language = models.CharField(_("language"), max_length=2, choices=Language.choices)

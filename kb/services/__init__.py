@@ -5,7 +5,9 @@ from kb.services.activity import (
     note_contact_after_search,
     record_article_read,
     record_article_view,
+    record_case_after_search,
     record_search,
+    record_solved_suggestion,
 )
 from kb.services.articles import (
     archive_article,
@@ -37,9 +39,11 @@ __all__ = [
     "rebuild_search_index",
     "record_article_read",
     "record_article_view",
+    "record_case_after_search",
     "record_feedback",
     "record_search",
     "record_search_signal",
+    "record_solved_suggestion",
     "reindex_learned_article",
     "request_index_update",
     "restore_revision",
