@@ -27,9 +27,11 @@ from kb.services.indexing import (
     sync_article_to_index,
 )
 from kb.services.learning import learn, record_search_signal, reindex_learned_article
+from kb.services.synonyms import clean_synonym_words
 
 __all__ = [
     "archive_article",
+    "clean_synonym_words",
     "delete_article",
     "flush_article_views",
     "learn",
