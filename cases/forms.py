@@ -216,6 +216,8 @@ class SolvedForm(forms.Form):
 
     reason = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     article = forms.SlugField(required=False, max_length=80)
+    # The subject the suggestion answered (search learns from it); longer text is cut.
+    subject = forms.CharField(required=False)
 
     def clean_reason(self) -> ContactReason | None:
         return contact_reason(self.cleaned_data.get("reason"))
@@ -225,6 +227,7 @@ class SolvedForm(forms.Form):
         return {
             "reason": self.cleaned_data.get("reason"),
             "article_key": self.cleaned_data.get("article") or "",
+            "subject": (self.cleaned_data.get("subject") or "")[:200],
         }
 
 

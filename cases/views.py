@@ -241,7 +241,12 @@ def contact_suggestions(request: HtmxHttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/partials/suggestions.html",
-        {"hits": hits, "problems": problems, "reason": reason.pk if reason else ""},
+        {
+            "hits": hits,
+            "problems": problems,
+            "reason": reason.pk if reason else "",
+            "subject": text,
+        },
     )
 
 
@@ -260,6 +265,7 @@ def contact_solved(request: HtmxHttpRequest) -> HttpResponse:
     services.record_article_deflection(
         reason=counted["reason"],
         article_key=counted["article_key"],
+        subject=counted["subject"],
         language=current_language(),
         visitor_hash=visitor_hash(request),
         address_key=client_address_key(request),

@@ -172,11 +172,19 @@ class Insights:
     demand: Table
     promises: list[Table]
     content_gaps: list[Table]
+    learned: Table
+    learned_days: int
 
     @property
     def tables(self) -> dict[str, Table]:
         """Every table of the page by its slug (the CSV export)."""
-        every = [self.demand, self.demand_chart_table, *self.promises, *self.content_gaps]
+        every = [
+            self.demand,
+            self.demand_chart_table,
+            *self.promises,
+            *self.content_gaps,
+            self.learned,
+        ]
         return {table.slug: table for table in every}
 
 
@@ -242,6 +250,8 @@ def insights_for(period: Period) -> Insights:
         demand=demand,
         promises=_promise_tables(reasons, teams, totals),
         content_gaps=_content_gap_tables(period),
+        learned=_learned_table(period),
+        learned_days=LEARNED_DAYS,
     )
 
 
@@ -628,6 +638,45 @@ def _content_gap_tables(period: Period) -> list[Table]:
         ],
     )
     return [zero, before_case, worst, read, stale]
+
+
+# What "this week" is for the table of what search learned: the last 7 days of the period.
+LEARNED_DAYS = 7
+
+
+def _learned_table(period: Period) -> Table:
+    """What search learned in the last week of the period: query words linked to articles
+    by what visitors did after searching (kb.services.learning), in both languages."""
+    end = period.end
+    rows = [
+        {
+            "article": term["article"].title if term["article"] else term["translation_key"],
+            "word": term["word"],
+            "language": term["language"],
+            "visitors": term["visitors"],
+            "addresses": term["addresses"],
+            "evidence": term["evidence"],
+            **({"url": term["article"].get_absolute_url()} if term["article"] else {}),
+            # Where staff pin or remove the word (kb admin, "Learned search words").
+            "edit_url": reverse("admin:kb_learnedterm_changelist")
+            + "?"
+            + urlencode({"q": term["word"], "language__exact": term["language"]}),
+        }
+        for term in kb_figures.learned_between(end - timedelta(days=LEARNED_DAYS), end, limit=TOP)
+    ]
+    return Table(
+        "search-learned",
+        _("What search learned this week"),
+        [
+            ("article", _("Article")),
+            ("word", _("Searched for")),
+            ("language", _("Language")),
+            ("visitors", _("Visitors")),
+            ("addresses", _("Addresses")),
+            ("evidence", _("Evidence")),
+        ],
+        rows,
+    )
 
 
 # --- The weekly digest ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from kb.models import (
     Category,
     LearnedTerm,
     SearchLog,
+    SearchSynonym,
 )
 from kb.rendering import render_markdown
 from kb.revisions import text_diff
@@ -419,3 +420,22 @@ class LearnedTermAdmin(admin.ModelAdmin):
     def delete_model(self, request, obj) -> None:
         super().delete_model(request, obj)
         services.reindex_learned_article(language=obj.language, translation_key=obj.translation_key)
+
+
+class SearchSynonymForm(forms.ModelForm):
+    class Meta:
+        model = SearchSynonym
+        fields = ["language", "words"]
+
+    def clean_words(self) -> str:
+        return services.clean_synonym_words(self.cleaned_data.get("words", ""))
+
+
+@admin.register(SearchSynonym)
+class SearchSynonymAdmin(admin.ModelAdmin):
+    """Synonyms per language (issue 16): used by the next search, nothing to re-index."""
+
+    form = SearchSynonymForm
+    list_display = ["words", "language", "updated_at"]
+    list_filter = ["language"]
+    search_fields = ["words"]

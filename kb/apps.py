@@ -12,6 +12,6 @@ class KbConfig(AppConfig):
         from kb import checks  # noqa: F401  (registers the system checks)
         from kb.selectors import article_language_switch
 
-        process_memo.watch(self.get_model("Article"))
+        process_memo.watch(self.get_model("Article"), self.get_model("SearchSynonym"))
         # An article's slug differs between its versions: the switch finds the translation.
         register_language_switch("kb:article", article_language_switch)

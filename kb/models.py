@@ -277,6 +277,8 @@ class SearchSignal(models.Model):
     class Kind(models.TextChoices):
         HELPFUL = "helpful", _("Voted the article helpful")
         SOLVED = "solved", _("“This solved it” on a suggestion")
+        VIEWED = "viewed", _("Read the article and did not search again")
+        CASE = "case", _("Opened a case for a reason that links the article")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     language = models.CharField(_("language"), max_length=2, choices=Language.choices)
@@ -332,3 +334,31 @@ class LearnedTerm(models.Model):
     @property
     def in_use(self) -> bool:
         return not self.removed and (self.active or self.pinned)
+
+
+class SearchSynonym(models.Model):
+    """Words customers use for the same thing in one language (issue 16): a search for any of
+    them also finds the articles that use the others. Kept by staff in the admin and used by
+    the next search (``kb.selectors.search_synonyms``): no re-indexing, no deployment."""
+
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    words = models.CharField(
+        _("words"),
+        max_length=255,
+        help_text=_(
+            "Two or more words, separated by commas: “refund, rebate, reimbursement”. "
+            "A search for any of them also finds the articles that use the others."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["language", "words"]
+        verbose_name = _("search synonyms")
+        verbose_name_plural = _("search synonyms")
+
+    def __str__(self) -> str:
+        return self.words
+
+    def word_list(self) -> list[str]:
+        return [word.strip() for word in self.words.split(",") if word.strip()]

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 from django.db.models import Count, F, Q, Sum
 
-from kb.models import Article, ArticleDailyViews, ArticleFeedback, SearchLog
+from kb.models import Article, ArticleDailyViews, ArticleFeedback, LearnedTerm, SearchLog
 from kb.selectors import search_articles, stale_before
 
 
@@ -73,3 +73,30 @@ def results_now(query: str, language: str) -> int:
     """How many published articles a search finds today (a search that had none then may
     have been answered since)."""
     return search_articles(query=query, language=language).total
+
+
+def learned_between(start: datetime, end: datetime, *, limit: int = 15) -> list[dict]:
+    """What search learned in [start, end): query words first linked to an article then by
+    visitors' behaviour (kb.services.learning) and still in use, strongest first, in both
+    languages; each with its article (in the word's language when it exists), visitors,
+    addresses and evidence."""
+    terms = list(
+        LearnedTerm.objects.filter(
+            learned_at__gte=start, learned_at__lt=end, active=True, removed=False
+        )
+        .order_by("-evidence", "-visitors", "word")
+        .values("word", "language", "translation_key", "visitors", "addresses", "evidence")[:limit]
+    )
+    keys = {term["translation_key"] for term in terms}
+    articles: dict[tuple[str, str], Article] = {}
+    for article in (
+        Article.objects.published()
+        .filter(translation_key__in=keys)
+        .only("pk", "title", "slug", "language", "translation_key")
+    ):
+        articles[article.translation_key, article.language] = article
+        articles.setdefault((article.translation_key, ""), article)
+    for term in terms:
+        key = term["translation_key"]
+        term["article"] = articles.get((key, term["language"])) or articles.get((key, ""))
+    return terms

@@ -22,11 +22,20 @@ from django.utils.translation import gettext_lazy, override
 from foundation import process_memo, shared_cache
 from foundation.i18n import LanguageSwitch
 from foundation.visitors import seen_articles_key
-from kb.models import Article, ArticleDailyViews, ArticleFeedback, ArticleRevision, Category
+from kb.models import (
+    Article,
+    ArticleDailyViews,
+    ArticleFeedback,
+    ArticleRevision,
+    Category,
+    SearchSynonym,
+)
 from kb.search import (
     FastPath,
     SearchUnavailable,
+    Synonyms,
     clean_query,
+    fold_word,
     get_fallback_search_backend,
     get_search_backend,
 )
@@ -106,15 +115,34 @@ def _published_by_id(ids: list[int]) -> dict[int, Article]:
     return {article.pk: article for article in articles}
 
 
+def search_synonyms(*, language: str) -> Synonyms:
+    """The synonyms staff keep for ``language``: each word (folded, ``fold_word``) with the
+    other words of its groups. Kept in the process until a group changes (process_memo)."""
+    return process_memo.remember(
+        ("kb.search_synonyms", language), lambda: _search_synonyms(language)
+    )
+
+
+def _search_synonyms(language: str) -> dict[str, tuple[str, ...]]:
+    found: dict[str, dict[str, None]] = {}
+    for group in SearchSynonym.objects.filter(language=language):
+        words = group.word_list()
+        for word in words:
+            others = found.setdefault(fold_word(word), {})
+            others.update(dict.fromkeys(other for other in words if other != word))
+    return {word: tuple(others) for word, others in found.items()}
+
+
 def search_articles(
     *, query: str, language: str, category: str | None = None, page: int = 1
 ) -> ArticleSearchPage:
     """Published articles matching ``query``, the visitor's language first.
 
-    Any string is a valid query. Hits are checked against the database, so an article that
-    was archived a moment ago is gone from results even before the index task has run. When
-    the index is missing or unreadable, the fallback backend (the database's simpler word
-    matching) answers instead, and the page says so (``degraded``).
+    Any string is a valid query; a word also finds its synonyms (``search_synonyms``). Hits
+    are checked against the database, so an article that was archived a moment ago is gone
+    from results even before the index task has run. When the index is missing or
+    unreadable, the fallback backend (the database's simpler word matching) answers instead,
+    and the page says so (``degraded``).
     """
     cleaned = clean_query(query)
     page = min(max(page, 1), MAX_SEARCH_PAGE)
@@ -125,6 +153,7 @@ def search_articles(
         "category": category or None,
         "page": page,
         "per_page": SEARCH_PER_PAGE,
+        "synonyms": search_synonyms(language=language),
     }
     degraded = False
     try:

@@ -80,7 +80,10 @@ def article_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
     article = _article_or_404(request, slug)
     visitor = visitor_hash(request)
     services.record_article_read(
-        article_id=article.pk, translation_key=article.translation_key, visitor_hash=visitor
+        article_id=article.pk,
+        translation_key=article.translation_key,
+        visitor_hash=visitor,
+        address_key=client_address_key(request),
     )
     rendered = render_article_body(
         article_id=article.pk,

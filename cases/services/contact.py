@@ -17,6 +17,7 @@ from cases.services.link_requests import request_case_links
 from foundation import shared_cache
 from foundation.ratelimit import allow
 from kb import selectors as kb
+from kb import services as kb_services
 from notifications import selectors as notices
 from notifications.models import Announcement
 from notifications.services.incidents import follow_incident
@@ -65,6 +66,7 @@ def record_article_deflection(
     address_key: str,
     reason: ContactReason | None = None,
     article_key: str = "",
+    subject: str = "",
     now: datetime | None = None,
 ) -> Deflection | None:
     """Count "this solved it" once per visitor, reason and day (the service's day), and at
@@ -73,6 +75,8 @@ def record_article_deflection(
     ``article_key`` is the article's translation key. It counts as a contact avoided only when
     the visitor had opened that article (in either language); a click on a suggestion never
     opened is recorded apart (``Deflection.Kind.ARTICLE_UNREAD``) and counts for nothing.
+    A contact avoided is also a signal search learns from: ``subject``, the words the
+    suggestion answered, point to the article (``kb.services.record_solved_suggestion``).
 
     Best effort, like every count kept in the cache: while the cache is down the click counts.
     """
@@ -94,6 +98,15 @@ def record_article_deflection(
     ):
         return None
     opened = bool(article_key) and article_key in kb.articles_seen_by(visitor_hash=visitor_hash)
+    if opened:
+        kb_services.record_solved_suggestion(
+            translation_key=article_key,
+            language=language,
+            visitor_hash=visitor_hash,
+            address_key=address_key,
+            subject=subject,
+            now=now,
+        )
     return record_deflection(
         kind=Deflection.Kind.ARTICLE if opened else Deflection.Kind.ARTICLE_UNREAD,
         reason=reason,
@@ -242,6 +255,7 @@ def submit_contact(
             email=email,
             language=language,
             visitor_hash=visitor_hash,
+            address_key=address_key,
             verified_case_ids=verified_case_ids,
             duplicate_choice=duplicate_choice,
             token=submission_token,
@@ -261,6 +275,7 @@ def _submit(
     email: str,
     language: str,
     visitor_hash: str,
+    address_key: str,
     verified_case_ids: Sequence[int],
     duplicate_choice: DuplicateChoice,
     token: str,
@@ -313,6 +328,7 @@ def _submit(
             subject=subject,
             description=description,
             visitor_hash=visitor_hash,
+            address_key=address_key,
             incident_id=seen.pk if seen is not None else None,
             now=now,
         )

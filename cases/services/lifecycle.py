@@ -132,13 +132,16 @@ def open_case(
     subject: str,
     description: str,
     visitor_hash: str = "",
+    address_key: str = "",
     incident_id: int | None = None,
     now: datetime | None = None,
 ) -> Case:
     """Open a case, compute its honest due dates, and email the customer its link (after commit).
 
     With the anonymous ``visitor_hash`` of the web visitor, it also notes what self-service had
-    offered them (a live notice, the reason's articles, a search just before) for the insights.
+    offered them (a live notice, the reason's articles, a search just before) for the insights;
+    a search just before, when the reason links articles, is a signal search learns from (the
+    search's words point to those articles; ``address_key`` counts the client address).
     ``incident_id``: the live incident the contact form showed first; the case hears its
     updates (``tell_cases_about_incidents``).
     """
@@ -153,6 +156,15 @@ def open_case(
     if visitor_hash:
         search_before = kb_services.note_contact_after_search(
             visitor_hash=visitor_hash, reason_code=reason.code
+        )
+    if search_before and reason.article_keys:
+        kb_services.record_case_after_search(
+            query=search_before,
+            article_keys=reason.article_keys,
+            language=language,
+            visitor_hash=visitor_hash,
+            address_key=address_key,
+            now=now,
         )
     for _attempt in range(5):
         try:

@@ -28,8 +28,9 @@ from .base import (
     SearchHit,
     SearchResults,
     SearchUnavailable,
+    Synonyms,
 )
-from .text import clean_query
+from .text import clean_query, fold_word
 
 WHOOSH_BACKEND = "kb.search.backends.whoosh.WhooshSearchBackend"
 DATABASE_BACKEND = "kb.search.backends.database.DatabaseSearchBackend"
@@ -47,7 +48,9 @@ __all__ = [
     "SearchHit",
     "SearchResults",
     "SearchUnavailable",
+    "Synonyms",
     "clean_query",
+    "fold_word",
     "get_fallback_search_backend",
     "get_search_backend",
 ]

@@ -9,11 +9,18 @@ in ``tests/kb/test_search_backends.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 IndexStatus = Literal["ok", "missing", "unreadable"]
+
+
+# Words that mean the same to customers, per query word: a search for the key (a word folded
+# with kb.search.text.fold_word) also finds articles with any of the words (as staff wrote
+# them). Staff keep them in the admin (kb.models.SearchSynonym); search passes those of the
+# visitor's language.
+Synonyms = Mapping[str, Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -150,8 +157,12 @@ class SearchBackend(Protocol):
         category: str | None = None,
         page: int = 1,
         per_page: int = 10,
+        synonyms: Synonyms | None = None,
     ) -> SearchResults:
         """``language`` first, then the other language. Any string is a valid query.
+
+        A query word also matches its ``synonyms`` (words of ``language``), as if the
+        article had used the word itself.
 
         Raises SearchUnavailable when the index cannot answer.
         """

@@ -18,11 +18,10 @@ No search library here: backends pass their own word keys (a stem, a folded word
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 
-from .text import WORD_RE
+from .text import WORD_RE, fold_word
 
 # Share of the best hit's score below which a hit is not shown.
 SCORE_FLOOR = 0.15
@@ -46,9 +45,7 @@ class TitleMatch(IntEnum):
 
 def folded_words(text: str) -> list[str]:
     """Every word of ``text``, lowercase and without accents, in order."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return WORD_RE.findall(plain)
+    return WORD_RE.findall(fold_word(text))
 
 
 def title_match(query: str, title: str, key: Callable[[str], str | None]) -> TitleMatch:

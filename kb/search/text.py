@@ -60,6 +60,13 @@ def clean_query(raw: str) -> str:
     return text
 
 
+def fold_word(word: str) -> str:
+    """A word lowercase and without accents ("Devolución" -> "devolucion"): how synonyms are
+    looked up, whatever the visitor typed."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
 def query_words(cleaned: str) -> list[str]:
     """Distinct word tokens of a cleaned query, in order (first spelling wins)."""
     seen: set[str] = set()

@@ -5,7 +5,9 @@ from kb.services.activity import (
     note_contact_after_search,
     record_article_read,
     record_article_view,
+    record_case_after_search,
     record_search,
+    record_solved_suggestion,
 )
 from kb.services.articles import (
     archive_article,
@@ -25,9 +27,11 @@ from kb.services.indexing import (
     sync_article_to_index,
 )
 from kb.services.learning import learn, record_search_signal, reindex_learned_article
+from kb.services.synonyms import clean_synonym_words
 
 __all__ = [
     "archive_article",
+    "clean_synonym_words",
     "delete_article",
     "flush_article_views",
     "learn",
@@ -37,9 +41,11 @@ __all__ = [
     "rebuild_search_index",
     "record_article_read",
     "record_article_view",
+    "record_case_after_search",
     "record_feedback",
     "record_search",
     "record_search_signal",
+    "record_solved_suggestion",
     "reindex_learned_article",
     "request_index_update",
     "restore_revision",

@@ -9,6 +9,7 @@ While the cache is down, views are not counted and searches are not coalesced: t
 served as usual (``foundation.shared_cache``).
 """
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
@@ -18,11 +19,18 @@ from django.utils import timezone
 
 from foundation import shared_cache
 from foundation.visitors import seen_articles_key
-from kb.models import Article, ArticleDailyViews, SearchLog
+from kb.models import Article, ArticleDailyViews, SearchLog, SearchSignal
+from kb.services.learning import (
+    MAX_ARTICLES_PER_VISITOR,
+    VIEW_SETTLES_AFTER,
+    record_search_signal,
+)
 
 VIEW_COUNTER_TTL = 60 * 60 * 24 * 3
 SEARCH_COALESCE_SECONDS = 30
-RECENT_SEARCH_SECONDS = 60 * 15
+# The visit a search belongs to: an article opened this soon after it was found by it, and a
+# view not followed by another search this soon answered it (kb.services.learning).
+RECENT_SEARCH_SECONDS = int(VIEW_SETTLES_AFTER.total_seconds())
 SEEN_ARTICLES_SECONDS = 60 * 60 * 24
 
 
@@ -37,15 +45,33 @@ def record_article_view(*, article_id: int, today: date | None = None) -> None:
 
 
 def record_article_read(
-    *, article_id: int, translation_key: str, visitor_hash: str, today: date | None = None
+    *,
+    article_id: int,
+    translation_key: str,
+    visitor_hash: str,
+    address_key: str = "",
+    now: datetime | None = None,
 ) -> None:
     """What an article page records: the view, the article as the result the visitor's last
     search opened, and the article among those the visitor read today. One increment, one
-    read of both visitor keys, and a write only when the article is new to the visitor."""
-    record_article_view(article_id=article_id, today=today)
+    read of both visitor keys, and a write only when the article is new to the visitor.
+
+    The first article opened after a search is also a learning signal (``VIEWED``), withdrawn
+    if the visitor searches again within the visit (:func:`record_search`)."""
+    now = now or timezone.now()
+    record_article_view(article_id=article_id, today=timezone.localdate(now))
     search_key, seen_key = _last_search_key(visitor_hash), seen_articles_key(visitor_hash)
     found = shared_cache.read_many([search_key, seen_key])
-    _note_result_opened(found.get(search_key), article_id)
+    last_search = found.get(search_key)
+    _note_result_opened(last_search, article_id)
+    _note_viewed_after_search(
+        search_key,
+        last_search,
+        translation_key=translation_key,
+        visitor_hash=visitor_hash,
+        address_key=address_key,
+        now=now,
+    )
     _add_seen(seen_key, found.get(seen_key) or [], translation_key)
 
 
@@ -99,6 +125,9 @@ def record_search(
         "used_fuzzy": used_fuzzy,
     }
     previous = shared_cache.read(_last_search_key(visitor_hash))
+    if previous and previous.get("viewed"):
+        # Back to search: the article opened from the previous one did not answer.
+        SearchSignal.objects.filter(pk=previous["viewed"], kind=SearchSignal.Kind.VIEWED).delete()
     log = None
     if previous and (now.timestamp() - previous["at"]) < SEARCH_COALESCE_SECONDS:
         earlier = previous["query"]
@@ -109,7 +138,7 @@ def record_search(
         log = SearchLog.objects.create(created_at=now, **fields)
     shared_cache.write(
         _last_search_key(visitor_hash),
-        {"id": log.pk, "query": query, "at": now.timestamp()},
+        {"id": log.pk, "query": query, "language": language, "at": now.timestamp()},
         timeout=RECENT_SEARCH_SECONDS,
     )
     return log
@@ -119,6 +148,55 @@ def last_search_query(visitor_hash: str) -> str:
     """The words of the visitor's search of the last few minutes ("" when there was none)."""
     previous = shared_cache.read(_last_search_key(visitor_hash))
     return str(previous.get("query", ""))[:200] if previous else ""
+
+
+def record_solved_suggestion(
+    *,
+    translation_key: str,
+    language: str,
+    visitor_hash: str,
+    address_key: str,
+    subject: str = "",
+    now: datetime | None = None,
+) -> SearchSignal | None:
+    """ "This solved it" on a contact-form suggestion the visitor had opened: the subject they
+    typed (else their last search) points to the article, a signal search learns from."""
+    return record_search_signal(
+        kind=SearchSignal.Kind.SOLVED,
+        translation_key=translation_key,
+        language=language,
+        visitor_hash=visitor_hash,
+        address_key=address_key,
+        query=subject.strip() or last_search_query(visitor_hash),
+        now=now,
+    )
+
+
+def record_case_after_search(
+    *,
+    query: str,
+    article_keys: Sequence[str],
+    language: str,
+    visitor_hash: str,
+    address_key: str,
+    now: datetime | None = None,
+) -> list[SearchSignal]:
+    """A case opened after searching ``query``, for a contact reason that links the articles
+    ``article_keys``: the search was about what those articles answer (a signal for each, up
+    to the articles one visitor may teach, ``learning.MAX_ARTICLES_PER_VISITOR``)."""
+    signals = [
+        record_search_signal(
+            kind=SearchSignal.Kind.CASE,
+            translation_key=key,
+            language=language,
+            visitor_hash=visitor_hash,
+            address_key=address_key,
+            query=query,
+            now=now,
+        )
+        for key in list(dict.fromkeys(article_keys))[:MAX_ARTICLES_PER_VISITOR]
+    ]
+    return [signal for signal in signals if signal is not None]
 
 
 def note_contact_after_search(*, visitor_hash: str, reason_code: str) -> str:
@@ -136,6 +214,34 @@ def _add_seen(key: str, seen: list[str], translation_key: str) -> None:
     # in front of the visitor (anonymous: keyed by the visitor hash).
     if translation_key not in seen:
         shared_cache.write(key, [*seen[-49:], translation_key], timeout=SEEN_ARTICLES_SECONDS)
+
+
+def _note_viewed_after_search(
+    key: str,
+    last_search: dict | None,
+    *,
+    translation_key: str,
+    visitor_hash: str,
+    address_key: str,
+    now: datetime,
+) -> None:
+    # Only the first article opened from a search, and only within its visit.
+    if not last_search or last_search.get("viewed") or not last_search.get("language"):
+        return
+    remaining = RECENT_SEARCH_SECONDS - (now.timestamp() - last_search.get("at", 0))
+    if remaining <= 0:
+        return
+    signal = record_search_signal(
+        kind=SearchSignal.Kind.VIEWED,
+        translation_key=translation_key,
+        language=last_search.get("language", ""),
+        visitor_hash=visitor_hash,
+        address_key=address_key,
+        query=str(last_search.get("query", "")),
+        now=now,
+    )
+    if signal is not None:
+        shared_cache.write(key, {**last_search, "viewed": signal.pk}, timeout=int(remaining) + 1)
 
 
 def _note_result_opened(last_search: dict | None, article_id: int) -> None:

@@ -2,6 +2,7 @@ from django.core.exceptions import ValidationError
 
 from foundation.ratelimit import allow
 from kb.models import Article, ArticleFeedback, SearchSignal
+from kb.services.activity import last_search_query
 from kb.services.learning import record_search_signal
 
 MAX_COMMENT_LENGTH = 1000
@@ -54,7 +55,7 @@ def record_feedback(
             language=language,
             visitor_hash=visitor_hash,
             address_key=address_key,
-            searched_as=searched_as or visitor_hash,
+            query=last_search_query(searched_as or visitor_hash),
         )
     return feedback
 

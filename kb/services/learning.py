@@ -1,10 +1,19 @@
 """Search that learns from what customers do (issue 16, item 2).
 
-When a visitor who searched a moment ago votes an article helpful, a
-:class:`~kb.models.SearchSignal` keeps the search's words, the article's translation key, a
-hash of the visitor and one of the client address. (``SearchSignal.Kind.SOLVED``, "this
-solved it" on a contact-form suggestion with its subject as the query, is declared but not
-recorded yet.)
+What a visitor does after a search that says which article answered it becomes a
+:class:`~kb.models.SearchSignal`: the search's words, the article's translation key, a hash
+of the visitor and one of the client address. Four things count:
+
+- a helpful vote on an article (``HELPFUL``);
+- "this solved it" on a contact-form suggestion the visitor had opened, with the subject
+  they typed as the query (``SOLVED``);
+- the first article opened after a search when the visitor does not come back to search
+  within the visit (``VIEWED``: recorded when the article is opened, withdrawn when they
+  search again; counted once ``VIEW_SETTLES_AFTER`` has passed without that);
+- a case opened after a search, for a contact reason that links articles: the search's words
+  point to those articles (``CASE``: the reason says what the visitor was looking for).
+
+A view or a case says less than a vote: each kind weighs ``KIND_WEIGHTS`` in the evidence.
 :func:`learn` (``manage.py learn_search`` and beat) turns signals into
 :class:`~kb.models.LearnedTerm` rows: query words that point to an article. Words in use are
 indexed with the article as keywords (``kb.services.indexing``), so the article is found, and
@@ -14,7 +23,7 @@ It cannot be poisoned cheaply:
 
 - a visitor counts once per word and article, and for at most ``MAX_ARTICLES_PER_VISITOR``
   articles in the window, the first ones;
-- evidence counts distinct client addresses (each at its latest signal, decayed with a
+- evidence counts distinct client addresses (each at its strongest signal, decayed with a
   half-life of ``HALF_LIFE_DAYS``), so many sessions from one address are one voice;
 - a word affects ranking only with ``MIN_VISITORS`` distinct visitors from ``MIN_ADDRESSES``
   distinct addresses, ``MIN_EVIDENCE`` of decayed evidence, and when at least ``MIN_SHARE``
@@ -44,6 +53,16 @@ MIN_VISITORS = 5
 MIN_ADDRESSES = 3
 MIN_EVIDENCE = 2.5
 MIN_SHARE = 0.2
+# How much one address's signal of each kind weighs in the evidence (before decay).
+KIND_WEIGHTS = {
+    SearchSignal.Kind.HELPFUL: 1.0,
+    SearchSignal.Kind.SOLVED: 1.0,
+    SearchSignal.Kind.VIEWED: 0.5,
+    SearchSignal.Kind.CASE: 0.5,
+}
+# A view after a search counts once the visitor had this long to search again (the visit:
+# kb.services.activity keeps the last search as long, and withdraws the view on a new search).
+VIEW_SETTLES_AFTER = timedelta(minutes=15)
 # Words shorter than this, and words with digits (order numbers, amounts), are not learned.
 MIN_WORD_LENGTH = 3
 MAX_WORDS_PER_QUERY = 8
@@ -69,17 +88,12 @@ def record_search_signal(
     language: str,
     visitor_hash: str,
     address_key: str,
-    query: str | None = None,
-    searched_as: str = "",
+    query: str,
     now: datetime | None = None,
 ) -> SearchSignal | None:
-    """Keep what the visitor did after their last search (made as ``searched_as``, by default
-    ``visitor_hash``); ``query``: the words that led to the article when they are not a
-    search, such as a contact-form subject."""
-    if query is None:
-        from kb.services.activity import last_search_query
-
-        query = last_search_query(searched_as or visitor_hash)
+    """Keep what the visitor did after searching ``query`` (or typing it as a contact-form
+    subject): it points to the article ``translation_key``. None when there is nothing to
+    learn from (no query, no word that can be learned)."""
     if not query or not translation_key or not learning_words(query):
         return None
     return SearchSignal.objects.create(
@@ -93,16 +107,18 @@ def record_search_signal(
     )
 
 
+def _decayed(weight: float, at: datetime, now: datetime) -> float:
+    return weight * 0.5 ** (max((now - at).total_seconds(), 0) / 86_400 / HALF_LIFE_DAYS)
+
+
 @dataclass
 class _Tally:
     visitors: set[str]
-    latest_by_address: dict[str, datetime]
+    # Each address at its strongest signal (weight by kind, decayed by age).
+    by_address: dict[str, float]
 
-    def evidence(self, now: datetime) -> float:
-        return sum(
-            0.5 ** (max((now - at).total_seconds(), 0) / 86_400 / HALF_LIFE_DAYS)
-            for at in self.latest_by_address.values()
-        )
+    def evidence(self) -> float:
+        return sum(self.by_address.values())
 
 
 @dataclass(frozen=True)
@@ -116,12 +132,16 @@ def learn(*, now: datetime | None = None) -> LearnOutcome:
     """Fold the window's signals into learned words; re-index the articles whose words in
     use changed. Idempotent: the same signals give the same rows."""
     now = now or timezone.now()
-    signals = SearchSignal.objects.filter(
-        created_at__gte=now - timedelta(days=WINDOW_DAYS), created_at__lte=now
-    ).order_by("created_at", "pk")
+    signals = (
+        SearchSignal.objects.filter(
+            created_at__gte=now - timedelta(days=WINDOW_DAYS), created_at__lte=now
+        )
+        # A view still inside its visit may yet be withdrawn (the visitor searched again).
+        .exclude(kind=SearchSignal.Kind.VIEWED, created_at__gt=now - VIEW_SETTLES_AFTER)
+        .order_by("created_at", "pk")
+    )
     tallies: dict[tuple[str, str, str], _Tally] = defaultdict(lambda: _Tally(set(), {}))
     articles_of: dict[str, set[str]] = defaultdict(set)
-    counted: set[tuple[str, str, str]] = set()
     count = 0
     for signal in signals.iterator(chunk_size=2000):
         count += 1
@@ -132,18 +152,14 @@ def learn(*, now: datetime | None = None) -> LearnOutcome:
                 continue
             chosen.add(signal.translation_key)
         address = signal.address_key or f"visitor:{visitor}"
+        weight = _decayed(KIND_WEIGHTS.get(signal.kind, 0.0), signal.created_at, now)
         for word in learning_words(signal.query):
-            key = (signal.language, word, signal.translation_key)
-            if (visitor, *key) in counted:
-                continue
-            counted.add((visitor, *key))
-            tally = tallies[key]
+            # A visitor is one voice per word and article (a set), an address its strongest.
+            tally = tallies[signal.language, word, signal.translation_key]
             tally.visitors.add(visitor)
-            previous = tally.latest_by_address.get(address)
-            if previous is None or signal.created_at > previous:
-                tally.latest_by_address[address] = signal.created_at
+            tally.by_address[address] = max(tally.by_address.get(address, 0.0), weight)
 
-    evidence = {key: tally.evidence(now) for key, tally in tallies.items()}
+    evidence = {key: tally.evidence() for key, tally in tallies.items()}
     per_word: dict[tuple[str, str], float] = defaultdict(float)
     for (language, word, _key), value in evidence.items():
         per_word[language, word] += value
@@ -152,7 +168,7 @@ def learn(*, now: datetime | None = None) -> LearnOutcome:
         tally, value = tallies[key], evidence[key]
         return (
             len(tally.visitors) >= MIN_VISITORS
-            and len(tally.latest_by_address) >= MIN_ADDRESSES
+            and len(tally.by_address) >= MIN_ADDRESSES
             and value >= MIN_EVIDENCE
             and value >= MIN_SHARE * per_word[key[0], key[1]]
         )
@@ -174,7 +190,7 @@ def learn(*, now: datetime | None = None) -> LearnOutcome:
                 )
                 existing[key] = term
             term.visitors = len(tally.visitors)
-            term.addresses = len(tally.latest_by_address)
+            term.addresses = len(tally.by_address)
             term.evidence = round(evidence[key], 3)
             term.active = active(key)
             term.updated_at = now
@@ -206,6 +222,8 @@ def reindex_learned_article(*, language: str, translation_key: str) -> None:
 
 
 __all__ = [
+    "KIND_WEIGHTS",
+    "VIEW_SETTLES_AFTER",
     "LearnOutcome",
     "learn",
     "learning_words",

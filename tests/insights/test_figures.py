@@ -5,7 +5,6 @@ import io
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 
 from cases.models import Case, CaseEvent, Deflection
 from foundation.models import DailyCounter
@@ -125,14 +124,6 @@ def known_data():
 
     services.roll_up_recent_days(days=12)
     return {"reason_a": reason_a, "reason_b": reason_b, "owner_a": owner_a, "today": today}
-
-
-@pytest.fixture
-def reader(client):
-    user = StaffFactory(username="reader")
-    user.groups.add(Group.objects.get(name="Insights readers"))
-    client.force_login(user)
-    return client
 
 
 def page(client, **params):

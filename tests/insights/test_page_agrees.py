@@ -8,7 +8,6 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import translation
 
 from cases import demo as cases_demo
@@ -22,20 +21,11 @@ from kb.models import Article, ArticleDailyViews
 from tests.factories import (
     ContactReasonFactory,
     ReasonGroupFactory,
-    StaffFactory,
     UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
 LANGUAGES = ["es", "en"]
-
-
-@pytest.fixture
-def reader(client):
-    user = StaffFactory(username="reader")
-    user.groups.add(Group.objects.get(name="Insights readers"))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

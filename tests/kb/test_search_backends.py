@@ -108,6 +108,16 @@ def test_an_indexed_article_is_found_by_any_of_its_words_in_any_case(subject, re
     assert subject.backend.status() == "ok"
 
 
+def test_a_word_finds_the_articles_of_its_synonyms(subject, refund):
+    synonyms = {"abono": ["reembolso", "devolución"], "reintegro": ["dinero"]}
+
+    assert subject.ids("abono") == []
+    assert subject.ids("abono", synonyms=synonyms) == [refund.pk]
+    assert subject.ids("Abono paquete", synonyms=synonyms) == [refund.pk]
+    assert subject.ids("reintegro", synonyms=synonyms) == [refund.pk]
+    assert subject.ids("reembolso", synonyms={"reembolso": ["factura"]}) == [refund.pk]
+
+
 def test_hits_carry_what_the_page_shows(subject, refund):
     results = subject.backend.search("reembolso", language="es")
 

@@ -26,9 +26,10 @@ from kb.search.base import (
     SearchHit,
     SearchResults,
     SearchUnavailable,
+    Synonyms,
 )
 from kb.search.relevance import title_match
-from kb.search.text import clean_query
+from kb.search.text import clean_query, fold_word
 
 MAX_WORDS = 8
 MAX_PER_PAGE = 100
@@ -93,6 +94,7 @@ class DatabaseSearchBackend:
         category: str | None = None,
         page: int = 1,
         per_page: int = 10,
+        synonyms: Synonyms | None = None,
     ) -> SearchResults:
         page = max(1, int(page))
         per_page = min(max(1, int(per_page)), MAX_PER_PAGE)
@@ -102,12 +104,17 @@ class DatabaseSearchBackend:
             return SearchResults(cleaned, [], 0, page, per_page, None, False)
         matches = Q()
         for word in words:
-            matches &= (
-                Q(title__icontains=word)
-                | Q(keywords__icontains=word)
-                | Q(summary__icontains=word)
-                | Q(body__icontains=word)
-            )
+            # The word itself or, with its punctuation taken off, one of its synonyms.
+            alternatives = [word, *(synonyms or {}).get(fold_word(word.strip(".,;:!?¿¡\"'()")), ())]
+            found = Q()
+            for alternative in alternatives:
+                found |= (
+                    Q(title__icontains=alternative)
+                    | Q(keywords__icontains=alternative)
+                    | Q(summary__icontains=alternative)
+                    | Q(body__icontains=alternative)
+                )
+            matches &= found
         articles = _published().filter(matches).select_related("category")
         if category:
             articles = articles.filter(category__slug=category)

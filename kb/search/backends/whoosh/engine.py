@@ -68,6 +68,7 @@ from kb.search.base import (
     SearchHit,
     SearchResults,
     SearchUnavailable,
+    Synonyms,
 )
 from kb.search.relevance import (
     TitleMatch,
@@ -80,7 +81,7 @@ from kb.search.relevance import (
     title_match,
     word_weight,
 )
-from kb.search.text import WORD_RE, clean_query, normalize_text, query_words
+from kb.search.text import WORD_RE, clean_query, fold_word, normalize_text, query_words
 
 from . import fastpath
 from .analysis import (
@@ -102,7 +103,7 @@ from .postings import (
     top,
     word_scores,
 )
-from .query import FUZZY_BOOST, AnalyzedWord, QueryForm, fuzzy_distance
+from .query import FUZZY_BOOST, SYNONYM_BOOST, AnalyzedWord, QueryForm, fuzzy_distance
 from .snippets import highlight_snippet
 from .storage import GenerationStore
 from .typos import SegmentVocabulary, typo_candidates
@@ -695,13 +696,15 @@ class WhooshSearchBackend:
         category: str | None = None,
         page: int = 1,
         per_page: int = 10,
+        synonyms: Synonyms | None = None,
     ) -> SearchResults:
         """Search ``language`` first, then the other language as a fallback tier.
 
         Query forms are tried until at least ``MIN_HITS`` documents match: all
         words; all words with the typo variants of words that occur nowhere in
         the index; any word; any word with typo variants.  Pages run over the
-        concatenation of both tiers.
+        concatenation of both tiers.  A word's ``synonyms`` are searched with it
+        in ``language`` (``SYNONYM_BOOST``), in every form.
         """
         lang = normalize_language(language)
         page = max(1, int(page))
@@ -711,8 +714,13 @@ class WhooshSearchBackend:
         if not words:
             return SearchResults(cleaned, [], 0, page, per_page, None, False)
 
+        alternatives = {
+            index: tuple(found)
+            for index, word in enumerate(words)
+            if (found := (synonyms or {}).get(fold_word(word)))
+        }
         end = page * per_page
-        key = (cleaned, lang, category, page, per_page)
+        key = (cleaned, lang, category, page, per_page, tuple(sorted(alternatives.items())))
         with self._lock:
             searcher = self._current_searcher()
             results = self._recent.get(key)
@@ -720,7 +728,7 @@ class WhooshSearchBackend:
                 self._recent.move_to_end(key)
             else:
                 view = self._current_view(searcher)
-                outcome = self._find(view, words, lang, category, limit=end)
+                outcome = self._find(view, words, lang, category, limit=end, synonyms=alternatives)
                 results = SearchResults(
                     query=cleaned,
                     hits=self._hits(view, outcome, start=end - per_page, end=end),
@@ -737,21 +745,41 @@ class WhooshSearchBackend:
         return replace(results, hits=list(results.hits))
 
     def _find(
-        self, view: _View, words: list[str], lang: str, category: str | None, limit: int
+        self,
+        view: _View,
+        words: list[str],
+        lang: str,
+        category: str | None,
+        limit: int,
+        synonyms: dict[int, tuple[str, ...]],
     ) -> _Outcome:
         langs = (lang, _other_language(lang))
         analyzed: dict[str, list[AnalyzedWord]] = {}
         for code in langs:
             analysis = view.analyses[code]
-            analyzed[code] = [
-                AnalyzedWord(word, analysis.stem[word] or None, analysis.exact[word] or None)
-                for word in words
-            ]
-        # Words that match no document in either language: typos, probably.
+            analyzed[code] = []
+            for index, word in enumerate(words):
+                stem = analysis.stem[word] or None
+                alternatives = synonyms.get(index, ()) if code == lang else ()
+                synonym_stems = dict.fromkeys(
+                    found
+                    for alternative in alternatives
+                    for found in analysis.stems(alternative)
+                    if found != stem
+                )
+                analyzed[code].append(
+                    AnalyzedWord(word, stem, analysis.exact[word] or None, tuple(synonym_stems))
+                )
+        # Words that match no document in either language, nor through a synonym: typos,
+        # probably.
         missing = {
             index
             for index in range(len(words))
-            if not any(view.matches_anything(code, analyzed[code][index].stem) for code in langs)
+            if not any(
+                view.matches_anything(code, stem)
+                for code in langs
+                for stem in (analyzed[code][index].stem, *analyzed[code][index].synonyms)
+            )
         }
 
         def variants(form: QueryForm) -> dict[str, dict[int, list[str]]]:
@@ -828,6 +856,9 @@ class WhooshSearchBackend:
                 aside[code].append(incidental(word.original, index))
                 terms: list[TermSpec] = [(code, word.stem, 1.0)]
                 stems[code].add(word.stem)
+                for synonym in word.synonyms:
+                    terms.append((code, synonym, SYNONYM_BOOST))
+                    stems[code].add(synonym)
                 for variant in expansions.get(code, {}).get(index, ()):
                     terms.append((code, variant, FUZZY_BOOST))
                     stems[code].add(variant)

@@ -15,6 +15,8 @@ from .typos import fuzzy_distance
 
 # Typo matches rank below exact ones for the same word.
 FUZZY_BOOST = 0.5
+# A synonym staff gave for a word counts nearly as the word itself.
+SYNONYM_BOOST = 0.8
 
 
 class QueryForm(Enum):
@@ -53,12 +55,15 @@ class AnalyzedWord:
     original: str
     stem: str | None
     exact: str | None
+    # Stems of the word's synonyms (the requested language only).
+    synonyms: tuple[str, ...] = ()
 
 
 __all__ = [
     "FUZZY_BOOST",
     "MAX_QUERY_CHARS",
     "MAX_QUERY_TERMS",
+    "SYNONYM_BOOST",
     "AnalyzedWord",
     "QueryForm",
     "clean_query",
