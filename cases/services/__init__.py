@@ -10,6 +10,19 @@ from cases.services.access import (
     redeem_token_for_session,
     revoke_links,
 )
+from cases.services.attachments import (
+    AttachedFiles,
+    IncomingFile,
+    RefusedFile,
+    attach_files,
+    claim_staged_files,
+    discard_staged_file,
+    process_attachment,
+    stage_files,
+    sweep_attachment_files,
+    sweep_attachments,
+    too_large_message,
+)
 from cases.services.contact import (
     ContactOutcome,
     DuplicateChoice,
@@ -44,8 +57,11 @@ from cases.services.link_requests import (
 )
 
 __all__ = [
+    "AttachedFiles",
     "ContactOutcome",
     "DuplicateChoice",
+    "IncomingFile",
+    "RefusedFile",
     "add_customer_message",
     "add_internal_note",
     "add_to_existing_case",
@@ -53,9 +69,12 @@ __all__ = [
     "answer_case_link_request",
     "ask_for_case_links",
     "assign_case",
+    "attach_files",
     "change_case_status",
     "change_case_statuses",
+    "claim_staged_files",
     "confirm_solved",
+    "discard_staged_file",
     "email_case_links",
     "follow_incident_instead",
     "forget_session_access",
@@ -63,6 +82,7 @@ __all__ = [
     "grant_submission_access",
     "issue_access_link",
     "open_case",
+    "process_attachment",
     "rate_case",
     "record_article_deflection",
     "record_deflection",
@@ -76,6 +96,10 @@ __all__ = [
     "revoke_links",
     "send_pending_updates",
     "set_customer_updates",
+    "stage_files",
     "submit_contact",
+    "sweep_attachment_files",
+    "sweep_attachments",
     "tell_cases_about_incidents",
+    "too_large_message",
 ]
