@@ -261,32 +261,29 @@ def _case_bytes(case_id: int) -> int:
 @transaction.atomic
 def attach_files(
     *,
-    case: Case,
+    event: CaseEvent,
     files: Sequence[IncomingFile],
     source: str,
-    event: CaseEvent | None = None,
     actor: AbstractBaseUser | None = None,
     now: datetime | None = None,
 ) -> AttachedFiles:
-    """Attach ``files`` to ``event`` (a message of ``case``; None: the case alone, shown to
-    staff only), within the limits; refuse the rest, saying why (never raises for a file).
+    """Attach ``files`` to ``event`` (a message of a case: shown to the customer when the
+    message is public, to staff only when it is internal), within the limits; refuse the
+    rest, saying why (never raises for a file).
 
     Call it in the transaction that writes the message: each accepted file is written to the
     attachments storage now, as it came, with a PENDING row, and ``process_attachment`` is
     queued after commit (the sweeper queues it again if that is lost). ``source`` is one of
     ``Attachment.Source``; ``actor`` the member of staff who sent them, if any.
     """
-    if event is not None and event.case_id != case.pk:
-        raise ValueError("the event belongs to another case")
+    case = event.case
     now = now or timezone.now()
     # One writer per case at a time, so two messages cannot both fit in the case's limit.
     Case.objects.select_for_update().filter(pk=case.pk).first()
-    files_before = bytes_before = 0
-    if event is not None:
-        existing = Attachment.objects.filter(event=event).aggregate(
-            count=models.Count("pk"), total=models.Sum("size")
-        )
-        files_before, bytes_before = existing["count"], existing["total"] or 0
+    existing = Attachment.objects.filter(event=event).aggregate(
+        count=models.Count("pk"), total=models.Sum("size")
+    )
+    files_before, bytes_before = existing["count"], existing["total"] or 0
     accepted, refused = check_files(
         files,
         files_before=files_before,

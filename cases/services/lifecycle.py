@@ -373,7 +373,7 @@ def _with_files(
     attached and refused is left in ``event.attached`` (``AttachedFiles``)."""
     claimed = claim_staged_files(token=token, case=event.case, event=event, now=now)
     added = (
-        attach_files(case=event.case, event=event, files=files, source=source, actor=actor, now=now)
+        attach_files(event=event, files=files, source=source, actor=actor, now=now)
         if files
         else AttachedFiles(attached=[], refused=[])
     )

@@ -50,7 +50,6 @@ def opening_event(case) -> CaseEvent:
 
 def attach(case, *named: tuple[str, bytes], event=None, source="case_page"):
     return services.attach_files(
-        case=case,
         event=event or opening_event(case),
         files=[IncomingFile.from_bytes(name, data) for name, data in named],
         source=source,
