@@ -18,6 +18,7 @@ from cases.selectors import (
     staged_files,
     teams,
 )
+from cases.selectors import upload_token as valid_upload_token
 from cases.services import DuplicateChoice, IncomingFile
 from foundation.form_messages import PlainErrors
 from foundation.parsing import MAX_ID, parse_id
@@ -108,7 +109,7 @@ class AttachmentsForm(forms.Form):
             value = self.data.get(self.kept_files_field, "")
         else:
             value = self.initial.get(self.kept_files_field, "")
-        return value[:64] if isinstance(value, str) else ""
+        return valid_upload_token(value)
 
     def kept_files(self) -> list[Attachment]:
         # A token made for this new form holds nothing yet (no query).

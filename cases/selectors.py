@@ -746,12 +746,23 @@ def attachment_limits_text() -> str:
     }
 
 
+_UPLOAD_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def upload_token(value: object) -> str:
+    """A form's one-time token as the forms write it (URL-safe, 16 to 64 characters), or ""
+    for anything else (a forged value never reaches a query: a NUL would make PostgreSQL
+    raise)."""
+    return value if isinstance(value, str) and _UPLOAD_TOKEN.fullmatch(value) else ""
+
+
 def staged_files(token: str) -> list[Attachment]:
     """What a form has kept under its one-time ``token`` (not sent yet)."""
+    token = upload_token(token)
     if not token:
         return []
     return list(
-        Attachment.objects.filter(staged_token=token[:64], case__isnull=True).order_by(
+        Attachment.objects.filter(staged_token=token, case__isnull=True).order_by(
             "created_at", "pk"
         )
     )

@@ -15,8 +15,8 @@ FIELD = "attachments"
 
 def with_kept_files_token(data: QueryDict, field: str) -> QueryDict:
     """The POST with the form's one-time token, made up if the form came without one (an
-    old page), so the files it brought can still be kept."""
-    if data.get(field):
+    old page) or with one no form writes, so the files it brought can still be kept."""
+    if selectors.upload_token(data.get(field)):
         return data
     data = data.copy()
     data[field] = new_upload_token()

@@ -34,7 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Attachment, Case, CaseEvent
-from cases.selectors import attachment_limits, human_size, staged_files
+from cases.selectors import attachment_limits, human_size, staged_files, upload_token
 from foundation import files
 from foundation.queueing import enqueue_after_commit
 from foundation.virus_scan import ScannerUnavailable, VirusScanner, scanner_from_url
@@ -317,6 +317,7 @@ def stage_files(
     (``claim_staged_files``), so that a form shown again for another field keeps them too.
     The limits count what the token already holds (and ``case``'s files, for a message on an
     existing case)."""
+    token = upload_token(token)
     if not token or not files:
         return AttachedFiles(attached=[], refused=[])
     now = now or timezone.now()
@@ -331,26 +332,11 @@ def stage_files(
     attached = _write_all(
         accepted,
         now=now,
-        staged_token=token[:64],
+        staged_token=token,
         source=source,
         uploaded_by=actor if actor is not None and actor.is_authenticated else None,
     )
     return AttachedFiles(attached=attached, refused=refused)
-
-
-@transaction.atomic
-def discard_staged_file(*, token: str, key: str) -> bool:
-    """The sender took a kept file off the form before sending it."""
-    found = (
-        Attachment.objects.filter(staged_token=token[:64], case__isnull=True, key=key).first()
-        if token and key
-        else None
-    )
-    if found is None:
-        return False
-    found.delete()
-    transaction.on_commit(lambda: _delete_files(found.upload_name))
-    return True
 
 
 def claim_staged_files(
@@ -358,7 +344,7 @@ def claim_staged_files(
 ) -> list[Attachment]:
     """Attach to ``event`` what the form kept under ``token``, in the caller's transaction
     (the one that writes the message), within the case's limit; queue their processing."""
-    if not token:
+    if not upload_token(token):
         return []
     now = now or timezone.now()
     budget = settings.ATTACHMENT_MAX_CASE_BYTES - _case_bytes(case.pk)

@@ -330,3 +330,18 @@ def test_a_refused_file_in_a_desk_reply_keeps_the_reply(agent, make_case):
     assert "Borrador largo" in response.text and "«x.pdf» no es un tipo" in response.text
     assert "ok.pdf" in response.text
     assert not case.events.filter(kind=CaseEvent.Kind.PUBLIC_REPLY).exists()
+
+
+def test_a_forged_form_token_is_replaced_and_never_queried(client, reason, proven):
+    response = contact(
+        client, reason, [upload("foto.jpg", files.phone_photo())], submission="\x00' OR 1=1",
+        email="no-es-un-correo",
+    )  # fmt: skip
+
+    assert response.status_code == 200
+    token = re.search(r'name="submission" value="([^"]+)"', response.text).group(1)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", token) and "foto.jpg" in response.text
+    message = client.post(
+        f"/es/cases/{proven.reference}/message/", {"body": "Hola", "upload_token": "\x00" * 70}
+    )
+    assert message.status_code == 302
