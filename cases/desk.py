@@ -20,8 +20,9 @@ from cases.forms import (
     ReplyForm,
     StatusForm,
 )
-from cases.models import Case
+from cases.models import Attachment, Case
 from cases.services import desk as desk_services
+from cases.uploads import file_response, keep_uploads, with_kept_files_token
 from foundation.permissions import staff_permission_required
 from foundation.view_types import HtmxHttpRequest
 
@@ -127,8 +128,15 @@ def _after_change(request: HtmxHttpRequest, reference: str, **forms) -> HttpResp
 @require_POST
 @staff_permission_required(CHANGE)
 def case_reply(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """A public reply, with files: a refused file stops the reply with the reason, and the
+    text and the other files stay in the form."""
     case = _case_or_404(reference)
-    form = ReplyForm(request.POST)
+    data = with_kept_files_token(request.POST, "upload_token")
+    token = data["upload_token"][:64]
+    refused = keep_uploads(
+        request, token, source=Attachment.Source.DESK, case=case, actor=request.user
+    )
+    form = ReplyForm(data, refused_files=refused)
     if form.is_valid():
         try:
             services.reply_to_customer(
@@ -136,6 +144,7 @@ def case_reply(request: HtmxHttpRequest, reference: str) -> HttpResponse:
                 body=form.cleaned_data["body"],
                 status=form.cleaned_data["status"],
                 actor=request.user,
+                attachments_token=token,
             )
             form = None
         except ValidationError as error:
@@ -209,8 +218,12 @@ def case_insert_article(request: HtmxHttpRequest, reference: str) -> HttpRespons
     if link:
         body = f"{body.rstrip()}\n\n{link}".lstrip()
         desk_services.save_reply_draft(user=request.user, case=case, body=body)
+    # The reply box is drawn again: the files it had picked or kept stay with it.
+    token = with_kept_files_token(request.POST, "upload_token")["upload_token"][:64]
+    keep_uploads(request, token, source=Attachment.Source.DESK, case=case, actor=request.user)
     if request.htmx:
-        context = _detail_context(request, case, reply_form=ReplyForm(initial={"body": body}))
+        reply_form = ReplyForm(initial={"body": body, "upload_token": token})
+        context = _detail_context(request, case, reply_form=reply_form)
         return render(request, "cases/desk/case_detail.html#reply_box", context)
     return redirect("cases:desk_case", reference=reference)
 
@@ -231,3 +244,16 @@ def preferences(request: HtmxHttpRequest) -> HttpResponse:
             initial={"email_alerts": current.email_alerts, "language": current.language}
         )
     return render(request, "cases/desk/preferences.html", {"form": form})
+
+
+@require_GET
+@staff_permission_required(CHANGE)
+def attachment(request: HtmxHttpRequest, reference: str, key) -> HttpResponse:
+    """A file of the case, for staff who may handle cases."""
+    return file_response(selectors.attachment_for_desk(reference, key))
+
+
+@require_GET
+@staff_permission_required(CHANGE)
+def attachment_thumbnail(request: HtmxHttpRequest, reference: str, key) -> HttpResponse:
+    return file_response(selectors.attachment_for_desk(reference, key), thumbnail=True)

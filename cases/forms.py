@@ -1,21 +1,25 @@
 import secrets
 import unicodedata
+from collections.abc import Sequence
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, ContactReason
+from cases.models import Attachment, Case, ContactReason
 from cases.selectors import (
     QueueFilters,
+    attachment_limits_text,
     clean_desk_query,
     contact_reason,
     desk_staff,
     desk_status_choices,
     reason_groups,
     selectable_reasons,
+    staged_files,
     teams,
 )
-from cases.services import DuplicateChoice
+from cases.selectors import upload_token as valid_upload_token
+from cases.services import DuplicateChoice, IncomingFile
 from foundation.form_messages import PlainErrors
 from foundation.parsing import MAX_ID, parse_id
 
@@ -50,12 +54,78 @@ class SingleLineField(forms.CharField):
         )
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class AttachmentsField(forms.Field):
+    """The files picked in a form. The services check them (``stage_files``); the field only
+    renders, and carries the messages of the files refused."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Attach files (optional)"))
+        super().__init__(**kwargs)
+
+    def clean(self, value) -> list:
+        return []
+
+
+class AttachmentsForm(forms.Form):
+    """A form that takes files. Those it receives are kept under its one-time token (the
+    field ``kept_files_field``) by ``services.stage_files`` before the form is validated, so a form
+    shown again for another field keeps them (listed by ``kept_files``); the messages of the
+    files refused come in as ``refused_files`` and show on the field."""
+
+    attachments = AttachmentsField()
+    kept_files_field = "upload_token"
+
+    def __init__(self, *args, refused_files: Sequence[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused_files = list(refused_files)
+        self.fresh_token = not self.is_bound and not self.initial.get(self.kept_files_field)
+        if self.fresh_token:
+            self.initial[self.kept_files_field] = new_upload_token()
+        self.fields["attachments"].help_text = attachment_limits_text()
+
+    def clean(self):
+        data = super().clean()
+        for message in self.refused_files:
+            self.add_error("attachments", message)
+        return data
+
+    def uploaded_files(self) -> list[IncomingFile]:
+        if not self.files:
+            return []
+        return [
+            IncomingFile(name=upload.name or "", content=upload)
+            for upload in self.files.getlist("attachments")
+        ]
+
+    def attachments_token(self) -> str:
+        if self.is_bound:
+            value = self.data.get(self.kept_files_field, "")
+        else:
+            value = self.initial.get(self.kept_files_field, "")
+        return valid_upload_token(value)
+
+    def kept_files(self) -> list[Attachment]:
+        # A token made for this new form holds nothing yet (no query).
+        return [] if self.fresh_token else staged_files(self.attachments_token())
+
+
+def new_upload_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
 class ReasonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, reason: ContactReason) -> str:
         return reason.name
 
 
-class ContactForm(PlainErrors, forms.Form):
+class ContactForm(PlainErrors, AttachmentsForm):
     """The contact form. Subject, description and name are asked only for a new case: a
     question about an existing case ("How is my case going?") needs the email and, optionally,
     the reference. ``submission`` is the form's one-time token (``submit_contact``);
@@ -93,6 +163,8 @@ class ContactForm(PlainErrors, forms.Form):
     submission = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     incident = IdField(required=False, widget=forms.HiddenInput)
 
+    kept_files_field = "submission"  # the form's one-time token keeps its files too
+    field_order = ["reason", "subject", "description", "attachments", "name", "email"]
     CASE_FIELDS = ("subject", "description", "name")
     REQUIRED_MESSAGES = {
         "reason": _("Choose what it is about."),
@@ -119,8 +191,6 @@ class ContactForm(PlainErrors, forms.Form):
         field.error_messages["invalid_choice"] = _("Choose one of the topics in the list.")
         for name, message in self.REQUIRED_MESSAGES.items():
             self.fields[name].error_messages["required"] = message
-        if not self.is_bound and not self.initial.get("submission"):
-            self.initial["submission"] = secrets.token_urlsafe(24)
 
     def clean_website(self) -> str:
         if self.cleaned_data.get("website"):
@@ -196,10 +266,16 @@ class FindCaseForm(PlainErrors, forms.Form):
         return self.cleaned_data["reference"].strip().upper().replace(" ", "-")
 
 
-class MessageForm(PlainErrors, forms.Form):
+class MessageForm(PlainErrors, AttachmentsForm):
+    """A message on the case page: text, files, or both."""
+
     body = forms.CharField(
-        label=_("Your message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Your message"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
+    upload_token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
 
 class ReopenForm(PlainErrors, forms.Form):
@@ -256,7 +332,7 @@ class RatingForm(PlainErrors, forms.Form):
     )
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(AttachmentsForm):
     body = forms.CharField(
         label=_("Reply to the customer"), max_length=5000, widget=forms.Textarea(attrs={"rows": 5})
     )
@@ -265,6 +341,7 @@ class ReplyForm(forms.Form):
         required=False,
         choices=[("", _("(keep or move to In progress)")), *desk_status_choices()],
     )
+    upload_token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
 
 class NoteForm(forms.Form):

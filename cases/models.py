@@ -1,4 +1,5 @@
 import re
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -493,3 +494,91 @@ class DeskAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} · {self.kind}"
+
+
+class Attachment(models.Model):
+    """A file a customer or staff sent with a message (or that came with an email).
+
+    Written to the attachments storage in the request that received it (``upload_name``),
+    then checked after commit by a task: scanned when a scanner is configured, an image
+    decoded and written again without its metadata, with a thumbnail (``file_name``,
+    ``thumbnail_name``). Only a READY file is ever served, and only through the case's pages.
+
+    Staged (no case yet): a form that is shown again (another field needs fixing) keeps the
+    files it received under its one-time token until it is sent (``staged_token``).
+    """
+
+    class Source(models.TextChoices):
+        CONTACT_FORM = "contact", _("Contact form")
+        CASE_PAGE = "case_page", _("Case page")
+        DESK = "desk", _("Desk reply")
+        EMAIL = "email", _("Email")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Being checked")
+        READY = "ready", _("Ready")
+        QUARANTINED = "quarantined", _("Held back by the virus check")
+        FAILED = "failed", _("Could not be read")
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("Image")
+        DOCUMENT = "document", _("Document")
+        TEXT = "text", _("Text")
+
+    # The id in URLs: unguessable, so one file's address tells nothing about the others.
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    # The message it came with; shown to the customer when that message is public.
+    event = models.ForeignKey(
+        CaseEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    staged_token = models.CharField(max_length=64, blank=True, editable=False)
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # As shown and downloaded, its extension the one of the type read from the content.
+    name = models.CharField(_("name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(max_length=64, editable=False)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    upload_name = models.CharField(max_length=300, editable=False)
+    file_name = models.CharField(max_length=300, blank=True, editable=False)
+    thumbnail_name = models.CharField(max_length=300, blank=True, editable=False)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail_width = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail_height = models.PositiveIntegerField(null=True, blank=True)
+    scan_signature = models.CharField(_("virus found"), max_length=200, blank=True)
+    # The processing task is queued again by the sweeper from then on (lost task, broker or
+    # scanner down), waiting longer each time.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("received"), default=timezone.now)
+    processed_at = models.DateTimeField(_("checked"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["staged_token", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind == self.Kind.IMAGE

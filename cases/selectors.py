@@ -9,13 +9,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
+from django.core.files.storage import storages
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cases.models import (
+    Attachment,
     Case,
     CaseAccessToken,
     CaseEvent,
@@ -245,8 +247,12 @@ def case_for_status_page(
         live, has_notices = getattr(case, "opened_by_live_link", None), case.has_notices
         case = Case.objects.select_related("reason", "reason__parent", "team").get(pk=case.pk)
         case.opened_by_live_link, case.has_notices = live, has_notices
-    case.public_events = list(
-        CaseEvent.objects.filter(case_id=case.pk, public=True).order_by("created_at", "id")
+    case.public_events = with_attachments(
+        list(
+            CaseEvent.objects.filter(case_id=case.pk, public=True)
+            .annotate(has_files=Exists(Attachment.objects.filter(event_id=OuterRef("pk"))))
+            .order_by("created_at", "id")
+        )
     )
     return case
 
@@ -493,13 +499,20 @@ def desk_queue(filters: QueueFilters, *, now: datetime | None = None) -> QuerySe
 def case_for_desk(reference: str) -> Case | None:
     if not _could_be_reference(reference):
         return None
-    events = CaseEvent.objects.select_related("author").order_by("created_at", "id")
-    return (
+    events = (
+        CaseEvent.objects.select_related("author")
+        .annotate(has_files=Exists(Attachment.objects.filter(event_id=OuterRef("pk"))))
+        .order_by("created_at", "id")
+    )
+    case = (
         Case.objects.filter(reference=reference)
         .select_related("reason", "reason__parent", "team", "assignee")
         .prefetch_related(Prefetch("events", queryset=events, to_attr="all_events"))
         .first()
     )
+    if case is not None:
+        with_attachments(case.all_events)
+    return case
 
 
 def cases_of_customer(email: str) -> QuerySet[Case]:
@@ -780,3 +793,148 @@ def with_desk_flags(cases: list[Case], *, now: datetime | None = None) -> list[C
         waiting_first = case.first_responded_at is None and case.first_response_due < now
         case.desk_overdue = case.is_open and (waiting_first or case.resolution_due < now)
     return cases
+
+
+# --- Attachments ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachmentLimits:
+    max_file: int
+    max_message: int
+    max_case: int
+    max_files: int
+
+
+def attachment_limits() -> AttachmentLimits:
+    return AttachmentLimits(
+        max_file=settings.ATTACHMENT_MAX_FILE_BYTES,
+        max_message=settings.ATTACHMENT_MAX_MESSAGE_BYTES,
+        max_case=settings.ATTACHMENT_MAX_CASE_BYTES,
+        max_files=settings.ATTACHMENT_MAX_FILES,
+    )
+
+
+def human_size(size: int) -> str:
+    """ "850 KB", "2,5 MB" (Spanish) or "2.5 MB" (English)."""
+    if size < 1024 * 1024:
+        return _("%(size)s KB") % {"size": formats.number_format(max(1, round(size / 1024)))}
+    megabytes = round(size / (1024 * 1024), 0 if size >= 10 * 1024 * 1024 else 1)
+    decimals = 0 if megabytes == int(megabytes) else 1
+    return _("%(size)s MB") % {"size": formats.number_format(megabytes, decimal_pos=decimals)}
+
+
+def attachment_limits_text() -> str:
+    """The limits in words, stated next to every field that takes files."""
+    limits = attachment_limits()
+    return _(
+        "Up to %(count)s files, %(file)s each and %(message)s in all (a case can hold "
+        "%(case)s): photos or screenshots (JPEG, PNG, GIF, WebP), PDF, office documents or "
+        "plain text."
+    ) % {
+        "count": limits.max_files,
+        "file": human_size(limits.max_file),
+        "message": human_size(limits.max_message),
+        "case": human_size(limits.max_case),
+    }
+
+
+_UPLOAD_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def upload_token(value: object) -> str:
+    """A form's one-time token as the forms write it (URL-safe, 16 to 64 characters), or ""
+    for anything else (a forged value never reaches a query: a NUL would make PostgreSQL
+    raise)."""
+    return value if isinstance(value, str) and _UPLOAD_TOKEN.fullmatch(value) else ""
+
+
+def staged_files(token: str) -> list[Attachment]:
+    """What a form has kept under its one-time ``token`` (not sent yet)."""
+    token = upload_token(token)
+    if not token:
+        return []
+    return list(
+        Attachment.objects.filter(staged_token=token, case__isnull=True).order_by(
+            "created_at", "pk"
+        )
+    )
+
+
+def with_attachments(events: list[CaseEvent]) -> list[CaseEvent]:
+    """Each event with ``files``, its attachments, in one query (none when no event of an
+    annotated queryset ``has_files``)."""
+    ids = [event.pk for event in events if getattr(event, "has_files", True)]
+    by_event: dict[int, list[Attachment]] = {}
+    if ids:
+        for attachment in Attachment.objects.filter(event_id__in=ids).order_by("created_at", "pk"):
+            by_event.setdefault(attachment.event_id, []).append(attachment)
+    for event in events:
+        event.files = by_event.get(event.pk, [])
+    return events
+
+
+def opening_files(case: Case) -> list[Attachment]:
+    """The files sent with the case itself (from the timeline the status page read)."""
+    for event in getattr(case, "public_events", []):
+        if event.kind == CaseEvent.Kind.OPENED:
+            return getattr(event, "files", [])
+    return []
+
+
+def attachment_for_session(
+    session, reference: str, key, *, now: datetime | None = None
+) -> Attachment | None:
+    """A READY file of a public message of the case, if this session may see the case now
+    (its grant's link neither revoked nor expired, within the grant's lifetime, checked in the
+    same query). A browser that only wrote the case (an unproven grant) sees only the files it
+    sent with it."""
+    now = now or timezone.now()
+    reference = reference.upper()[:12]
+    grants = _fresh_grants(session, now)
+    if not grants or not _could_be_reference(reference):
+        return None
+    live_link = CaseAccessToken.objects.filter(
+        pk__in=[grant.token_id for grant in grants],
+        case_id=OuterRef("case_id"),
+        revoked_at__isnull=True,
+        expires_at__gt=now,
+    )
+    attachment = (
+        Attachment.objects.filter(
+            key=key,
+            case__reference=reference,
+            status=Attachment.Status.READY,
+            event__public=True,
+        )
+        .annotate(opened_by_live_link=Exists(live_link))
+        .select_related("event")
+        .first()
+    )
+    if attachment is None or not attachment.opened_by_live_link:
+        return None
+    proven = any(grant.proven for grant in grants if grant.case_id == attachment.case_id)
+    if not proven and attachment.event.kind != CaseEvent.Kind.OPENED:
+        return None
+    return attachment
+
+
+def attachment_for_desk(reference: str, key) -> Attachment | None:
+    """A READY file of the case, for staff (internal messages' files too)."""
+    if not _could_be_reference(reference):
+        return None
+    return Attachment.objects.filter(
+        key=key, case__reference=reference, status=Attachment.Status.READY
+    ).first()
+
+
+def open_attachment(attachment: Attachment, *, thumbnail: bool = False):
+    """The stored file to send (the thumbnail of an image), opened for reading; None when
+    there is no such file."""
+    name = attachment.thumbnail_name if thumbnail else attachment.file_name
+    if not name:
+        return None
+    try:
+        return storages["attachments"].open(name, "rb")
+    except FileNotFoundError:
+        return None

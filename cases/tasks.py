@@ -34,3 +34,20 @@ def tell_cases_about_incidents() -> int:
 def send_case_update(case_id: int) -> int:
     """A public reply was written: email it now rather than at the next beat tick."""
     return services.send_pending_updates(case_ids=[case_id])
+
+
+@shared_task
+def process_attachment(attachment_id: int) -> str:
+    """Scan an attached file, make an image safe (no metadata) with its thumbnail, mark it
+    ready; a second run does nothing."""
+    return services.process_attachment(attachment_id=attachment_id)
+
+
+@shared_task
+def sweep_attachments() -> dict[str, int]:
+    return services.sweep_attachments()
+
+
+@shared_task
+def sweep_attachment_files() -> int:
+    return services.sweep_attachment_files()

@@ -24,6 +24,12 @@ urlpatterns = [
     path("cases/<str:reference>/reopen/", views.case_reopen, name="reopen"),
     path("cases/<str:reference>/rate/", views.case_rate, name="rate"),
     path("cases/<str:reference>/updates/", views.case_updates, name="updates"),
+    path("cases/<str:reference>/files/<uuid:key>/", views.attachment, name="attachment"),
+    path(
+        "cases/<str:reference>/files/<uuid:key>/thumbnail/",
+        views.attachment_thumbnail,
+        name="attachment_thumbnail",
+    ),
     path("desk/", desk.queue, name="desk"),
     path("desk/bulk-status/", desk.bulk_status, name="desk_bulk"),
     path("desk/cases/<str:reference>/", desk.case_detail, name="desk_case"),
@@ -32,6 +38,12 @@ urlpatterns = [
     path("desk/cases/<str:reference>/status/", desk.case_status, name="desk_status"),
     path("desk/cases/<str:reference>/assign/", desk.case_assign, name="desk_assign"),
     path("desk/cases/<str:reference>/draft/", desk.case_draft, name="desk_draft"),
+    path("desk/cases/<str:reference>/files/<uuid:key>/", desk.attachment, name="desk_attachment"),
+    path(
+        "desk/cases/<str:reference>/files/<uuid:key>/thumbnail/",
+        desk.attachment_thumbnail,
+        name="desk_attachment_thumbnail",
+    ),
     path(
         "desk/cases/<str:reference>/insert-article/",
         desk.case_insert_article,

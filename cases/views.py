@@ -18,8 +18,9 @@ from cases.forms import (
     SolvedForm,
     UpdatesForm,
 )
-from cases.models import Case
+from cases.models import Attachment, Case
 from cases.services import ContactOutcome
+from cases.uploads import file_response, keep_uploads, with_kept_files_token
 from foundation import counters
 from foundation.i18n import current_language
 from foundation.markdown import markdown_to_text
@@ -88,7 +89,16 @@ def contact(request: HtmxHttpRequest) -> HttpResponse:
     initial = {"name": known.customer_name, "email": known.customer_email} if known else {}
     if reason_id := parse_id(request.GET.get("reason", "")):
         initial["reason"] = reason_id
-    form = ContactForm(request.POST or None, initial=initial)
+    refused: list[str] = []
+    data = None
+    if request.method == "POST":
+        data = with_kept_files_token(request.POST, "submission")
+        # The files are kept under the form's token before anything else is checked: a form
+        # shown again (another field to fix, a known incident first) still has them.
+        refused = keep_uploads(
+            request, data["submission"][:64], source=Attachment.Source.CONTACT_FORM
+        )
+    form = ContactForm(data, initial=initial, refused_files=refused)
     if request.method != "POST" or not form.is_valid():
         if not form.is_bound:
             counters.increment(counters.Counter.CONTACT_FORM_OPENED)
@@ -351,13 +361,13 @@ def _locked(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, "cases/status_locked.html", {"form": FindCaseForm()}, status=403)
 
 
-def _status_context(request: HtmxHttpRequest, case: Case) -> dict:
+def _status_context(request: HtmxHttpRequest, case: Case, message_form=None) -> dict:
     language = current_language()
     return {
         "case": case,
         "next": selectors.next_step(case),
         "events": case.public_events,
-        "message_form": MessageForm(),
+        "message_form": message_form or MessageForm(),
         "rating_form": RatingForm(),
         "can_reopen": selectors.can_reopen(case),
         "reopen_until": selectors.reopen_until(case),
@@ -386,12 +396,16 @@ def _unproven(request: HtmxHttpRequest, case: Case, *, status: int = 200) -> Htt
     context = {
         "case": case,
         "headline": selectors.next_step(case).headline,
+        "opening_files": selectors.opening_files(case),
     }
     template = "cases/case_unproven.html#case" if request.htmx else "cases/case_unproven.html"
     return render(request, template, context, status=status)
 
 
-def _case_action(request: HtmxHttpRequest, reference: str, act) -> HttpResponse:
+def _case_action(request: HtmxHttpRequest, reference: str, act, *, kept_form=None) -> HttpResponse:
+    """Do ``act(case)`` on a case this session proved is its own, then show the page. On a
+    refusal the page says why, and shows ``kept_form()`` (what the visitor typed and the
+    files it kept) instead of an empty form."""
     case = selectors.case_for_session(request.session, reference)
     if case is None:
         return _locked(request)
@@ -403,7 +417,8 @@ def _case_action(request: HtmxHttpRequest, reference: str, act) -> HttpResponse:
     except ValidationError as exception:
         error = " ".join(exception.messages)
     case = selectors.case_for_status_page(reference=case.reference)
-    context = {**_status_context(request, case), "action_error": error}
+    message_form = kept_form() if error and kept_form is not None else None
+    context = {**_status_context(request, case, message_form), "action_error": error}
     if request.htmx:
         return render(request, "cases/case_status.html#case", context)
     if error:
@@ -413,14 +428,42 @@ def _case_action(request: HtmxHttpRequest, reference: str, act) -> HttpResponse:
 
 @require_POST
 def case_message(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    form = MessageForm(request.POST)
+    """A message on the case page: text, files, or both. A refused file stops the message
+    with the reason; the text and the other files stay in the form."""
+    data = with_kept_files_token(request.POST, "upload_token")
+    form = MessageForm(data)
 
     def act(case: Case) -> None:
+        nonlocal form
+        token = data["upload_token"][:64]
+        refused = keep_uploads(request, token, source=Attachment.Source.CASE_PAGE, case=case)
+        form = MessageForm(data, refused_files=refused)
         if not form.is_valid():
-            raise ValidationError(_("Write your message (up to 5,000 characters)."))
-        services.add_customer_message(case=case, body=form.cleaned_data["body"])
+            raise ValidationError(
+                [message for errors in form.errors.values() for message in errors]
+                or _("Write your message (up to 5,000 characters).")
+            )
+        services.add_customer_message(
+            case=case, body=form.cleaned_data["body"], attachments_token=token
+        )
 
-    return _case_action(request, reference, act)
+    return _case_action(request, reference, act, kept_form=lambda: form)
+
+
+def _customer_file(request: HtmxHttpRequest, reference: str, key, *, thumbnail: bool):
+    attachment = selectors.attachment_for_session(request.session, reference, key)
+    return file_response(attachment, thumbnail=thumbnail)
+
+
+@require_GET
+def attachment(request: HtmxHttpRequest, reference: str, key) -> HttpResponse:
+    """A file of the case, to a session that may see it (never at a public address)."""
+    return _customer_file(request, reference, key, thumbnail=False)
+
+
+@require_GET
+def attachment_thumbnail(request: HtmxHttpRequest, reference: str, key) -> HttpResponse:
+    return _customer_file(request, reference, key, thumbnail=True)
 
 
 @require_POST

@@ -223,6 +223,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     "cases-advance-idle-cases": {"task": "cases.tasks.advance_idle_cases", "schedule": 3600.0},
+    "cases-sweep-attachments": {"task": "cases.tasks.sweep_attachments", "schedule": 60.0},
+    "cases-sweep-attachment-files": {
+        "task": "cases.tasks.sweep_attachment_files",
+        "schedule": 3600.0,
+    },
     "cases-tell-about-incidents": {
         "task": "cases.tasks.tell_cases_about_incidents",
         "schedule": 60.0,
@@ -262,6 +267,60 @@ CASE_SESSION_HOURS = env.int("CASE_SESSION_HOURS", default=24 * 7)
 CASE_REOPEN_DAYS = 14  # a resolved case can be reopened by the customer for this long
 CASE_UPDATE_COALESCE_MINUTES = env.int("CASE_UPDATE_COALESCE_MINUTES", default=3)
 
+# --- Attachments ----------------------------------------------------------------------------
+# Files sent with a message (contact form, case page, desk replies, email), limits stated next
+# to every field that takes them. A file past the per-file limit is dropped while the request
+# is read (foundation/uploads.py), the rest of the form kept.
+_MB = 1024 * 1024
+ATTACHMENT_MAX_FILE_BYTES = env.int("ATTACHMENT_MAX_FILE_MB", default=10) * _MB
+ATTACHMENT_MAX_MESSAGE_BYTES = env.int("ATTACHMENT_MAX_MESSAGE_MB", default=25) * _MB
+ATTACHMENT_MAX_CASE_BYTES = env.int("ATTACHMENT_MAX_CASE_MB", default=100) * _MB
+ATTACHMENT_MAX_FILES = env.int("ATTACHMENT_MAX_FILES", default=5)  # in one message
+# An image larger than this is refused before it is decoded (a small file can unpack to
+# gigabytes of pixels).
+ATTACHMENT_MAX_IMAGE_PIXELS = 50_000_000
+# ClamAV's daemon, when set (unix:///run/clamav/clamd.ctl or tcp://127.0.0.1:3310): every
+# file is scanned before it is served, and one it flags is held back (quarantined).
+ATTACHMENT_CLAMD_URL = env.str("ATTACHMENT_CLAMD_URL", default="")
+FILE_UPLOAD_HANDLERS = [
+    "foundation.uploads.SizeCappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Where they are kept, through Django's storage API (the "attachments" storage below): a
+# folder under VAR_DIR by default, or any S3-compatible bucket. Never at a public address:
+# files leave only through the case pages, to whoever may see the case.
+ATTACHMENTS_DIR = Path(env.str("ATTACHMENTS_DIR", default=str(VAR_DIR / "attachments")))
+ATTACHMENTS_S3_BUCKET = env.str("ATTACHMENTS_S3_BUCKET", default="")
+if ATTACHMENTS_S3_BUCKET:
+    _ATTACHMENTS_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": ATTACHMENTS_S3_BUCKET,
+            "location": env.str("ATTACHMENTS_S3_PREFIX", default="attachments"),
+            # Empty: Amazon S3 itself, and the credentials boto3 finds (role, profile...).
+            "endpoint_url": env.str("ATTACHMENTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("ATTACHMENTS_S3_REGION", default="") or None,
+            "access_key": env.str("ATTACHMENTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("ATTACHMENTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            # The bucket's own (private) access; many stores refuse per-object ACLs.
+            "default_acl": None,
+            "querystring_auth": True,
+            # The processing task writes the same names again if it runs twice.
+            "file_overwrite": True,
+        },
+    }
+else:
+    _ATTACHMENTS_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": str(ATTACHMENTS_DIR),
+            "allow_overwrite": True,
+            "file_permissions_mode": 0o640,
+            "directory_permissions_mode": 0o750,
+        },
+    }
+
 # --- Search ---------------------------------------------------------------------------------
 # The search backend (kb/search/base.py: SearchBackend), as a dotted path to its class. While
 # its index is unavailable, SEARCH_FALLBACK_BACKEND (the database's word matching) answers.
@@ -284,6 +343,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "attachments": _ATTACHMENTS_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import getpass
 import http.client
 import logging
 import math
@@ -25,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -449,6 +451,142 @@ class PrivateRedis:
 
     def stop(self) -> None:
         stop_process_group(self.process, signal.SIGTERM)
+
+
+class S3Server:
+    """An S3-compatible server on a free loopback port: moto in server mode (``python -m
+    moto.server``), in its own process; it keeps its buckets in memory."""
+
+    REGION = "us-east-1"
+    ACCESS_KEY = "helpcenter-test"
+    SECRET_KEY = "helpcenter-test-secret"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder / "s3"
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        log_path = self.folder / "moto.log"
+        self.process = start_process(command, log_path, process_env())
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto server exited:\n{log_tail(log_path)}")
+            try:
+                return http_get(self.port, "/moto-api/")[0] < 500
+            except OSError:
+                return False
+
+        wait_until(answers, READY_TIMEOUT, "moto server start", interval=0.1)
+
+    def storage(self, bucket: str, *, prefix: str = "attachments") -> dict:
+        """A STORAGES entry for ``bucket`` on this server, as the settings build it."""
+        return {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": bucket,
+                "location": prefix,
+                "endpoint_url": self.url,
+                "region_name": self.REGION,
+                "access_key": self.ACCESS_KEY,
+                "secret_key": self.SECRET_KEY,
+                "default_acl": None,
+                "querystring_auth": True,
+                "file_overwrite": True,
+            },
+        }
+
+    def client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name=self.REGION,
+            aws_access_key_id=self.ACCESS_KEY,
+            aws_secret_access_key=self.SECRET_KEY,
+        )
+
+    def stop(self) -> None:
+        stop_process_group(self.process, signal.SIGTERM)
+
+
+class ClamdServer:
+    """ClamAV's daemon (Debian's clamav-daemon) on a private socket, with a database of our own
+    signatures only (``signatures``: name to the bytes it flags), so it starts in seconds with
+    no virus database to download."""
+
+    MISSING = (
+        "clamd is not installed. On Debian or Ubuntu:\n"
+        "    sudo apt-get install -y clamav-daemon\n"
+        "(the tests start their own clamd with a database of one test signature)."
+    )
+
+    def __init__(self, folder: Path, signatures: dict[str, bytes]) -> None:
+        self.folder = folder / "clamd"
+        self.signatures = signatures
+        # A socket's path must stay under ~100 characters, whatever the test folder's length.
+        self.socket_dir = Path(tempfile.mkdtemp(prefix="clamd-"))
+        self.socket = self.socket_dir / "clamd.sock"
+        self.process: subprocess.Popen | None = None
+
+    @staticmethod
+    def executable() -> str | None:
+        return shutil.which("clamd") or next(
+            (path for path in ("/usr/sbin/clamd",) if Path(path).exists()), None
+        )
+
+    @classmethod
+    def available(cls) -> bool:
+        return cls.executable() is not None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self) -> None:
+        database = self.folder / "db"
+        database.mkdir(parents=True, exist_ok=True)
+        (database / "helpcenter-test.ndb").write_text(
+            "".join(f"{name}:0:*:{mark.hex()}\n" for name, mark in self.signatures.items())
+        )
+        config = self.folder / "clamd.conf"
+        config.write_text(
+            "Foreground yes\n"
+            f"LocalSocket {self.socket}\n"
+            f"DatabaseDirectory {database}\n"
+            f"LogFile {self.folder / 'clamd.log'}\n"
+            f"User {getpass.getuser()}\n"
+        )
+        command = [self.executable() or "clamd", "--config-file", str(config)]
+        self.process = start_process(command, self.folder / "stdout.log", None)
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"clamd exited:\n{log_tail(self.folder / 'stdout.log')}")
+            return self.ping()
+
+        wait_until(answers, READY_TIMEOUT, "clamd start", interval=0.1)
+
+    def ping(self) -> bool:
+        try:
+            with socket.socket(socket.AF_UNIX) as connection:
+                connection.settimeout(2)
+                connection.connect(str(self.socket))
+                connection.sendall(b"zPING\0")
+                return connection.recv(16).startswith(b"PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        stop_process_group(self.process, signal.SIGTERM)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
 
 
 # -- the SMTP sink -----------------------------------------------------------------------------

@@ -10,6 +10,18 @@ from cases.services.access import (
     redeem_token_for_session,
     revoke_links,
 )
+from cases.services.attachments import (
+    AttachedFiles,
+    IncomingFile,
+    RefusedFile,
+    attach_files,
+    claim_staged_files,
+    process_attachment,
+    stage_files,
+    sweep_attachment_files,
+    sweep_attachments,
+    too_large_message,
+)
 from cases.services.contact import (
     ContactOutcome,
     DuplicateChoice,
@@ -45,8 +57,11 @@ from cases.services.link_requests import (
 from cases.services.notices import answered_by_notice, send_customer_notice
 
 __all__ = [
+    "AttachedFiles",
     "ContactOutcome",
     "DuplicateChoice",
+    "IncomingFile",
+    "RefusedFile",
     "add_customer_message",
     "add_internal_note",
     "add_to_existing_case",
@@ -55,8 +70,10 @@ __all__ = [
     "answered_by_notice",
     "ask_for_case_links",
     "assign_case",
+    "attach_files",
     "change_case_status",
     "change_case_statuses",
+    "claim_staged_files",
     "confirm_solved",
     "email_case_links",
     "follow_incident_instead",
@@ -65,6 +82,7 @@ __all__ = [
     "grant_submission_access",
     "issue_access_link",
     "open_case",
+    "process_attachment",
     "rate_case",
     "record_article_deflection",
     "record_deflection",
@@ -79,6 +97,10 @@ __all__ = [
     "send_customer_notice",
     "send_pending_updates",
     "set_customer_updates",
+    "stage_files",
     "submit_contact",
+    "sweep_attachment_files",
+    "sweep_attachments",
     "tell_cases_about_incidents",
+    "too_large_message",
 ]

@@ -9,8 +9,9 @@ from enum import StrEnum
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cases.models import Case, ContactReason, ContactSubmission, Deflection
+from cases.models import Case, CaseEvent, ContactReason, ContactSubmission, Deflection
 from cases.selectors import verified_open_duplicate
+from cases.services.attachments import claim_staged_files
 from cases.services.lifecycle import REFERENCE_ALPHABET, add_customer_message, open_case
 from cases.services.limits import CONTACT_LIMITS, Limits, within_limits
 from cases.services.link_requests import request_case_links
@@ -118,10 +119,21 @@ def record_article_deflection(
 
 @transaction.atomic
 def add_to_existing_case(
-    *, case: Case, subject: str, description: str, language: str, now: datetime | None = None
+    *,
+    case: Case,
+    subject: str,
+    description: str,
+    language: str,
+    attachments_token: str = "",
+    now: datetime | None = None,
 ) -> Case:
     now = now or timezone.now()
-    add_customer_message(case=case, body=f"{subject}\n\n{description}".strip(), now=now)
+    add_customer_message(
+        case=case,
+        body=f"{subject}\n\n{description}".strip(),
+        attachments_token=attachments_token,
+        now=now,
+    )
     record_deflection(
         kind=Deflection.Kind.DUPLICATE, reason=case.reason, language=language, now=now
     )
@@ -313,6 +325,7 @@ def _submit(
                     subject=subject,
                     description=description,
                     language=language,
+                    attachments_token=token,
                     now=now,
                 )
             return ContactOutcome(kind.ADDED_TO_CASE, case=duplicate)
@@ -334,6 +347,10 @@ def _submit(
         )
         if token:
             ContactSubmission.objects.filter(token=token[:64]).update(case=case)
+            # The files the form kept under its token go with the case's first message.
+            claim_staged_files(
+                token=token, case=case, event=case.events.get(kind=CaseEvent.Kind.OPENED), now=now
+            )
     return ContactOutcome(kind.OPENED, case=case)
 
 

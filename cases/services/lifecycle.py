@@ -10,7 +10,7 @@ a case the customer closed themselves.
 """
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,9 +20,21 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cases.models import Case, CaseAccessToken, CaseEvent, ContactReason, DeskAlert
-from cases.selectors import CASE_LINK_PLACEHOLDER, can_reopen, due_dates
+from cases.models import Attachment, Case, CaseAccessToken, CaseEvent, ContactReason, DeskAlert
+from cases.selectors import (
+    CASE_LINK_PLACEHOLDER,
+    can_reopen,
+    due_dates,
+    staged_files,
+    with_attachments,
+)
 from cases.services.access import emailed_link
+from cases.services.attachments import (
+    AttachedFiles,
+    IncomingFile,
+    attach_files,
+    claim_staged_files,
+)
 from cases.services.desk import discard_reply_draft, tell_staff
 from cases.services.mail import render_case_email
 from foundation.queueing import enqueue_after_commit
@@ -260,15 +272,29 @@ def reply_to_customer(
     body: str,
     actor: AbstractBaseUser | None,
     status: str = "",
+    attachments_token: str = "",
+    files: Sequence[IncomingFile] = (),
     now: datetime | None = None,
 ) -> CaseEvent:
-    """A public reply (optionally moving the status); the customer is emailed shortly."""
+    """A public reply (optionally moving the status); the customer is emailed shortly.
+
+    Files kept by the reply form under ``attachments_token`` and ``files`` are attached to it
+    (``_with_files``); the email names them and links to the case page, never carrying them.
+    """
     if not body.strip():
         raise ValidationError(_("A reply needs some text."), code="empty")
     now = now or timezone.now()
     case = Case.objects.select_for_update().get(pk=case.pk)
     event = _event(
         case, CaseEvent.Kind.PUBLIC_REPLY, actor=actor, body=body.strip(), created_at=now
+    )
+    _with_files(
+        event,
+        token=attachments_token,
+        files=files,
+        source=Attachment.Source.DESK,
+        actor=actor,
+        now=now,
     )
     if case.first_responded_at is None:
         case.first_responded_at = event.created_at
@@ -346,10 +372,44 @@ def assign_case(
 # --- What the customer does -----------------------------------------------------------------
 
 
+def _with_files(
+    event: CaseEvent,
+    *,
+    token: str,
+    files: Sequence[IncomingFile],
+    source: str,
+    actor: AbstractBaseUser | None = None,
+    now: datetime,
+) -> CaseEvent:
+    """Attach to the new message what its form kept under ``token`` and ``files``; what was
+    attached and refused is left in ``event.attached`` (``AttachedFiles``)."""
+    claimed = claim_staged_files(token=token, case=event.case, event=event, now=now)
+    added = (
+        attach_files(event=event, files=files, source=source, actor=actor, now=now)
+        if files
+        else AttachedFiles(attached=[], refused=[])
+    )
+    event.attached = AttachedFiles(attached=claimed + added.attached, refused=added.refused)
+    return event
+
+
 @transaction.atomic
-def add_customer_message(*, case: Case, body: str, now: datetime | None = None) -> CaseEvent:
-    """The customer writes on their case; a case waiting for them goes back to us."""
-    if not body.strip():
+def add_customer_message(
+    *,
+    case: Case,
+    body: str,
+    attachments_token: str = "",
+    files: Sequence[IncomingFile] = (),
+    source: str = Attachment.Source.CASE_PAGE,
+    now: datetime | None = None,
+) -> CaseEvent:
+    """The customer writes on their case; a case waiting for them goes back to us.
+
+    Files kept by the form under ``attachments_token``, and ``files`` (sent by ``source``,
+    an ``Attachment.Source``), are attached to the message: ``event.attached`` says which
+    were attached and which refused, and why. A message may be files alone.
+    """
+    if not body.strip() and not files and not staged_files(attachments_token):
         raise ValidationError(_("Write a message first."), code="empty")
     now = now or timezone.now()
     case = Case.objects.select_for_update().get(pk=case.pk)
@@ -364,6 +424,12 @@ def add_customer_message(*, case: Case, body: str, now: datetime | None = None) 
         body=body.strip()[:5000],
         created_at=now,
     )
+    _with_files(event, token=attachments_token, files=files, source=source, now=now)
+    if not event.body and not event.attached.attached:
+        # Only files, and every one refused: no empty message (the transaction is undone).
+        raise ValidationError(
+            " ".join(refused.message for refused in event.attached.refused), code="files_refused"
+        )
     reopened = case.status == Status.RESOLVED
     if case.status == Status.WAITING_ON_CUSTOMER:
         _set_status(case, Status.IN_PROGRESS, now=now, by_customer=True)
@@ -473,13 +539,15 @@ def send_pending_updates(*, now: datetime | None = None, case_ids: list[int] | N
             if case is None:
                 continue
             pending_since = case.update_pending_since
-            events = list(
-                case.events.filter(
-                    public=True, by_customer=False, created_at__gt=case.customer_told_until
+            events = with_attachments(
+                list(
+                    case.events.filter(
+                        public=True, by_customer=False, created_at__gt=case.customer_told_until
+                    )
+                    .exclude(kind=CaseEvent.Kind.INTERNAL_NOTE)
+                    .select_related("author")
+                    .order_by("created_at", "pk")
                 )
-                .exclude(kind=CaseEvent.Kind.INTERNAL_NOTE)
-                .select_related("author")
-                .order_by("created_at", "pk")
             )
             told_until = max(
                 [event.created_at for event in events], default=case.customer_told_until

@@ -29,3 +29,9 @@ def with_case_page_link(body: str, case) -> str:
         return body
     url = reverse("cases:status", kwargs={"reference": case.reference})
     return body.replace(selectors.CASE_LINK_PLACEHOLDER, url)
+
+
+@register.filter
+def file_size(size: int) -> str:
+    """ "850 KB", "2,5 MB": a file's size in the page's language."""
+    return selectors.human_size(size or 0)

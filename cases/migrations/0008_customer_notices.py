@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0006_desk_search_macros_alerts'),
+        ('cases', '0007_attachments'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
