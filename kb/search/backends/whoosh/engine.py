@@ -92,6 +92,7 @@ from .analysis import (
     fold,
     schema_is_current,
     stemmed_field,
+    stop_words,
 )
 from .building import rebuild_writer
 from .documents import document_fields, normalize_language
@@ -395,6 +396,11 @@ class WhooshSearchBackend:
     @property
     def fast_path_active(self) -> bool:
         return self.fast_path.active
+
+    def stop_words(self, language: str) -> frozenset[str]:
+        """The words that a document or a query in ``language`` is indexed or searched
+        without (Whoosh's stop lists, with and without accents)."""
+        return stop_words(normalize_language(language))
 
     def status(self) -> IndexStatus:
         try:
