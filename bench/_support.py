@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import shutil
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -312,35 +314,19 @@ def run_sweepers() -> dict[str, int]:
 
 # -- wrk ---------------------------------------------------------------------------------------
 
-
-def wrk_command(
-    port: int, script: Path, seconds: float, connections: int, args: Sequence[str]
-) -> list[str]:
-    return [
-        shutil.which("wrk") or "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout=10s",
-        "-s",
-        str(script),
-        f"http://127.0.0.1:{port}",
-        "--",
-        *args,
-    ]
+WRK_SCRIPT = PROJECT_DIR / "bench" / "requests.lua"
 
 
-def parse_bench_line(output: str) -> dict[str, str]:
-    """The ``BENCH key=value ...`` line a wrk script prints in ``done()``."""
-    line = next((row for row in output.splitlines() if row.startswith("BENCH ")), "")
-    if not line:
-        raise RuntimeError(f"no BENCH line in wrk's output:\n{output}")
-    return dict(item.split("=", 1) for item in line.split()[1:])
+def request_file(path: Path, requests: Sequence[str]) -> Path:
+    """The requests wrk chooses from (``bench/requests.lua``): "<path>" or
+    "<path>\\t<Cookie header value>", one a line."""
+    path.write_text("".join(f"{line}\n" for line in requests))
+    return path
 
 
 @dataclass
 class WrkResult:
-    """What wrk measured, from the ``BENCH`` line its script prints (``bench/*.lua``)."""
+    """What wrk measured, from the ``BENCH`` line ``bench/requests.lua`` prints."""
 
     route: str
     connections: int
@@ -353,28 +339,27 @@ class WrkResult:
     max_ms: float = math.nan
     redirects: int = 0
     errors: Counter = field(default_factory=Counter)  # "HTTP 403", "socket read"...
-    generator_cpu_seconds: float = 0.0
 
     @classmethod
     def parse(cls, output: str, **fields) -> WrkResult:
-        values = parse_bench_line(output)
+        line = next((row for row in output.splitlines() if row.startswith("BENCH ")), "")
+        if not line:
+            raise RuntimeError(f"no BENCH line in wrk's output:\n{output}")
+        values = dict(item.split("=", 1) for item in line.split()[1:])
         result = cls(
             requests=int(values["requests"]),
             seconds=int(values["duration_us"]) / 1e6,
-            redirects=int(values.get("redirects", 0)),
-            errors=Counter(),
+            redirects=int(values["redirects"]),
             **fields,
         )
         for name in ("p50", "p90", "p95", "p99", "max"):
-            if f"{name}_us" in values:
-                setattr(result, f"{name}_ms", int(values[f"{name}_us"]) / 1000)
+            setattr(result, f"{name}_ms", int(values[f"{name}_us"]) / 1000)
         for kind in ("connect", "read", "write", "timeout"):
             if int(values[kind]):
                 result.errors[f"socket {kind}"] = int(values[kind])
-        if values["statuses"] != "-":
-            for item in values["statuses"].split(","):
-                status, count = item.split(":")
-                result.errors[f"HTTP {status}"] += int(count)
+        for item in values["statuses"].split(",") if values["statuses"] != "-" else ():
+            status, count = item.split(":")
+            result.errors[f"HTTP {status}"] += int(count)
         return result
 
     @property
@@ -384,6 +369,57 @@ class WrkResult:
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
+
+
+def run_wrk(port: int, seconds: float, routes: dict[str, tuple[int, Path]]):
+    """One wrk (1 thread) per route, ``{route: (connections, request file)}``, all at once;
+    returns their results and the CPU seconds the load generators took in all."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    running = {}
+    for route, (connections, requests) in routes.items():
+        command = [
+            shutil.which("wrk") or "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+            "--timeout=10s", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}", "--", str(requests),
+        ]  # fmt: skip
+        running[route] = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    results = []
+    for route, process in running.items():
+        try:
+            output, _ = process.communicate(timeout=seconds + 60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"wrk for {route} failed ({process.returncode}):\n{output}")
+        results.append(WrkResult.parse(output, route=route, connections=routes[route][0]))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return results, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def workers_report(busy: tuple[float, float], workers: int, seconds: float, requests: int):
+    """Lines on what the server's workers did during a run of ``seconds``: ``busy`` is
+    their (on-CPU, waiting-for-a-CPU) seconds, from ``harness.Gunicorn.workers_time``."""
+    on_cpu, waiting = busy
+    if not requests or on_cpu <= 0:
+        return []
+    window = workers * seconds
+    return [
+        f"workers: of {window:.0f} s ({workers} x {seconds:.0f} s), on a CPU {on_cpu:.1f} s"
+        f" ({100 * on_cpu / window:.0f}%), runnable but waiting for a CPU {waiting:.1f} s"
+        f" ({100 * waiting / window:.0f}%: other work on the machine and the load generators)",
+        f"{1000 * on_cpu / requests:.2f} ms of CPU per request in the workers: {workers} idle"
+        f" cores would serve at most {workers * requests / on_cpu:.0f} requests/s",
+    ]
+
+
+def busy_during(server: harness.Gunicorn, work: Callable[[], object]):
+    """``work()``'s result and the (on-CPU, waiting) seconds of the server's workers meanwhile."""
+    cpu_before, wait_before = server.workers_time()
+    result = work()
+    cpu_after, wait_after = server.workers_time()
+    return result, (cpu_after - cpu_before, wait_after - wait_before)
 
 
 # -- printing ----------------------------------------------------------------------------------
@@ -428,5 +464,4 @@ from tests.harness import (  # noqa: E402, F401
     with_path,
 )
 
-WRK_MISSING = MISSING["wrk"]
 REDIS_MISSING = MISSING["redis-server"]
