@@ -441,27 +441,3 @@ def table(rows: Sequence[Sequence[object] | None], indent: str = "  ") -> None:
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
-
-
-# -- the names the benchmarks not yet on the pieces above still use ----------------------------
-
-from tests.harness import (  # noqa: E402, F401
-    MESSAGE_ID,
-    CeleryProcess,
-    Gunicorn,
-    PrivateRedis,
-    SinkProcess,
-    free_port,
-    http_get,
-    log_tail,
-    production_settings,
-    run_benchmark,
-    setup_django,
-    start_process,
-    stop_process_group,
-    use_database,
-    wait_until,
-    with_path,
-)
-
-REDIS_MISSING = MISSING["redis-server"]
