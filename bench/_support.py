@@ -172,7 +172,7 @@ def load_demo_content() -> None:
 
 def add_generated_articles(count: int, seed: int) -> int:
     """``count`` more published articles in the demo categories, written from the demo
-    articles' vocabulary by the generator of bench/search.py (``_corpus``, a fixed seed)."""
+    articles' vocabulary by bench/_corpus.py (a fixed seed)."""
     import random
 
     import _corpus  # bench/_corpus.py, beside this file

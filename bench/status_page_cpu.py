@@ -17,10 +17,10 @@ gunicorn's own HTTP handling have had theirs.
 
 from __future__ import annotations
 
-import io
 import statistics
 import sys
 import time
+import wsgiref.util
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,16 +32,13 @@ ROUNDS = 5  # the figure is the median of the rounds: a busy machine still steal
 
 
 def request(application, session_key: str, reference: str) -> tuple[str, bytes]:
-    """``GET /es/cases/<reference>/`` as gunicorn hands it to the application."""
+    """``GET /es/cases/<reference>/`` as gunicorn hands it to the application (no User-Agent,
+    like wrk, so no visit is counted)."""
     environ = {
-        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": f"/es/cases/{reference}/",
-        "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",  # like wrk: no User-Agent, so no visit is counted
-        "HTTP_COOKIE": f"sessionid={session_key}", "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False,
+        "PATH_INFO": f"/es/cases/{reference}/", "HTTP_COOKIE": f"sessionid={session_key}",
+        "REMOTE_ADDR": "127.0.0.1", "wsgi.multiprocess": True,  # as under gunicorn's workers
     }  # fmt: skip
+    wsgiref.util.setup_testing_defaults(environ)  # the rest of a plain GET to 127.0.0.1
     started: list[str] = []
     result = application(environ, lambda status, headers, exc_info=None: started.append(status))
     try:
