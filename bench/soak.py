@@ -5,11 +5,11 @@ Run with ``.venv/bin/python bench/soak.py`` (``--minutes 30`` by default; ``--he
 
 In a copy of the code, with the embedded defaults only (SQLite, the filesystem broker, mail
 written to files, DEBUG=1): ``make run``'s set-up, then ``honcho start`` on the Procfile
-(runserver, worker and beat under ``helpcenter/supervise.py``). Traffic the whole time:
-bench/faults.py's clients at a quieter pace (and now and then a static file), ``/healthz``
-every second, an announcement every ``--announce-every`` minutes, an article published half-way
-and every ``--burst-every`` seconds a burst of tasks sent at the same instant from several
-threads, as beat sends its due tasks. Then the to-do lists drain in real time, and it prints
+(runserver, worker and beat under ``helpcenter/supervise.py``). Traffic the whole time: the
+customers of bench/_traffic.py at a quieter pace (and now and then a static file), an
+announcement every ``--announce-every`` minutes, an article published half-way and every
+``--burst-every`` seconds a burst of tasks sent at the same instant from several threads, as
+beat sends its due tasks. Then the to-do lists drain in real time, and it prints
 each process's uptime, restarts and exceptions, the traffic's errors, and every acknowledged
 write looked up in the database and every email in the mail folder. Exit status: 0 when all
 of that holds, 1 otherwise, 2 when the run itself failed.
@@ -31,7 +31,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import _support as bench
-import faults  # bench/faults.py: the clients, the journal and the loss checks
+import _traffic  # bench/_traffic.py: the customers, the journal and the loss checks
 from _support import harness, say
 
 PROCESSES = ("web", "worker", "beat")
@@ -48,7 +48,7 @@ BURST_TASKS = (
 
 
 class MailFolder:
-    """Django's file backend's folder seen as the SMTP sink of bench/faults.py: ``poll()``
+    """Django's file backend's folder seen as an SMTP sink (``_traffic.verify``): ``poll()``
     reads what was written since the last call into ``accepted`` (time, "", Message-ID)."""
 
     def __init__(self, folder: Path) -> None:
@@ -230,10 +230,10 @@ def prepare(workdir: Path, env: dict[str, str], code: Path) -> None:
 # -- the day -----------------------------------------------------------------------------------
 
 
-def drive(site: MakeRun, options, traffic, checks_run, mail: MailFolder) -> SimpleNamespace:
+def drive(site: MakeRun, options, traffic, mail: MailFolder) -> SimpleNamespace:
     """The run's timeline beside the clients: announcements, one article, task bursts, a
     line a minute; stops early if honcho exits (the site went down)."""
-    day = SimpleNamespace(began=time.time(), announcements=0, bursts=0, down=False)
+    day = SimpleNamespace(began=time.time(), dispatches=[], bursts=0, down=False)
     end = day.began + options.minutes * 60
     next_burst, next_announcement = day.began + options.burst_every / 2, day.began + 60
     next_report, article_published = day.began + 60, False
@@ -243,11 +243,10 @@ def drive(site: MakeRun, options, traffic, checks_run, mail: MailFolder) -> Simp
             say(f"  t={now - day.began:6.0f}s  honcho EXITED: the site is down")
             break
         if now >= next_announcement:
-            day.announcements += 1
-            checks_run.dispatches.append(bench.publish_incident(day.announcements))
+            day.dispatches.append(bench.publish_incident(len(day.dispatches) + 1))
             next_announcement += options.announce_every * 60
         if not article_published and now >= day.began + options.minutes * 30:
-            faults.publish_article_while_index_is_gone()  # any time: the worker indexes it
+            _traffic.publish_article_while_index_is_gone()  # any time: the worker indexes it
             article_published = True
         if now >= next_burst:
             day.bursts += 1
@@ -259,7 +258,7 @@ def drive(site: MakeRun, options, traffic, checks_run, mail: MailFolder) -> Simp
             say(
                 f"  t={now - day.began:6.0f}s  requests {len(journal.outcomes):,}, errors"
                 f" {sum(1 for o in journal.outcomes if o.error)}, writes acknowledged"
-                f" {len(journal.acked_at)}, announcements {day.announcements}, bursts"
+                f" {len(journal.acked_at)}, announcements {len(day.dispatches)}, bursts"
                 f" {day.bursts}, emails {mail.poll():,}, restarts {restarts};"
                 f" load {os.getloadavg()[0]:.2f}"
             )
@@ -285,8 +284,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     import logging
 
     logging.getLogger().setLevel(logging.ERROR)
-    options.articles = 0  # bench/faults.py's data: the demo articles only
-    data = faults.make_data(options)
+    options.articles = 0  # the demo articles only
+    data = _traffic.make_data(options)
     from django.db import connections
 
     connections.close_all()
@@ -301,10 +300,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         int(env["PORT"]),
         (options.read_pause, options.write_pause, options.staff_pause, 1.0),
     )
-    traffic = faults.Traffic(port, data, options, pauses)
+    traffic = _traffic.Traffic(port, data, options, pauses)
     mail = MailFolder(workdir / "var" / "mail")
-    fake_site = SimpleNamespace(sink=mail, server=SimpleNamespace(port=port))
-    checks_run = faults.Run(fake_site, data, traffic.journal, options)
     say(
         f"\nTraffic: {options.readers} readers (a request every {options.read_pause:g} s each),"
         f" {options.writers} customer(s) writing (every {options.write_pause:g} s), a staff"
@@ -314,13 +311,13 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     )
 
     def assets(rng) -> None:
-        visitor = faults.Visitor(traffic)
+        visitor = _traffic.Visitor(traffic)
         paths = ("/static/js/timezone.js", "/static/vendor/htmx/htmx.min.js")
         while not traffic.stop.wait(options.read_pause * 3):
             visitor.request("static file", rng.choice(paths))
 
     traffic.start(assets)
-    day = drive(site, options, traffic, checks_run, mail)
+    day = drive(site, options, traffic, mail)
     traffic.finish()
     say(f"  traffic stopped after {day.ran / 60:.1f} min; {bench.uptime()}")
 
@@ -332,7 +329,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     except TimeoutError:
         say(f"  NOT drained after {DRAIN_TIMEOUT:.0f} s: {left_undone(day.bursts)}")
     mail.poll()
-    checks = faults.verify(mail, checks_run, traffic.journal)  # asks the site: before the stop
+    # Before the stop: the search check asks the site.
+    checks = _traffic.verify(mail, port, data, traffic.journal, day.dispatches)
     stopped_at, stopped = site.log_path.stat().st_size, time.time()
     honcho_alive = site.alive() and not day.down
     reports = site.reports(stopped_at)
@@ -362,7 +360,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     )
 
     say("\nTraffic, per route")
-    faults.route_table(traffic.journal)
+    _traffic.route_table(traffic.journal)
     errors = Counter(o.error for o in traffic.journal.outcomes if o.error)
     say(
         f"  {len(traffic.journal.outcomes):,} requests in {day.ran / 60:.1f} min, errors"
@@ -375,18 +373,18 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     missing_bursts = left.pop("bursts whose heartbeat never ran", 0)
     processes_ok = honcho_alive and not poison and not any(r.exceptions for r in reports.values())
     checks += [
-        faults.Check(
+        _traffic.Check(
             "task bursts", not missing_bursts,
             f"{day.bursts} bursts of {options.burst_size} tasks sent at once; bursts whose"
             f" heartbeat never ran {missing_bursts}",
         ),
-        faults.Check("drained", not left, f"left undone: {left or 'nothing'}"),
-        faults.Check(
+        _traffic.Check("drained", not left, f"left undone: {left or 'nothing'}"),
+        _traffic.Check(
             "processes", processes_ok,
             "web, worker and beat up the whole run, no restart, no exception in the logs"
             if processes_ok else "a process restarted, logged an exception or went down",
         ),
-        faults.Check("errors", not errors, f"{errors.total()} errors shown to clients"),
+        _traffic.Check("errors", not errors, f"{errors.total()} errors shown to clients"),
     ]  # fmt: skip
     for check in checks:
         say(f"  {'PASS' if check.ok else 'FAIL'}  {check.name}: {check.text}")
