@@ -1,16 +1,21 @@
-"""What the benchmarks share beyond the processes: their data (demo content, generated
-articles, cases and their sessions, customers' searches) and wrk. The processes, the SMTP sink,
-the environment and the run itself come from ``tests/harness.py``, which the tests' worker and
-SMTP sink use too; they are re-exported here, so a benchmark imports one module.
+"""What the benchmarks share beyond ``tests/harness.py`` (the processes, the SMTP sink, the
+environment, the sweepers and the run, which the tests use too): the site they set up, their
+data (demo content, generated articles, cases and their sessions, customers' searches), the
+outbox, wrk, and the tables they print. A benchmark imports this module first: it puts the
+project on ``sys.path``, and ``harness`` comes with it.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
+import os
+import resource
 import shutil
+import subprocess
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,35 +23,109 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
 
-from tests.harness import (  # noqa: E402, F401  (re-exported for the benchmarks)
-    MESSAGE_ID,
-    CeleryProcess,
-    Gunicorn,
-    PrivateRedis,
-    SinkProcess,
-    child_pids,
-    free_port,
-    http_get,
-    log_tail,
-    percentile,
-    production_settings,
-    run_benchmark,
-    say,
-    setup_django,
-    start_process,
-    stop_process_group,
-    uptime,
-    use_database,
-    wait_until,
-    with_path,
-)
+from tests import harness  # noqa: E402
+from tests.harness import percentile, say, uptime  # noqa: E402, F401  (for the benchmarks)
 
-WRK_MISSING = (
-    "wrk (the HTTP load generator) is not installed. On Debian or Ubuntu:\n"
-    "    sudo apt-get install -y wrk\n"
-    "then run this benchmark again."
-)
-REDIS_MISSING = PrivateRedis.MISSING
+Cleanups = list[Callable[[], None]]
+MISSING = {
+    "wrk": "wrk (the HTTP load generator) is not installed. On Debian or Ubuntu:\n"
+    "    sudo apt-get install -y wrk\nthen run this benchmark again.",
+    "redis-server": harness.PrivateRedis.MISSING,
+}
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def options(doc: str, argv: Sequence[str] | None, *arguments: tuple, require=()):
+    """The command line: each argument is ``(flag, default, help)``, of the default's type,
+    or ``(flag, help)``, a switch; ``require``: ``(condition(options), message)`` pairs;
+    ``--keep`` keeps the temporary folder."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    for flag, *rest in (*arguments, ("--keep", "keep the temporary folder")):
+        if len(rest) == 1:
+            parser.add_argument(flag, action="store_true", help=rest[0])
+        else:
+            parser.add_argument(flag, type=type(rest[0]), default=rest[0], help=rest[1])
+    parsed = parser.parse_args(argv)
+    for condition, message in require:
+        if not condition(parsed):
+            parser.error(message)
+    return parsed
+
+
+def launch(prefix: str, run: Callable, options, *, needs: Sequence[str] = ()) -> int:
+    """``run(options, workdir, cleanups)`` in a fresh temporary folder, through the harness
+    (exit status 0 passed, 1 a check failed, 2 the run failed); ``needs``: programs that must
+    be installed."""
+    for program in needs:
+        if shutil.which(program) is None:
+            say(MISSING[program])
+            return 2
+    return harness.run_benchmark(
+        prefix, lambda workdir, cleanups: run(options, workdir, cleanups), keep=options.keep
+    )
+
+
+def use_site(
+    workdir: Path,
+    name: str,
+    cleanups: Cleanups,
+    *,
+    debug: bool = False,
+    sqlite: bool = False,
+    redis_db: int | None = None,
+    redis_url: str = "",
+) -> list[str]:
+    """Point this process and its children at a site of their own in ``workdir/var``:
+    production mode on loopback (``debug``: DEBUG=1), mail written to files, SQLite there
+    (with ``DATABASE_URL``, a throwaway PostgreSQL database beside it, unless ``sqlite``).
+    The cache and the broker: ``redis_url`` (a private server); or with ``REDIS_URL`` and
+    ``redis_db``, that server on database ``redis_db`` only (flushed before and after);
+    otherwise the database table and kombu's filesystem transport. Returns what it chose."""
+    var_dir = workdir / "var"
+    settings = {**harness.production_settings(var_dir, name), "DEBUG": "1" if debug else "0"}
+    os.environ.update(settings)
+    # With --keep the server can be started again on the same data (the same SECRET_KEY, or
+    # the sessions no longer decode): env $(cat site.env) .venv/bin/gunicorn helpcenter.wsgi
+    (workdir / "site.env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    given_redis = os.environ.pop("REDIS_URL", "")
+    for variable in ("EMAIL_URL", "REDIS_CACHE_URL"):
+        os.environ.pop(variable, None)
+    notes = []
+    if sqlite and os.environ.pop("DATABASE_URL", None):
+        notes.append("DATABASE_URL is set but ignored: the database is SQLite in the folder")
+    notes.append(f"database: {harness.use_database(f'bench_{name}', var_dir, cleanups)}")
+    if redis_url:
+        os.environ["REDIS_URL"] = redis_url  # the cache is its next database
+        notes.append(f"broker and cache: the private redis-server, {redis_url}")
+    elif given_redis and redis_db is not None:
+        url = harness.with_path(given_redis, f"/{redis_db}")
+        os.environ["REDIS_URL"] = os.environ["REDIS_CACHE_URL"] = url
+
+        def flush() -> None:
+            import redis
+
+            client = redis.Redis.from_url(url, socket_connect_timeout=5)
+            client.flushdb()
+            client.close()
+
+        flush()
+        cleanups.append(flush)
+        notes.append(f"broker and cache: Redis {given_redis}, on database {redis_db} only")
+    else:
+        if given_redis:
+            notes.append("REDIS_URL is set but ignored, so nothing reaches that Redis")
+        notes.append("broker: kombu's filesystem transport; cache: the database table")
+    return notes
+
+
+def start_django(cleanups: Cleanups) -> None:
+    """Django in this process, its database migrated; its connections closed at the end."""
+    harness.setup_django()
+    from django.db import connections
+
+    cleanups.append(connections.close_all)
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -67,6 +146,16 @@ SEARCH_QUERIES = (
     "tarjeta regalo", "garantia", "horario de atencion", "estado de mi caso", "DEVOLUCIÓN",
     "refund", "delivery time", "payment declined", "change delivery address",
 )  # fmt: skip
+DEGRADED_SEARCH = "Search is working in a simpler mode right now; results may be less complete."
+
+
+def degraded_marker() -> bytes:
+    """What the Spanish search page says when the database answers instead of the index."""
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    with translation.override("es"):
+        return gettext(DEGRADED_SEARCH).encode()
 
 
 def load_demo_content() -> None:
@@ -77,32 +166,26 @@ def load_demo_content() -> None:
     from kb import demo as kb_demo
     from notifications import demo as notifications_demo
 
-    quiet = io.StringIO()
     for module in (notifications_demo, kb_demo, cases_demo):
-        module.load(quiet)
+        module.load(io.StringIO())
 
 
 def add_generated_articles(count: int, seed: int) -> int:
     """``count`` more published articles in the demo categories, written from the demo
-    articles' vocabulary by bench/search.py's generator (a fixed seed)."""
+    articles' vocabulary by bench/_corpus.py (a fixed seed)."""
     import random
 
+    import _corpus  # bench/_corpus.py, beside this file
     from django.db import transaction
 
     from kb.models import Article, Category
 
-    if count <= 0:
-        return 0
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import search  # bench/search.py
-
     categories = {category.slug: category for category in Category.objects.all()}
-    articles = search.generate_articles(
-        count, categories, search.load_demo_material(), random.Random(seed)
-    )
+    material = _corpus.load_demo_material()
+    articles = _corpus.generate_articles(count, categories, material, random.Random(seed))
     with transaction.atomic():
         Article.objects.bulk_create(list(articles), batch_size=500)
-    return count
+    return max(count, 0)
 
 
 def published_article_paths(limit: int, seed: int) -> list[str]:
@@ -116,13 +199,12 @@ def published_article_paths(limit: int, seed: int) -> list[str]:
 
 
 CASE_SUBJECTS = (
-    "Mi pedido no ha llegado todavía",
-    "El pago falla al finalizar la compra",
-    "Quiero cambiar la dirección de entrega",
-    "Me han cobrado dos veces el mismo pedido",
-    "El producto llegó dañado",
-    "La factura tiene un error en el NIF",
-)
+    "Mi pedido no ha llegado todavía", "El pago falla al finalizar la compra",
+    "Quiero cambiar la dirección de entrega", "Me han cobrado dos veces el mismo pedido",
+    "No puedo entrar en mi cuenta", "El producto llegó dañado", "¿Cuándo me devolvéis el dinero?",
+    "La factura tiene un error en el NIF", "Quiero cancelar la suscripción",
+    "El código de descuento no funciona",
+)  # fmt: skip
 
 
 def open_cases(count: int, seed: int) -> list[tuple[int, str, str]]:
@@ -176,37 +258,75 @@ def grant_sessions(case_ids: Sequence[int]) -> list[str]:
     return keys
 
 
+# -- the outbox --------------------------------------------------------------------------------
+
+
+def publish_incident(number: int) -> int:
+    """What staff do from the notices desk: an incident notice, mailed to every subscriber.
+    Returns the id of its mailing."""
+    from notifications.models import Announcement, Dispatch
+    from notifications.services.announcements import publish_announcement
+
+    announcement = publish_announcement(
+        announcement=Announcement(
+            kind=Announcement.Kind.INCIDENT,
+            severity=Announcement.Severity.WARNING,
+            title_es=f"Problema con los pagos con tarjeta ({number})",
+            title_en=f"Problem with card payments ({number})",
+            body_es="Algunos pagos con tarjeta fallan desde las 10:00. **Ya estamos en ello.**"
+            "\n\nSi tu pago falló, no se ha cobrado: puedes intentarlo de nuevo más tarde.",
+            body_en="Some card payments fail since 10:00. **We are on it.**\n\n"
+            "If your payment failed you were not charged: you can try again later.",
+        ),
+        actor=None,
+    )
+    return Dispatch.objects.get(announcement=announcement, update=None).pk
+
+
+def outbox_counts(dispatch_id: int | None = None) -> Counter:
+    """Outbox rows per status (of one mailing, if given)."""
+    from django.db.models import Count
+
+    from notifications.models import OutgoingMessage
+
+    rows = OutgoingMessage.objects.all()
+    if dispatch_id is not None:
+        rows = rows.filter(dispatch_id=dispatch_id)
+    counts = Counter(dict.fromkeys(OutgoingMessage.Status.values, 0))
+    counts.update(dict(rows.values_list("status").annotate(n=Count("pk")).order_by()))
+    return counts
+
+
+def run_sweepers() -> dict[str, int]:
+    """What the beat runs every minute or two, called in this process; what each did."""
+    from cases.services import requeue_case_link_requests, send_pending_updates
+    from kb.services.indexing import sweep_pending_index_updates
+    from notifications.services import announcements, outbox
+
+    return {
+        "outbox rows re-queued": outbox.requeue_stalled_messages(),
+        "mailings resumed": announcements.resume_unfinished_dispatches(),
+        "index updates re-queued": sweep_pending_index_updates(),
+        "case update emails written": send_pending_updates(),
+        "case link requests re-queued": requeue_case_link_requests(),
+    }
+
+
 # -- wrk ---------------------------------------------------------------------------------------
 
-
-def wrk_command(
-    port: int, script: Path, seconds: float, connections: int, args: Sequence[str]
-) -> list[str]:
-    return [
-        shutil.which("wrk") or "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout=10s",
-        "-s",
-        str(script),
-        f"http://127.0.0.1:{port}",
-        "--",
-        *args,
-    ]
+WRK_SCRIPT = PROJECT_DIR / "bench" / "requests.lua"
 
 
-def parse_bench_line(output: str) -> dict[str, str]:
-    """The ``BENCH key=value ...`` line a wrk script prints in ``done()``."""
-    line = next((row for row in output.splitlines() if row.startswith("BENCH ")), "")
-    if not line:
-        raise RuntimeError(f"no BENCH line in wrk's output:\n{output}")
-    return dict(item.split("=", 1) for item in line.split()[1:])
+def request_file(path: Path, requests: Sequence[str]) -> Path:
+    """The requests wrk chooses from (``bench/requests.lua``): "<path>" or
+    "<path>\\t<Cookie header value>", one a line."""
+    path.write_text("".join(f"{line}\n" for line in requests))
+    return path
 
 
 @dataclass
 class WrkResult:
-    """What wrk measured, from the ``BENCH`` line its script prints (``bench/*.lua``)."""
+    """What wrk measured, from the ``BENCH`` line ``bench/requests.lua`` prints."""
 
     route: str
     connections: int
@@ -219,28 +339,27 @@ class WrkResult:
     max_ms: float = math.nan
     redirects: int = 0
     errors: Counter = field(default_factory=Counter)  # "HTTP 403", "socket read"...
-    generator_cpu_seconds: float = 0.0
 
     @classmethod
     def parse(cls, output: str, **fields) -> WrkResult:
-        values = parse_bench_line(output)
+        line = next((row for row in output.splitlines() if row.startswith("BENCH ")), "")
+        if not line:
+            raise RuntimeError(f"no BENCH line in wrk's output:\n{output}")
+        values = dict(item.split("=", 1) for item in line.split()[1:])
         result = cls(
             requests=int(values["requests"]),
             seconds=int(values["duration_us"]) / 1e6,
-            redirects=int(values.get("redirects", 0)),
-            errors=Counter(),
+            redirects=int(values["redirects"]),
             **fields,
         )
         for name in ("p50", "p90", "p95", "p99", "max"):
-            if f"{name}_us" in values:
-                setattr(result, f"{name}_ms", int(values[f"{name}_us"]) / 1000)
+            setattr(result, f"{name}_ms", int(values[f"{name}_us"]) / 1000)
         for kind in ("connect", "read", "write", "timeout"):
             if int(values[kind]):
                 result.errors[f"socket {kind}"] = int(values[kind])
-        if values["statuses"] != "-":
-            for item in values["statuses"].split(","):
-                status, count = item.split(":")
-                result.errors[f"HTTP {status}"] += int(count)
+        for item in values["statuses"].split(",") if values["statuses"] != "-" else ():
+            status, count = item.split(":")
+            result.errors[f"HTTP {status}"] += int(count)
         return result
 
     @property
@@ -250,3 +369,75 @@ class WrkResult:
     @property
     def error_count(self) -> int:
         return sum(self.errors.values())
+
+
+def run_wrk(port: int, seconds: float, routes: dict[str, tuple[int, Path]]):
+    """One wrk (1 thread) per route, ``{route: (connections, request file)}``, all at once;
+    returns their results and the CPU seconds the load generators took in all."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    running = {}
+    for route, (connections, requests) in routes.items():
+        command = [
+            shutil.which("wrk") or "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+            "--timeout=10s", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}", "--", str(requests),
+        ]  # fmt: skip
+        running[route] = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    results = []
+    for route, process in running.items():
+        try:
+            output, _ = process.communicate(timeout=seconds + 60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"wrk for {route} failed ({process.returncode}):\n{output}")
+        results.append(WrkResult.parse(output, route=route, connections=routes[route][0]))
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return results, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def workers_report(busy: tuple[float, float], workers: int, seconds: float, requests: int):
+    """Lines on what the server's workers did during a run of ``seconds``: ``busy`` is
+    their (on-CPU, waiting-for-a-CPU) seconds, from ``harness.Gunicorn.workers_time``."""
+    on_cpu, waiting = busy
+    if not requests or on_cpu <= 0:
+        return []
+    window = workers * seconds
+    return [
+        f"workers: of {window:.0f} s ({workers} x {seconds:.0f} s), on a CPU {on_cpu:.1f} s"
+        f" ({100 * on_cpu / window:.0f}%), runnable but waiting for a CPU {waiting:.1f} s"
+        f" ({100 * waiting / window:.0f}%: other work on the machine and the load generators)",
+        f"{1000 * on_cpu / requests:.2f} ms of CPU per request in the workers: {workers} idle"
+        f" cores would serve at most {workers * requests / on_cpu:.0f} requests/s",
+    ]
+
+
+def busy_during(server: harness.Gunicorn, work: Callable[[], object]):
+    """``work()``'s result and the (on-CPU, waiting) seconds of the server's workers meanwhile."""
+    cpu_before, wait_before = server.workers_time()
+    result = work()
+    cpu_after, wait_after = server.workers_time()
+    return result, (cpu_after - cpu_before, wait_after - wait_before)
+
+
+# -- printing ----------------------------------------------------------------------------------
+
+
+def table(rows: Sequence[Sequence[object] | None], indent: str = "  ") -> None:
+    """Print ``rows`` (the first one the header) in columns, the first left-aligned and the
+    others right-aligned, each as wide as its widest cell; a row ``None`` is a rule."""
+    cells = [[str(cell) for cell in row] for row in rows if row is not None]
+    widths = [max(len(row[i]) for row in cells if i < len(row)) for i in range(len(cells[0]))]
+    for row in rows:
+        if row is None:
+            say(indent + "-" * (sum(widths) + 2 * len(widths) - 2))
+            continue
+        texts = [str(cell) for cell in row]
+        aligned = [text.rjust(width) for text, width in zip(texts, widths, strict=False)]
+        say((indent + "  ".join([texts[0].ljust(widths[0]), *aligned[1:]])).rstrip())
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"

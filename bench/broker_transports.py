@@ -14,19 +14,15 @@ rate, and the CPU the consumer spends polling an empty queue for 10 s (what an i
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import multiprocessing
 import sys
-import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from queue import Empty
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import contextlib
-
+import _support as bench  # puts the project on sys.path
+from _support import say
 from kombu import Connection, Exchange, Queue
 
 from helpcenter import broker
@@ -69,7 +65,7 @@ def produce(url: str, options: dict, number: int, count: int, size: int) -> None
             )
 
 
-def measure(name: str, url: str, options: dict, producers: int, count: int, size: int) -> dict:
+def measure(name: str, url: str, options: dict, producers: int, count: int, size: int) -> tuple:
     broker.register()
     expected = producers * count
     received: set[tuple[int, int]] = set()
@@ -106,49 +102,32 @@ def measure(name: str, url: str, options: dict, producers: int, count: int, size
                 queue.get(timeout=POLL)
         idle_cpu = (time.process_time() - idle_started) / 10
         queue.close()
-    return {
-        "name": name,
-        "delivered": len(received),
-        "errors": len(errors),
-        "kinds": sorted(set(errors)),
-        "lost": expected - len(received),
-        "rate": len(received) / seconds,
-        "idle_cpu": idle_cpu,
-    }
+    kinds = f"({', '.join(sorted(set(errors)))})" if errors else ""
+    return (name, len(received), len(errors), expected - len(received),
+            f"{len(received) / seconds:.0f}", f"{idle_cpu:.1%}", kinds)  # fmt: skip
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--producers", type=int, default=4, help="processes (4)")
-    parser.add_argument("--messages", type=int, default=500, help="each (500)")
-    parser.add_argument(
-        "--size", type=int, default=1_000, help="bytes of padding per message (1000, a task's)"
-    )
-    options = parser.parse_args(argv)
+def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     multiprocessing.set_start_method("fork")
-    print(
+    say(
         f"{options.producers} producer processes x {options.messages} messages of"
         f" ~{options.size:,} bytes, one consumer polling every {POLL:g} s"
     )
-    print(
-        f"  {'transport':<28} {'delivered':>9} {'errors':>6} {'lost':>5} {'msg/s':>7}"
-        f" {'idle CPU':>9}"
-    )
-    with tempfile.TemporaryDirectory(prefix="bench-broker-") as folder:
-        root = Path(folder)
-        for name, url, transport_options in transports(root):
-            result = measure(
-                name, url, transport_options, options.producers, options.messages, options.size
-            )
-            print(
-                f"  {result['name']:<28} {result['delivered']:>9} {result['errors']:>6}"
-                f" {result['lost']:>5} {result['rate']:>7.0f} {result['idle_cpu']:>8.1%}"
-                + (f"  ({', '.join(result['kinds'])})" if result["kinds"] else "")
-            )
-        if len(transports(root)) < 3:
-            print("  (kombu SQLAlchemy: not measured, SQLAlchemy is not installed)")
-    return 0
+    rows: list = [("transport", "delivered", "errors", "lost", "msg/s", "idle CPU", "")]
+    for name, url, transport_options in transports(workdir):
+        sizes = (options.producers, options.messages, options.size)
+        rows.append(measure(name, url, transport_options, *sizes))
+    bench.table(rows)
+    if len(rows) < 4:
+        say("  (kombu SQLAlchemy: not measured, SQLAlchemy is not installed)")
+    return True
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    options = bench.options(
+        __doc__, None,
+        ("--producers", 4, "processes (4)"),
+        ("--messages", 500, "each (500)"),
+        ("--size", 1_000, "bytes of padding per message (1000, a task's)"),
+    )  # fmt: skip
+    sys.exit(bench.launch("bench-broker-", run, options))

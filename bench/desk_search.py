@@ -11,37 +11,31 @@ events). Prints p50 and p95 per kind and for all; the target is under 200 ms.
 
 from __future__ import annotations
 
-import argparse
-import random
 import sys
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
-import status_page
-from _support import percentile, run_benchmark, say, uptime
+import _support as bench
+import status_page  # bench/status_page.py: the same data
+from _support import percentile, say, uptime
 
 TARGET_MS = 200.0
 
 
-def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], None]]) -> bool:
-    for note in status_page.prepare_environment(workdir):
+def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
+    for note in bench.use_site(workdir, "status-page", cleanups, sqlite=True):
         say(note)
     say(f"Load average before: {uptime()}")
-    status_page.setup_django()
+    bench.start_django(cleanups)
     from cases.models import Case, CaseEvent
     from cases.selectors import desk_search
 
-    rng = random.Random(status_page.SEED)
-    reasons = status_page.load_reference_data()
-    maker = status_page.DataMaker(rng, reasons, datetime.now(UTC))
     started = time.monotonic()
-    loaded = status_page.load_cases(maker, options.cases)
+    maker, loaded, _ = status_page.make_cases(options.cases, sessions=False)
     say(f"{len(loaded):,} cases, {CaseEvent.objects.count():,} events in "
         f"{time.monotonic() - started:.0f} s")  # fmt: skip
 
-    sample = [Case.objects.get(pk=pk) for pk, _ in rng.sample(loaded, options.rounds)]
+    sample = [Case.objects.get(pk=pk) for pk, _ in maker.rng.sample(loaded, options.rounds)]
     message_words = [
         " ".join(
             CaseEvent.objects.filter(case=case, kind="message")
@@ -62,7 +56,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     }
     desk_search("warm up")
     every: list[float] = []
-    say(f"\n{'query':<26}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'results':>9}")
+    rows: list = [("query", "p50 ms", "p95 ms", "max ms", "results")]
     for kind, texts in queries.items():
         times, counts = [], []
         for text in texts:
@@ -70,27 +64,25 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
             counts.append(len(desk_search(text)))
             times.append((time.perf_counter() - start) * 1000)
         every += times
-        say(f"{kind:<26}{percentile(times, 50):>9.1f}{percentile(times, 95):>9.1f}"
-            f"{max(times):>9.1f}{sum(counts) / len(counts):>9.1f}")  # fmt: skip
+        figures = (
+            percentile(times, 50),
+            percentile(times, 95),
+            max(times),
+            sum(counts) / len(counts),
+        )
+        rows.append((kind, *(f"{value:.1f}" for value in figures)))
     p95 = percentile(every, 95)
-    say(f"{'all':<26}{percentile(every, 50):>9.1f}{p95:>9.1f}{max(every):>9.1f}")
+    rows.append(("all", *(f"{value:.1f}" for value in (percentile(every, 50), p95, max(every)))))
+    say()
+    bench.table(rows, indent="")
     say(f"\nLoad average after: {uptime()}")
     ok = p95 < TARGET_MS
     say(f"p95 under {TARGET_MS:.0f} ms: {'met' if ok else 'NOT met'}")
     return ok
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--keep", action="store_true")
-    options = parser.parse_args(argv)
-    return run_benchmark(
-        "bench-desk-search-", lambda workdir, cleanups: run(options, workdir, cleanups),
-        keep=options.keep,
-    )  # fmt: skip
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    options = bench.options(
+        __doc__, None, ("--cases", 100_000, "cases (100000)"), ("--rounds", 20, "queries a kind")
+    )
+    sys.exit(bench.launch("bench-desk-search-", run, options))

@@ -20,49 +20,18 @@ Exit status: 0 when the target is met, 1 when it is missed, 2 when the run faile
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench._support import (
-    load_demo_content,
-    production_settings,
-    run_benchmark,
-    say,
-    setup_django,
-    uptime,
-    use_database,
-)
+import _support as bench
+from _support import say
 
 TARGET_MS = 500.0
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", type=int, default=200_000)
-    parser.add_argument("--events-per-case", type=int, default=10)
-    parser.add_argument("--searches", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=365, help="days of history")
-    parser.add_argument("--renders", type=int, default=10, help="renders of each period")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    options = parser.parse_args()
-
-    def measure(workdir: Path, cleanups: list) -> bool:
-        os.environ.update(production_settings(workdir, "insights"))
-        say(f"Database: {use_database('bench_insights', workdir, cleanups)}")
-        say(f"Machine:  {uptime()}")
-        setup_django()
-        return run(options) == 0
-
-    return run_benchmark("bench-insights-", measure, keep=options.keep)
-
-
-def run(options) -> int:
+def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.db import connection
@@ -72,7 +41,7 @@ def run(options) -> int:
     from helpcenter.demo_history import Scale, generate_history
     from insights import services
 
-    load_demo_content()
+    bench.load_demo_content()
     scale = Scale(
         days=options.days,
         cases_per_day=round(options.cases / options.days / 0.87),  # weekends are quieter
@@ -81,12 +50,12 @@ def run(options) -> int:
         visits_per_day=round(options.searches / options.days * 6),
     )
     say(f"Writing {options.days} days of history ...")
-    started = time.perf_counter()
-    last_report = [started]
+    started = last_report = time.perf_counter()
 
     def progress(day: str, cases: int) -> None:
-        if time.perf_counter() - last_report[0] > 15:
-            last_report[0] = time.perf_counter()
+        nonlocal last_report
+        if time.perf_counter() - last_report > 15:
+            last_report = time.perf_counter()
             say(f"  {day}: {cases:,} cases so far")
 
     written = generate_history(scale, progress=progress)
@@ -117,7 +86,8 @@ def run(options) -> int:
             started = time.perf_counter()
             response = client.get("/en/desk/insights/", {"period": days})
             times.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, response.status_code
+            if response.status_code != 200:
+                raise RuntimeError(f"the insights page answered {response.status_code}")
         with CaptureQueriesContext(connection) as queries:
             client.get("/en/desk/insights/", {"period": days})
         results[days] = (statistics.median(times), max(times), len(queries))
@@ -136,11 +106,24 @@ def run(options) -> int:
     met = results[90][0] < TARGET_MS
     say(f"{'PASS' if met else 'MISS'}: 90-day page {results[90][0]:.0f} ms "
         f"(target < {TARGET_MS:.0f} ms)")  # fmt: skip
-    return 0 if met else 1
+    return met
+
+
+def measure(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
+    notes = bench.use_site(workdir, "insights", cleanups)
+    say(f"Database: {notes[0].removeprefix('database: ')}")
+    say(f"Machine:  {bench.uptime()}")
+    bench.start_django(cleanups)
+    return run(options, workdir, cleanups)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(2)
+    options = bench.options(
+        __doc__, None,
+        ("--cases", 200_000, "cases (200000)"),
+        ("--events-per-case", 10, "on average (10)"),
+        ("--searches", 1_000_000, "search log rows (1000000)"),
+        ("--days", 365, "days of history (365)"),
+        ("--renders", 10, "renders of each period (10)"),
+    )  # fmt: skip
+    sys.exit(bench.launch("bench-insights-", measure, options))

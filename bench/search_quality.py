@@ -29,20 +29,19 @@ changed are re-indexed, and the test queries are measured again.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_SET = PROJECT_DIR.parent / "shared" / "search-eval"
+import _support as bench
+from _support import say
+
+DEFAULT_SET = bench.PROJECT_DIR.parent / "shared" / "search-eval"
 TARGET_HIT1 = 0.80
 TARGET_HIT3 = 0.93
 TRAINED_HIT1 = 0.90
@@ -119,22 +118,6 @@ def read_queries(path: Path) -> list[Query]:
     ]
 
 
-def setup(work: Path) -> None:
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="helpcenter.settings",
-        DEBUG="1",
-        VAR_DIR=str(work / "var"),
-        SEARCH_INDEX_DIR=str(work / "index"),
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("DATABASE_URL", None)
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(PROJECT_DIR))
-    import django
-
-    django.setup()
-
-
 def ours(articles: list[dict], work: Path) -> Callable[[Query], list[int]]:
     from foundation.markdown import markdown_to_text
     from kb.search import SearchDocument
@@ -203,14 +186,11 @@ def stock_whoosh(articles: list[dict], work: Path) -> Callable[[Query], list[int
 
 def published(articles: list[dict]) -> dict[int, Any]:
     """The articles published in the database and indexed as the site does; id -> Article."""
-    from django.core.management import call_command
     from django.utils.text import slugify
 
     from kb import services
     from kb.models import Article, Category
 
-    call_command("migrate", verbosity=0)
-    call_command("createcachetable", verbosity=0)
     categories: dict[str, Category] = {}
     found = {}
     for row in articles:
@@ -284,59 +264,37 @@ def measure(name: str, search: Callable[[Query], list[int]], queries: list[Query
     return figures
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--articles", type=Path, default=DEFAULT_SET / "articles_en.jsonl")
-    parser.add_argument("--queries", type=Path, default=DEFAULT_SET / "queries_en.jsonl")
-    parser.add_argument("--train", type=Path, help="queries replayed as visitors first")
-    parser.add_argument("--test", type=Path, help="queries measured (with --train)")
-    parser.add_argument(
-        "--halves",
-        action="store_true",
-        help="train on the odd lines of --queries, test on the rest",
-    )
-    parser.add_argument("--no-baseline", action="store_true", help="skip stock Whoosh")
-    args = parser.parse_args(argv)
-    if bool(args.train) != bool(args.test):
-        parser.error("--train and --test go together")
-
-    work = Path(tempfile.mkdtemp(prefix="search-quality-"))
-    setup(work)
-    articles = read_jsonl(args.articles)
-    queries = read_queries(args.test or args.queries)
-    train: list[Query] = read_queries(args.train) if args.train else []
-    if args.halves:
+def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
+    bench.use_site(workdir, "search-quality", cleanups, debug=True, sqlite=True)
+    bench.start_django(cleanups)
+    articles = read_jsonl(Path(options.articles))
+    queries = read_queries(Path(options.test or options.queries))
+    train = read_queries(Path(options.train)) if options.train else []
+    if options.halves:
         train, queries = queries[0::2], queries[1::2]
-    print(f"articles: {args.articles} ({len(articles)})")
-    print(f"queries:  {args.test or args.queries} ({len(queries)})")
+    say(f"articles: {options.articles} ({len(articles)})")
+    say(f"queries:  {options.test or options.queries} ({len(queries)})")
     if train:
-        print(f"train:    {args.train or 'the other half'} ({len(train)})")
-    keyword = sum("K" in query.tags for query in queries)
-    print(f"keyword-style queries (tag K): {keyword}")
-    print()
-    print(HEADER)
-    cold = measure("help center, cold", ours(articles, work), queries)
-    print(cold.row(), flush=True)
-    if not args.no_baseline:
-        print(measure("stock Whoosh BM25F", stock_whoosh(articles, work), queries).row())
-    print()
-    print(target("cold", cold, TARGET_HIT1, TARGET_HIT3))
+        say(f"train:    {options.train or 'the other half'} ({len(train)})")
+    say(f"keyword-style queries (tag K): {sum('K' in query.tags for query in queries)}\n")
+    say(HEADER)
+    cold = measure("help center, cold", ours(articles, workdir), queries)
+    say(cold.row())
+    if not options.no_baseline:
+        say(measure("stock Whoosh BM25F", stock_whoosh(articles, workdir), queries).row())
+    say(f"\n{target('cold', cold, TARGET_HIT1, TARGET_HIT3)}")
     if train:
         by_id = published(articles)
         site_cold = measure("through the site, cold", through_the_site(by_id), queries)
         signals, seconds = replay(train, by_id)
         trained = measure("after training", through_the_site(by_id), queries)
-        print()
-        print(
-            f"replayed {len(train)} visitors through the views in {seconds:.0f} s: "
+        say(
+            f"\nreplayed {len(train)} visitors through the views in {seconds:.0f} s: "
             f"{signals} signals, then learn_search"
         )
-        print(HEADER)
-        print(site_cold.row())
-        print(trained.row())
-        print()
-        print(target("after training", trained, TRAINED_HIT1, TRAINED_HIT3))
-    return 0
+        say("\n".join([HEADER, site_cold.row(), trained.row()]))
+        say(f"\n{target('after training', trained, TRAINED_HIT1, TRAINED_HIT3)}")
+    return True
 
 
 def target(label: str, figures: Figures, hit1: float, hit3: float) -> str:
@@ -348,4 +306,14 @@ def target(label: str, figures: Figures, hit1: float, hit3: float) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    options = bench.options(
+        __doc__, None,
+        ("--articles", str(DEFAULT_SET / "articles_en.jsonl"), "articles (JSON lines)"),
+        ("--queries", str(DEFAULT_SET / "queries_en.jsonl"), "queries (JSON lines)"),
+        ("--train", "", "queries replayed as visitors first"),
+        ("--test", "", "queries measured (with --train)"),
+        ("--halves", "train on the odd lines of --queries, test on the rest"),
+        ("--no-baseline", "skip stock Whoosh"),
+        require=[(lambda o: bool(o.train) == bool(o.test), "--train and --test go together")],
+    )  # fmt: skip
+    sys.exit(bench.launch("bench-search-quality-", run, options))

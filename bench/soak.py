@@ -3,38 +3,23 @@ and proof that it stays up and loses or repeats nothing.
 
 Run with ``.venv/bin/python bench/soak.py`` (``--minutes 30`` by default; ``--help``).
 
-In a fresh temporary folder, with the embedded defaults only (SQLite, the filesystem broker,
-mail written to files, the Whoosh index, DEBUG=1): what ``make run`` does (migrate,
-createcachetable, load_demo, rebuild_search_index), then ``honcho start`` on the project's
-Procfile: runserver, a Celery worker and Celery beat, each under ``helpcenter/supervise.py``,
-and the start-up banner. Traffic, the whole time (bench/faults.py's clients, at a quieter pace):
-
-- readers: the home page, searches (typos included), articles, case status pages, the feed,
-  and now and then a static file;
-- a customer who opens cases through the contact form, writes on their cases, votes on
-  articles and subscribes to notices; a staff member replying on the desk;
-- ``/healthz`` every second; beat ticking as configured;
-- every ``--announce-every`` minutes an announcement mailed to every subscriber (a small
-  fan-out), and once an article published (the worker must index it);
-- every ``--burst-every`` seconds, a burst of tasks sent at the same instant from several
-  threads through the broker, as beat sends its due tasks (the race that killed the worker).
-
-At the end traffic stops, the outbox and the other to-do lists drain (real time, with beat's
-sweepers; nothing is simulated), and the benchmark prints, per process, its uptime, restarts
-and the exceptions in its log; for the traffic, the errors (must be 0), and every write a
-client was told succeeded looked up in the database and every email in the mail folder
-(0 lost, 0 duplicated).
-
-Exit status: 0 when all of that holds, 1 otherwise, 2 when the run itself failed.
+In a copy of the code, with the embedded defaults only (SQLite, the filesystem broker, mail
+written to files, DEBUG=1): ``make run``'s set-up, then ``honcho start`` on the Procfile
+(runserver, worker and beat under ``helpcenter/supervise.py``). Traffic the whole time: the
+customers of bench/_traffic.py at a quieter pace (and now and then a static file), an
+announcement every ``--announce-every`` minutes, an article published half-way and every
+``--burst-every`` seconds a burst of tasks sent at the same instant from several threads, as
+beat sends its due tasks. Then the to-do lists drain in real time, and it prints
+each process's uptime, restarts and exceptions, the traffic's errors, and every acknowledged
+write looked up in the database and every email in the mail folder. Exit status: 0 when all
+of that holds, 1 otherwise, 2 when the run itself failed.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -42,160 +27,94 @@ import tarfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import _support as support  # bench/_support.py, beside this file
-import faults  # bench/faults.py: the clients, the journal and the loss checks
-from _support import say
+import _support as bench
+import _traffic  # bench/_traffic.py: the customers, the journal and the loss checks
+from _support import harness, say
 
 PROCESSES = ("web", "worker", "beat")
-BANNER = "Web, worker and beat are up."
 UP_TIMEOUT = 180.0
 DRAIN_TIMEOUT = 480.0  # case update emails wait CASE_UPDATE_COALESCE_MINUTES (3) first
 HONCHO_LINE = re.compile(r"^\d\d:\d\d:\d\d (\S+?)\.\d+\s*\| (.*)$")
 EXCEPTION_LINE = re.compile(r"Traceback \(most recent call last\)|\b(ERROR|CRITICAL)\b")
 BURST_TASKS = (
-    "kb.tasks.sweep_pending_index_updates",
-    "kb.tasks.flush_article_views",
-    "foundation.tasks.flush_counters",
-    "notifications.tasks.process_due_announcements",
+    "kb.tasks.sweep_pending_index_updates", "kb.tasks.flush_article_views",
+    "foundation.tasks.flush_counters", "notifications.tasks.process_due_announcements",
     "notifications.tasks.requeue_stalled_messages",
     "notifications.tasks.resume_unfinished_dispatches",
-)
-
-
-# -- the mail folder as a sink -----------------------------------------------------------------
+)  # fmt: skip
 
 
 class MailFolder:
-    """Django's file backend's folder seen as bench/faults.py's SMTP sink: ``poll()`` reads
-    what was written since the last call, ``accepted`` holds (time, recipient, Message-ID)."""
+    """Django's file backend's folder seen as an SMTP sink (``_traffic.verify``): ``poll()``
+    reads what was written since the last call into ``accepted`` (time, "", Message-ID)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.accepted: list[tuple[float, str, str]] = []
-        self._offsets: dict[Path, int] = {}
-        self._partial: dict[Path, bytes] = {}
+        self._read: dict[Path, int] = {}
 
     def poll(self) -> int:
-        for path in sorted(self.folder.glob("*.log")) if self.folder.is_dir() else ():
-            offset = self._offsets.get(path, 0)
-            with path.open("rb") as file:
-                file.seek(offset)
-                chunk = file.read()
-                self._offsets[path] = file.tell()
-            if not chunk:
-                continue
-            text = self._partial.get(path, b"") + chunk
-            complete, _, self._partial[path] = text.rpartition(b"\n")
-            for found in support.MESSAGE_ID.finditer(complete + b"\n"):
+        for path in sorted(self.folder.glob("*.log")):
+            text = path.read_bytes()
+            complete = text[self._read.get(path, 0) : text.rfind(b"\n") + 1]
+            self._read[path] = self._read.get(path, 0) + len(complete)
+            for found in harness.MESSAGE_ID.finditer(complete):
                 self.accepted.append((time.time(), "", found.group(1).decode(errors="replace")))
         return len(self.accepted)
-
-
-# -- the process set ---------------------------------------------------------------------------
-
-
-@dataclass
-class ProcessReport:
-    name: str
-    restarts: int = 0
-    exceptions: list[str] = field(default_factory=list)
-    lines: int = 0
-    static_lines: int = 0
-    up_since: float = 0.0  # time.time() of its last "ready"
 
 
 class MakeRun:
     """``honcho start`` on the project's Procfile, as ``make run`` starts it."""
 
-    def __init__(self, workdir: Path, env: dict[str, str], port: int, code: Path) -> None:
-        self.log_path = workdir / "honcho.log"
-        self.code = code
-        self.env = env
-        self.port = port
-        self.var_dir = Path(env["VAR_DIR"])
+    def __init__(self, workdir: Path, env: dict[str, str], code: Path) -> None:
+        self.log_path, self.env, self.code = workdir / "honcho.log", env, code
         self.process: subprocess.Popen | None = None
-        self.started = 0.0
 
     def start(self) -> float:
-        honcho = Path(sys.executable).parent / "honcho"
-        self.started = time.time()
-        self.process = support.start_process(
-            [str(honcho), "start", "--procfile", "Procfile", "--port", str(self.port)],
-            self.log_path,
-            self.env,
-            cwd=self.code,
-        )
-        support.wait_until(self._banner_seen, UP_TIMEOUT, "web, worker and beat up", 0.2)
-        return time.time() - self.started
+        started = time.time()
+        honcho = str(Path(sys.executable).parent / "honcho")
+        command = [honcho, "start", "--procfile", "Procfile", "--port", self.env["PORT"]]
+        self.process = harness.start_process(command, self.log_path, self.env, cwd=self.code)
 
-    def _banner_seen(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"honcho exited:\n{support.log_tail(self.log_path, 60)}")
-        return BANNER.encode() in self.log_path.read_bytes()
+        def banner_seen() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"honcho exited:\n{harness.log_tail(self.log_path, 60)}")
+            return b"Web, worker and beat are up." in self.log_path.read_bytes()
+
+        harness.wait_until(banner_seen, UP_TIMEOUT, "web, worker and beat up", 0.2)
+        return time.time() - started
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def log_size(self) -> int:
-        return self.log_path.stat().st_size
-
     def stop(self) -> None:
         # What Ctrl-C does: honcho passes SIGTERM on to every process group.
-        support.stop_process_group(self.process, signal.SIGINT, timeout=30)
+        harness.stop_process_group(self.process, signal.SIGINT, timeout=30)
 
-    def reports(self, up_to: int) -> dict[str, ProcessReport]:
-        """Each process's figures from honcho's log up to byte ``up_to`` (before the stop)."""
-        reports = {name: ProcessReport(name) for name in PROCESSES}
-        text = self.log_path.read_bytes()[:up_to].decode(errors="replace")
-        for line in text.splitlines():
-            match = HONCHO_LINE.match(line)
-            if not match or match.group(1) not in reports:
+    def reports(self, up_to: int | None = None) -> dict[str, SimpleNamespace]:
+        """Each process's restarts, exceptions, log lines and static-file lines in honcho's
+        log (up to byte ``up_to``), and since when it is up."""
+        reports = {
+            name: SimpleNamespace(name=name, restarts=0, exceptions=[], lines=0, static=0)
+            for name in PROCESSES
+        }
+        for line in self.log_path.read_bytes()[:up_to].decode(errors="replace").splitlines():
+            if not (match := HONCHO_LINE.match(line)) or match[1] not in reports:
                 continue
-            report, message = reports[match.group(1)], match.group(2)
+            report, message = reports[match[1]], match[2]
             report.lines += 1
-            if f"supervise[{report.name}]:" in message and " restart " in message:
-                report.restarts += 1
+            report.static += '"GET /static/' in message
+            restart = f"supervise[{report.name}]:" in message and " restart " in message
+            report.restarts += restart
+            if restart or EXCEPTION_LINE.search(message):
                 report.exceptions.append(message)
-            elif EXCEPTION_LINE.search(message):
-                report.exceptions.append(message)
-            if '"GET /static/' in message:
-                report.static_lines += 1
         for name, report in reports.items():
-            ready = self.var_dir / "run" / f"{name}.ready"
+            ready = Path(self.env["VAR_DIR"]) / "run" / f"{name}.ready"
             report.up_since = ready.stat().st_mtime if ready.exists() else 0.0
         return reports
-
-
-# -- what the benchmark does beside the clients --------------------------------------------------
-
-
-class QuietTraffic(faults.Traffic):
-    """bench/faults.py's clients at the pace of an ordinary day."""
-
-    def __init__(self, port, data, journal, options) -> None:
-        super().__init__(port, data, journal, options)
-        self.read_pause = options.read_pause
-        self.write_pause = options.write_pause
-        self.staff_pause = options.staff_pause
-
-    def start(self) -> None:
-        super().start()
-        thread = threading.Thread(target=self._guarded, args=(self.assets, 0), daemon=True)
-        thread.start()
-        self.threads.append(thread)
-
-    def assets(self, rng) -> None:
-        visitor = faults.Visitor(self.port, self.journal)
-        paths = ("/static/js/timezone.js", "/static/vendor/htmx/htmx.min.js")
-        while not self.stop.wait(self.read_pause * 3):
-            visitor.get("static file", rng.choice(paths))
 
 
 def send_burst(number: int, size: int) -> None:
@@ -205,8 +124,7 @@ def send_burst(number: int, size: int) -> None:
     from foundation.tasks import record_worker_heartbeat
     from helpcenter.celery import app
 
-    barrier = threading.Barrier(size)
-    failures: list[str] = []
+    barrier, failures = threading.Barrier(size), []
 
     def send(slot: int) -> None:
         barrier.wait()
@@ -227,109 +145,30 @@ def send_burst(number: int, size: int) -> None:
         raise RuntimeError(f"burst {number} could not be sent: {failures[:3]}")
 
 
-def pending_work() -> dict[str, int]:
-    """What is still to do in the database's to-do lists (all 0 once everything is done)."""
+def left_undone(bursts: int) -> dict[str, int]:
+    """What is still to do in the database's to-do lists, and bursts whose heartbeat never
+    ran (all 0 once everything is done)."""
     from cases.models import Case, CaseLinkRequest
+    from foundation.models import WorkerHeartbeat
     from kb.services.indexing import pending_index_updates
     from notifications.models import Dispatch
 
-    counts = faults.outbox_counts()
-    return {
+    counts = bench.outbox_counts()
+    beats = set(WorkerHeartbeat.objects.values_list("name", flat=True))
+    undone = {
         "outbox rows queued or sending": counts["queued"] + counts["sending"],
         "cases waiting to be told": Case.objects.filter(update_pending_since__isnull=False).count(),
         "index updates pending": pending_index_updates().count(),
         "case link requests": CaseLinkRequest.objects.count(),
         "mailings planning": Dispatch.objects.filter(status=Dispatch.Status.PLANNING).count(),
+        "bursts whose heartbeat never ran": sum(
+            f"soak-burst-{n}" not in beats for n in range(1, bursts + 1)
+        ),
     }
+    return {what: n for what, n in undone.items() if n}
 
 
-def heartbeats_missing(bursts: int) -> list[str]:
-    from foundation.models import WorkerHeartbeat
-
-    seen = set(
-        WorkerHeartbeat.objects.filter(name__startswith="soak-burst-").values_list(
-            "name", flat=True
-        )
-    )
-    return [f"soak-burst-{n}" for n in range(1, bursts + 1) if f"soak-burst-{n}" not in seen]
-
-
-# -- main --------------------------------------------------------------------------------------
-
-
-def settings_for(var_dir: Path, port: int) -> dict[str, str]:
-    """What ``make run`` runs with: DEBUG=1 and the embedded defaults, nothing configured."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {
-            "DATABASE_URL", "REDIS_URL", "REDIS_CACHE_URL", "EMAIL_URL", "SEARCH_INDEX_DIR",
-            "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "SITE_URL",
-        }
-    }  # fmt: skip
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
-            "DEBUG": "1",
-            "VAR_DIR": str(var_dir),
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "SITE_URL": f"http://127.0.0.1:{port}",
-            "PYTHONUNBUFFERED": "1",
-            "LOG_LEVEL": "INFO",
-            "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
-        }
-    )
-    return env
-
-
-def prepare(workdir: Path, env: dict[str, str], code: Path) -> None:
-    """``make run``'s set-up steps, each a ``manage.py`` command."""
-    log = workdir / "setup.log"
-    for command in (
-        ["migrate", "--noinput"],
-        ["createcachetable"],
-        ["load_demo"],
-        ["rebuild_search_index"],
-    ):
-        with log.open("ab") as out:
-            done = subprocess.run(
-                [sys.executable, "manage.py", *command],
-                cwd=code,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                check=False,
-            )
-        if done.returncode:
-            raise RuntimeError(f"manage.py {command[0]} failed:\n{support.log_tail(log)}")
-
-
-def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, default=30.0, help="how long (30)")
-    parser.add_argument("--readers", type=int, default=2, help="reading clients (2)")
-    parser.add_argument("--writers", type=int, default=1, help="customers writing (1)")
-    parser.add_argument("--read-pause", type=float, default=1.0, help="seconds (1)")
-    parser.add_argument("--write-pause", type=float, default=8.0, help="seconds (8)")
-    parser.add_argument("--staff-pause", type=float, default=20.0, help="seconds (20)")
-    parser.add_argument("--cases", type=int, default=20, help="cases made beforehand (20)")
-    parser.add_argument("--subscribers", type=int, default=30, help="confirmed (30)")
-    parser.add_argument("--announce-every", type=float, default=10.0, help="minutes (10)")
-    parser.add_argument("--burst-every", type=float, default=60.0, help="seconds (60)")
-    parser.add_argument("--burst-size", type=int, default=8, help="tasks at once (8)")
-    parser.add_argument(
-        "--revision", default="", help="run this commit (default: the working tree as it is)"
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    options = parser.parse_args(argv)
-    if options.minutes <= 0 or options.readers < 1 or options.writers < 1:
-        parser.error("--minutes > 0, --readers and --writers >= 1")
-    if options.cases < 2 or options.burst_size < 2:
-        parser.error("--cases and --burst-size >= 2")
-    options.articles = 0  # bench/faults.py's make_data: the demo articles only
-    return options
+# -- set-up ------------------------------------------------------------------------------------
 
 
 def copy_of_the_code(workdir: Path, revision: str) -> Path:
@@ -339,75 +178,89 @@ def copy_of_the_code(workdir: Path, revision: str) -> Path:
     code = workdir / "code"
     code.mkdir(parents=True)
     if revision:
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", revision],
-            cwd=support.PROJECT_DIR,
-            capture_output=True,
-            check=True,
-        ).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(code, filter="data")
-        return code
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=support.PROJECT_DIR,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, (entry.decode() for entry in listed)):
-        source = support.PROJECT_DIR / name
-        if source.is_file():
-            target = code / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+        archive = ["git", "archive", "--format=tar", revision]
+    else:  # the working tree, through a tar of the files git tracks or would
+        listed = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
+        files = subprocess.run(listed, cwd=harness.ROOT, capture_output=True, check=True)
+        names = [n for n in files.stdout.decode().splitlines() if (harness.ROOT / n).is_file()]
+        archive = ["tar", "-cf", "-", "--", *names]
+    tar = subprocess.run(archive, cwd=harness.ROOT, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as files:
+        files.extractall(code, filter="data")
     return code
 
 
-@dataclass
-class Day:
-    """What the benchmark itself did during the run."""
+def make_run_settings(var_dir: Path) -> dict[str, str]:
+    """What ``make run`` runs with: DEBUG=1 and the embedded defaults, nothing configured."""
+    configured = {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "REDIS_CACHE_URL",
+        "EMAIL_URL",
+        "SECRET_KEY",
+        "SEARCH_INDEX_DIR",
+        "ALLOWED_HOSTS",
+        "DJANGO_SETTINGS_MODULE",
+        "SITE_URL",
+    }
+    port = harness.free_port()
+    return {
+        **{key: value for key, value in os.environ.items() if key not in configured},
+        "DJANGO_SETTINGS_MODULE": "helpcenter.settings", "DEBUG": "1", "VAR_DIR": str(var_dir),
+        "HOST": "127.0.0.1", "PORT": str(port), "SITE_URL": f"http://127.0.0.1:{port}",
+        "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }  # fmt: skip
 
-    began: float = 0.0
-    ran: float = 0.0
-    announcements: int = 0
-    bursts: int = 0
-    down_at: float = 0.0
+
+def prepare(workdir: Path, env: dict[str, str], code: Path) -> None:
+    """``make run``'s set-up steps, each a ``manage.py`` command."""
+    log = workdir / "setup.log"
+    for command in (["migrate", "--noinput"], ["createcachetable"], ["load_demo"],
+                    ["rebuild_search_index"]):  # fmt: skip
+        with log.open("ab") as out:
+            done = subprocess.run(
+                [sys.executable, "manage.py", *command], cwd=code, env=env, stdout=out,
+                stderr=subprocess.STDOUT, check=False,
+            )  # fmt: skip
+        if done.returncode:
+            raise RuntimeError(f"manage.py {command[0]} failed:\n{harness.log_tail(log)}")
 
 
-def drive(site: MakeRun, options, journal, checks_run, mail: MailFolder) -> Day:
+# -- the day -----------------------------------------------------------------------------------
+
+
+def drive(site: MakeRun, options, traffic, mail: MailFolder) -> SimpleNamespace:
     """The run's timeline beside the clients: announcements, one article, task bursts, a
     line a minute; stops early if honcho exits (the site went down)."""
-    day = Day(began=time.time())
+    day = SimpleNamespace(began=time.time(), dispatches=[], bursts=0, down=False)
     end = day.began + options.minutes * 60
-    next_burst = day.began + options.burst_every / 2
-    next_announcement = day.began + 60
-    next_report = day.began + 60
-    article_published = False
-    while time.time() < end:
-        now = time.time()
+    next_burst, next_announcement = day.began + options.burst_every / 2, day.began + 60
+    next_report, article_published = day.began + 60, False
+    while (now := time.time()) < end:
         if not site.alive():
-            day.down_at = now
+            day.down = True
             say(f"  t={now - day.began:6.0f}s  honcho EXITED: the site is down")
             break
         if now >= next_announcement:
-            day.announcements += 1
-            checks_run.dispatches.append(faults.publish_announcement(day.announcements))
+            day.dispatches.append(bench.publish_incident(len(day.dispatches) + 1))
             next_announcement += options.announce_every * 60
         if not article_published and now >= day.began + options.minutes * 30:
-            faults.publish_article_while_index_is_gone()  # any time: the worker indexes it
+            _traffic.publish_article_while_index_is_gone()  # any time: the worker indexes it
             article_published = True
         if now >= next_burst:
             day.bursts += 1
             send_burst(day.bursts, options.burst_size)
             next_burst += options.burst_every
         if now >= next_report:
-            errors = sum(1 for o in journal.outcomes if o.error)
-            restarts = sum(r.restarts for r in site.reports(site.log_size()).values())
+            journal = traffic.journal
+            restarts = sum(r.restarts for r in site.reports().values())
             say(
                 f"  t={now - day.began:6.0f}s  requests {len(journal.outcomes):,}, errors"
-                f" {errors}, writes acknowledged {len(journal.acked_at)}, announcements"
-                f" {day.announcements}, bursts {day.bursts}, emails {mail.poll():,}, restarts"
-                f" {restarts}; load {os.getloadavg()[0]:.2f}"
+                f" {sum(1 for o in journal.outcomes if o.error)}, writes acknowledged"
+                f" {len(journal.acked_at)}, announcements {len(day.dispatches)}, bursts"
+                f" {day.bursts}, emails {mail.poll():,}, restarts {restarts};"
+                f" load {os.getloadavg()[0]:.2f}"
             )
             next_report += 60
         time.sleep(0.5)
@@ -415,65 +268,40 @@ def drive(site: MakeRun, options, journal, checks_run, mail: MailFolder) -> Day:
     return day
 
 
-def drain(bursts: int) -> None:
-    started = time.monotonic()
-    try:
-        support.wait_until(
-            lambda: not any(pending_work().values()) and not heartbeats_missing(bursts),
-            DRAIN_TIMEOUT,
-            "the to-do lists empty",
-            interval=2.0,
-        )
-        say(f"  everything done {time.monotonic() - started:.0f} s after traffic stopped")
-    except TimeoutError:
-        say(f"  NOT drained after {DRAIN_TIMEOUT:.0f} s: {pending_work()}")
-
-
-def process_table(reports: dict[str, ProcessReport], stopped: float) -> None:
-    say(f"  {'process':<8} {'uptime':>9} {'restarts':>8} {'exceptions':>10} {'log lines':>9}")
-    for report in reports.values():
-        uptime = (stopped - report.up_since) / 60 if report.up_since else 0.0
-        say(
-            f"  {report.name:<8} {uptime:>5.1f} min {report.restarts:>8}"
-            f" {len(report.exceptions):>10} {report.lines:>9}"
-        )
-        for line in report.exceptions[:5]:
-            say(f"      {line[:160]}")
-
-
-def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], None]]) -> bool:
+def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say("Soak benchmark: `make run`'s processes (web, worker, beat under helpcenter/supervise.py)")
     say(f"on the embedded defaults for {options.minutes:g} minutes. Folder: {workdir}")
-    say(f"  {os.cpu_count()} CPUs; {support.uptime()}")
-    port = support.free_port()
-    env = settings_for(workdir / "var", port)
+    say(f"  {os.cpu_count()} CPUs; {bench.uptime()}")
+    env = make_run_settings(workdir / "var")
     started = time.perf_counter()
     code = copy_of_the_code(workdir, options.revision)
     prepare(workdir, env, code)
     os.environ.clear()
     os.environ.update(env)
     os.chdir(code)  # Celery's Django fix-up puts the current folder first on sys.path
-    support.setup_django(code)  # this process too reads the copy
+    sys.path.insert(0, str(code))  # this process too reads the copy
+    bench.start_django(cleanups)
     import logging
 
     logging.getLogger().setLevel(logging.ERROR)
-    data = faults.make_data(options)
+    options.articles = 0  # the demo articles only
+    data = _traffic.make_data(options)
     from django.db import connections
 
     connections.close_all()
     took = time.perf_counter() - started
     say(f"  set-up as `make run` does it, in a copy of the code: {took:.0f} s")
 
-    site = MakeRun(workdir, env, port, code)
+    site = MakeRun(workdir, env, code)
     cleanups.append(site.stop)
-    up_after = site.start()
-    say(f"  honcho start: web, worker and beat up, banner printed {up_after:.1f} s later")
+    say(f"  honcho start: web, worker and beat up, banner printed {site.start():.1f} s later")
 
-    journal = faults.Journal()
-    traffic = QuietTraffic(port, data, journal, options)
+    port, pauses = (
+        int(env["PORT"]),
+        (options.read_pause, options.write_pause, options.staff_pause, 1.0),
+    )
+    traffic = _traffic.Traffic(port, data, options, pauses)
     mail = MailFolder(workdir / "var" / "mail")
-    fake_site = SimpleNamespace(sink=mail, server=SimpleNamespace(port=port))
-    checks_run = faults.Run(fake_site, data, journal, options)
     say(
         f"\nTraffic: {options.readers} readers (a request every {options.read_pause:g} s each),"
         f" {options.writers} customer(s) writing (every {options.write_pause:g} s), a staff"
@@ -481,82 +309,109 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
         f" announcement to {options.subscribers} subscribers every {options.announce_every:g}"
         f" min; a burst of {options.burst_size} tasks at once every {options.burst_every:g} s"
     )
-    traffic.start()
-    day = drive(site, options, journal, checks_run, mail)
+
+    def assets(rng) -> None:
+        visitor = _traffic.Visitor(traffic)
+        paths = ("/static/js/timezone.js", "/static/vendor/htmx/htmx.min.js")
+        while not traffic.stop.wait(options.read_pause * 3):
+            visitor.request("static file", rng.choice(paths))
+
+    traffic.start(assets)
+    day = drive(site, options, traffic, mail)
     traffic.finish()
-    if traffic.crashes:
-        raise RuntimeError(f"traffic threads failed: {traffic.crashes}")
-    say(f"  traffic stopped after {day.ran / 60:.1f} min; {support.uptime()}")
+    say(f"  traffic stopped after {day.ran / 60:.1f} min; {bench.uptime()}")
 
     say("\nDraining (real time: the worker and beat's sweepers do it)")
-    drain(day.bursts)
+    began = time.monotonic()
+    try:
+        harness.wait_until(lambda: not left_undone(day.bursts), DRAIN_TIMEOUT, "drained", 2.0)
+        say(f"  everything done {time.monotonic() - began:.0f} s after traffic stopped")
+    except TimeoutError:
+        say(f"  NOT drained after {DRAIN_TIMEOUT:.0f} s: {left_undone(day.bursts)}")
     mail.poll()
-    checks = faults.verify(fake_site, checks_run, journal)  # asks the site: before the stop
-    stopped_at, stopped = site.log_size(), time.time()
-    honcho_alive = site.alive() and not day.down_at
+    # Before the stop: the search check asks the site.
+    checks = _traffic.verify(mail, port, data, traffic.journal, day.dispatches)
+    stopped_at, stopped = site.log_path.stat().st_size, time.time()
+    honcho_alive = site.alive() and not day.down
     reports = site.reports(stopped_at)
     site.stop()
 
     say("\nProcesses (honcho's log up to the stop)")
-    process_table(reports, stopped)
+    rows: list = [("process", "uptime", "restarts", "exceptions", "log lines")]
+    for report in reports.values():
+        uptime = (stopped - report.up_since) / 60 if report.up_since else 0.0
+        rows.append(
+            (
+                report.name,
+                f"{uptime:.1f} min",
+                report.restarts,
+                len(report.exceptions),
+                report.lines,
+            )
+        )
+    bench.table(rows)
+    for report in reports.values():
+        for line in report.exceptions[:5]:
+            say(f"      {report.name}: {line[:160]}")
     poison = list((workdir / "var" / "broker" / "poison").glob("*"))
-    static_lines = sum(r.static_lines for r in reports.values())
     say(
-        f"  honcho running to the end: {honcho_alive}; poison messages set aside:"
-        f" {len(poison)}; runserver lines for static files: {static_lines}"
+        f"  honcho running to the end: {honcho_alive}; poison messages set aside: {len(poison)};"
+        f" runserver lines for static files: {sum(r.static for r in reports.values())}"
     )
 
     say("\nTraffic, per route")
-    for line in faults.route_table(journal):
-        say(line)
-    errors = Counter(o.error for o in journal.outcomes if o.error)
+    _traffic.route_table(traffic.journal)
+    errors = Counter(o.error for o in traffic.journal.outcomes if o.error)
     say(
-        f"  {len(journal.outcomes):,} requests in {day.ran / 60:.1f} min, errors"
-        f" {sum(errors.values())}"
+        f"  {len(traffic.journal.outcomes):,} requests in {day.ran / 60:.1f} min, errors"
+        f" {errors.total()}"
         + (": " + "; ".join(f"{k} x{n}" for k, n in errors.items()) if errors else "")
     )
-    say(f"  writes tried: {', '.join(f'{k} {n}' for k, n in sorted(journal.attempts.items()))}")
 
     say("\nChecks: what clients were told, against the database and the mail folder")
-    missing_bursts = heartbeats_missing(day.bursts)
-    left = {what: n for what, n in pending_work().items() if n}
-    processes_ok = (
-        honcho_alive
-        and not poison
-        and not any(r.restarts or r.exceptions for r in reports.values())
-    )
+    left = left_undone(day.bursts)
+    missing_bursts = left.pop("bursts whose heartbeat never ran", 0)
+    processes_ok = honcho_alive and not poison and not any(r.exceptions for r in reports.values())
     checks += [
-        faults.Check(
-            "task bursts",
-            not missing_bursts,
+        _traffic.Check(
+            "task bursts", not missing_bursts,
             f"{day.bursts} bursts of {options.burst_size} tasks sent at once; bursts whose"
-            f" heartbeat never ran {len(missing_bursts)}",
+            f" heartbeat never ran {missing_bursts}",
         ),
-        faults.Check("drained", not left, f"left undone: {left or 'nothing'}"),
-        faults.Check(
-            "processes",
-            processes_ok,
+        _traffic.Check("drained", not left, f"left undone: {left or 'nothing'}"),
+        _traffic.Check(
+            "processes", processes_ok,
             "web, worker and beat up the whole run, no restart, no exception in the logs"
-            if processes_ok
-            else "a process restarted, logged an exception or went down (see above)",
+            if processes_ok else "a process restarted, logged an exception or went down",
         ),
-        faults.Check("errors", not errors, f"{sum(errors.values())} errors shown to clients"),
-    ]
+        _traffic.Check("errors", not errors, f"{errors.total()} errors shown to clients"),
+    ]  # fmt: skip
     for check in checks:
         say(f"  {'PASS' if check.ok else 'FAIL'}  {check.name}: {check.text}")
     ok = all(check.ok for check in checks)
-    say(f"\n{'PASS' if ok else 'FAIL'}; {support.uptime()}")
+    say(f"\n{'PASS' if ok else 'FAIL'}; {bench.uptime()}")
     return ok
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_options(argv)
-    return support.run_benchmark(
-        "bench-soak-",
-        lambda workdir, cleanups: run(options, workdir, cleanups),
-        keep=options.keep,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    options = bench.options(
+        __doc__, None,
+        ("--minutes", 30.0, "how long (30)"),
+        ("--readers", 2, "reading clients (2)"),
+        ("--writers", 1, "customers writing (1)"),
+        ("--read-pause", 1.0, "seconds (1)"),
+        ("--write-pause", 8.0, "seconds (8)"),
+        ("--staff-pause", 20.0, "seconds (20)"),
+        ("--cases", 20, "cases made beforehand (20)"),
+        ("--subscribers", 30, "confirmed (30)"),
+        ("--announce-every", 10.0, "minutes (10)"),
+        ("--burst-every", 60.0, "seconds (60)"),
+        ("--burst-size", 8, "tasks at once (8)"),
+        ("--revision", "", "run this commit (default: the working tree as it is)"),
+        require=[
+            (lambda o: o.minutes > 0 and o.readers >= 1 and o.writers >= 1,
+             "--minutes > 0, --readers and --writers >= 1"),
+            (lambda o: o.cases >= 2 and o.burst_size >= 2, "--cases and --burst-size >= 2"),
+        ],
+    )  # fmt: skip
+    sys.exit(bench.launch("bench-soak-", run, options))

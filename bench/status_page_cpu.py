@@ -17,67 +17,36 @@ gunicorn's own HTTP handling have had theirs.
 
 from __future__ import annotations
 
-import argparse
-import io
-import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+import wsgiref.util
+from collections.abc import Sequence
 from pathlib import Path
 
-import status_page as bench  # bench/ is on sys.path when this file runs as a script
+import _support as bench
+import status_page  # bench/status_page.py: the same data
+from _support import say
 
 ROUNDS = 5  # the figure is the median of the rounds: a busy machine still steals some cache
 
 
-def wsgi_environ(session_key: str, reference: str) -> dict:
-    """What gunicorn hands the application for ``GET /es/cases/<reference>/``."""
-    return {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": f"/es/cases/{reference}/",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",  # like wrk: no User-Agent, so no visit is counted
-        "HTTP_COOKIE": f"sessionid={session_key}",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
-
-
 def request(application, session_key: str, reference: str) -> tuple[str, bytes]:
+    """``GET /es/cases/<reference>/`` as gunicorn hands it to the application (no User-Agent,
+    like wrk, so no visit is counted)."""
+    environ = {
+        "PATH_INFO": f"/es/cases/{reference}/", "HTTP_COOKIE": f"sessionid={session_key}",
+        "REMOTE_ADDR": "127.0.0.1", "wsgi.multiprocess": True,  # as under gunicorn's workers
+    }  # fmt: skip
+    wsgiref.util.setup_testing_defaults(environ)  # the rest of a plain GET to 127.0.0.1
     started: list[str] = []
-
-    def start_response(status, headers, exc_info=None):
-        started.append(status)
-
-    result = application(wsgi_environ(session_key, reference), start_response)
+    result = application(environ, lambda status, headers, exc_info=None: started.append(status))
     try:
         body = b"".join(result)
     finally:
         if hasattr(result, "close"):
             result.close()  # request_finished: what closes (or keeps) the database connection
     return started[0], body
-
-
-def check(application, pairs: Sequence[tuple[str, str]]) -> None:
-    for key, reference in pairs:
-        status, body = request(application, key, reference)
-        if not status.startswith("200") or reference.encode() not in body:
-            raise RuntimeError(f"status page of {reference}: {status}")
-    (key, _), (_, other) = pairs[0], pairs[1]
-    status, _ = request(application, key, other)
-    if not status.startswith("403"):
-        raise RuntimeError(f"another case's session got {status}, expected 403")
 
 
 def measure(application, pairs: Sequence[tuple[str, str]]) -> float:
@@ -88,37 +57,22 @@ def measure(application, pairs: Sequence[tuple[str, str]]) -> float:
     return (time.process_time() - started) * 1000 / len(pairs)
 
 
-def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=100_000, help="cases to load (100000)")
-    parser.add_argument("--requests", type=int, default=2_000, help="requests per round (2000)")
-    parser.add_argument("--profile", metavar="FILE", help="cProfile one round, save it to FILE")
-    options = parser.parse_args(argv)
-    if options.cases < bench.SESSIONS // 10 or options.requests < 1:
-        parser.error(f"--cases must be at least {bench.SESSIONS // 10}, --requests positive")
-    return options
-
-
-def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], None]]) -> bool:
-    for note in bench.prepare_environment(workdir):
-        bench.say(f"note: {note}")
-    bench.setup_django()
-    cleanups.append(bench.close_connections)
-    from django.utils import timezone
-
+def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
+    for note in bench.use_site(workdir, "status-page", cleanups, sqlite=True):
+        say(f"note: {note}")
+    bench.start_django(cleanups)
     from helpcenter.wsgi import application
 
-    reasons = bench.load_reference_data()
-    rng = random.Random(bench.SEED)
-    maker = bench.DataMaker(rng, reasons, timezone.now())
-    loaded = bench.load_cases(maker, options.cases)
-    chosen = rng.sample(loaded, min(bench.SESSIONS, len(loaded)))
-    keys = bench.grant_sessions([case_id for case_id, _ in chosen])
-    pairs = [(key, reference) for key, (_, reference) in zip(keys, chosen, strict=True)]
-
-    check(application, rng.sample(pairs, 20))
+    maker, _, pairs = status_page.make_cases(options.cases)
+    rng = maker.rng
+    for key, reference in rng.sample(pairs, 20):
+        status, body = request(application, key, reference)
+        if not status.startswith("200") or reference.encode() not in body:
+            raise RuntimeError(f"status page of {reference}: {status}")
+    if not (status := request(application, pairs[0][0], pairs[1][1])[0]).startswith("403"):
+        raise RuntimeError(f"another case's session got {status}, expected 403")
     measure(application, rng.choices(pairs, k=200))  # warm-up: imports, templates, catalogues
-    bench.say(
+    say(
         f"\nCPU per status page: helpcenter.wsgi.application called in this process"
         f" ({options.cases:,} cases, {len(pairs):,} sessions, {options.requests:,} random pages"
         f" per round)"
@@ -133,20 +87,23 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
         figure = measure(application, sample)
         profiler.disable()
         profiler.dump_stats(options.profile)
-        bench.say(f"  under cProfile: {figure:.2f} ms per request (inflated by the profiler)")
+        say(f"  under cProfile: {figure:.2f} ms per request (inflated by the profiler)")
         pstats.Stats(options.profile).sort_stats("cumulative").print_stats(40)
         return True
     rounds = [measure(application, rng.choices(pairs, k=options.requests)) for _ in range(ROUNDS)]
-    bench.say(f"  rounds: {', '.join(f'{value:.2f}' for value in rounds)} ms")
-    bench.say(f"  median: {statistics.median(rounds):.2f} ms CPU per request")
-    bench.say(f"  {bench.uptime()}")
+    say(f"  rounds: {', '.join(f'{value:.2f}' for value in rounds)} ms")
+    say(f"  median: {statistics.median(rounds):.2f} ms CPU per request")
+    say(f"  {bench.uptime()}")
     return True
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_options(argv)
-    return bench.run_benchmark("bench-status-cpu-", lambda w, c: run(options, w, c), keep=False)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    options = bench.options(
+        __doc__, None,
+        ("--cases", 100_000, "cases to load (100000)"),
+        ("--requests", 2_000, "requests per round (2000)"),
+        ("--profile", "", "cProfile one round, save it to this file"),
+        require=[(lambda o: o.cases >= status_page.SESSIONS // 10 and o.requests >= 1,
+                  f"--cases must be at least {status_page.SESSIONS // 10}, --requests positive")],
+    )  # fmt: skip
+    sys.exit(bench.launch("bench-status-cpu-", run, options))

@@ -44,12 +44,6 @@ def subprocess_env(**overrides: str) -> dict[str, str]:
     return harness.process_env(**{**shared, **overrides})
 
 
-def _is_page_query(sql: str) -> bool:
-    # The database cache backend's statements are left out (the cache is Redis in production),
-    # and so are the savepoints of the test's transaction.
-    return "helpcenter_cache" not in sql and "SAVEPOINT" not in sql
-
-
 @contextmanager
 def page_queries() -> Iterator[list[str]]:
     """The SQL the block runs (filled in when it ends), without the cache table's statements
@@ -57,7 +51,7 @@ def page_queries() -> Iterator[list[str]]:
     queries: list[str] = []
     with CaptureQueriesContext(connection) as captured:
         yield queries
-    queries.extend(query["sql"] for query in captured if _is_page_query(query["sql"]))
+    queries.extend(query["sql"] for query in captured if harness.is_page_query(query["sql"]))
 
 
 @contextmanager

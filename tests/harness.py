@@ -1,6 +1,7 @@
 """The real parts the tests and the benchmarks (``bench/``) start beside the site: a Celery
-worker or beat, gunicorn, an SMTP sink, a private redis-server; and what starting them takes
-(free ports, waiting, process groups, the environment, a throwaway database).
+worker or beat, gunicorn, an SMTP sink, a private redis-server; what starting them takes (free
+ports, waiting, process groups, the environment, a throwaway database); and what both ask of
+the site they run: which statements a page costs, and time passing for the sweepers.
 
 Every process is started in its own session, so that stopping it stops what it forked, and
 asks the kernel to end it if its parent dies (even by SIGKILL). Nothing here imports Django at
@@ -255,6 +256,51 @@ def setup_django(project_dir: Path = ROOT) -> None:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
+
+
+def is_page_query(sql: str) -> bool:
+    """Whether a statement is one a page costs the database: the database cache's own
+    statements are left out (the cache is Redis in production), and so are savepoints
+    (transaction control, not reads)."""
+    return "helpcenter_cache" not in sql and "SAVEPOINT" not in sql
+
+
+# -- the sweepers, a few minutes later ---------------------------------------------------------
+
+
+def let_time_pass(minutes: int) -> int:
+    """Move back by ``minutes`` the stored times of what is unsent or pending (outbox rows,
+    mailings being planned, index updates, case updates and link requests), so the beat's
+    sweepers act as they would that much later. Returns the unsent outbox rows."""
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from cases.models import Case, CaseLinkRequest
+    from kb.models import IndexingState
+    from kb.services.indexing import pending_index_updates
+    from notifications.models import Dispatch, OutgoingMessage
+
+    delta = timedelta(minutes=minutes)
+    unsent = OutgoingMessage.objects.filter(
+        status__in=[OutgoingMessage.Status.QUEUED, OutgoingMessage.Status.SENDING]
+    )
+    moved = unsent.count()
+    for name in ("next_attempt_at", "sending_started_at", "requeued_at", "created_at"):
+        unsent.filter(**{f"{name}__isnull": False}).update(**{name: F(name) - delta})
+    Dispatch.objects.filter(status=Dispatch.Status.PLANNING).update(
+        created_at=F("created_at") - delta
+    )
+    IndexingState.objects.filter(pk__in=pending_index_updates()).update(
+        queued_at=F("queued_at") - delta
+    )
+    Case.objects.filter(update_pending_since__isnull=False).update(
+        update_pending_since=F("update_pending_since") - delta
+    )
+    CaseLinkRequest.objects.update(
+        created_at=F("created_at") - delta, next_attempt_at=F("next_attempt_at") - delta
+    )
+    return moved
 
 
 # -- processes ---------------------------------------------------------------------------------

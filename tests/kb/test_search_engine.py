@@ -251,6 +251,16 @@ def test_no_suggestion_for_words_of_the_other_language(engine):
     assert engine.suggest("tables", language="es") is None
 
 
+def test_the_stop_words_it_names_are_the_words_a_search_leaves_out(corpus_engine):
+    spanish = corpus_engine.stop_words("es-ES")
+
+    assert {"de", "está", "esta", "para"} <= spanish  # written with and without the accent
+    assert "devolución" not in spanish
+    assert "the" in corpus_engine.stop_words("en")
+    assert corpus_engine.search("de para esta", language="es").total == 0
+    assert corpus_engine.search("devolución de para", language="es").total > 0
+
+
 def test_search_offers_suggestion_when_typo_tolerance_was_needed(corpus_engine):
     results = corpus_engine.search("devolusion", language="es")
 

@@ -12,7 +12,7 @@ import pytest
 
 from kb.checks import check_search_backend
 from kb.search import DATABASE_BACKEND, FastPath, get_search_backend
-from kb.search.backends.whoosh import fastpath, postings
+from kb.search.backends.whoosh import fastpath, postings, selftest
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def no_fallbacks_yet(monkeypatch) -> None:
 
 def test_the_fast_path_is_on_with_the_pinned_whoosh(publish, no_fallbacks_yet):
     assert version("whoosh-reloaded") == "2.7.5"  # requirements.txt pins it
-    assert fastpath.probe() is None
+    assert selftest.probe() is None
     for number in range(3):
         publish(title=f"Cambiar la contraseña {number}", body="Pasos para la contraseña.")
 
@@ -45,7 +45,7 @@ def test_the_probe_fails_when_the_block_internals_change(monkeypatch):
     monkeypatch.setattr(postings, "_block_postings", another_layout)
 
     with pytest.raises(fastpath.FastPathUnavailable, match="postings: W3 block layout changed"):
-        fastpath.exercise()
+        selftest.exercise()
 
 
 def test_a_search_that_falls_back_finds_the_same_and_turns_the_flag_off(

@@ -2,11 +2,9 @@
 
 import collections
 import signal
-from datetime import timedelta
 
 import kombu.pools
 import pytest
-from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
@@ -15,6 +13,7 @@ from notifications.models import Dispatch, OutgoingMessage, Subscriber
 from notifications.services import announcements, outbox
 from tests.conftest import WorkerProcess, subprocess_env, wait_for
 from tests.factories import AnnouncementFactory, SubscriberFactory
+from tests.harness import let_time_pass
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,16 +33,6 @@ def make_subscribers(count: int) -> list[str]:
         ]
     )
     return [f"cliente{n}@example.com" for n in range(count)]
-
-
-def let_time_pass(minutes: int) -> None:
-    """Move every stored timestamp of the outbox back, as if ``minutes`` had passed."""
-    delta = timedelta(minutes=minutes)
-    for field in ("next_attempt_at", "sending_started_at", "requeued_at", "created_at"):
-        OutgoingMessage.objects.filter(**{f"{field}__isnull": False}).update(
-            **{field: F(field) - delta}
-        )
-    Dispatch.objects.update(created_at=F("created_at") - delta)
 
 
 def publish():

@@ -127,7 +127,8 @@ class LanguageAnalysis:
         return words, accented
 
 
-def _stop_words(lang: str) -> frozenset[str]:
+def stop_words(lang: str) -> frozenset[str]:
+    """The words the analyzers of ``lang`` leave out, with and without their accents."""
     words = set(stopwords_for_language(lang))
     # Queries are often typed without accents ("esta" for "está").
     return frozenset(words | {fold(word) for word in words})
@@ -141,7 +142,7 @@ def spanish_analyzer() -> Analyzer:
     return (
         RegexTokenizer(WORD_PATTERN)
         | LowercaseFilter()
-        | StopFilter(stoplist=_stop_words("es"))
+        | StopFilter(stoplist=stop_words("es"))
         | CharsetFilter(accent_map)
         | SubstitutionFilter(r"(?<=[cs]i)o(?=n$)", "ó")  # -cion/-sion -> -ción/-sión
         | SubstitutionFilter(r"(?<=log)i(?=as?$)", "í")  # -logia(s) -> -logía(s)
@@ -154,7 +155,7 @@ def english_analyzer() -> Analyzer:
     return (
         RegexTokenizer(WORD_PATTERN)
         | LowercaseFilter()
-        | StopFilter(stoplist=_stop_words("en"))
+        | StopFilter(stoplist=stop_words("en"))
         | CharsetFilter(accent_map)
         | StemFilter(lang="en")
     )
@@ -165,7 +166,7 @@ def exact_analyzer(lang: str) -> Analyzer:
     return (
         RegexTokenizer(WORD_PATTERN)
         | LowercaseFilter()
-        | StopFilter(stoplist=_stop_words(lang))
+        | StopFilter(stoplist=stop_words(lang))
         | CharsetFilter(accent_map)
     )
 

@@ -81,12 +81,11 @@ from kb.search.relevance import (
     title_match,
     word_weight,
 )
-from kb.search.text import WORD_RE, clean_query, fold_word, normalize_text, query_words
+from kb.search.text import WORD_RE, clean_query, fold_word, query_words
 
-from . import fastpath
+from . import selftest
 from .analysis import (
     FIELD_BOOSTS,
-    FIELD_PARTS,
     LANGUAGES,
     LanguageAnalysis,
     build_schema,
@@ -94,8 +93,10 @@ from .analysis import (
     fold,
     schema_is_current,
     stemmed_field,
+    stop_words,
 )
 from .building import rebuild_writer
+from .documents import document_fields, normalize_language
 from .postings import (
     PostingCache,
     TermSpec,
@@ -129,54 +130,8 @@ TITLE_EVIDENCE_CANDIDATES = 50
 TITLE_CACHE_ENTRIES = 50_000
 
 
-def normalize_language(language: str) -> str:
-    """``"es"``, ``"es-mx"`` and ``"ES_es"`` -> ``"es"``; ValueError for unsupported languages."""
-    lang = (language or "").strip().lower().replace("_", "-").split("-")[0]
-    if lang not in LANGUAGES:
-        raise ValueError(f"unsupported language {language!r}; expected one of {LANGUAGES}")
-    return lang
-
-
 def _other_language(lang: str) -> str:
     return next(other for other in LANGUAGES if other != lang)
-
-
-def _document_fields(
-    doc: SearchDocument,
-    analyses: dict[str, LanguageAnalysis],
-    spellings: Counter[str] | None = None,
-) -> dict[str, Any]:
-    """Stored values plus ready-analysed term lists for the document's language.
-
-    The document's accented spellings are counted into ``spellings`` if given.
-    """
-    lang = normalize_language(doc.language)
-    analysis = analyses[lang]
-    texts = {
-        "title": normalize_text(doc.title),
-        "keywords": normalize_text(doc.keywords),
-        "summary": normalize_text(doc.summary),
-        "body": normalize_text(doc.body),
-    }
-    fields: dict[str, Any] = {
-        "id": str(doc.id),
-        "language": lang,
-        "translation_key": doc.translation_key or "",
-        "category": doc.category or "",
-        "url": doc.url,
-        **texts,
-    }
-    stems = {name: analysis.stems(text) for name, text in texts.items()}
-    for name, parts in FIELD_PARTS.items():
-        terms: list[str] = []
-        for part, weight in parts:
-            terms.extend(stems[part] * weight)
-        fields[stemmed_field(name, lang)] = terms
-    words, accented = analysis.vocabulary("\n".join(texts.values()))
-    fields[exact_field(lang)] = list(words)
-    if spellings is not None:
-        spellings.update(accented)
-    return fields
 
 
 def _vocabulary_id(lang: str) -> str:
@@ -431,17 +386,22 @@ class WhooshSearchBackend:
 
     @property
     def fast_path(self) -> FastPath:
-        """Whether BM25 runs over decoded posting blocks (see :mod:`.fastpath`).
+        """Whether BM25 runs over decoded posting blocks (see :mod:`.selftest`).
 
         Off when the installed Whoosh fails the probe, or when a search or rebuild of this
         process had to read through Whoosh's public API instead.
         """
-        reason = fastpath.reason_off()
+        reason = selftest.reason_off()
         return FastPath(active=reason is None, reason=reason or "")
 
     @property
     def fast_path_active(self) -> bool:
         return self.fast_path.active
+
+    def stop_words(self, language: str) -> frozenset[str]:
+        """The words that a document or a query in ``language`` is indexed or searched
+        without (Whoosh's stop lists, with and without accents)."""
+        return stop_words(normalize_language(language))
 
     def status(self) -> IndexStatus:
         try:
@@ -487,7 +447,7 @@ class WhooshSearchBackend:
         """Insert or replace the document with ``doc.id``."""
         self._write(
             lambda writer: writer.update_document(
-                **_document_fields(doc, self._analyses_for(writer.schema))
+                **document_fields(doc, self._analyses_for(writer.schema))
             ),
             {"op": "upsert", "doc": asdict(doc)},
         )
@@ -567,7 +527,7 @@ class WhooshSearchBackend:
         try:
             for doc in documents:
                 lang = normalize_language(doc.language)
-                fields = _document_fields(doc, analyses, spellings[lang])
+                fields = document_fields(doc, analyses, spellings[lang])
                 vocabulary[lang].update(fields.pop(exact_field(lang)))
                 add(**fields)
                 count += 1
@@ -592,7 +552,7 @@ class WhooshSearchBackend:
             for entry in entries:
                 if entry["op"] == "upsert":
                     doc = SearchDocument(**entry["doc"])
-                    writer.update_document(**_document_fields(doc, analyses))
+                    writer.update_document(**document_fields(doc, analyses))
                 else:
                     writer.delete_by_term("id", str(entry["id"]))
         except BaseException:

@@ -1,6 +1,7 @@
--- wrk script of bench/load.py: random requests of one route, read from a file.
+-- wrk script of the benchmarks (bench/load.py, bench/status_page.py): random requests read
+-- from a file.
 --
---   wrk -s bench/load.lua http://127.0.0.1:PORT -- REQUESTS_FILE
+--   wrk -s bench/requests.lua http://127.0.0.1:PORT -- REQUESTS_FILE
 --
 -- REQUESTS_FILE has one request per line: "<path>" or "<path>\t<Cookie header value>".
 -- Answers 2xx and 3xx are fine; any other status is counted (by status). done() prints one
@@ -66,10 +67,11 @@ function done(summary, latency, requests)
   end
   local errors = summary.errors
   io.write(string.format(
-    "BENCH requests=%d duration_us=%d p50_us=%d p90_us=%d p99_us=%d max_us=%d"
+    "BENCH requests=%d duration_us=%d p50_us=%d p90_us=%d p95_us=%d p99_us=%d max_us=%d"
       .. " connect=%d read=%d write=%d timeout=%d bad=%d redirects=%d statuses=%s\n",
     summary.requests, summary.duration,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    latency:percentile(50), latency:percentile(90), latency:percentile(95),
+    latency:percentile(99), latency.max,
     errors.connect, errors.read, errors.write, errors.timeout, total_bad, total_redirects,
     #codes > 0 and table.concat(codes, ",") or "-"
   ))
