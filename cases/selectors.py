@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
@@ -18,6 +19,7 @@ from cases.models import (
     Case,
     CaseAccessToken,
     CaseEvent,
+    CaseSearchText,
     ContactReason,
     DeskAlert,
     DeskPreferences,
@@ -27,6 +29,7 @@ from cases.models import (
 )
 from foundation import process_memo
 from foundation.times import format_moment, service_zone
+from foundation.words import folded_words
 from kb import selectors as kb_selectors
 from notifications.selectors import load_calendar
 
@@ -461,11 +464,8 @@ def desk_status_choices() -> list[tuple[str, str]]:
 
 
 DESK_SEARCH_RESULTS = 50
-# Message text is searched in the most recent events only: a scan of every message ever
-# written grows with the history, and staff look for what customers wrote lately.
-DESK_SEARCH_RECENT_EVENTS = 20_000
-# Descriptions likewise: of the most recent cases (names and subjects of every case).
-DESK_SEARCH_RECENT_CASES = 20_000
+DESK_SEARCH_MAX_WORDS = 8
+# The events whose text the desk's search finds (cases.services.search_text writes it).
 DESK_SEARCH_TEXT_KINDS = (
     CaseEvent.Kind.OPENED,
     CaseEvent.Kind.CUSTOMER_MESSAGE,
@@ -482,66 +482,84 @@ def clean_desk_query(query: str) -> str:
 
 
 def desk_search(query: str, *, limit: int = DESK_SEARCH_RESULTS) -> list[Case]:
-    """Cases that match ``query``, the surest matches first: the reference, then the email
-    (each on an index), then the customer's name, the subject and the description, then the
-    text of the recent messages and notes. At most ``limit`` cases, newest first within each.
+    """Cases that match ``query``, the surest matches first: a reference or an email address
+    names its cases (each looked up on an index); otherwise the cases holding every word of
+    the query, as a word or the beginning of one ("garc" finds García), accents and capitals
+    aside, in the reference, the customer's address and name, the subject, the description or
+    any message, reply or note. At most ``limit`` cases, newest first.
 
-    The text matches stop at ``limit``: newest cases are walked first on the ``created_at``
-    index, so a common word costs little and a word nobody wrote costs one pass over the cases
-    (and over the ``DESK_SEARCH_RECENT_EVENTS`` most recent events).
+    The words are looked up in the database's full-text index (``CaseSearchText``), so a word
+    nobody wrote costs as little as a common one, whatever the number of cases.
     """
     query = clean_desk_query(query)
     if len(query) < 2:
         return []
-    found: dict[int, None] = {}
     upper = query.upper().replace(" ", "")
     if _REFERENCE_LIKE.match(upper):
         reference = upper if "-" in upper else f"{upper[:4]}-{upper[4:]}"
-        by_reference = Case.objects.filter(reference=reference).values_list("pk", flat=True)
-        found.update(dict.fromkeys(by_reference))
+        by_reference = list(Case.objects.filter(reference=reference).values_list("pk", flat=True))
+        if by_reference:
+            return _cases_in_order(by_reference)
     if "@" in query:
-        by_email = (
+        by_email = list(
             Case.objects.annotate(email_lower=Lower("customer_email"))
             .filter(email_lower=query.lower())
             .order_by("-created_at")
             .values_list("pk", flat=True)[:limit]
         )
-        found.update(dict.fromkeys(by_email))
-    if found:  # a reference or an address names its cases: no need to read any text
-        return _cases_in_order(list(found)[:limit])
-    if len(found) < limit:
-        newest_case = Case.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        text = (
-            Q(customer_name__icontains=query)
-            | Q(subject__icontains=query)
-            | Q(pk__gt=newest_case - DESK_SEARCH_RECENT_CASES, description__icontains=query)
+        if by_email:
+            return _cases_in_order(by_email)
+    # One letter is the beginning of too many words to say anything.
+    words = [word for word in folded_words(query) if len(word) > 1][:DESK_SEARCH_MAX_WORDS]
+    return _cases_in_order(_cases_with_words(words, limit)) if words else []
+
+
+def _cases_with_words(words: list[str], limit: int) -> list[int]:
+    """Ids of the newest cases (highest id first) whose search text has every one of
+    ``words`` (folded) as a word or a word's beginning."""
+    index = _word_index()
+    if index == "fts5":
+        sql = (
+            "SELECT rowid FROM cases_casesearchtext_fts WHERE cases_casesearchtext_fts MATCH %s "
+            "ORDER BY rowid DESC LIMIT %s"
         )
-        if "@" in query or "." in query:
-            text |= Q(customer_email__icontains=query)
-        by_text = (
-            Case.objects.filter(text)
-            .exclude(pk__in=list(found))
-            .order_by("-created_at")
-            .values_list("pk", flat=True)[: limit - len(found)]
+        match = " ".join(f'"{word}"*' for word in words)  # letters and digits only
+    elif index == "tsvector":
+        sql = (
+            "SELECT case_id FROM cases_casesearchtext "
+            "WHERE search_vector @@ to_tsquery('simple'::regconfig, %s) "
+            "ORDER BY case_id DESC LIMIT %s"
         )
-        found.update(dict.fromkeys(by_text))
-    if len(found) < limit:
-        newest = CaseEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        by_message = (
-            CaseEvent.objects.filter(
-                pk__gt=newest - DESK_SEARCH_RECENT_EVENTS,
-                kind__in=DESK_SEARCH_TEXT_KINDS,
-                body__icontains=query,
-            )
-            .exclude(case_id__in=list(found))
-            .order_by("-pk")
-            .values_list("case_id", flat=True)[: (limit - len(found)) * 4]
-        )
-        for case_id in by_message:
-            found.setdefault(case_id, None)
-            if len(found) >= limit:
-                break
-    return _cases_in_order(list(found)[:limit])
+        match = " & ".join(f"{word}:*" for word in words)
+    else:  # no full-text index (SQLite without FTS5): the same answer, slower
+        condition = Q()
+        for word in words:
+            condition &= Q(text__startswith=word) | Q(text__contains=f" {word}")
+        found = CaseSearchText.objects.filter(condition).order_by("-case_id")
+        return list(found.values_list("case_id", flat=True)[:limit])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [match, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+_WORD_INDEXES: dict[str, str] = {}
+
+
+def _word_index() -> str:
+    """The full-text index migration 0007 gave this database: "fts5" (SQLite), "tsvector"
+    (PostgreSQL) or "" (none); asked once per process."""
+    if connection.alias not in _WORD_INDEXES:
+        kind = ""
+        if connection.vendor == "postgresql":
+            kind = "tsvector"
+        elif connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'cases_casesearchtext_fts'"
+                )
+                kind = "fts5" if cursor.fetchone() else ""
+        _WORD_INDEXES[connection.alias] = kind
+    return _WORD_INDEXES[connection.alias]
 
 
 def _cases_in_order(ids: list[int]) -> list[Case]:

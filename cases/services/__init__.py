@@ -42,6 +42,7 @@ from cases.services.link_requests import (
     request_case_links,
     requeue_case_link_requests,
 )
+from cases.services.search_text import write_all_case_search_texts, write_case_search_text
 
 __all__ = [
     "ContactOutcome",
@@ -78,4 +79,6 @@ __all__ = [
     "set_customer_updates",
     "submit_contact",
     "tell_cases_about_incidents",
+    "write_all_case_search_texts",
+    "write_case_search_text",
 ]
