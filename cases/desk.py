@@ -4,19 +4,20 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import selectors, services
 from cases.forms import (
+    ArticleSearchForm,
     AssignForm,
     BulkStatusForm,
     DeskPreferencesForm,
     DraftForm,
-    InsertArticleForm,
+    InsertForm,
     NoteForm,
     QueueFilterForm,
-    ReplyBoxForm,
     ReplyForm,
     StatusForm,
 )
@@ -77,18 +78,16 @@ def _case_or_404(reference: str) -> Case:
 
 
 def _detail_context(request: HtmxHttpRequest, case: Case, **forms) -> dict:
-    saved_reply_id, article_query = ReplyBoxForm(request.GET).values()
+    article_query = ArticleSearchForm(request.GET).query()
     reply_form = forms.get("reply_form")
     if reply_form is None:
-        text = selectors.saved_reply_for(saved_reply_id, case) or selectors.reply_draft(
-            user_id=request.user.pk, case_id=case.pk
-        )
+        text = selectors.reply_draft(user_id=request.user.pk, case_id=case.pk)
         reply_form = ReplyForm(initial={"body": text})
     return {
         "case": case,
         "next": selectors.next_step(case),
         "customer": selectors.customer_context(case),
-        "saved_replies": selectors.saved_replies(case.language),
+        "saved_replies": selectors.saved_replies_for(case),
         "article_query": article_query,
         "articles": selectors.desk_article_search(article_query, case.language),
         "reply_form": reply_form,
@@ -103,12 +102,17 @@ def _detail_context(request: HtmxHttpRequest, case: Case, **forms) -> dict:
 @require_GET
 @staff_permission_required(CHANGE)
 def case_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    """The case; with htmx and ``saved_reply`` or ``articles``, only the reply box."""
+    """The case; with htmx and ``articles``, only the articles found to link (the reply box
+    the person may be typing in is left alone)."""
     case = _case_or_404(reference)
-    if request.htmx and ({"saved_reply", "articles"} & set(request.GET)):
-        return render(
-            request, "cases/desk/case_detail.html#reply_box", _detail_context(request, case)
-        )
+    if request.htmx and "articles" in request.GET:
+        query = ArticleSearchForm(request.GET).query()
+        context = {
+            "case": case,
+            "article_query": query,
+            "articles": selectors.desk_article_search(query, case.language),
+        }
+        return render(request, "cases/desk/case_detail.html#article_results", context)
     desk_services.mark_alerts_seen(user=request.user, case=case)
     return render(request, "cases/desk/case_detail.html", _detail_context(request, case))
 
@@ -200,19 +204,24 @@ def case_draft(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @staff_permission_required(CHANGE)
-def case_insert_article(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    """Add a link to a knowledge-base article at the end of the reply box (kept as a draft)."""
+def case_insert(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """Add a saved reply or a link to an article at the end of the reply box, kept as a draft.
+
+    What the insert buttons do without JavaScript (desk.js puts the text in where the cursor
+    is, in the page, and the draft follows as the person types).
+    """
     case = _case_or_404(reference)
-    form = InsertArticleForm(request.POST)
+    form = InsertForm(request.POST)
     body = form.text()
-    link = selectors.article_link_text(form.cleaned_data.get("article"))
-    if link:
-        body = f"{body.rstrip()}\n\n{link}".lstrip()
+    addition = selectors.saved_reply_for(
+        form.cleaned_data.get("saved_reply"), case
+    ) or selectors.article_link_text(form.cleaned_data.get("article"))
+    if addition:
+        body = selectors.with_text_added(body, addition)
         desk_services.save_reply_draft(user=request.user, case=case, body=body)
     if request.htmx:
-        context = _detail_context(request, case, reply_form=ReplyForm(initial={"body": body}))
-        return render(request, "cases/desk/case_detail.html#reply_box", context)
-    return redirect("cases:desk_case", reference=reference)
+        return _after_change(request, reference, reply_form=ReplyForm(initial={"body": body}))
+    return redirect(reverse("cases:desk_case", kwargs={"reference": reference}) + "#reply")
 
 
 @require_http_methods(["GET", "POST"])

@@ -303,22 +303,21 @@ class DraftForm(forms.Form):
         return (self.cleaned_data.get("body") or "").replace("\r\n", "\n")[:5000]
 
 
-class ReplyBoxForm(forms.Form):
-    """The case page's GET parameters for its reply box: a saved reply to insert, and words
-    to look for an article to link."""
+class ArticleSearchForm(forms.Form):
+    """The case page's GET parameter for its reply box: words to look for an article to link."""
 
-    saved_reply = IdField(required=False)
     articles = forms.CharField(required=False, max_length=200)
 
-    def values(self) -> tuple[int | None, str]:
+    def query(self) -> str:
         self.is_valid()
-        data = getattr(self, "cleaned_data", {})
-        return data.get("saved_reply"), clean_desk_query(data.get("articles") or "")
+        return clean_desk_query(getattr(self, "cleaned_data", {}).get("articles") or "")
 
 
-class InsertArticleForm(DraftForm):
-    """A link to a knowledge-base article added at the end of the reply box."""
+class InsertForm(DraftForm):
+    """The reply box posted by one of its insert buttons (without JavaScript): a saved reply
+    or a link to a knowledge-base article to add at the end."""
 
+    saved_reply = IdField(required=False)
     article = IdField(required=False)
 
 

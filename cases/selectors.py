@@ -616,8 +616,30 @@ def language_name(code: str) -> str:
     return name.lower() if translation.get_language() == "es" else name
 
 
-def saved_replies(language: str) -> QuerySet[SavedReply]:
-    return SavedReply.objects.filter(active=True, language=language)
+@dataclass(frozen=True)
+class Insertable:
+    """What the reply box offers to add: a saved reply, filled in for the case, or a link to
+    a knowledge-base article."""
+
+    id: int
+    title: str
+    text: str
+    language: str = ""
+
+
+def saved_replies_for(case: Case) -> list[Insertable]:
+    """The active saved replies in the case's language, filled in for it."""
+    replies = SavedReply.objects.filter(active=True, language=case.language)
+    return [
+        Insertable(reply.pk, reply.title, filled_saved_reply(reply, case), reply.language)
+        for reply in replies
+    ]
+
+
+def with_text_added(body: str, text: str) -> str:
+    """``body`` with ``text`` after it, a blank line between (what the reply box's insert
+    buttons do without JavaScript; with it, the text goes in where the cursor is)."""
+    return f"{body.rstrip()}\n\n{text}".lstrip() if text else body
 
 
 CASE_LINK_PLACEHOLDER = "{case_link}"
@@ -680,11 +702,19 @@ def desk_preferences(user) -> DeskPreferences:
     return found or DeskPreferences(user=user)
 
 
-def desk_article_search(query: str, language: str) -> list:
-    """Knowledge-base articles staff may link in a reply (the case's language first)."""
+def desk_article_search(query: str, language: str) -> list[Insertable]:
+    """Knowledge-base articles staff may link in a reply (the case's language first), each
+    with the text its "insert a link" adds."""
     if not query:
         return []
-    return kb_selectors.search_articles(query=query, language=language).hits[:8]
+    hits = kb_selectors.search_articles(query=query, language=language).hits[:8]
+    return [
+        Insertable(hit.id, hit.title, _link_text(hit.title, hit.url), hit.language) for hit in hits
+    ]
+
+
+def _link_text(title: str, url: str) -> str:
+    return f"{title}: {settings.SITE_URL}{url}"
 
 
 def article_link_text(article_id: int | None) -> str:
@@ -692,9 +722,7 @@ def article_link_text(article_id: int | None) -> str:
     article = (
         kb_selectors.published_articles().filter(pk=article_id).first() if article_id else None
     )
-    if article is None:
-        return ""
-    return f"{article.title}: {settings.SITE_URL}{article.get_absolute_url()}"
+    return _link_text(article.title, article.get_absolute_url()) if article is not None else ""
 
 
 def with_desk_flags(cases: list[Case], *, now: datetime | None = None) -> list[Case]:

@@ -31,10 +31,6 @@ urlpatterns = [
     path("desk/cases/<str:reference>/status/", desk.case_status, name="desk_status"),
     path("desk/cases/<str:reference>/assign/", desk.case_assign, name="desk_assign"),
     path("desk/cases/<str:reference>/draft/", desk.case_draft, name="desk_draft"),
-    path(
-        "desk/cases/<str:reference>/insert-article/",
-        desk.case_insert_article,
-        name="desk_insert_article",
-    ),
+    path("desk/cases/<str:reference>/insert/", desk.case_insert, name="desk_insert"),
     path("desk/preferences/", desk.preferences, name="desk_preferences"),
 ]
