@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import selectors, services
@@ -62,11 +63,16 @@ def bulk_status(request: HtmxHttpRequest) -> HttpResponse:
     changed, refused = services.change_case_statuses(
         cases=form.cleaned_data["cases"], status=form.cleaned_data["status"], actor=request.user
     )
-    messages.success(
-        request,
-        _("%(changed)d cases changed, %(refused)d could not move to that status.")
-        % {"changed": changed, "refused": refused},
-    )
+    said = ngettext("%(count)d case changed.", "%(count)d cases changed.", changed) % {
+        "count": changed
+    }
+    if refused:
+        said += " " + ngettext(
+            "%(count)d could not move to that status.",
+            "%(count)d could not move to that status.",
+            refused,
+        ) % {"count": refused}
+    messages.success(request, said)
     return redirect("cases:desk")
 
 

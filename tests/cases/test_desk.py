@@ -234,11 +234,44 @@ def test_the_assignee_is_emailed_and_counted_when_the_customer_replies(
     (email,) = _alert_emails()
     assert email.recipient == "marta@example.com" and case.reference in email.subject
     assert f"/{language}/desk/cases/{case.reference}/" in email.body_text
-    header = client.get(f"/{language}/desk/").text
-    count = "1 novedad de clientes" if language == "es" else "1 new from customers"
-    assert count in header
+    header = client.get(f"/{language}/desk/").text.split("</header>", 1)[0]
+    assert ("1 aviso nuevo" if language == "es" else "1 new alert") in header
     client.get(f"/{language}/desk/cases/{case.reference}/")  # seen
     assert selectors.unseen_alert_count(agent.pk) == 0
+    header = client.get(f"/{language}/desk/").text.split("</header>", 1)[0]
+    assert ("Sin avisos nuevos" if language == "es" else "No new alerts") in header
+
+
+@pytest.mark.parametrize(
+    ("count", "es", "en"),
+    [(1, "1 aviso nuevo", "1 new alert"), (3, "3 avisos nuevos", "3 new alerts")],
+)
+def test_the_header_counts_alerts_in_words_that_agree_with_the_number(
+    client, agent, make_case, count, es, en
+):
+    for number in range(count):
+        case = make_case(f"c{number}@example.com")
+        DeskAlert.objects.create(user=agent, case=case, kind=DeskAlert.Kind.REPLIED)
+
+    assert es in client.get("/es/desk/").text.split("</header>", 1)[0]
+    assert en in client.get("/en/desk/").text.split("</header>", 1)[0]
+
+
+def test_bulk_status_says_how_many_cases_changed_in_words_that_agree(client, agent, make_case):
+    one = make_case("a@example.com")
+    closed = make_case("b@example.com")
+    services.change_case_status(case=closed, status=Case.Status.CLOSED, actor=agent)
+
+    page = client.post(
+        "/es/desk/bulk-status/",
+        {"cases": [one.reference, closed.reference], "status": Case.Status.RESOLVED},
+        follow=True,
+    ).text
+    assert "1 caso cambiado. 1 no podía pasar a ese estado." in page
+    page = client.post(
+        "/en/desk/bulk-status/", {"cases": [one.reference], "status": "closed"}, follow=True
+    ).text
+    assert "1 case changed." in page and "could not move" not in page
 
 
 def test_an_unassigned_case_tells_its_team_and_a_low_rating_or_reopening_tells_too(
