@@ -100,7 +100,7 @@ def _detail_context(request: HtmxHttpRequest, case: Case, **forms) -> dict:
         "note_form": forms.get("note_form") or NoteForm(),
         "status_form": StatusForm(initial={"status": case.status}),
         "statuses": selectors.desk_status_choices(),
-        "staff": selectors.desk_staff(),
+        "staff": selectors.assignable_staff(case),
         "teams": selectors.teams(),
     }
 
@@ -183,7 +183,7 @@ def case_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 @staff_permission_required(CHANGE)
 def case_assign(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(reference)
-    form = AssignForm(request.POST)
+    form = AssignForm(request.POST, case=case)
     form.is_valid()  # never invalid: a choice that is gone is no one
     services.assign_case(
         case=case,
@@ -197,11 +197,14 @@ def case_assign(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 @require_POST
 @staff_permission_required(CHANGE)
 def case_draft(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    """Keep the reply box's text (htmx on input, or the "Save draft" button without it)."""
+    """Keep the reply box's text (htmx on input, or the "Save draft" button without it; with
+    ``quiet``, desk.js's beacon as the page closes, which wants no answer and no message)."""
     case = _case_or_404(reference)
     draft = desk_services.save_reply_draft(
         user=request.user, case=case, body=DraftForm(request.POST).text()
     )
+    if request.POST.get("quiet"):
+        return HttpResponse(status=204)
     if request.htmx:
         return render(request, "cases/desk/partials/draft_saved.html", {"draft": draft})
     messages.success(request, _("Draft saved."))

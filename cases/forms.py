@@ -7,9 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Case, ContactReason
 from cases.selectors import (
     QueueFilters,
+    assignable_staff,
     clean_desk_query,
     contact_reason,
-    desk_staff,
     desk_status_choices,
     reason_groups,
     selectable_reasons,
@@ -368,9 +368,9 @@ class AssignForm(forms.Form):
     assignee = OptionalModelChoiceField(queryset=None, required=False)
     team = OptionalModelChoiceField(queryset=None, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = desk_staff()
+        self.fields["assignee"].queryset = assignable_staff(case)
         self.fields["team"].queryset = teams()
 
 

@@ -446,6 +446,17 @@ def desk_staff() -> QuerySet[AbstractBaseUser]:
     return get_user_model().objects.filter(pk__in=handlers.values("pk")).order_by("username")
 
 
+def assignable_staff(case: Case) -> QuerySet[AbstractBaseUser]:
+    """Whom the case may be assigned to: the desk's staff, and whoever has it now even without
+    the desk (a reason's owner gets its new cases), so that saving the team keeps them."""
+    current = Q(pk=case.assignee_id) if case.assignee_id else Q(pk__in=[])
+    return (
+        get_user_model()
+        .objects.filter(Q(pk__in=desk_staff().values("pk")) | current)
+        .order_by("username")
+    )
+
+
 # --- The desk: search, the customer, replies and alerts ----------------------------------------
 
 # Staff read the status the customer reads as "Waiting for you" as what it means for them.
@@ -731,7 +742,9 @@ def desk_article_search(query: str, language: str) -> list[Insertable]:
 
 
 def _link_text(title: str, url: str) -> str:
-    return f"{title}: {settings.SITE_URL}{url}"
+    # "¿Dónde está mi pedido? https://…", not "…pedido?: https://…".
+    separator = " " if title.rstrip().endswith(("?", "!", ".", ":", "…")) else ": "
+    return f"{title.rstrip()}{separator}{settings.SITE_URL}{url}"
 
 
 def article_link_text(article_id: int | None) -> str:

@@ -16,7 +16,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from cases.models import Case, DeskAlert, DeskPreferences, ReplyDraft
+from cases.models import (
+    Case,
+    CaseEvent,
+    DeskAlert,
+    DeskPreferences,
+    ReplyDraft,
+    without_case_links,
+)
 from cases.selectors import desk_staff
 from notifications.services.outbox import queue_email
 
@@ -26,9 +33,20 @@ ALERT_EMAIL_WINDOW = timedelta(minutes=30)
 def save_reply_draft(
     *, user: AbstractBaseUser, case: Case, body: str, now: datetime | None = None
 ) -> ReplyDraft | None:
-    """Keep what ``user`` typed in the reply box of ``case``; an empty box drops the draft."""
+    """Keep what ``user`` typed in the reply box of ``case``; an empty box drops the draft.
+
+    So does a box holding a reply this person already sent on the case: an autosave sent just
+    before the reply but answered after it would otherwise bring the sent text back as a draft,
+    ready to be sent twice.
+    """
     body = body[:5000]
-    if not body.strip():
+    already_sent = CaseEvent.objects.filter(
+        case=case,
+        kind=CaseEvent.Kind.PUBLIC_REPLY,
+        author=user,
+        body=without_case_links(body.strip()),
+    )
+    if not body.strip() or already_sent.exists():
         discard_reply_draft(user=user, case=case)
         return None
     draft, _created = ReplyDraft.objects.update_or_create(

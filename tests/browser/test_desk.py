@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cases import services
-from cases.models import SavedReply
+from cases.models import ReplyDraft, SavedReply
 from tests.browser.support import (
     LOCALES,
     STAFF_PASSWORD,
@@ -138,6 +138,15 @@ def test_a_days_queue_from_a_phone(
     assert "{case_link}" in case.events.get(kind="reply").body  # no link stored, minted at send
     staff.check("case-answered", accessibility=True)
     fits_the_screen(staff)
+    # Typed, then straight to another page, before the autosave's second: the text is kept.
+    page.locator("#reply-body").type("Sigo con esto")
+    staff.goto(f"/{language}/desk/preferences/")
+    expect(page.locator("h1")).to_be_visible()
+    for _ in range(50):
+        if ReplyDraft.objects.filter(case=case, body="Sigo con esto").exists():
+            break
+        page.wait_for_timeout(200)
+    assert ReplyDraft.objects.get(case=case).body == "Sigo con esto"
 
     # 4. The customer writes back: an email to the assignee and a count in the desk's header.
     services.add_customer_message(case=case, body="¡Gracias!" if language == "es" else "Thanks!")
@@ -155,8 +164,14 @@ def test_a_days_queue_from_a_phone(
     staff.check("preferences", accessibility=True)
     fits_the_screen(staff)
 
-    # The same case on a desktop screen.
+    # The queue on a desktop screen: a search box wide enough for its hint, statuses on a line.
     page.set_viewport_size({"width": 1280, "height": 800})
+    staff.goto(f"/{language}/desk/")
+    assert page.locator("#desk-q").bounding_box()["width"] >= 300
+    badge = page.locator(".desk-queue .badge").first
+    assert badge.evaluate("(el) => getComputedStyle(el).whiteSpace") == "nowrap"
+
+    # The same case on a desktop screen.
     staff.goto(f"/{language}/desk/cases/{case.reference}/")
     expect(page.locator("header")).to_contain_text(in_language(language, "No new alerts"))
     staff.check("case-desktop", accessibility=True)
