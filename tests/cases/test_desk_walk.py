@@ -2,12 +2,15 @@
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from cases import demo as cases_demo
 from cases import selectors, services
 from cases.models import Case, ReplyDraft, SavedReply
+from cases.services.desk import save_reply_draft
 from notifications import demo as notifications_demo
 from tests.factories import StaffFactory, TeamFactory, grant
 
@@ -86,6 +89,10 @@ def test_a_draft_arriving_after_its_reply_was_sent_does_not_come_back(client, ag
     assert not ReplyDraft.objects.exists()
     client.post(url + "draft/", {"body": "Otra cosa"}, HTTP_HX_REQUEST="true")
     assert ReplyDraft.objects.get().body == "Otra cosa"
+    # Written again minutes later, the same words are a new draft like any other.
+    later = timezone.now() + timedelta(minutes=3)
+    save_reply_draft(user=agent, case=case, body="Ya está resuelto.", now=later)
+    assert ReplyDraft.objects.get().body == "Ya está resuelto."
 
 
 def test_the_reply_box_saves_its_draft_in_order_and_at_once_after_an_insert(
