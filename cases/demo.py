@@ -5,7 +5,7 @@ from typing import TextIO
 from django.contrib.auth import get_user_model
 
 from cases import services
-from cases.models import Case, ContactReason, Team
+from cases.models import Case, ContactReason, SavedReply, Team
 
 TEAMS = [
     ("logistics", "Logística", "Logistics"),
@@ -239,6 +239,41 @@ TAXONOMY = [
 ]
 
 
+# The desk's saved replies, per language, with the placeholders staff use most.
+SAVED_REPLIES = [
+    (
+        "es",
+        "Acuse de recibo",
+        "Hola {customer_name}:\n\nGracias por escribirnos. Estamos revisando tu caso {reference} y te responderemos antes del {resolution_due}.\n\nPuedes seguirlo aquí: {case_link}",
+    ),
+    (
+        "es",
+        "Consulta con el transportista",
+        "Hola {customer_name}:\n\nHemos abierto una consulta con el transportista sobre tu pedido. En cuanto nos conteste te escribimos aquí mismo: {case_link}",
+    ),
+    (
+        "es",
+        "Reembolso en camino",
+        "Hola {customer_name}:\n\nYa hemos hecho el reembolso. El banco tarda de 5 a 10 días hábiles en mostrarlo en tu cuenta. Si pasado ese plazo no lo ves, responde a este mensaje.",
+    ),
+    (
+        "en",
+        "Acknowledgement",
+        "Hello {customer_name},\n\nThank you for writing to us. We are looking into your case {reference} and will answer by {resolution_due}.\n\nYou can follow it here: {case_link}",
+    ),
+    (
+        "en",
+        "Asking the carrier",
+        "Hello {customer_name},\n\nWe have asked the carrier about your order. We will write to you here as soon as they answer: {case_link}",
+    ),
+    (
+        "en",
+        "Refund on its way",
+        "Hello {customer_name},\n\nWe have sent your refund. Your bank takes 5 to 10 working days to show it in your account. If it is not there by then, reply to this message.",
+    ),
+]
+
+
 def load(stdout: TextIO) -> None:
     teams = {}
     for slug, name_es, name_en in TEAMS:
@@ -271,6 +306,10 @@ def load(stdout: TextIO) -> None:
             if reason.owner_id in (None, getattr(owner, "pk", None)):  # loaded before owners
                 reason.owner = owners[team]
                 reason.save(update_fields=["owner"])
+    for position, (language, title, body) in enumerate(SAVED_REPLIES):
+        SavedReply.objects.get_or_create(
+            language=language, title=title, defaults={"body": body, "position": position}
+        )
     if not Case.objects.filter(customer_email="maria.garcia@example.com").exists():
         case = services.open_case(
             reason=ContactReason.objects.get(code="delivery-late"),

@@ -4,19 +4,21 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import selectors, services
 from cases.forms import (
+    ArticleSearchForm,
     AssignForm,
     BulkStatusForm,
     DeskPreferencesForm,
     DraftForm,
-    InsertArticleForm,
+    InsertForm,
     NoteForm,
     QueueFilterForm,
-    ReplyBoxForm,
     ReplyForm,
     StatusForm,
 )
@@ -62,11 +64,16 @@ def bulk_status(request: HtmxHttpRequest) -> HttpResponse:
     changed, refused = services.change_case_statuses(
         cases=form.cleaned_data["cases"], status=form.cleaned_data["status"], actor=request.user
     )
-    messages.success(
-        request,
-        _("%(changed)d cases changed, %(refused)d could not move to that status.")
-        % {"changed": changed, "refused": refused},
-    )
+    said = ngettext("%(count)d case changed.", "%(count)d cases changed.", changed) % {
+        "count": changed
+    }
+    if refused:
+        said += " " + ngettext(
+            "%(count)d could not move to that status.",
+            "%(count)d could not move to that status.",
+            refused,
+        ) % {"count": refused}
+    messages.success(request, said)
     return redirect("cases:desk")
 
 
@@ -78,25 +85,23 @@ def _case_or_404(reference: str) -> Case:
 
 
 def _detail_context(request: HtmxHttpRequest, case: Case, **forms) -> dict:
-    saved_reply_id, article_query = ReplyBoxForm(request.GET).values()
+    article_query = ArticleSearchForm(request.GET).query()
     reply_form = forms.get("reply_form")
     if reply_form is None:
-        text = selectors.saved_reply_for(saved_reply_id, case) or selectors.reply_draft(
-            user_id=request.user.pk, case_id=case.pk
-        )
+        text = selectors.reply_draft(user_id=request.user.pk, case_id=case.pk)
         reply_form = ReplyForm(initial={"body": text})
     return {
         "case": case,
         "next": selectors.next_step(case),
         "customer": selectors.customer_context(case),
-        "saved_replies": selectors.saved_replies(case.language),
+        "saved_replies": selectors.saved_replies_for(case),
         "article_query": article_query,
         "articles": selectors.desk_article_search(article_query, case.language),
         "reply_form": reply_form,
         "note_form": forms.get("note_form") or NoteForm(),
         "status_form": StatusForm(initial={"status": case.status}),
         "statuses": selectors.desk_status_choices(),
-        "staff": selectors.desk_staff(),
+        "staff": selectors.assignable_staff(case),
         "teams": selectors.teams(),
     }
 
@@ -104,12 +109,17 @@ def _detail_context(request: HtmxHttpRequest, case: Case, **forms) -> dict:
 @require_GET
 @staff_permission_required(CHANGE)
 def case_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    """The case; with htmx and ``saved_reply`` or ``articles``, only the reply box."""
+    """The case; with htmx and ``articles``, only the articles found to link (the reply box
+    the person may be typing in is left alone)."""
     case = _case_or_404(reference)
-    if request.htmx and ({"saved_reply", "articles"} & set(request.GET)):
-        return render(
-            request, "cases/desk/case_detail.html#reply_box", _detail_context(request, case)
-        )
+    if request.htmx and "articles" in request.GET:
+        query = ArticleSearchForm(request.GET).query()
+        context = {
+            "case": case,
+            "article_query": query,
+            "articles": selectors.desk_article_search(query, case.language),
+        }
+        return render(request, "cases/desk/case_detail.html#article_results", context)
     desk_services.mark_alerts_seen(user=request.user, case=case)
     return render(request, "cases/desk/case_detail.html", _detail_context(request, case))
 
@@ -182,7 +192,7 @@ def case_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 @staff_permission_required(CHANGE)
 def case_assign(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     case = _case_or_404(reference)
-    form = AssignForm(request.POST)
+    form = AssignForm(request.POST, case=case)
     form.is_valid()  # never invalid: a choice that is gone is no one
     services.assign_case(
         case=case,
@@ -196,11 +206,14 @@ def case_assign(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 @require_POST
 @staff_permission_required(CHANGE)
 def case_draft(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    """Keep the reply box's text (htmx on input, or the "Save draft" button without it)."""
+    """Keep the reply box's text (htmx on input, or the "Save draft" button without it; with
+    ``quiet``, desk.js's beacon as the page closes, which wants no answer and no message)."""
     case = _case_or_404(reference)
     draft = desk_services.save_reply_draft(
         user=request.user, case=case, body=DraftForm(request.POST).text()
     )
+    if request.POST.get("quiet"):
+        return HttpResponse(status=204)
     if request.htmx:
         return render(request, "cases/desk/partials/draft_saved.html", {"draft": draft})
     messages.success(request, _("Draft saved."))
@@ -209,23 +222,28 @@ def case_draft(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @staff_permission_required(CHANGE)
-def case_insert_article(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    """Add a link to a knowledge-base article at the end of the reply box (kept as a draft)."""
+def case_insert(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """Add a saved reply or a link to an article at the end of the reply box, kept as a draft.
+
+    What the insert buttons do without JavaScript (desk.js puts the text in where the cursor
+    is, in the page, and the draft follows as the person types).
+    """
     case = _case_or_404(reference)
-    form = InsertArticleForm(request.POST)
+    form = InsertForm(request.POST)
     body = form.text()
-    link = selectors.article_link_text(form.cleaned_data.get("article"))
-    if link:
-        body = f"{body.rstrip()}\n\n{link}".lstrip()
+    addition = selectors.saved_reply_for(
+        form.cleaned_data.get("saved_reply"), case
+    ) or selectors.article_link_text(form.cleaned_data.get("article"))
+    if addition:
+        body = selectors.with_text_added(body, addition)
         desk_services.save_reply_draft(user=request.user, case=case, body=body)
     # The reply box is drawn again: the files it had picked or kept stay with it.
     token = with_kept_files_token(request.POST, "upload_token")["upload_token"][:64]
     keep_uploads(request, token, source=Attachment.Source.DESK, case=case, actor=request.user)
     if request.htmx:
         reply_form = ReplyForm(initial={"body": body, "upload_token": token})
-        context = _detail_context(request, case, reply_form=reply_form)
-        return render(request, "cases/desk/case_detail.html#reply_box", context)
-    return redirect("cases:desk_case", reference=reference)
+        return _after_change(request, reference, reply_form=reply_form)
+    return redirect(reverse("cases:desk_case", kwargs={"reference": reference}) + "#reply")
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,10 +8,10 @@ from django.utils.translation import gettext_lazy as _
 from cases.models import Attachment, Case, ContactReason
 from cases.selectors import (
     QueueFilters,
+    assignable_staff,
     attachment_limits_text,
     clean_desk_query,
     contact_reason,
-    desk_staff,
     desk_status_choices,
     reason_groups,
     selectable_reasons,
@@ -383,22 +383,21 @@ class DraftForm(forms.Form):
         return (self.cleaned_data.get("body") or "").replace("\r\n", "\n")[:5000]
 
 
-class ReplyBoxForm(forms.Form):
-    """The case page's GET parameters for its reply box: a saved reply to insert, and words
-    to look for an article to link."""
+class ArticleSearchForm(forms.Form):
+    """The case page's GET parameter for its reply box: words to look for an article to link."""
 
-    saved_reply = IdField(required=False)
     articles = forms.CharField(required=False, max_length=200)
 
-    def values(self) -> tuple[int | None, str]:
+    def query(self) -> str:
         self.is_valid()
-        data = getattr(self, "cleaned_data", {})
-        return data.get("saved_reply"), clean_desk_query(data.get("articles") or "")
+        return clean_desk_query(getattr(self, "cleaned_data", {}).get("articles") or "")
 
 
-class InsertArticleForm(DraftForm):
-    """A link to a knowledge-base article added at the end of the reply box."""
+class InsertForm(DraftForm):
+    """The reply box posted by one of its insert buttons (without JavaScript): a saved reply
+    or a link to a knowledge-base article to add at the end."""
 
+    saved_reply = IdField(required=False)
     article = IdField(required=False)
 
 
@@ -449,9 +448,9 @@ class AssignForm(forms.Form):
     assignee = OptionalModelChoiceField(queryset=None, required=False)
     team = OptionalModelChoiceField(queryset=None, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = desk_staff()
+        self.fields["assignee"].queryset = assignable_staff(case)
         self.fields["team"].queryset = teams()
 
 

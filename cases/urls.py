@@ -44,10 +44,6 @@ urlpatterns = [
         desk.attachment_thumbnail,
         name="desk_attachment_thumbnail",
     ),
-    path(
-        "desk/cases/<str:reference>/insert-article/",
-        desk.case_insert_article,
-        name="desk_insert_article",
-    ),
+    path("desk/cases/<str:reference>/insert/", desk.case_insert, name="desk_insert"),
     path("desk/preferences/", desk.preferences, name="desk_preferences"),
 ]

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent, ContactReason, Deflection
+from cases.services import write_case_search_text
 from cases.services.lifecycle import REFERENCE_ALPHABET
 from foundation.models import DailyCounter
 from foundation.times import service_zone
@@ -109,6 +110,7 @@ def generate_history(
             ],
             batch_size=batch_size,
         )
+        write_case_search_text(case_ids=[case.pk for case in cases])  # found on the desk
         written["cases"] += len(cases)
         written["events"] += sum(len(case_events) for case_events in events)
         cases.clear()

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import ngettext, override
 
 from cases import reporting as case_figures
 from insights import charts
@@ -537,7 +537,12 @@ def _zero_result_row(row: dict) -> dict:
         "searches": row["zero"],
         "now": _("still nothing")
         if not found
-        else _("had no results then; finds %(count)s now") % {"count": found},
+        else ngettext(
+            "had no results then; finds %(count)s article now",
+            "had no results then; finds %(count)s articles now",
+            found,
+        )
+        % {"count": found},
         **({} if found else {"new_article_url": _new_article_url(row["query"], row["language"])}),
     }
 

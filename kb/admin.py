@@ -127,7 +127,13 @@ class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = "__all__"  # noqa: DJ007  (the admin's fieldsets choose)
-        widgets = {"body": forms.Textarea(attrs={"rows": 28, "class": "article-body-editor"})}
+        # The title and the one-sentence summary are read whole while writing them.
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 28, "class": "article-body-editor"}),
+            "title": forms.TextInput(attrs={"class": "vTextField article-wide-field"}),
+            "summary": forms.TextInput(attrs={"class": "vTextField article-wide-field"}),
+            "keywords": forms.TextInput(attrs={"class": "vTextField article-wide-field"}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

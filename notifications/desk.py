@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import selectors as case_selectors
@@ -214,5 +215,11 @@ def dispatch_progress(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 def dispatch_retry(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     dispatch = _dispatch_or_404(pk)
     count = retry_failed_messages(dispatch_id=dispatch.pk)
-    messages.success(request, _("%(count)d failed emails queued again.") % {"count": count})
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d failed email queued again.", "%(count)d failed emails queued again.", count
+        )
+        % {"count": count},
+    )
     return redirect("notifications:desk_edit", pk=dispatch.announcement_id)

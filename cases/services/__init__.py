@@ -55,6 +55,7 @@ from cases.services.link_requests import (
     requeue_case_link_requests,
 )
 from cases.services.notices import answered_by_notice, send_customer_notice
+from cases.services.search_text import write_all_case_search_texts, write_case_search_text
 
 __all__ = [
     "AttachedFiles",
@@ -103,4 +104,6 @@ __all__ = [
     "sweep_attachments",
     "tell_cases_about_incidents",
     "too_large_message",
+    "write_all_case_search_texts",
+    "write_case_search_text",
 ]

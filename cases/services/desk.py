@@ -16,23 +16,44 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from cases.models import Case, DeskAlert, DeskPreferences, ReplyDraft
+from cases.models import (
+    Case,
+    CaseEvent,
+    DeskAlert,
+    DeskPreferences,
+    ReplyDraft,
+    without_case_links,
+)
 from cases.selectors import desk_staff
 from notifications.services.outbox import queue_email
 
 ALERT_EMAIL_WINDOW = timedelta(minutes=30)
+# How late an autosave may be answered after the reply it raced with.
+LATE_AUTOSAVE = timedelta(minutes=2)
 
 
 def save_reply_draft(
     *, user: AbstractBaseUser, case: Case, body: str, now: datetime | None = None
 ) -> ReplyDraft | None:
-    """Keep what ``user`` typed in the reply box of ``case``; an empty box drops the draft."""
-    body = body[:5000]
-    if not body.strip():
+    """Keep what ``user`` typed in the reply box of ``case``; an empty box drops the draft.
+
+    So does a box holding the reply this person has just sent on the case: an autosave sent
+    just before the reply but answered after it would otherwise bring the sent text back as a
+    draft, ready to be sent twice.
+    """
+    body, now = body[:5000], now or timezone.now()
+    just_sent = CaseEvent.objects.filter(
+        case=case,
+        kind=CaseEvent.Kind.PUBLIC_REPLY,
+        author=user,
+        body=without_case_links(body.strip()),
+        created_at__gte=now - LATE_AUTOSAVE,
+    )
+    if not body.strip() or just_sent.exists():
         discard_reply_draft(user=user, case=case)
         return None
     draft, _created = ReplyDraft.objects.update_or_create(
-        user=user, case=case, defaults={"body": body, "updated_at": now or timezone.now()}
+        user=user, case=case, defaults={"body": body, "updated_at": now}
     )
     return draft
 

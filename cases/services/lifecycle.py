@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from cases.models import Attachment, Case, CaseAccessToken, CaseEvent, ContactReason, DeskAlert
 from cases.selectors import (
     CASE_LINK_PLACEHOLDER,
+    DESK_SEARCH_TEXT_KINDS,
     can_reopen,
     due_dates,
     staged_files,
@@ -37,6 +38,7 @@ from cases.services.attachments import (
 )
 from cases.services.desk import discard_reply_draft, tell_staff
 from cases.services.mail import render_case_email
+from cases.services.search_text import write_case_search_text
 from foundation.queueing import enqueue_after_commit
 from kb import selectors as kb
 from kb import services as kb_services
@@ -87,9 +89,12 @@ def _actor(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
 def _event(
     case: Case, kind: str, *, actor=None, by_customer=False, public=True, **fields
 ) -> CaseEvent:
-    return CaseEvent.objects.create(
+    event = CaseEvent.objects.create(
         case=case, kind=kind, author=_actor(actor), by_customer=by_customer, public=public, **fields
     )
+    if event.body and kind in DESK_SEARCH_TEXT_KINDS:
+        write_case_search_text(case_ids=[case.pk])  # the desk finds what was just written
+    return event
 
 
 def _customer_should_hear(case: Case, now: datetime) -> None:

@@ -15,6 +15,15 @@ def desk_alert_count(user) -> int:
 
 
 @register.filter
+def staff_name(user) -> str:
+    """A person of staff as colleagues know them: their name, else their username ("" for
+    nobody)."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+@register.filter
 def desk_status(value: str) -> str:
     """The status as staff read it ("Waiting on customer", not the customer's "Waiting for
     you")."""

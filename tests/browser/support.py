@@ -145,11 +145,12 @@ _EMAIL_OR_URL = re.compile(r"\S+@\S+|https?://\S+|/\S*/")
 
 def untranslated(page: Page, language: str) -> list[str]:
     """The other language's strings and words found in the page (empty when all is well)."""
-    text = page.evaluate(_PAGE_TEXT, language)
+    # An address is no language: a link pasted in a reply ("/es/articles/...") is not English.
+    text = _EMAIL_OR_URL.sub(" ", page.evaluate(_PAGE_TEXT, language))
     found = {f"“{match.group(0)}”" for match in vocabulary(language).phrases.finditer(text)}
     words = vocabulary(language).words
     for line in text.splitlines():
-        for word in _LETTERS.findall(_EMAIL_OR_URL.sub(" ", line)):
+        for word in _LETTERS.findall(line):
             if len(word) > 2 and word.lower() in words:
                 found.add(f"{word} (in “{line.strip()[:80]}”)")
     return sorted(found)

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cases import services
-from cases.models import SavedReply
+from cases.models import ReplyDraft, SavedReply
 from tests.browser.support import (
     LOCALES,
     STAFF_PASSWORD,
@@ -34,6 +34,11 @@ SAVED = {
     ),
 }
 
+ARTICLE = {
+    "es": ("¿Cuándo recibiré el reembolso de mi devolución?",),
+    "en": ("When will I get the refund for my return?",),
+}
+
 
 def fits_the_screen(tab: Tab) -> None:
     """Nothing on the page is wider than the viewport, and the status control fits its card."""
@@ -49,7 +54,9 @@ def fits_the_screen(tab: Tab) -> None:
 
 
 @pytest.mark.parametrize("language", ["es", "en"])
-def test_a_days_queue_from_a_phone(open_tab, shop, agent, site_worker, smtp_sink, language):
+def test_a_days_queue_from_a_phone(
+    open_tab, shop, refund_articles, agent, site_worker, smtp_sink, language
+):
     title, body = SAVED[language]
     SavedReply.objects.create(title=title, language=language, body=body)
     case = services.open_case(
@@ -97,27 +104,49 @@ def test_a_days_queue_from_a_phone(open_tab, shop, agent, site_worker, smtp_sink
     )
     staff.check("case", accessibility=True)
     fits_the_screen(staff)
-    page.get_by_role("link", name=title).click()
+    # What is typed before and right after the click stays: the saved reply goes in where the
+    # cursor is, in the page, with nothing swapped (the reply box is never replaced under the
+    # person typing in it).
     reply_box = page.locator("#reply-body")
-    expect(reply_box).to_have_value(re.compile(re.escape(f"{case.reference}")))
-    expect(reply_box).to_have_value(re.compile(r"Lucía Pérez"))
-    page.wait_for_load_state("networkidle")  # the inserted reply's swap has settled
-    reply_box.press("End")
+    reply_box.click()
+    reply_box.type("¡Hola! " if language == "es" else "Hi! ")
+    page.get_by_role("button", name=title).click()
     reply_box.type(" 🙂")
-    expect(reply_box).to_have_value(re.compile("🙂"))
+    expect(reply_box).to_have_value(re.compile(r"^(¡Hola!|Hi!) (Hola|Hello) Lucía Pérez"))
+    expect(reply_box).to_have_value(re.compile(re.escape(f"{case.reference}")))
+    expect(reply_box).to_have_value(re.compile(r"\{case_link\} 🙂$"))
+    # A link to an article, found while typing goes on.
+    page.get_by_label(in_language(language, "Link an article")).fill(ARTICLE[language][0])
+    page.get_by_role("button", name=in_language(language, "Find articles")).click()
+    reply_box.press("End")
+    reply_box.type(" ✓")
+    insert = in_language(language, "Insert a link to “%(title)s”") % {"title": ARTICLE[language][0]}
+    page.get_by_role("button", name=insert).click()
+    reply_box.type(" ✓✓")
+    expect(reply_box).to_have_value(re.compile(r"🙂 ✓ .*/articles/.*/ ✓✓$", re.S))
+    staff.check("case-reply-composed")
     # Saved a second after typing stops; a busy CI machine may take longer to answer.
     expect(page.locator("#draft-status")).to_contain_text(
         re.compile(in_language(language, "Draft saved at %(time)s").split("%")[0].strip()),
         timeout=30_000,
     )
     page.reload()
-    expect(page.locator("#reply-body")).to_have_value(re.compile("🙂"))  # the draft came back
+    expect(page.locator("#reply-body")).to_have_value(re.compile("🙂 ✓ .* ✓✓$", re.S))  # the draft
     staff.check("case-draft-kept")
     page.get_by_role("button", name=in_language(language, "Send reply")).click()
-    expect(page.locator(".timeline")).to_contain_text("🙂")
+    expect(page.locator(".timeline")).to_contain_text("🙂 ✓")
     assert "{case_link}" in case.events.get(kind="reply").body  # no link stored, minted at send
     staff.check("case-answered", accessibility=True)
     fits_the_screen(staff)
+    # Typed, then straight to another page, before the autosave's second: the text is kept.
+    page.locator("#reply-body").type("Sigo con esto")
+    staff.goto(f"/{language}/desk/preferences/")
+    expect(page.locator("h1")).to_be_visible()
+    for _ in range(50):
+        if ReplyDraft.objects.filter(case=case, body="Sigo con esto").exists():
+            break
+        page.wait_for_timeout(200)
+    assert ReplyDraft.objects.get(case=case).body == "Sigo con esto"
 
     # 4. The customer writes back: an email to the assignee and a count in the desk's header.
     services.add_customer_message(case=case, body="¡Gracias!" if language == "es" else "Thanks!")
@@ -125,9 +154,7 @@ def test_a_days_queue_from_a_phone(open_tab, shop, agent, site_worker, smtp_sink
     assert case.reference in alert["Subject"]
     assert f"/desk/cases/{case.reference}/" in text_of(alert)
     staff.goto(f"/{language}/desk/")
-    new = in_language(
-        language, "%(counter)s new from customers", "%(counter)s new from customers", 1
-    )
+    new = in_language(language, "%(counter)s new alert", "%(counter)s new alerts", 1)
     expect(page.locator("header")).to_contain_text(new)
     expect(page.locator("#alerts")).to_contain_text(case.reference)
     staff.check("queue-told", accessibility=True)
@@ -137,12 +164,15 @@ def test_a_days_queue_from_a_phone(open_tab, shop, agent, site_worker, smtp_sink
     staff.check("preferences", accessibility=True)
     fits_the_screen(staff)
 
-    # The same case on a desktop screen.
+    # The queue on a desktop screen: a search box wide enough for its hint, statuses on a line.
     page.set_viewport_size({"width": 1280, "height": 800})
+    staff.goto(f"/{language}/desk/")
+    assert page.locator("#desk-q").bounding_box()["width"] >= 300
+    badge = page.locator(".desk-queue .badge").first
+    assert badge.evaluate("(el) => getComputedStyle(el).whiteSpace") == "nowrap"
+
+    # The same case on a desktop screen.
     staff.goto(f"/{language}/desk/cases/{case.reference}/")
-    none = in_language(
-        language, "%(counter)s new from customers", "%(counter)s new from customers", 0
-    )
-    expect(page.locator("header")).to_contain_text(none)
+    expect(page.locator("header")).to_contain_text(in_language(language, "No new alerts"))
     staff.check("case-desktop", accessibility=True)
     fits_the_screen(staff)

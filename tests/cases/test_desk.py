@@ -139,17 +139,16 @@ def test_a_saved_reply_fills_the_reply_box_and_its_link_is_minted_when_sent(
     )
     SavedReply.objects.create(title="Other language", language="xx", body="-")
 
-    page = client.get(f"/{language}/desk/cases/{case.reference}/").text
+    url = f"/{language}/desk/cases/{case.reference}/"
+    page = client.get(url).text
     assert reply.title in page and "Other language" not in page
-    filled = client.get(f"/{language}/desk/cases/{case.reference}/", {"saved_reply": reply.pk})
-    assert f"Hola Ana, sobre {case.reference}: {{case_link}}" in filled.text
-    fragment = client.get(
-        f"/{language}/desk/cases/{case.reference}/",
-        {"saved_reply": reply.pk},
-        HTTP_HX_REQUEST="true",
-    )
-    assert "<html" not in fragment.text and 'id="reply-box"' in fragment.text
-    assert f"Hola Ana, sobre {case.reference}" in fragment.text
+    # Filled in on the page for desk.js, which inserts it where the cursor is, with no request.
+    assert f'data-insert="Hola Ana, sobre {case.reference}: {{case_link}}"' in page
+    # Without JavaScript the button posts the box: the text goes after what was typed.
+    inserted = client.post(url + "insert/", {"body": "Buenas.", "saved_reply": reply.pk})
+    assert inserted.status_code == 302 and inserted["Location"].endswith("#reply")
+    filled = client.get(url).text
+    assert f"Buenas.\n\nHola Ana, sobre {case.reference}: {{case_link}}" in filled
 
     client.post(f"/{language}/desk/cases/{case.reference}/reply/", {"body": "Hola {case_link}"})
     services.send_pending_updates(now=timezone.now() + timedelta(hours=1))
@@ -187,17 +186,31 @@ def test_a_link_to_an_article_is_found_and_inserted(
 
     found = client.get(url, {"articles": "tarjeta"})
     assert "Cambiar la tarjeta de pago" in found.text
-    inserted = client.post(
-        url + "insert-article/",
-        {"body": "Mira esto:", "article": article.pk},
-        HTTP_HX_REQUEST="true",
-    )
-
     link = f"https://help.example.com/es/articles/{article.slug}/"
-    assert f"Mira esto:\n\nCambiar la tarjeta de pago: {link}" in inserted.text.replace(
-        "&#x27;", "'"
-    )
+    assert f'data-insert="Cambiar la tarjeta de pago: {link}"' in found.text
+    inserted = client.post(url + "insert/", {"body": "Mira esto:", "article": article.pk})
+
+    assert inserted.status_code == 302
+    assert f"Mira esto:\n\nCambiar la tarjeta de pago: {link}" in client.get(url).text
     assert selectors.reply_draft(user_id=agent.pk, case_id=case.pk).endswith(link)
+
+
+def test_looking_for_an_article_leaves_the_reply_box_being_typed_in_alone(
+    client, agent, make_case, publish
+):
+    publish(title="Cambiar la tarjeta de pago", language="es", translation_key="card")
+    SavedReply.objects.create(title="Saludo", language="es", body="Hola {customer_name}")
+    case = make_case()
+
+    fragment = client.get(
+        f"/es/desk/cases/{case.reference}/", {"articles": "tarjeta"}, HTTP_HX_REQUEST="true"
+    ).text
+
+    assert "Cambiar la tarjeta de pago" in fragment and "Insertar enlace" in fragment
+    assert "<textarea" not in fragment and 'id="reply-box"' not in fragment
+    page = client.get(f"/es/desk/cases/{case.reference}/").text
+    assert 'hx-target="#article-results"' in page
+    assert "hx-get" not in page.split('class="saved-replies"', 1)[1].split("</ul>", 1)[0]
 
 
 # --- 4. Be told -------------------------------------------------------------------------------
@@ -221,11 +234,44 @@ def test_the_assignee_is_emailed_and_counted_when_the_customer_replies(
     (email,) = _alert_emails()
     assert email.recipient == "marta@example.com" and case.reference in email.subject
     assert f"/{language}/desk/cases/{case.reference}/" in email.body_text
-    header = client.get(f"/{language}/desk/").text
-    count = "1 novedad de clientes" if language == "es" else "1 new from customers"
-    assert count in header
+    header = client.get(f"/{language}/desk/").text.split("</header>", 1)[0]
+    assert ("1 aviso nuevo" if language == "es" else "1 new alert") in header
     client.get(f"/{language}/desk/cases/{case.reference}/")  # seen
     assert selectors.unseen_alert_count(agent.pk) == 0
+    header = client.get(f"/{language}/desk/").text.split("</header>", 1)[0]
+    assert ("Sin avisos nuevos" if language == "es" else "No new alerts") in header
+
+
+@pytest.mark.parametrize(
+    ("count", "es", "en"),
+    [(1, "1 aviso nuevo", "1 new alert"), (3, "3 avisos nuevos", "3 new alerts")],
+)
+def test_the_header_counts_alerts_in_words_that_agree_with_the_number(
+    client, agent, make_case, count, es, en
+):
+    for number in range(count):
+        case = make_case(f"c{number}@example.com")
+        DeskAlert.objects.create(user=agent, case=case, kind=DeskAlert.Kind.REPLIED)
+
+    assert es in client.get("/es/desk/").text.split("</header>", 1)[0]
+    assert en in client.get("/en/desk/").text.split("</header>", 1)[0]
+
+
+def test_bulk_status_says_how_many_cases_changed_in_words_that_agree(client, agent, make_case):
+    one = make_case("a@example.com")
+    closed = make_case("b@example.com")
+    services.change_case_status(case=closed, status=Case.Status.CLOSED, actor=agent)
+
+    page = client.post(
+        "/es/desk/bulk-status/",
+        {"cases": [one.reference, closed.reference], "status": Case.Status.RESOLVED},
+        follow=True,
+    ).text
+    assert "1 caso cambiado. 1 no podía pasar a ese estado." in page
+    page = client.post(
+        "/en/desk/bulk-status/", {"cases": [one.reference], "status": "closed"}, follow=True
+    ).text
+    assert "1 case changed." in page and "could not move" not in page
 
 
 def test_an_unassigned_case_tells_its_team_and_a_low_rating_or_reopening_tells_too(

@@ -89,13 +89,13 @@ def test_staff_without_the_desk_permission_get_403_on_every_desk_url(make_case):
         "/es/desk/",
         f"/es/desk/cases/{ref}/",
         "/es/desk/preferences/",
-        f"/es/desk/cases/{ref}/?saved_reply=1",
+        f"/es/desk/cases/{ref}/?articles=tarjeta",
         "/es/desk/notices/",
         "/es/desk/insights/",
     ]
     posts = ["/es/desk/bulk-status/", f"/es/desk/cases/{ref}/reply/", f"/es/desk/cases/{ref}/note/",
              f"/es/desk/cases/{ref}/status/", f"/es/desk/cases/{ref}/assign/",
-             f"/es/desk/cases/{ref}/draft/", f"/es/desk/cases/{ref}/insert-article/",
+             f"/es/desk/cases/{ref}/draft/", f"/es/desk/cases/{ref}/insert/",
              "/es/desk/preferences/", "/es/desk/notices/new/"]  # fmt: skip
     for url in gets:
         assert staff.get(url).status_code == 403, url
@@ -124,7 +124,7 @@ def test_every_new_desk_form_needs_its_csrf_token(agent, make_case):
     browser.force_login(agent)
     for url in [
         f"/es/desk/cases/{ref}/draft/",
-        f"/es/desk/cases/{ref}/insert-article/",
+        f"/es/desk/cases/{ref}/insert/",
         f"/es/desk/cases/{ref}/reply/",
         "/es/desk/preferences/",
         "/es/desk/bulk-status/",
@@ -188,9 +188,13 @@ def test_saved_replies_drafts_and_messages_are_escaped_on_the_desk(client, agent
 
     for page in [
         client.get(f"/es/desk/cases/{case.reference}/"),
-        client.get(f"/es/desk/cases/{case.reference}/", {"saved_reply": reply.pk}),
-        client.get(
-            f"/es/desk/cases/{case.reference}/", {"saved_reply": reply.pk}, HTTP_HX_REQUEST="true"
+        client.post(
+            f"/es/desk/cases/{case.reference}/insert/", {"saved_reply": reply.pk}, follow=True
+        ),
+        client.post(
+            f"/es/desk/cases/{case.reference}/insert/",
+            {"saved_reply": reply.pk},
+            HTTP_HX_REQUEST="true",
         ),
         client.get("/es/desk/", {"q": "script"}),
     ]:

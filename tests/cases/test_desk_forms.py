@@ -51,7 +51,7 @@ def test_assign_to_a_staff_member_and_a_team(client, agent, make_case):
 
 def test_an_assignee_who_is_not_staff_is_no_one_and_no_team_keeps_the_team(agent, make_case):
     case = make_case()
-    form = AssignForm({"assignee": str(UserFactory().pk), "team": "x"})
+    form = AssignForm({"assignee": str(UserFactory().pk), "team": "x"}, case=case)
 
     assert form.is_valid()
     assert form.cleaned_data == {"assignee": None, "team": None}

@@ -55,7 +55,11 @@ def test_searches_with_no_results_then_are_told_apart_from_those_still_unanswere
 
     rows = {row["query"]: row for row in gaps["zero-result-searches"].rows}
     with translation.override(language):
-        then = translation.gettext("had no results then; finds %(count)s now") % {"count": 1}
+        then = translation.ngettext(
+            "had no results then; finds %(count)s article now",
+            "had no results then; finds %(count)s articles now",
+            1,
+        ) % {"count": 1}
         still = translation.gettext("still nothing")
     assert rows["pago con bizum"]["now"] == then and "new_article_url" not in rows["pago con bizum"]
     assert rows["envio a marte"]["now"] == still and rows["envio a marte"]["new_article_url"]

@@ -134,6 +134,10 @@ def test_a_preview_before_the_first_save_and_a_wide_body_editor(client, editor, 
     editor = r'<textarea name="body" cols="\d+" rows="28" class="article-body-editor"'
     assert re.search(editor, page)
     assert "kb/admin" in page  # its stylesheet
+    for name in ["title", "summary", "keywords"]:  # read whole while writing them (the walk)
+        assert re.search(
+            rf'<input type="text" name="{name}" class="vTextField article-wide-field"', page
+        )
 
     preview = _post(
         client,

@@ -194,6 +194,21 @@ def test_holiday_creates_its_notice_the_configured_days_before():
     assert "09:00" in notice.body_es
 
 
+def test_a_holiday_notice_writes_its_days_as_each_language_does():
+    weekday_hours()
+    holiday = CalendarException.objects.create(  # a Tuesday; Wednesday opens at 09:00
+        date=date(2026, 12, 8), label_es="Inmaculada Concepción", label_en="Immaculate Conception"
+    )
+
+    assert services.announce_upcoming_holidays(now=datetime(2026, 12, 1, 10, tzinfo=MADRID)) == 1
+
+    notice = CalendarException.objects.get(pk=holiday.pk).announcement
+    assert "**martes 8 de diciembre**" in notice.body_es
+    assert "**miércoles 9 de diciembre a las 09:00**" in notice.body_es
+    assert "**Tuesday 8 December**" in notice.body_en
+    assert "**Wednesday 9 December at 09:00**" in notice.body_en
+
+
 def test_event_times_are_shown_in_the_site_time_zone_with_its_name(client):
     start = datetime(2027, 1, 15, 2, 0, tzinfo=MADRID)
     announcement = publish(

@@ -144,11 +144,19 @@ def test_a_published_notice_no_longer_offers_save_draft(client, announcer, langu
             translation.gettext("Save changes"),
         )
 
-    assert save_draft in client.get(f"/{language}/desk/notices/{draft.pk}/").text
+        will_email = translation.ngettext(
+            "It will be emailed to %(counter)s subscriber.",
+            "It will be emailed to %(counter)s subscribers.",
+            0,
+        ) % {"counter": 0}
+
+    page = client.get(f"/{language}/desk/notices/{draft.pk}/").text
+    assert save_draft in page and will_email in page
 
     services.publish_announcement(announcement=draft, actor=None)
     page = client.get(f"/{language}/desk/notices/{draft.pk}/").text
     assert save_draft not in page and save_changes in page
+    assert will_email not in page  # it was: the emails' progress says how it goes
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
