@@ -271,6 +271,9 @@ def load(stdout: TextIO) -> None:
             if reason.owner_id in (None, getattr(owner, "pk", None)):  # loaded before owners
                 reason.owner = owners[team]
                 reason.save(update_fields=["owner"])
+            if reason.team_id is None:  # "other" comes from a migration, without a team
+                reason.team = teams[team]
+                reason.save(update_fields=["team"])
     if not Case.objects.filter(customer_email="maria.garcia@example.com").exists():
         case = services.open_case(
             reason=ContactReason.objects.get(code="delivery-late"),
