@@ -45,6 +45,8 @@ def notice_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "announcement": announcement,
             "body_html": render_markdown(announcement.body).html,
             "updates": updates,
+            # A live problem offers "tell me when it is fixed" right here, in one step.
+            "followable": selectors.is_live_problem(announcement),
         },
     )
 

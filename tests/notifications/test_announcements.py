@@ -1,3 +1,4 @@
+import re
 import xml.etree.ElementTree as ElementTree
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ from tests.factories import AnnouncementFactory, weekday_hours
 pytestmark = pytest.mark.django_db
 MADRID = ZoneInfo("Europe/Madrid")
 ATOM = "{http://www.w3.org/2005/Atom}"
-NOTICES_PAGE_QUERIES = 2  # current, past (banners and hours: foundation.process_memo)
+NOTICES_PAGE_QUERIES = 3  # current, their updates, past (banners, hours: process_memo)
 
 
 def publish(**fields) -> Announcement:
@@ -359,3 +360,26 @@ def test_the_desk_form_and_the_service_refuse_the_same_announcements(offsets, fi
 
     assert field in refused.value.message_dict
     assert not form.is_valid() and field in form.errors
+
+
+def test_the_notices_page_says_since_when_and_where_an_incident_stands(client):
+    """Its card on /notices/ as on the home page: since when, and the latest update (the
+    walk-through found the notices page showing only "Incident · Investigating")."""
+    incident = publish(title_es="Los pagos con tarjeta fallan", severity=3)
+    services.post_update(
+        announcement=incident,
+        phase="identified",
+        body_es="Hemos **encontrado** la causa.",
+        body_en="We found the cause.",
+        notify_subscribers=False,
+        actor=None,
+    )
+
+    for path in ("/es/notices/", "/es/"):
+        card = re.search(
+            r'<article class="card".*?Los pagos con tarjeta fallan.*?</article>',
+            client.get(path).text,
+            re.S,
+        ).group(0)
+        assert "desde el " in card, path
+        assert "Hemos encontrado la causa." in card and "Causa identificada" in card, path

@@ -85,6 +85,7 @@ def test_the_stop_link_asks_on_get_and_stops_on_a_post_without_javascript_or_csr
     # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" to the header's link.
     stopped = mail_client.post(path_of(link), {"List-Unsubscribe": "One-Click"})
     assert stopped.status_code == 200 and "No volveremos a escribir" in stopped.text
+    assert "En el aviso encontrarás todas las novedades" in stopped.text  # tú, not "su aviso"
     stopped_at = IncidentFollower.objects.get().stopped_at
     assert stopped_at is not None
 
@@ -169,3 +170,27 @@ def test_following_again_after_stopping_starts_the_news_again(incident):
     assert follow(incident).stopped_at is None
     update(incident)
     assert OutgoingMessage.objects.filter(recipient="luis@example.com").count() == 1
+
+
+def test_the_notice_of_a_live_problem_offers_to_follow_it_in_one_step(client, incident):
+    """Whoever reaches the notice (from a banner, search or a feed) can ask to hear when it
+    is fixed right there, without JavaScript, not only on the contact form."""
+    page = client.get(incident.get_absolute_url()).text
+    form = re.search(r'<form method="post" action="/es/contact/follow/".*?</form>', page, re.S)
+    assert form and f'name="incident" value="{incident.pk}"' in form.group(0)
+    assert 'type="email"' in form.group(0) and "Avísame cuando esté arreglado" in form.group(0)
+    assert "desde el " in page  # since when
+
+    done = client.post("/es/contact/follow/", {"incident": incident.pk, "email": "eva@example.com"})
+    assert done.status_code == 200 and "Hecho: te escribiremos" in done.text
+    assert IncidentFollower.objects.get().email == "eva@example.com"
+
+    update(incident, phase="resolved", notify=False)
+    assert "/es/contact/follow/" not in client.get(incident.get_absolute_url()).text
+
+
+def test_a_holiday_notice_offers_nothing_to_follow(client):
+    holiday = publish_announcement(
+        announcement=AnnouncementFactory(kind=Announcement.Kind.HOLIDAY), actor=None
+    )
+    assert "/contact/follow/" not in client.get(holiday.get_absolute_url()).text
