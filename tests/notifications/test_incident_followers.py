@@ -179,7 +179,7 @@ def test_the_notice_of_a_live_problem_offers_to_follow_it_in_one_step(client, in
     form = re.search(r'<form method="post" action="/es/contact/follow/".*?</form>', page, re.S)
     assert form and f'name="incident" value="{incident.pk}"' in form.group(0)
     assert 'type="email"' in form.group(0) and "Avísame cuando esté arreglado" in form.group(0)
-    assert "desde el " in page  # since when
+    assert "Desde el " in page  # since when
 
     done = client.post("/es/contact/follow/", {"incident": incident.pk, "email": "eva@example.com"})
     assert done.status_code == 200 and "Hecho: te escribiremos" in done.text
