@@ -135,6 +135,12 @@ def test_resolved_case_shows_the_answer_first_and_asks_one_question(
     box = page.locator("section.resolution").bounding_box()
     question = page.locator("#answer-title").bounding_box()
     assert box["y"] < question["y"]  # the resolution first
+    # The question heads its card: no frame of its own, no blank band above it.
+    card = page.locator("section[aria-labelledby=answer-title]").bounding_box()
+    assert question["y"] - card["y"] < 40, "blank space above 'Is it solved?'"
+    assert page.locator("#case fieldset").first.evaluate(
+        "(el) => getComputedStyle(el).borderTopStyle"
+    ) in ("none", "hidden")
     expect(page.locator("#case textarea")).to_have_count(2)  # one for the answer, one to write
     expect(page.get_by_role("radio", name="5")).to_have_count(0)  # rating after the answer
     expect(page.locator("#case")).to_contain_text(re.compile(r"\d{4}|\w+ \d"))
