@@ -306,6 +306,9 @@ def load(stdout: TextIO) -> None:
             if reason.owner_id in (None, getattr(owner, "pk", None)):  # loaded before owners
                 reason.owner = owners[team]
                 reason.save(update_fields=["owner"])
+            if reason.team_id is None:  # "other" comes from a migration, without a team
+                reason.team = teams[team]
+                reason.save(update_fields=["team"])
     for position, (language, title, body) in enumerate(SAVED_REPLIES):
         SavedReply.objects.get_or_create(
             language=language, title=title, defaults={"body": body, "position": position}

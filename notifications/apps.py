@@ -8,7 +8,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from foundation import process_memo
-        from notifications.services import outbox, subscribers
+        from notifications.services import incidents, outbox, subscribers
 
         process_memo.watch(
             self.get_model("Announcement"),
@@ -20,3 +20,5 @@ class NotificationsConfig(AppConfig):
             subscribers.CONFIRM_LINK_SCOPE, subscribers.mint_confirmation_link
         )
         outbox.register_link_minter(subscribers.MANAGE_LINK_SCOPE, subscribers.mint_manage_link)
+        # So does the mail to an incident's followers (its stop link).
+        outbox.register_link_minter(incidents.STOP_LINK_SCOPE, incidents.mint_stop_link)

@@ -55,7 +55,8 @@ class OutgoingMessage(models.Model):
     body_text = models.TextField(_("text body"), blank=True)
     body_html = models.TextField(_("HTML body"), blank=True)
     headers = models.JSONField(_("headers"), default=dict, blank=True)
-    # Subscription mail only: the one-click unsubscribe link (List-Unsubscribe, RFC 8058).
+    # Mail someone may stop: the one-click unsubscribe link (List-Unsubscribe, RFC 8058), or
+    # a link placeholder (outbox.link_placeholder) that the outbox mints as the mail leaves.
     unsubscribe_url = models.URLField(_("unsubscribe link"), max_length=500, blank=True)
     dispatch = models.ForeignKey(
         "Dispatch",
@@ -333,7 +334,8 @@ class IncidentFollower(models.Model):
     One step, no account and no subscription: anyone may follow an incident (rate limited),
     and hears only about that incident. Each of its updates (and its resolution) is mailed
     once per follower through the outbox, in the same transaction as the update (the outbox
-    row's dedupe key is the ledger); the resolution ends the following.
+    row's dedupe key is the ledger); the resolution ends the following, and so does the stop
+    link in each of those emails (``stopped_at``).
     """
 
     announcement = models.ForeignKey(
@@ -343,6 +345,7 @@ class IncidentFollower(models.Model):
     language = models.CharField(_("language"), max_length=2, choices=Language.choices)
     created_at = models.DateTimeField(_("since"), default=timezone.now)
     done_at = models.DateTimeField(_("told it is fixed"), null=True, blank=True)
+    stopped_at = models.DateTimeField(_("asked to stop"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]

@@ -97,23 +97,28 @@ def active_incidents(*, now: datetime | None = None) -> QuerySet[Announcement]:
     return active_announcements(now=now).filter(kind=Announcement.Kind.INCIDENT)
 
 
-def home_notices(*, limit: int = 3, now: datetime | None = None) -> list[Announcement]:
-    """The active notices of the home page, each with its ``latest_update`` (or None), in two
-    queries: a live incident's card says what is happening now, not only its phase."""
+def _with_latest_updates(announcements: QuerySet[Announcement]) -> list[Announcement]:
+    """The notices, each with its ``latest_update`` (or None), in two queries: a live
+    incident's card says what is happening now, not only its phase."""
     notices = list(
-        active_announcements(now=now).prefetch_related(
+        announcements.prefetch_related(
             Prefetch(
                 "updates",
                 queryset=AnnouncementUpdate.objects.order_by("-created_at", "-id"),
                 to_attr="updates_newest_first",
             )
-        )[:limit]
+        )
     )
     for notice in notices:
         notice.latest_update = next(iter(notice.updates_newest_first), None)
         if notice.latest_update is not None:  # plain words on a card, in the page's language
             notice.latest_update.text = markdown_to_text(notice.latest_update.body)
     return notices
+
+
+def home_notices(*, limit: int = 3, now: datetime | None = None) -> list[Announcement]:
+    """The active notices of the home page, each with its ``latest_update``."""
+    return _with_latest_updates(active_announcements(now=now)[:limit])
 
 
 def _unexpired_announcements() -> list[Announcement]:
@@ -175,8 +180,10 @@ def notices_for_areas(
 
 
 def notice_lists(*, now: datetime | None = None) -> dict[str, list[Announcement]]:
+    """The notices page: what is on now and coming up (each card with its ``latest_update``,
+    as on the home page), and the past ones."""
     now = now or timezone.now()
-    current = list(active_announcements(now=now))
+    current = _with_latest_updates(active_announcements(now=now))
     upcoming = [a for a in current if a.starts_at and a.starts_at > now]
     current = [a for a in current if a not in upcoming]
     past = list(
@@ -330,6 +337,13 @@ def live_problems_for_areas(
             or (not announcement.areas and announcement.kind == Announcement.Kind.INCIDENT)
         )
     ]
+
+
+def is_live_problem(announcement: Announcement, *, now: datetime | None = None) -> bool:
+    """Whether a visitor may follow this notice now ("tell me when it is fixed")."""
+    return announcement.publication == Publication.PUBLISHED and _is_live_problem(
+        announcement, now or timezone.now()
+    )
 
 
 def live_problem(pk: int | None, *, now: datetime | None = None) -> Announcement | None:

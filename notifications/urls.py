@@ -14,6 +14,7 @@ urlpatterns = [
     path("notices/subscribe/confirm/<str:token>/", views.confirm_subscription, name="confirm"),
     path("notices/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("notices/preferences/<str:token>/", views.preferences, name="preferences"),
+    path("notices/stop/<str:token>/", views.stop_following, name="stop_following"),
     path("notices/<slug:slug>/", views.notice_detail, name="notice_detail"),
     path("notices/<slug:slug>/dismiss/", views.dismiss_notice, name="dismiss"),
     path("desk/notices/", desk.announcement_list, name="desk_list"),

@@ -16,7 +16,7 @@ from foundation.view_types import HtmxHttpRequest
 from notifications import selectors
 from notifications.forms import PreferencesForm, SubscribeForm
 from notifications.ical import build_calendar
-from notifications.services import subscribers
+from notifications.services import incidents, subscribers
 
 DISMISSED_SESSION_KEY = "dismissed_notices"
 SUBSCRIBE_LIMIT_PER_IP = (10, 60 * 60)
@@ -45,6 +45,8 @@ def notice_detail(request: HtmxHttpRequest, slug: str) -> HttpResponse:
             "announcement": announcement,
             "body_html": render_markdown(announcement.body).html,
             "updates": updates,
+            # A live problem offers "tell me when it is fixed" right here, in one step.
+            "followable": selectors.is_live_problem(announcement),
         },
     )
 
@@ -170,6 +172,21 @@ def unsubscribe(request: HtmxHttpRequest, token: str) -> HttpResponse:
         {"subscriber": subscriber, "token": token},
         status=200 if subscriber else 400,
     )
+
+
+# The stop link of the mail to an incident's followers, and its List-Unsubscribe header: like
+# ``unsubscribe`` (the signed token is the proof; GET only asks). One page: it asks while the
+# follower still gets the news, and says they are stopped once they are (a second POST too).
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def stop_following(request: HtmxHttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST":
+        follower = incidents.stop_following(token=token)
+    else:
+        follower = incidents.follower_for_stop(token=token)
+    context = {"follower": follower, "token": token}
+    status = 200 if follower else 400
+    return render(request, "notifications/stop_following.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])

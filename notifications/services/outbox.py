@@ -86,12 +86,17 @@ def link_placeholder(scope: str, object_id: int) -> str:
     return f"%%LINK:{scope}:{int(object_id)}%%"
 
 
+# The fields of a row that may hold link placeholders: the texts, and the unsubscribe link (the
+# List-Unsubscribe headers, and %%UNSUBSCRIBE_URL%% in the texts, get the one minted link).
+_LINKED_FIELDS = ("body_text", "body_html", "unsubscribe_url")
+
+
 def _with_minted_links(message: OutgoingMessage, *, now: datetime) -> OutgoingMessage:
     """A copy of ``message`` whose link placeholders are fresh links; never saved.
 
     Only rows that hold a placeholder pay for it (a fan-out row's body is empty).
     """
-    if "%%LINK:" not in message.body_text and "%%LINK:" not in message.body_html:
+    if not any("%%LINK:" in getattr(message, name) for name in _LINKED_FIELDS):
         return message
     minted: dict[str, str] = {}
 
@@ -110,8 +115,8 @@ def _with_minted_links(message: OutgoingMessage, *, now: datetime) -> OutgoingMe
         return minted[placeholder]
 
     rendered = copy.copy(message)
-    rendered.body_text = _LINK_PLACEHOLDER.sub(mint, message.body_text)
-    rendered.body_html = _LINK_PLACEHOLDER.sub(mint, message.body_html)
+    for name in _LINKED_FIELDS:
+        setattr(rendered, name, _LINK_PLACEHOLDER.sub(mint, getattr(message, name)))
     return rendered
 
 
@@ -333,6 +338,7 @@ class _Prototypes:
             and not message.body_html
             and not message.headers
             and message.unsubscribe_url
+            and "%%LINK:" not in message.unsubscribe_url  # minted per message: built
         ):
             return None
         key = (message.dispatch_id, message.language, message.subject)

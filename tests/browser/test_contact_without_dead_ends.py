@@ -1,5 +1,6 @@
-"""Issue 14, items 1, 2, 8 and 11, in chromium: the contact form and the "is it solved?" page,
-in both languages, on a desktop and a phone (390x844). Screenshots in var/screenshots/<test>/.
+"""Issue 14, items 1, 2, 8 and 11, in chromium: the contact form, the "is it solved?" page and
+the news of a followed incident (which the mail can stop), in both languages, on a desktop and
+a phone (390x844). Screenshots in var/screenshots/<test>/.
 
 Each journey fails on the code before the fix: a reload or a resubmission opened a second case,
 a live incident did not stop the contact, "How is my case going?" asked for a subject, errors
@@ -14,8 +15,8 @@ from playwright.sync_api import expect
 from cases import services
 from cases.models import Case
 from notifications.models import Announcement, IncidentFollower, OutgoingMessage
-from notifications.services.announcements import publish_announcement
-from tests.browser.support import in_language
+from notifications.services.announcements import post_update, publish_announcement
+from tests.browser.support import in_language, link_in, wait_for_mail
 from tests.factories import AnnouncementFactory, ContactReasonFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -134,6 +135,12 @@ def test_resolved_case_shows_the_answer_first_and_asks_one_question(
     box = page.locator("section.resolution").bounding_box()
     question = page.locator("#answer-title").bounding_box()
     assert box["y"] < question["y"]  # the resolution first
+    # The question heads its card: no frame of its own, no blank band above it.
+    card = page.locator("section[aria-labelledby=answer-title]").bounding_box()
+    assert question["y"] - card["y"] < 40, "blank space above 'Is it solved?'"
+    assert page.locator("#case fieldset").first.evaluate(
+        "(el) => getComputedStyle(el).borderTopStyle"
+    ) in ("none", "hidden")
     expect(page.locator("#case textarea")).to_have_count(2)  # one for the answer, one to write
     expect(page.get_by_role("radio", name="5")).to_have_count(0)  # rating after the answer
     expect(page.locator("#case")).to_contain_text(re.compile(r"\d{4}|\w+ \d"))
@@ -145,3 +152,51 @@ def test_resolved_case_shows_the_answer_first_and_asks_one_question(
     tab.check("answered-then-rating", accessibility=True)
     case.refresh_from_db()
     assert case.status == Case.Status.CLOSED
+
+
+@pytest.mark.parametrize(("language", "size"), [("es", "phone"), ("en", "desktop")])
+def test_news_of_a_followed_incident_can_be_stopped_from_the_mail(
+    open_tab, shop, site_worker, smtp_sink, language, size
+):
+    """From the notice's own page, "tell me when it is fixed" in one step; its news arrive
+    through the real worker with a stop link and the one-click headers; the link asks, the
+    button stops, and no more news come."""
+    incident = publish_announcement(
+        announcement=AnnouncementFactory(
+            kind=Announcement.Kind.INCIDENT, severity=Announcement.Severity.CRITICAL,
+            title_es=INCIDENT["es"], title_en=INCIDENT["en"],
+        ),
+        actor=None,
+    )  # fmt: skip
+    tab = _tab(open_tab, language, size)
+    page = tab.page
+    t = lambda text: in_language(language, text)  # noqa: E731
+    tab.goto(incident.get_absolute_url().replace("/es/", f"/{language}/"))
+    follow = page.locator("section.follow")
+    follow.get_by_label(t("Your email")).fill("pablo@example.com")
+    tab.check("notice-offers-to-follow", accessibility=True)
+    follow.get_by_role("button", name=t("Tell me when it is fixed")).click()
+    expect(page.get_by_role("status")).to_contain_text(INCIDENT[language])
+    tab.check("followed-from-the-notice", accessibility=True)
+
+    post_update(announcement=incident, phase="identified", body_es="Hemos visto la causa.",
+                body_en="We found the cause.", notify_subscribers=True, actor=None)  # fmt: skip
+    (news,) = wait_for_mail(smtp_sink, "pablo@example.com", site_worker)
+    stop = link_in(news, "/notices/stop/")
+    assert str(news["List-Unsubscribe"]).strip() == f"<{stop}>"
+    assert str(news["List-Unsubscribe-Post"]).strip() == "List-Unsubscribe=One-Click"
+    tab.goto(stop)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        t("Stop the emails about this problem")
+    )
+    tab.check("stop-asks", accessibility=True)
+    assert IncidentFollower.objects.get().stopped_at is None  # opening the link stops nothing
+    page.get_by_role("button", name=t("Yes, stop these emails")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        t("No more emails about this problem")
+    )
+    tab.check("stopped", accessibility=True)
+
+    post_update(announcement=incident, phase="resolved", body_es="Arreglado.",
+                body_en="Fixed.", notify_subscribers=True, actor=None)  # fmt: skip
+    assert OutgoingMessage.objects.filter(recipient="pablo@example.com").count() == 1

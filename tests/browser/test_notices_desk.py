@@ -82,7 +82,7 @@ def test_staff_publish_and_update_an_incident_from_a_phone(open_tab, shop, agent
     card = page.locator("section[aria-labelledby=notices-title]")
     latest = {"es": "Hemos encontrado la causa", "en": "We found the cause"}[language]
     expect(card).to_contain_text(latest)
-    expect(card.locator("time")).to_have_text(re.compile(r"\d{1,2}:\d{2}$"))
+    expect(card.locator(".notice-card__update time")).to_have_text(re.compile(r"\d{1,2}:\d{2}$"))
     staff.check("home-card")
 
     staff.goto(f"/{language}/desk/insights/")

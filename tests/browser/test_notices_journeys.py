@@ -41,6 +41,13 @@ def moderate_landmark_findings(tab: Tab) -> list[str]:
     )
 
 
+def scrolls_sideways(page) -> int:
+    """How many pixels the page is wider than the window (0: none)."""
+    return page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+
+
 def above_the_fold(locator, height: int) -> bool:
     box = locator.bounding_box()
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
@@ -256,6 +263,10 @@ def test_on_a_phone_the_answer_is_above_the_fold(
     published = timezone.localtime(critical.published_at)
     expect(line).to_contain_text(f"{published:%H:%M}")
     assert line.bounding_box()["height"] < 60, "the notices take more than one line"
+    # The most severe notice's title is on the screen, not pushed off it by its date.
+    title = line.locator(".banners__first")
+    assert title.bounding_box()["x"] + 40 < viewport["width"], "the title is off the screen"
+    assert scrolls_sideways(page) == 0, "the page is wider than the screen"
     expect(page.locator("#banners")).to_have_attribute(
         "aria-label", in_language(language, "Notices")
     )
@@ -287,3 +298,41 @@ def test_on_a_phone_the_answer_is_above_the_fold(
     expect(heading).to_have_text(refund_articles[language].title)
     assert above_the_fold(heading, viewport["height"]), "the article's title is below the fold"
     tab.check("article", accessibility=True)
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_no_page_scrolls_sideways_on_a_phone_when_times_carry_their_zone(
+    open_tab, refund_articles, three_notices, language
+):
+    """A visitor's first page (before the browser has told us its zone) writes every time with
+    its zone ("21:31 (hora de Madrid)"): in Spanish the one line of notices was 417 px wide and
+    a notice's card 441 px, at 390 px (found walking the site in chromium)."""
+    maintenance = publish(
+        kind=Announcement.Kind.MAINTENANCE,
+        title_es="Mantenimiento programado de los pagos",
+        title_en="Planned maintenance of payments",
+        starts_at=timezone.now() + timedelta(days=5),
+        ends_at=timezone.now() + timedelta(days=5, hours=2),
+    )
+    tab = open_tab(language, viewport=PHONE)
+    page = tab.page
+    for name, path in [
+        ("home", f"/{language}/"),
+        ("search", f"/{language}/search/?q=" + {"es": "reembolso", "en": "refund"}[language]),
+        ("article", refund_articles[language].get_absolute_url()),
+        ("contact", f"/{language}/contact/"),
+        ("notices", f"/{language}/notices/"),
+        ("incident", three_notices[1].get_absolute_url().replace("/es/", f"/{language}/")),
+        ("maintenance", maintenance.get_absolute_url().replace("/es/", f"/{language}/")),
+        ("find-case", f"/{language}/cases/find/"),
+    ]:
+        page.context.clear_cookies()  # each page a first visit: no zone cookie yet
+        tab.goto(path)
+        expect(page.locator("body")).to_contain_text(
+            {"es": "(hora de Madrid)", "en": "(Madrid time)"}[language]
+        )
+        line = page.locator("#banners > details > summary")
+        if name != "home":  # the home page lists the notices in a section of its own
+            line.click()  # the open banners too
+        assert scrolls_sideways(page) == 0, f"{path} is wider than the screen"
+        tab.check(name)

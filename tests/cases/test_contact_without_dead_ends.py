@@ -68,13 +68,18 @@ def test_choosing_an_affected_reason_shows_the_incident_and_how_to_follow_it(
     response = client.get(f"/es/contact/expectation/?reason={reason.pk}", HTTP_HX_REQUEST="true")
     assert "Los pagos con tarjeta fallan" in response.text
     assert "Avísame cuando esté arreglado" in response.text
+    # What following sends, said plainly: its news too, and every mail can stop them.
+    assert "Te escribimos con cada novedad y cuando esté arreglado" in response.text
+    assert "Cada correo trae un enlace para dejar de recibirlos" in response.text
 
 
 def test_following_an_incident_mails_each_update_once_and_ends_with_the_fix(
     client, reason, incident, django_capture_on_commit_callbacks
 ):
     data = {"incident": incident.pk, "email": "luis@example.com", "reason": reason.pk}
-    assert client.post("/es/contact/follow/", data).status_code == 200
+    done = client.post("/es/contact/follow/", data)
+    assert done.status_code == 200
+    assert "te escribiremos con cada novedad y cuando «Los pagos con tarjeta fallan»" in done.text
     client.post("/es/contact/follow/", data)  # twice: one follower, one contact avoided
     assert IncidentFollower.objects.get().email == "luis@example.com"
     assert Deflection.objects.get().kind == Deflection.Kind.INCIDENT

@@ -1,3 +1,4 @@
+import html
 import re
 
 import pytest
@@ -279,6 +280,25 @@ def test_expected_reply_time_for_the_chosen_reason(client, reason):
     response = client.get("/es/contact/expectation/", {"reason": reason.pk})
 
     assert "te responderemos antes del" in response.text
+
+
+SPANISH_DAY = r"(?:lunes|martes|miércoles|jueves|viernes|sábado|domingo) \d{1,2} de \w+"
+
+
+def test_a_day_we_promise_is_that_day_not_the_day_before_in_spanish(client, reason):
+    """ "Solved by Monday 7 December" is "como muy tarde, el lunes 7 de diciembre": "antes del
+    lunes 7 de diciembre" promised the Sunday (found walking the contact form in chromium)."""
+    expectation = client.get("/es/contact/expectation/", {"reason": reason.pk}).text
+    assert re.search(rf"se resuelven, como muy tarde, el {SPANISH_DAY}\.", expectation)
+    english = client.get("/en/contact/expectation/", {"reason": reason.pk}).text
+    assert re.search(r"solved by \w+ \d{1,2} \w+\.", english)
+
+    contact(client, reason)
+    case = Case.objects.get()
+    received = client.get(f"/es/contact/received/{case.reference}/").text
+    assert re.search(rf"Esperamos resolverlo, como muy tarde, el {SPANISH_DAY}\.", received)
+    for page in (expectation, received):  # a day alone never comes after "antes del"
+        assert not re.search(rf"antes del {SPANISH_DAY}\.", html.unescape(page))
 
 
 # --- Desk -------------------------------------------------------------------------------------

@@ -207,3 +207,12 @@ def test_search_page_url_is_shareable_and_works_without_javascript(client, refun
     assert response.status_code == 200
     assert 'hx-push-url="true"' in response.text
     assert 'action="/es/search/"' in response.text
+
+
+def test_nothing_found_links_to_the_topics_and_to_contact(client, refund_articles):
+    """No dead end when nothing fits: "the topics on the home page" is a link, as is contact."""
+    response = search(client, "puntos de fidelidad")
+
+    assert result_titles(response) == []
+    assert '<a href="/es/">los temas de la portada</a>' in response.text
+    assert 'href="/es/contact/"' in response.text

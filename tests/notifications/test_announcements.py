@@ -1,3 +1,4 @@
+import re
 import xml.etree.ElementTree as ElementTree
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -431,3 +432,26 @@ def test_create_announcement_keeps_a_draft_or_publishes():
     assert draft.publication == Announcement.Publication.DRAFT
     assert published.publication == Announcement.Publication.PUBLISHED
     assert Dispatch.objects.filter(announcement=published).count() == 1
+
+
+def test_the_notices_page_says_since_when_and_where_an_incident_stands(client):
+    """Its card on /notices/ as on the home page: since when, and the latest update (the
+    walk-through found the notices page showing only "Incident · Investigating")."""
+    incident = publish(title_es="Los pagos con tarjeta fallan", severity=3)
+    services.post_update(
+        announcement=incident,
+        phase="identified",
+        body_es="Hemos **encontrado** la causa.",
+        body_en="We found the cause.",
+        notify_subscribers=False,
+        actor=None,
+    )
+
+    for path in ("/es/notices/", "/es/"):
+        card = re.search(
+            r'<article class="card".*?Los pagos con tarjeta fallan.*?</article>',
+            client.get(path).text,
+            re.S,
+        ).group(0)
+        assert "desde el " in card, path
+        assert "Hemos encontrado la causa." in card and "Causa identificada" in card, path
