@@ -117,7 +117,9 @@ def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> Htt
             ],
             publish_form=PublishForm(),
             update_form=UpdateForm(
-                initial={"phase": announcement.phase}, kind=announcement.kind, prefix="update"
+                initial={"phase": services.next_phase(announcement)},
+                kind=announcement.kind,
+                prefix="update",
             ),
             progress=selectors.announcement_progress(announcement),
         )

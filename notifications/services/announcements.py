@@ -85,6 +85,17 @@ def phases_for(kind: str) -> list[str]:
     return PHASES_BY_KIND.get(kind, [])
 
 
+def next_phase(announcement: Announcement) -> str:
+    """The phase an update most likely moves the notice to: the one after its current phase
+    (the first of its kind when it has none yet; the last stays the last)."""
+    phases = phases_for(announcement.kind)
+    if not phases:
+        return ""
+    if announcement.phase not in phases:
+        return phases[0]
+    return phases[min(phases.index(announcement.phase) + 1, len(phases) - 1)]
+
+
 def unfilled_placeholders(announcement: Announcement) -> list[str]:
     """The text fields that still hold a starting point's placeholder."""
     fields = [

@@ -130,8 +130,8 @@ def test_cases_written_without_the_services_are_found_once_their_words_are_writt
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_writes_the_words_of_the_cases_already_there(reason):
     executor = MigrationExecutor(connection)
-    executor.migrate([("cases", "0006_desk_search_macros_alerts")])
-    old = executor.loader.project_state([("cases", "0006_desk_search_macros_alerts")]).apps
+    executor.migrate([("cases", "0008_customer_notices")])
+    old = executor.loader.project_state([("cases", "0008_customer_notices")]).apps
     OldCase = old.get_model("cases", "Case")
     OldCase.objects.create(
         reference="OLDC-2222",

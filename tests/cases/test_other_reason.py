@@ -13,7 +13,7 @@ from tests.factories import ContactReasonFactory, ReasonGroupFactory
 
 pytestmark = pytest.mark.django_db
 
-migration = importlib.import_module("cases.migrations.0007_other_reason")
+migration = importlib.import_module("cases.migrations.0010_other_reason")
 
 
 def add_other_reason() -> None:

@@ -18,7 +18,7 @@ from tests.factories import AnnouncementFactory, weekday_hours
 pytestmark = pytest.mark.django_db
 MADRID = ZoneInfo("Europe/Madrid")
 ATOM = "{http://www.w3.org/2005/Atom}"
-NOTICES_PAGE_QUERIES = 2  # current, past (banners and hours: foundation.process_memo)
+NOTICES_PAGE_QUERIES = 3  # current, their updates, past (banners, hours: process_memo)
 
 
 def publish(**fields) -> Announcement:
@@ -455,3 +455,17 @@ def test_the_notices_page_says_since_when_and_where_an_incident_stands(client):
         ).group(0)
         assert "desde el " in card, path
         assert "Hemos encontrado la causa." in card and "Causa identificada" in card, path
+
+
+def test_an_update_suggests_the_phase_after_the_current_one():
+    incident = publish(kind=Announcement.Kind.INCIDENT)
+    maintenance = publish(kind=Announcement.Kind.MAINTENANCE)
+    holiday = publish(kind=Announcement.Kind.HOLIDAY)
+
+    incident.phase = Announcement.Phase.INVESTIGATING
+    assert services.next_phase(incident) == Announcement.Phase.IDENTIFIED
+    incident.phase = Announcement.Phase.RESOLVED
+    assert services.next_phase(incident) == Announcement.Phase.RESOLVED
+    maintenance.phase = ""
+    assert services.next_phase(maintenance) == Announcement.Phase.SCHEDULED
+    assert services.next_phase(holiday) == ""
