@@ -244,7 +244,7 @@ SAVED_REPLIES = [
     (
         "es",
         "Acuse de recibo",
-        "Hola {customer_name}:\n\nGracias por escribirnos. Estamos revisando tu caso {reference} y te responderemos antes del {resolution_due}.\n\nPuedes seguirlo aquí: {case_link}",
+        "Hola {customer_name}:\n\nGracias por escribirnos. Estamos revisando tu caso {reference} y te responderemos, como muy tarde, el {resolution_due}.\n\nPuedes seguirlo aquí: {case_link}",
     ),
     (
         "es",
