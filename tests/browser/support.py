@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import django
 import polib
@@ -147,6 +148,10 @@ def untranslated(page: Page, language: str) -> list[str]:
     """The other language's strings and words found in the page (empty when all is well)."""
     # An address is no language: a link pasted in a reply ("/es/articles/...") is not English.
     text = _EMAIL_OR_URL.sub(" ", page.evaluate(_PAGE_TEXT, language))
+    # Nor are the visitor's own words that the page repeats ("1 result for “reembolso”").
+    for typed in parse_qs(urlsplit(page.url).query).get("q", []):
+        if typed.strip():
+            text = text.replace(typed.strip(), " ")
     found = {f"“{match.group(0)}”" for match in vocabulary(language).phrases.finditer(text)}
     words = vocabulary(language).words
     for line in text.splitlines():
