@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cases import reply_addresses
 from cases.models import (
     Case,
     CaseAccessToken,
@@ -59,6 +60,66 @@ def selectable_reasons() -> QuerySet[ContactReason]:
 def contact_reason(reason_id: int | None) -> ContactReason | None:
     """Any reason by id, active or not ("this solved it" counts against what was chosen)."""
     return ContactReason.objects.filter(pk=reason_id).first() if reason_id else None
+
+
+# --- Email ------------------------------------------------------------------------------------
+
+# Where a case's customer replies by email, and the Message-ID of each case email: both carry a
+# token only this site can make (cases/reply_addresses.py).
+reply_address = reply_addresses.reply_address
+support_address = reply_addresses.support_address
+case_message_id = reply_addresses.message_id
+
+
+def cases_named_in(*values: str) -> list[Case]:
+    """The cases whose valid reply tokens appear in ``values`` (the addresses a message was
+    sent to, its In-Reply-To and References), in the order named."""
+    references = reply_addresses.references_in(*values)
+    if not references:
+        return []
+    cases = Case.objects.select_related("reason").in_bulk(references, field_name="reference")
+    return [cases[reference] for reference in references if reference in cases]
+
+
+# The weight of the first, second and third article the search finds; a reason is guessed
+# only when its articles weigh at least REASON_GUESS_MINIMUM and more than any other's.
+REASON_GUESS_WEIGHTS = (3, 2, 1)
+REASON_GUESS_MINIMUM = 3
+
+
+def guess_reason(*, subject: str, body: str, language: str) -> ContactReason | None:
+    """The contact reason a message is about, by the engine that suggests articles on the
+    contact form: the articles found for its subject (then for the start of its text) vote for
+    the reasons they are linked to. None when unsure (no clear winner)."""
+    reasons = [reason for reason in selectable_reasons() if reason.article_keys]
+    by_key: dict[str, list[ContactReason]] = {}
+    for reason in reasons:
+        for key in reason.article_keys:
+            by_key.setdefault(key, []).append(reason)
+    if not by_key:
+        return None
+    scores: dict[int, int] = {}
+    for text in (subject, " ".join(body.split()[:40])):
+        if len(text.strip()) < 3:
+            continue
+        hits = kb_selectors.suggest_articles(text=text, language=language, limit=3)
+        for weight, hit in zip(REASON_GUESS_WEIGHTS, hits, strict=False):
+            for reason in by_key.get(hit.translation_key, []):
+                scores[reason.pk] = scores.get(reason.pk, 0) + weight
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    if not ranked or ranked[0][1] < REASON_GUESS_MINIMUM:
+        return None
+    if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+        return None
+    return next(reason for reason in reasons if reason.pk == ranked[0][0])
+
+
+def fallback_reason() -> ContactReason | None:
+    """ "Other / none of these" (``INBOUND_FALLBACK_REASON``), else the last reason offered
+    on the contact form: what a message nobody could place is filed under."""
+    code = settings.INBOUND_FALLBACK_REASON
+    reason = selectable_reasons().filter(code=code).first() if code else None
+    return reason or selectable_reasons().order_by("parent__position", "position").last()
 
 
 def due_dates(reason: ContactReason, start: datetime) -> tuple[datetime, datetime]:

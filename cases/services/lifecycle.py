@@ -21,7 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseAccessToken, CaseEvent, ContactReason, DeskAlert
-from cases.selectors import CASE_LINK_PLACEHOLDER, can_reopen, due_dates
+from cases.selectors import (
+    CASE_LINK_PLACEHOLDER,
+    can_reopen,
+    case_message_id,
+    due_dates,
+    reply_address,
+)
 from cases.services.access import emailed_link
 from cases.services.desk import discard_reply_draft, tell_staff
 from cases.services.mail import render_case_email
@@ -224,6 +230,7 @@ def _send_case_email(
         "events": events or [],
         "site_name": settings.SITE_NAME,
         "days": settings.CASE_LINK_DAYS,
+        "reply_by_email": settings.CASE_REPLY_BY_EMAIL,
         **(extra or {}),
     }
     email = render_case_email(template, context, language=case.language)
@@ -235,7 +242,22 @@ def _send_case_email(
         subject=email.subject,
         text=email.text,
         html=email.html,
+        headers=case_mail_headers(case, key=key, automatic=template != "updated"),
     )
+
+
+def case_mail_headers(case: Case, *, key: str, automatic: bool) -> dict[str, str]:
+    """The headers of an email about ``case``: a Message-ID and (when replies by email are on)
+    a Reply-To that both name the case, so the customer's reply threads into it. Mail written
+    by a machine (an acknowledgement, a reminder, news of an incident) says so (RFC 3834
+    ``Auto-Submitted``), so that an auto-responder does not answer it; a staff reply does not.
+    """
+    headers = {"Message-ID": case_message_id(case.reference, key)}
+    if settings.CASE_REPLY_BY_EMAIL:
+        headers["Reply-To"] = reply_address(case.reference)
+    if automatic:
+        headers["Auto-Submitted"] = "auto-generated"
+    return headers
 
 
 # --- What staff do --------------------------------------------------------------------------
@@ -593,6 +615,7 @@ def _queue_incident_email(case: Case, incident, *, key: str, template: str, **ex
         subject=email.subject,
         text=email.text,
         html=email.html,
+        headers=case_mail_headers(case, key=key, automatic=True),
     )
 
 
