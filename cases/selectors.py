@@ -89,8 +89,9 @@ REASON_GUESS_MINIMUM = 3
 
 def guess_reason(*, subject: str, body: str, language: str) -> ContactReason | None:
     """The contact reason a message is about, by the engine that suggests articles on the
-    contact form: the articles found for its subject (then for the start of its text) vote for
-    the reasons they are linked to. None when unsure (no clear winner)."""
+    contact form: the articles found for its subject (unless it is only "Hola" or "Consulta")
+    and for the start of its text vote for the reasons they are linked to. None when unsure
+    (no clear winner)."""
     reasons = [reason for reason in selectable_reasons() if reason.article_keys]
     by_key: dict[str, list[ContactReason]] = {}
     for reason in reasons:
@@ -100,7 +101,7 @@ def guess_reason(*, subject: str, body: str, language: str) -> ContactReason | N
         return None
     scores: dict[int, int] = {}
     for text in (subject, " ".join(body.split()[:40])):
-        if len(text.strip()) < 3:
+        if not _says_something(text):
             continue
         hits = kb_selectors.suggest_articles(text=text, language=language, limit=3)
         for weight, hit in zip(REASON_GUESS_WEIGHTS, hits, strict=False):
@@ -112,6 +113,29 @@ def guess_reason(*, subject: str, body: str, language: str) -> ContactReason | N
     if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
         return None
     return next(reason for reason in reasons if reason.pk == ranked[0][0])
+
+
+# Words a subject is often made of alone ("Hola", "Consulta", "Question"): the search would
+# find something for them, which says nothing about what the message is about.
+_EMPTY_SUBJECT = (
+    "hola buenas buenos días tardes consulta pregunta duda dudas ayuda información info "
+    "urgente importante re rv fw fwd hello hi question query help information urgent"
+)
+_EMPTY_SUBJECT_WORDS = frozenset(_EMPTY_SUBJECT.split())
+
+
+def _says_something(text: str) -> bool:
+    words = [word.lower() for word in re.findall(r"\w+", text) if len(word) > 1]
+    return any(word not in _EMPTY_SUBJECT_WORDS for word in words)
+
+
+def has_cases(email: str) -> bool:
+    """Whether any case was opened from ``email`` (through an index on the lowered address)."""
+    return (
+        Case.objects.annotate(lowered=Lower("customer_email"))
+        .filter(lowered=email.strip().lower())
+        .exists()
+    )
 
 
 def fallback_reason() -> ContactReason | None:

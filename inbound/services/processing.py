@@ -109,6 +109,15 @@ def language_and_reason(mail: ParsedMail) -> tuple[str, ContactReason | None]:
     reason = cases_selectors.guess_reason(
         subject=clean_subject(mail.subject), body=mail.reply or mail.text, language=language
     )
+    if (
+        reason is not None
+        and reason.is_status_inquiry
+        and not cases_selectors.has_cases(mail.sender)
+    ):
+        # Answered with the links to the sender's cases: only when there are some. Anyone
+        # else asked something the guess got wrong, and a person should read it. (The answer
+        # goes to the address itself, so this tells a stranger nothing.)
+        reason = None
     return language, reason or cases_selectors.fallback_reason()
 
 

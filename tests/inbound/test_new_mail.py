@@ -105,3 +105,49 @@ def test_an_email_from_our_own_address_opens_nothing(other_reason, deliver):
 
     assert (message.status, message.outcome) == (Status.IGNORED, Outcome.LOOP)
     assert not Case.objects.exists() and not OutgoingMessage.objects.exists()
+
+
+@pytest.fixture
+def status_reason(publish, opening_hours) -> ContactReason:
+    publish(
+        title="¿Cómo va mi caso?",
+        summary="Dónde ver en qué punto está tu caso.",
+        body="Abre el enlace de tu caso para ver su estado, o pide uno nuevo.",
+        keywords="caso, estado, cómo va",
+        language="es",
+        translation_key="check-case-status",
+    )
+    return ContactReasonFactory(
+        code="case-status",
+        parent=ReasonGroupFactory(code="existing-case"),
+        article_keys=["check-case-status"],
+        is_status_inquiry=True,
+    )
+
+
+def test_a_guessed_status_question_from_a_customer_gets_the_links(
+    status_reason, other_reason, make_case, deliver
+):
+    make_case(email="ana@example.com")
+
+    message = deliver(compose(subject="¿Cómo va mi caso?", text="Escribí la semana pasada."))
+
+    assert message.outcome == Outcome.LINKS_SENT
+
+
+def test_a_guessed_status_question_from_someone_without_cases_is_read_by_a_person(
+    status_reason, other_reason, deliver
+):
+    message = deliver(compose(subject="¿Cómo va mi caso?", text="Escribí la semana pasada."))
+
+    assert message.outcome == Outcome.CASE_OPENED and message.case.reason == other_reason
+
+
+def test_a_subject_that_says_nothing_does_not_choose_the_reason(
+    status_reason, other_reason, make_case, deliver
+):
+    make_case(email="ana@example.com")  # a status question would be answered with links
+
+    message = deliver(compose(subject="Hola", text="¿Tenéis tienda física en Bilbao?"))
+
+    assert message.outcome == Outcome.CASE_OPENED and message.case.reason == other_reason
