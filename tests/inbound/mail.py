@@ -61,7 +61,14 @@ def reply_to(case_mail, *, text: str, sender: str = "Ana García <ana@example.co
     )
 
 
-def delivery_report(*, recipient: str, status: str, original_message_id: str, action="failed"):
+def delivery_report(
+    *,
+    recipient: str,
+    status: str,
+    original_message_id: str,
+    action: str = "failed",
+    message_id: str | None = None,
+) -> bytes:
     """A bounce as Postfix writes it (RFC 3464): multipart/report with the original's headers."""
     boundary = "=_report_boundary"
     return (
@@ -69,7 +76,7 @@ def delivery_report(*, recipient: str, status: str, original_message_id: str, ac
         "To: ayuda@example.com\r\n"
         "Subject: Undelivered Mail Returned to Sender\r\n"
         "Auto-Submitted: auto-replied\r\n"
-        f"Message-ID: {make_msgid(domain='mx.example.net')}\r\n"
+        f"Message-ID: {message_id or make_msgid(domain='mx.example.net')}\r\n"
         "MIME-Version: 1.0\r\n"
         f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n'
         "\r\n"
