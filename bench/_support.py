@@ -26,6 +26,7 @@ from tests.harness import (  # noqa: E402, F401  (re-exported for the benchmarks
     PrivateRedis,
     SinkProcess,
     child_pids,
+    development_settings,
     free_port,
     http_get,
     log_tail,

@@ -143,16 +143,7 @@ class Environment:
 def prepare_environment(workdir: Path, env: Environment) -> None:
     """Point the settings at throwaway places before Django starts."""
     var_dir = workdir / "var"
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
-            "DEBUG": "1",
-            "VAR_DIR": str(var_dir),
-            "SEARCH_INDEX_DIR": str(var_dir / "index"),
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
+    os.environ.update(support.development_settings(var_dir))
     os.environ.pop("EMAIL_URL", None)  # only the worker sends, to the sink
     env.database = support.use_database("bench_fanout", var_dir, env.cleanups)
     redis_url = os.environ.get("REDIS_URL", "")

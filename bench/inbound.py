@@ -172,15 +172,10 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list) -> bool:
     var_dir = workdir / "var"
     os.environ.update(
         {
-            "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
-            "DEBUG": "1",
-            "VAR_DIR": str(var_dir),
-            "SEARCH_INDEX_DIR": str(var_dir / "index"),
-            "LOG_LEVEL": "WARNING",
+            **support.development_settings(var_dir),
             "INBOUND_IMAP_URL": dovecot.url(),
             "INBOUND_POLL_SECONDS": "1",
             "INBOUND_IMAP_POLL_SECONDS": "1",
-            "PYTHONUNBUFFERED": "1",
             "TQDM_DISABLE": "1",  # the index rebuild's progress bar
         }
     )

@@ -190,6 +190,19 @@ def production_settings(var_dir: Path, name: str) -> dict[str, str]:
     }
 
 
+def development_settings(var_dir: Path) -> dict[str, str]:
+    """Environment for the site as ``make run`` has it (DEBUG on, the embedded defaults) in
+    ``var_dir``, logging only warnings. Put into ``os.environ`` before Django starts."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
+        "DEBUG": "1",
+        "VAR_DIR": str(var_dir),
+        "SEARCH_INDEX_DIR": str(var_dir / "index"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
 def with_path(url: str, path: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=path))
 
