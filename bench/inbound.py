@@ -22,6 +22,8 @@ duplicated 0, loops 0, auto-replies that opened a case 0.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import random
 import sys
@@ -176,7 +178,6 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list) -> bool:
             "INBOUND_IMAP_URL": dovecot.url(),
             "INBOUND_POLL_SECONDS": "1",
             "INBOUND_IMAP_POLL_SECONDS": "1",
-            "TQDM_DISABLE": "1",  # the index rebuild's progress bar
         }
     )
     for name in ("EMAIL_URL", "REDIS_URL", "REDIS_CACHE_URL"):
@@ -188,7 +189,8 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list) -> bool:
     say(f"Inbound mail benchmark, {support.uptime()}")
     say(f"  database: {database}; broker: kombu filesystem broker in {var_dir / 'broker'}")
     support.load_demo_content()
-    call_command("rebuild_search_index", verbosity=0)
+    with contextlib.redirect_stderr(io.StringIO()):  # the index rebuild's progress bar
+        call_command("rebuild_search_index", verbosity=0)
     rng = random.Random(options.seed)
     cases = [case for case, _reference, _email in _open_cases(options.cases, options.seed)]
     messages = build_messages(options.messages, cases, rng)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -156,6 +157,7 @@ def _ours(address: str) -> bool:
 
 def _reply(message: InboundMessage, mail: ParsedMail, case: Case, *, now: datetime) -> Result:
     if mail.sender != case.customer_email.strip().lower():
+        _note_held(message, case, mail.sender)
         return Result(
             Status.HELD,
             Outcome.OTHER_SENDER,
@@ -164,6 +166,7 @@ def _reply(message: InboundMessage, mail: ParsedMail, case: Case, *, now: dateti
         )
     body = message_body(mail.reply, mail.attachments, language=case.language)
     if not body:
+        _note_held(message, case, mail.sender)
         return Result(Status.HELD, Outcome.EMPTY, "", case=case)
     try:
         event = cases_services.add_customer_message(case=case, body=body, now=now)
@@ -185,6 +188,18 @@ def _reply(message: InboundMessage, mail: ParsedMail, case: Case, *, now: dateti
         return Result(Status.PROCESSED, Outcome.FOLLOW_UP_OPENED, case.reference, case=follow_up)
     hand_over_attachments(message, mail.attachments, case=case, event=event)
     return Result(Status.PROCESSED, Outcome.REPLY_ADDED, case=case, event=event)
+
+
+def _note_held(message: InboundMessage, case: Case, sender: str) -> None:
+    """Staff working the case see, in its timeline (an internal note, never shown to the
+    customer), that an email about it waits for a person, and where."""
+    url = settings.SITE_URL + reverse("admin:inbound_inboundmessage_change", args=[message.pk])
+    with translation.override(settings.LANGUAGE_CODE):
+        body = _(
+            "An email about this case from %(sender)s is held for review (it was not added as "
+            "the customer's message): %(url)s"
+        ) % {"sender": sender, "url": url}
+    cases_services.add_internal_note(case=case, body=body, actor=None)
 
 
 def _new_message(

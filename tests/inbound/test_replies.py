@@ -116,6 +116,10 @@ def test_a_reply_from_another_address_is_held_for_staff_not_added(make_case, del
     assert (message.status, message.outcome) == (Status.HELD, Outcome.OTHER_SENDER)
     assert message.case == case
     assert not CaseEvent.objects.filter(case=case, kind=CaseEvent.Kind.CUSTOMER_MESSAGE).exists()
+    note = CaseEvent.objects.get(case=case, kind=CaseEvent.Kind.INTERNAL_NOTE)
+    assert not note.public  # staff see it on the desk; the customer never does
+    assert "eva@example.org" in note.body and "retenido" in note.body
+    assert f"/admin/inbound/inboundmessage/{message.pk}/change/" in note.body
 
 
 def test_staff_can_accept_a_held_reply_as_the_customers(make_case, deliver):
