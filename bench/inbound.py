@@ -237,6 +237,10 @@ def process_and_check(messages, workdir: Path, options, cleanups) -> bool:
     simulated = timedelta(0)
     while True:
         time.sleep(0.5)
+        for process in (worker, beat):
+            if not process.alive():  # as a supervisor would (README: run each under one)
+                say(f"  warning: {process.name} exited by itself; starting it again")
+                process.start()
         rows, done = _processed()
         if done != last_done:
             last_progress, last_done = time.monotonic(), done
@@ -247,7 +251,7 @@ def process_and_check(messages, workdir: Path, options, cleanups) -> bool:
             say(f"  worker SIGKILLed at {done:,} processed; starting another")
             worker.start()
             killed = True
-        if time.monotonic() - last_progress > STALL_SECONDS and rows >= expected:
+        if killed and time.monotonic() - last_progress > STALL_SECONDS and rows >= expected:
             # Tasks that died with the worker: beat's sweeper queues them again once they
             # have waited two minutes; move its clock instead of waiting.
             simulated += timedelta(minutes=3)
