@@ -177,9 +177,13 @@ def reply_text(text: str) -> str:
     """The new words of a message: quoted history, the mail client's "On … wrote:" line and
     the signature removed (mail-parser-reply, Spanish and English)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    header = _QUOTE_HEADERS.search(text)
-    if header is not None and text[: header.start()].strip():
-        text = text[: header.start()]
+    for header in _QUOTE_HEADERS.finditer(text):
+        # Only a header that quoted text follows: "El lunes mi marido os escribió:" in the
+        # customer's own words is not one.
+        after = text[header.end() :].lstrip()
+        if text[: header.start()].strip() and (not after or after.startswith(">")):
+            text = text[: header.start()]
+            break
     try:
         replies = _READER.read(text).replies
         latest = replies[0].body if replies else text

@@ -10,7 +10,7 @@ import pytest
 from cases.models import Case, CaseEvent
 from inbound import services
 from inbound.models import InboundMessage
-from inbound.services.parsing import decode_text, html_to_text, parse_message
+from inbound.services.parsing import decode_text, html_to_text, parse_message, reply_text
 from notifications.models import OutgoingMessage, SuppressedAddress
 from notifications.services.outbox import queue_email
 from tests.inbound.conftest import case_mail
@@ -254,3 +254,19 @@ def test_an_auto_reply_never_becomes_a_message_even_with_a_valid_reply_address(m
     deliver(raw)
 
     assert not case.events.filter(kind=CaseEvent.Kind.CUSTOMER_MESSAGE).exists()
+
+
+def test_the_customers_own_words_that_look_like_a_quote_header_stay():
+    text = "El lunes mi marido os escribió:\nque el pedido no llegó. ¿Alguna novedad?"
+
+    assert reply_text(text) == text
+
+
+def test_gmail_spanish_quote_header_and_its_history_go():
+    text = (
+        "Sigue sin llegar.\n\n"
+        "El lun, 7 dic 2026 a las 10:00, Centro de ayuda (<ayuda@example.com>)\n"
+        "escribió:\n\n> Hola Ana,\n> ¿Ha llegado ya?\n"
+    )
+
+    assert reply_text(text) == "Sigue sin llegar."
