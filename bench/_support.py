@@ -52,6 +52,23 @@ WRK_MISSING = (
 REDIS_MISSING = PrivateRedis.MISSING
 
 
+# -- the broker -------------------------------------------------------------------------------
+
+
+def queue_depth() -> int:
+    """Tasks waiting in the broker's default queue (not those a worker already took)."""
+    from helpcenter.celery import app
+
+    with app.connection_for_read() as connection:
+        try:
+            declared = connection.default_channel.queue_declare(
+                queue=app.conf.task_default_queue, passive=True
+            )
+        except connection.channel_errors:
+            return 0  # Redis: an empty queue is no key at all
+        return declared.message_count
+
+
 # -- data --------------------------------------------------------------------------------------
 
 # What customers type in the search box: Spanish mostly, with typos, missing accents, capitals,

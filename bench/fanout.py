@@ -180,20 +180,6 @@ def purge_broker() -> int:
     return app.control.purge() or 0
 
 
-def queue_depth() -> int:
-    """Tasks waiting in the broker's default queue (not those a worker already took)."""
-    from helpcenter.celery import app
-
-    with app.connection_for_read() as connection:
-        try:
-            declared = connection.default_channel.queue_declare(
-                queue=app.conf.task_default_queue, passive=True
-            )
-        except connection.channel_errors:
-            return 0  # Redis: an empty queue is no key at all
-        return declared.message_count
-
-
 # -- data --------------------------------------------------------------------------------------
 
 
@@ -456,7 +442,7 @@ def run_fanout(
                     f"  t={time.time() - published:5.1f}s  SIGKILL to the worker's process group"
                     f" after {count:,} accepted: rows sending {result.sending_at_kill},"
                     f" queued {result.queued_at_kill:,}, sent {counts['sent']:,},"
-                    f" tasks still in the broker {queue_depth()}"
+                    f" tasks still in the broker {support.queue_depth()}"
                 )
                 worker = Worker(workdir, f"worker-{number}b", worker_env)
                 workers.append(worker)
@@ -477,7 +463,7 @@ def run_fanout(
                     f"  t={time.time() - published:5.1f}s  accepted {count:>7,}"
                     f" ({rate:4.0f}/s)  rows: queued {counts['queued']:,}"
                     f" sending {counts['sending']} sent {counts['sent']:,}"
-                    f" failed {counts['failed']}  broker {queue_depth()}"
+                    f" failed {counts['failed']}  broker {support.queue_depth()}"
                     f"  worker RSS {worker.sample() / 1024:.0f} MB  load {os.getloadavg()[0]:.2f}"
                 )
                 next_progress = now + PROGRESS_EVERY
@@ -500,12 +486,17 @@ def run_fanout(
                     .exists()
                 )
                 unsent = counts["queued"] + counts["sending"]
-                if planned and unsent == 0 and idle_for >= SETTLE_SECONDS and queue_depth() == 0:
+                if (
+                    planned
+                    and unsent == 0
+                    and idle_for >= SETTLE_SECONDS
+                    and support.queue_depth() == 0
+                ):
                     break  # everything is sent and nothing is coming any more
                 if (
                     restarted
                     and idle_for >= STALL_SECONDS
-                    and queue_depth() == 0
+                    and support.queue_depth() == 0
                     and (unsent or not planned)
                 ):
                     if len(result.simulations) >= MAX_SIMULATIONS:
