@@ -55,6 +55,10 @@ class InboundMessageAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
 
+    def get_queryset(self, request: HttpRequest):
+        # The originals can be megabytes each: a list of 100 reads none of them.
+        return super().get_queryset(request).defer("raw")
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
