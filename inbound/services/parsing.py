@@ -363,6 +363,8 @@ def _addresses(message: EmailMessage, *names: str) -> list[str]:
 
 
 def _valid_address(address: str) -> bool:
+    if len(address) > 254:  # the longest an address can be (and our columns hold)
+        return False
     try:
         validate_email(address)
     except ValidationError:
@@ -411,6 +413,15 @@ def _attachments(message: Message) -> list[AttachmentInfo]:
     return found
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _without_controls(text: str) -> str:
+    """Text as people write it: no NUL (PostgreSQL refuses it) nor other control characters
+    but line breaks and tabs."""
+    return _CONTROLS.sub("", text)
+
+
 def _message_ids(value: str) -> list[str]:
     return re.findall(r"<[^<>\s]+>", value or "")
 
@@ -429,7 +440,7 @@ def parse_message(raw: bytes) -> ParsedMail:
     if not _valid_address(sender):
         sender = ""
     plain, html = _texts(message)
-    text = plain if plain.strip() else html_to_text(html)
+    text = _without_controls(plain if plain.strip() else html_to_text(html))
     text = text[:MAX_TEXT_CHARACTERS]
     report = delivery_report(message)
     machine = machine_sent(message, sender)
@@ -438,11 +449,11 @@ def parse_message(raw: bytes) -> ParsedMail:
     language = _header(message, "content-language").lower()[:2]
     return ParsedMail(
         sender=sender,
-        sender_name=" ".join(sender_name.split())[:120],
+        sender_name=_without_controls(" ".join(sender_name.split()))[:120],
         recipients=_addresses(
             message, "to", "cc", "delivered-to", "x-original-to", "envelope-to", "resent-to"
         ),
-        subject=_header(message, "subject")[:300],
+        subject=_without_controls(_header(message, "subject"))[:300],
         message_id=_header(message, "message-id")[:250],
         thread_ids=_message_ids(_header(message, "in-reply-to"))
         + _message_ids(_header(message, "references")),

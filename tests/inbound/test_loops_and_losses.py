@@ -270,3 +270,18 @@ def test_gmail_spanish_quote_header_and_its_history_go():
     )
 
     assert reply_text(text) == "Sigue sin llegar."
+
+
+def test_control_characters_and_an_overlong_address_never_break_processing(other_reason, deliver):
+    raw = (
+        b"From: Ana <ana@example.com>\r\nTo: ayuda@example.com\r\nSubject: Hola\x00 \x07caso\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nUn NUL\x00 en medio y un \x1b escape.\r\n"
+    )
+    long_sender = compose(sender=f"{'a' * 250}@example.com", text="Demasiado larga")
+
+    opened = deliver(raw)
+    unreadable = deliver(long_sender)
+
+    assert opened.case.subject == "Hola caso"
+    assert opened.case.description == "Un NUL en medio y un  escape."
+    assert unreadable.status == Status.UNPROCESSED
