@@ -17,6 +17,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from cases import reply_addresses
 from cases.models import (
     Attachment,
     Case,
@@ -140,6 +141,90 @@ def notice_from_token(token: str, *, now: datetime | None = None) -> CustomerNot
 def contact_reason(reason_id: int | None) -> ContactReason | None:
     """Any reason by id, active or not ("this solved it" counts against what was chosen)."""
     return ContactReason.objects.filter(pk=reason_id).first() if reason_id else None
+
+
+# --- Email ------------------------------------------------------------------------------------
+
+# Where a case's customer replies by email, and the Message-ID of each case email: both carry a
+# token only this site can make (cases/reply_addresses.py).
+reply_address = reply_addresses.reply_address
+support_address = reply_addresses.support_address
+case_message_id = reply_addresses.message_id
+
+
+def cases_named_in(*values: str) -> list[Case]:
+    """The cases whose valid reply tokens appear in ``values`` (the addresses a message was
+    sent to, its In-Reply-To and References), in the order named."""
+    references = reply_addresses.references_in(*values)
+    if not references:
+        return []
+    cases = Case.objects.select_related("reason").in_bulk(references, field_name="reference")
+    return [cases[reference] for reference in references if reference in cases]
+
+
+# The weight of the first, second and third article the search finds; a reason is guessed
+# only when its articles weigh at least REASON_GUESS_MINIMUM and more than any other's.
+REASON_GUESS_WEIGHTS = (3, 2, 1)
+REASON_GUESS_MINIMUM = 3
+
+
+def guess_reason(*, subject: str, body: str, language: str) -> ContactReason | None:
+    """The contact reason a message is about, by the engine that suggests articles on the
+    contact form: the articles found for its subject (unless it is only "Hola" or "Consulta")
+    and for the start of its text vote for the reasons they are linked to. None when unsure
+    (no clear winner)."""
+    reasons = [reason for reason in selectable_reasons() if reason.article_keys]
+    by_key: dict[str, list[ContactReason]] = {}
+    for reason in reasons:
+        for key in reason.article_keys:
+            by_key.setdefault(key, []).append(reason)
+    if not by_key:
+        return None
+    scores: dict[int, int] = {}
+    for text in (subject, " ".join(body.split()[:40])):
+        if not _says_something(text):
+            continue
+        hits = kb_selectors.suggest_articles(text=text, language=language, limit=3)
+        for weight, hit in zip(REASON_GUESS_WEIGHTS, hits, strict=False):
+            for reason in by_key.get(hit.translation_key, []):
+                scores[reason.pk] = scores.get(reason.pk, 0) + weight
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    if not ranked or ranked[0][1] < REASON_GUESS_MINIMUM:
+        return None
+    if len(ranked) > 1 and ranked[1][1] == ranked[0][1]:
+        return None
+    return next(reason for reason in reasons if reason.pk == ranked[0][0])
+
+
+# Words a subject is often made of alone ("Hola", "Consulta", "Question"): the search would
+# find something for them, which says nothing about what the message is about.
+_EMPTY_SUBJECT = (
+    "hola buenas buenos días tardes consulta pregunta duda dudas ayuda información info "
+    "urgente importante re rv fw fwd hello hi question query help information urgent"
+)
+_EMPTY_SUBJECT_WORDS = frozenset(_EMPTY_SUBJECT.split())
+
+
+def _says_something(text: str) -> bool:
+    words = [word.lower() for word in re.findall(r"\w+", text) if len(word) > 1]
+    return any(word not in _EMPTY_SUBJECT_WORDS for word in words)
+
+
+def has_cases(email: str) -> bool:
+    """Whether any case was opened from ``email`` (through an index on the lowered address)."""
+    return (
+        Case.objects.annotate(lowered=Lower("customer_email"))
+        .filter(lowered=email.strip().lower())
+        .exists()
+    )
+
+
+def fallback_reason() -> ContactReason | None:
+    """ "Other / none of these" (``INBOUND_FALLBACK_REASON``), else the last reason offered
+    on the contact form: what a message nobody could place is filed under."""
+    code = settings.INBOUND_FALLBACK_REASON
+    reason = selectable_reasons().filter(code=code).first() if code else None
+    return reason or selectable_reasons().order_by("parent__position", "position").last()
 
 
 def due_dates(reason: ContactReason, start: datetime) -> tuple[datetime, datetime]:

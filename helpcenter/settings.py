@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "notifications",
     "insights",
     "api",
+    "inbound",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +241,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.resume_unfinished_dispatches",
         "schedule": 120.0,
     },
+    # Email in (README, "Email in"): the sources that are polled, and the sweeper.
+    "inbound-fetch-maildir": {
+        "task": "inbound.tasks.fetch_inbound_maildir",
+        "schedule": env.float("INBOUND_POLL_SECONDS", default=5.0),
+    },
+    "inbound-fetch-imap": {
+        "task": "inbound.tasks.fetch_inbound_imap",
+        "schedule": env.float("INBOUND_IMAP_POLL_SECONDS", default=60.0),
+    },
+    "inbound-process-waiting": {
+        "task": "inbound.tasks.process_waiting_inbound_messages",
+        "schedule": 60.0,
+    },
 }
 
 # --- Email ----------------------------------------------------------------------------------
@@ -258,6 +272,27 @@ OUTBOX_BODY_RETENTION_DAYS = env.int("OUTBOX_BODY_RETENTION_DAYS", default=30)
 # Hours a resolved incident (or completed maintenance) stays on the site, saying "resolved at",
 # before the beat job takes it off by itself.
 NOTICE_RESOLVED_VISIBLE_HOURS = env.int("NOTICE_RESOLVED_VISIBLE_HOURS", default=24)
+
+# --- Email in -------------------------------------------------------------------------------
+# The support address: new mail to it opens cases, and replies go to it with the case's token
+# after a "+" (ayuda+k7m2q9xa-…@example.com). By default DEFAULT_FROM_EMAIL's address.
+INBOUND_ADDRESS = env.str("INBOUND_ADDRESS", default="")
+# Case emails carry a Reply-To naming the case and say "reply to this email"; turn it off where
+# no source below reads the support address.
+CASE_REPLY_BY_EMAIL = env.bool("CASE_REPLY_BY_EMAIL", default=True)
+# The contact reason (its code) of a new email whose reason cannot be guessed.
+INBOUND_FALLBACK_REASON = env.str("INBOUND_FALLBACK_REASON", default="other")
+# Sources: a Maildir the worker reads (empty: none), an IMAP folder, providers' webhooks.
+_maildir = env.str("INBOUND_MAILDIR", default=str(VAR_DIR / "mail-in"))
+INBOUND_MAILDIR = Path(_maildir) if _maildir else None
+INBOUND_IMAP_URL = env.str("INBOUND_IMAP_URL", default="")
+INBOUND_IMAP_ARCHIVE_FOLDER = env.str("INBOUND_IMAP_ARCHIVE_FOLDER", default="")
+INBOUND_WEBHOOKS = env.list("INBOUND_WEBHOOKS", default=[])
+ANYMAIL = {
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    # "user:password" that Postmark, SendGrid and Amazon SES send with each post.
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
+}
 
 # --- Cases ----------------------------------------------------------------------------------
 CASE_LINK_DAYS = env.int("CASE_LINK_DAYS", default=30)  # how long an emailed case link works

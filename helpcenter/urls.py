@@ -20,6 +20,8 @@ urlpatterns = [
     # Django's set_language, leading to the same content in the new language.
     path("i18n/setlang/", switch_language, name="set_language"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    # Email providers post the mail they received for us here (README, "Email in").
+    path("inbound/", include("inbound.urls")),
 ]
 
 # Customer pages live under /es/ and /en/. The stable public URLs (/search/?q=, /contact/ ...)

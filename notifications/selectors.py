@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from foundation import process_memo
 from foundation.markdown import markdown_to_text
@@ -26,6 +27,35 @@ from notifications.models import (
 # enough ahead that Christmas is visible at the start of December.
 UPCOMING_CLOSURE_DAYS = 60
 Publication = Announcement.Publication
+
+
+# --- Message-IDs ------------------------------------------------------------------------------
+
+_OUTBOX_MESSAGE_ID = re.compile(r"<([0-9a-f]{24})\.([0-9]{1,18})@[^<>\s]+>")
+
+
+def message_id_of(message: OutgoingMessage) -> str:
+    """The Message-ID the outbox gives ``message`` (unless its headers set one): stable, so a
+    row sent again is recognised as the same message, and made with the site's secret, so
+    nobody can name one of our messages they have not received (a forged bounce would
+    otherwise suppress any address we write to)."""
+    digest = salted_hmac("notifications.message-id", message.dedupe_key).hexdigest()[:24]
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "localhost"
+    return f"<{digest}.{message.pk}@{domain}>"
+
+
+def sent_message_for_message_id(message_id: str) -> OutgoingMessage | None:
+    """The outbox row that went out with this Message-ID (as the outbox makes them), or None.
+
+    Inbound bounces name the message they return: a bounce counts only for a message we sent.
+    """
+    match = _OUTBOX_MESSAGE_ID.fullmatch((message_id or "").strip())
+    if match is None:
+        return None
+    message = OutgoingMessage.objects.filter(pk=int(match.group(2))).first()
+    if message is None or message.headers.get("Message-ID"):
+        return None
+    return message if message_id_of(message) == message_id.strip() else None
 
 
 def load_calendar() -> ServiceCalendar:

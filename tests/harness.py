@@ -1,7 +1,8 @@
 """The real parts the tests and the benchmarks (``bench/``) start beside the site: a Celery
-worker or beat, gunicorn, an SMTP sink, a private redis-server; what starting them takes (free
-ports, waiting, process groups, the environment, a throwaway database); and what both ask of
-the site they run: which statements a page costs, and time passing for the sweepers.
+worker or beat, gunicorn, an SMTP sink, a private redis-server, a private Dovecot (IMAP); what
+starting them takes (free ports, waiting, process groups, the environment, a throwaway
+database); and what both ask of the site they run: which statements a page costs, and time
+passing for the sweepers.
 
 Every process is started in its own session, so that stopping it stops what it forked, and
 asks the kernel to end it if its parent dies (even by SIGKILL). Nothing here imports Django at
@@ -814,3 +815,132 @@ if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "serve-sink":
         sys.exit(serve_sink(Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])))
     sys.exit("usage: python -m tests.harness serve-sink LOG PORT READY (started by SinkProcess)")
+
+
+# -- an IMAP server ---------------------------------------------------------------------------
+
+
+def development_settings(var_dir: Path) -> dict[str, str]:
+    """Environment for the site as ``make run`` has it (DEBUG on, the embedded defaults) in
+    ``var_dir``, logging only warnings. Put into ``os.environ`` before Django starts."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
+        "DEBUG": "1",
+        "VAR_DIR": str(var_dir),
+        "SEARCH_INDEX_DIR": str(var_dir / "index"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class PrivateDovecot:
+    """Dovecot (Debian's ``dovecot-imapd``) of our own: a private configuration in a temporary
+    folder, plain IMAP on a free loopback port, one user whose mail is a Maildir in that
+    folder. It never reads or touches the machine's own Dovecot configuration."""
+
+    MISSING = (
+        "dovecot is not installed. On Debian or Ubuntu:\n"
+        "    sudo apt-get install -y dovecot-imapd\n"
+        "(the tests start their own server on a free port with a private configuration)."
+    )
+    USER, PASSWORD = "support", "imap-test-password"
+
+    def __init__(self) -> None:
+        # Its own folder, open to Dovecot's unprivileged processes (pytest's tmp_path is
+        # private to the user who runs the tests, and Dovecot's auth runs as another).
+        self.folder = Path(tempfile.mkdtemp(prefix="dovecot-"))
+        self.folder.chmod(0o755)
+        self.port = free_port()
+        self.log_path = self.folder / "dovecot.log"
+        self.process: subprocess.Popen | None = None
+
+    @staticmethod
+    def binary() -> str | None:
+        return shutil.which("dovecot") or next(
+            (path for path in ("/usr/sbin/dovecot",) if Path(path).exists()), None
+        )
+
+    @classmethod
+    def available(cls) -> bool:
+        return cls.binary() is not None
+
+    def url(self, folder: str = "INBOX") -> str:
+        return f"imap://{self.USER}:{self.PASSWORD}@127.0.0.1:{self.port}/{folder}"
+
+    def _configuration(self) -> str:
+        import grp
+        import pwd
+
+        folder = self.folder
+        if os.geteuid() == 0:
+            # Dovecot will not serve mail as root: the mailbox belongs to nobody, and the
+            # login and internal processes run as the package's own users.
+            user, group = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
+            privileges = ""
+        else:
+            user = pwd.getpwuid(os.getuid()).pw_name
+            group = grp.getgrgid(os.getgid()).gr_name
+            privileges = f"default_login_user = {user}\ndefault_internal_user = {user}\n"
+        return (
+            (
+                f"base_dir = {folder}/run\nstate_dir = {folder}/state\n"
+                f"log_path = {self.log_path}\n{privileges}"
+                "protocols = imap\nlisten = 127.0.0.1\nssl = no\n"
+                "disable_plaintext_auth = no\nauth_mechanisms = plain login\n"
+                f"mail_location = maildir:{folder}/mail/%u\nfirst_valid_uid = 1\n"
+                "passdb {\n  driver = passwd-file\n"
+                f"  args = scheme=PLAIN username_format=%u {folder}/passwd\n}}\n"
+                "userdb {\n  driver = static\n"
+                f"  args = uid={user} gid={group} home={folder}/mail/%u\n}}\n"
+                "service imap-login {\n"
+                f"  inet_listener imap {{\n    address = 127.0.0.1\n    port = {self.port}\n  }}\n"
+                "  inet_listener imaps {\n    port = 0\n  }\n}\n"
+            ),
+            user,
+            group,
+        )
+
+    def start(self) -> None:
+        for sub in ("run", "state", "mail"):
+            (self.folder / sub).mkdir(parents=True, exist_ok=True)
+        configuration, user, group = self._configuration()
+        (self.folder / "dovecot.conf").write_text(configuration)
+        (self.folder / "passwd").write_text(f"{self.USER}:{{PLAIN}}{self.PASSWORD}\n")
+        shutil.chown(self.folder / "mail", user, group)
+        command = [self.binary() or "dovecot", "-F", "-c", str(self.folder / "dovecot.conf")]
+        self.process = start_process(command, self.folder / "stdout.log", None)
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"dovecot exited:\n{log_tail(self.folder / 'stdout.log')}\n"
+                    f"{log_tail(self.log_path)}"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
+                    return connection.recv(64).startswith(b"* OK")
+            except OSError:
+                return False
+
+        wait_until(answers, READY_TIMEOUT, "dovecot start", interval=0.05)
+
+    def client(self):
+        """A logged-in IMAP client (imapclient), as a mail client or a delivery would use."""
+        from imapclient import IMAPClient
+
+        client = IMAPClient("127.0.0.1", port=self.port, ssl=False, timeout=10)
+        client.login(self.USER, self.PASSWORD)
+        return client
+
+    def deliver(self, *messages: bytes, folder: str = "INBOX") -> None:
+        """Put messages into the mailbox (IMAP APPEND), as the mail server's delivery does."""
+        client = self.client()
+        try:
+            for raw in messages:
+                client.append(folder, raw)
+        finally:
+            client.logout()
+
+    def stop(self) -> None:
+        stop_process_group(self.process, signal.SIGTERM)
+        shutil.rmtree(self.folder, ignore_errors=True)

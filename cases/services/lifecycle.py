@@ -25,7 +25,9 @@ from cases.selectors import (
     CASE_LINK_PLACEHOLDER,
     DESK_SEARCH_TEXT_KINDS,
     can_reopen,
+    case_message_id,
     due_dates,
+    reply_address,
     staged_files,
     with_attachments,
 )
@@ -253,6 +255,7 @@ def _send_case_email(
         "events": events or [],
         "site_name": settings.SITE_NAME,
         "days": settings.CASE_LINK_DAYS,
+        "reply_by_email": settings.CASE_REPLY_BY_EMAIL,
         **(extra or {}),
     }
     email = render_case_email(template, context, language=case.language)
@@ -264,7 +267,22 @@ def _send_case_email(
         subject=email.subject,
         text=email.text,
         html=email.html,
+        headers=case_mail_headers(case, key=key, automatic=template != "updated"),
     )
+
+
+def case_mail_headers(case: Case, *, key: str, automatic: bool) -> dict[str, str]:
+    """The headers of an email about ``case``: a Message-ID and (when replies by email are on)
+    a Reply-To that both name the case, so the customer's reply threads into it. Mail written
+    by a machine (an acknowledgement, a reminder, news of an incident) says so (RFC 3834
+    ``Auto-Submitted``), so that an auto-responder does not answer it; a staff reply does not.
+    """
+    headers = {"Message-ID": case_message_id(case.reference, key)}
+    if settings.CASE_REPLY_BY_EMAIL:
+        headers["Reply-To"] = reply_address(case.reference)
+    if automatic:
+        headers["Auto-Submitted"] = "auto-generated"
+    return headers
 
 
 # --- What staff do --------------------------------------------------------------------------
@@ -678,6 +696,7 @@ def _queue_incident_email(case: Case, incident, *, key: str, template: str, **ex
         subject=email.subject,
         text=email.text,
         html=email.html,
+        headers=case_mail_headers(case, key=key, automatic=True),
     )
 
 

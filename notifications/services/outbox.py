@@ -16,7 +16,6 @@ SMTP conversation ambiguous, as with single sends.
 
 import copy
 import functools
-import hashlib
 import logging
 import re
 import secrets
@@ -38,6 +37,7 @@ from django.utils import timezone, translation
 
 from foundation.queueing import enqueue_after_commit
 from notifications.models import Dispatch, OutgoingMessage, SuppressedAddress
+from notifications.selectors import message_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -192,9 +192,7 @@ def _claim(message_id: int) -> OutgoingMessage | None:
 
 
 def _message_id(message: OutgoingMessage) -> str:
-    digest = hashlib.sha256(message.dedupe_key.encode()).hexdigest()[:24]
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "localhost"
-    return f"<{digest}.{message.pk}@{domain}>"
+    return message_id_of(message)
 
 
 def sender(language: str) -> str:
