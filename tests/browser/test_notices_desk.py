@@ -77,10 +77,29 @@ def test_staff_publish_and_update_an_incident_from_a_phone(open_tab, shop, agent
     staff.check("after-update")
     expect(page.get_by_role("status")).to_contain_text(in_language(language, "Update posted."))
     staff.check("published-and-updated")
+    compose = staff.url_path()
 
     staff.goto(f"/{language}/")
     card = page.locator("section[aria-labelledby=notices-title]")
     latest = {"es": "Hemos encontrado la causa", "en": "We found the cause"}[language]
+    expect(card).to_contain_text(latest)
+    staff.check("home-card-live")
+
+    # Resolved from the phone too: the update form offers the next phase, the last is resolved.
+    staff.goto(compose)
+    expect(page.get_by_label(in_language(language, "Phase"))).to_have_value("monitoring")
+    page.get_by_label(in_language(language, "Phase")).select_option("resolved")
+    page.get_by_label(in_language(language, "Update (Spanish)"), exact=True).fill(
+        "Resuelto: los pagos con tarjeta vuelven a funcionar."
+    )
+    page.get_by_label(in_language(language, "Update (English)"), exact=True).fill(
+        "Resolved: card payments work again."
+    )
+    page.get_by_role("button", name=in_language(language, "Post update")).click()
+    expect(page.get_by_role("status")).to_contain_text(in_language(language, "Update posted."))
+    staff.check("resolved")
+    staff.goto(f"/{language}/")
+    latest = {"es": "los pagos con tarjeta vuelven", "en": "card payments work again"}[language]
     expect(card).to_contain_text(latest)
     expect(card.locator(".notice-card__update time")).to_have_text(re.compile(r"\d{1,2}:\d{2}$"))
     staff.check("home-card")
