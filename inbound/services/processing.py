@@ -284,15 +284,15 @@ def clean_subject(subject: str) -> str:
 
 
 def message_body(text: str, attachments: list[AttachmentInfo], *, language: str) -> str:
-    """The text a message adds to a case, saying which files came with it (a message of
-    files alone has this text; the files themselves are attached by ``hand_over_attachments``)."""
+    """The text a message adds to a case: its words; for files sent without a word, which
+    files came (the files themselves are shown beside it, by ``hand_over_attachments``)."""
     text = (text or "").strip()
     names = [attachment.name or attachment.content_type for attachment in attachments]
-    if not names:
+    if text or not names:
         return text[:5000]
     with translation.override(language):
         note = _("Attached to the email: %(files)s") % {"files": ", ".join(names)}
-    return f"{text[: 5000 - len(note) - 2]}\n\n{note}".strip()
+    return note[:5000]
 
 
 def hand_over_attachments(

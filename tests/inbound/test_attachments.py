@@ -86,7 +86,7 @@ def test_a_program_posing_as_a_pdf_is_refused_and_recorded_and_the_reply_still_l
     message = from_maildir(tmp_path / "mail-in", raw)
 
     assert message.status == Status.PROCESSED
-    assert message.case_event.body.startswith("La factura y una foto.")
+    assert message.case_event.body == "La factura y una foto."
     [kept] = Attachment.objects.filter(case=case)
     assert kept.name == "foto.png"
     refused, accepted = message.attachments

@@ -210,6 +210,21 @@ def test_attachments_are_recorded_and_named_on_the_case(make_case, deliver):
             "attachment": str(attachment.key),
         }
     ]
-    assert message.case_event.body == (
-        "Te mando la foto del paquete.\n\nAdjunto en el correo: paquete.jpg"
+    assert message.case_event.body == "Te mando la foto del paquete."
+
+
+def test_files_sent_without_a_word_are_named_in_the_message(make_case, deliver):
+    case = make_case()
+    mail = case_mail(case)
+    raw = compose(
+        to=mail["Reply-To"],
+        subject=f"Re: {mail['Subject']}",
+        text=None,
+        headers={"In-Reply-To": mail["Message-ID"]},
+        attachments=(("caja.png", "image/png", files.screenshot_png()),),
     )
+
+    message = deliver(raw)
+
+    assert message.case_event.body == "Adjunto en el correo: caja.png"
+    assert Attachment.objects.filter(event=message.case_event).count() == 1
