@@ -57,7 +57,8 @@ class InboundMessage(models.Model):
     sender = models.EmailField(_("from"), blank=True)
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body = models.TextField(_("new text"), blank=True)
-    # Names, types and sizes of the files it carried; the files themselves stay in ``raw``.
+    # Names, types and sizes of the files it carried, and what became of each (the key of its
+    # case attachment, or why it was refused); the original files also stay in ``raw``.
     attachments = models.JSONField(_("attachments"), default=list, blank=True)
     case = models.ForeignKey(
         "cases.Case",

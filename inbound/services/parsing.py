@@ -319,8 +319,9 @@ def delivery_report(message: Message) -> DeliveryReport | None:
 @dataclass(frozen=True)
 class AttachmentInfo:
     name: str
-    content_type: str
+    content_type: str  # as the sender declared it (the attachment service reads the content)
     size: int
+    data: bytes = field(default=b"", repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -408,6 +409,7 @@ def _attachments(message: Message) -> list[AttachmentInfo]:
                 name=" ".join(str(name).split())[:200],
                 content_type=part.get_content_type(),
                 size=len(payload),
+                data=payload,
             )
         )
     return found

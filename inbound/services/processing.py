@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from cases import selectors as cases_selectors
 from cases import services as cases_services
-from cases.models import Case, CaseEvent, ContactReason
+from cases.models import Attachment, Case, CaseEvent, ContactReason
 from foundation.queueing import enqueue_after_commit
 from inbound.models import InboundMessage
 from inbound.services.intake import PROCESS_TASK
@@ -157,7 +157,7 @@ def _ours(address: str) -> bool:
 
 def _reply(message: InboundMessage, mail: ParsedMail, case: Case, *, now: datetime) -> Result:
     if mail.sender != case.customer_email.strip().lower():
-        _note_held(message, case, mail.sender)
+        _note_held(message, mail, case, now=now)
         return Result(
             Status.HELD,
             Outcome.OTHER_SENDER,
@@ -166,7 +166,7 @@ def _reply(message: InboundMessage, mail: ParsedMail, case: Case, *, now: dateti
         )
     body = message_body(mail.reply, mail.attachments, language=case.language)
     if not body:
-        _note_held(message, case, mail.sender)
+        _note_held(message, mail, case, now=now)
         return Result(Status.HELD, Outcome.EMPTY, "", case=case)
     try:
         event = cases_services.add_customer_message(case=case, body=body, now=now)
@@ -184,22 +184,25 @@ def _reply(message: InboundMessage, mail: ParsedMail, case: Case, *, now: dateti
             description=body,
             now=now,
         )
-        hand_over_attachments(message, mail.attachments, case=follow_up, event=None)
+        hand_over_attachments(message, mail.attachments, case=follow_up, event=None, now=now)
         return Result(Status.PROCESSED, Outcome.FOLLOW_UP_OPENED, case.reference, case=follow_up)
-    hand_over_attachments(message, mail.attachments, case=case, event=event)
+    hand_over_attachments(message, mail.attachments, case=case, event=event, now=now)
     return Result(Status.PROCESSED, Outcome.REPLY_ADDED, case=case, event=event)
 
 
-def _note_held(message: InboundMessage, case: Case, sender: str) -> None:
+def _note_held(message: InboundMessage, mail: ParsedMail, case: Case, *, now: datetime) -> None:
     """Staff working the case see, in its timeline (an internal note, never shown to the
-    customer), that an email about it waits for a person, and where."""
+    customer), that an email about it waits for a person, and where; its files are attached
+    to that note, so only staff see them until someone accepts the message."""
+    sender = mail.sender
     url = settings.SITE_URL + reverse("admin:inbound_inboundmessage_change", args=[message.pk])
     with translation.override(settings.LANGUAGE_CODE):
         body = _(
             "An email about this case from %(sender)s is held for review (it was not added as "
             "the customer's message): %(url)s"
         ) % {"sender": sender, "url": url}
-    cases_services.add_internal_note(case=case, body=body, actor=None)
+    note = cases_services.add_internal_note(case=case, body=body, actor=None)
+    hand_over_attachments(message, mail.attachments, case=case, event=note, now=now)
 
 
 def _new_message(
@@ -233,7 +236,7 @@ def _new_message(
     if outcome.kind == kind.STATUS_LINK_SENT:
         return Result(Status.PROCESSED, Outcome.LINKS_SENT, reason.code)
     if outcome.kind == kind.OPENED and outcome.case is not None:
-        hand_over_attachments(message, mail.attachments, case=outcome.case, event=None)
+        hand_over_attachments(message, mail.attachments, case=outcome.case, event=None, now=now)
         return Result(Status.PROCESSED, Outcome.CASE_OPENED, reason.code, case=outcome.case)
     raise RuntimeError(f"unexpected contact outcome {outcome.kind}")
 
@@ -281,15 +284,15 @@ def clean_subject(subject: str) -> str:
 
 
 def message_body(text: str, attachments: list[AttachmentInfo], *, language: str) -> str:
-    """The text a message adds to a case, saying which files came with it (they are kept in
-    the original message until attachments have a home of their own)."""
+    """The text a message adds to a case: its words; for files sent without a word, which
+    files came (the files themselves are shown beside it, by ``hand_over_attachments``)."""
     text = (text or "").strip()
     names = [attachment.name or attachment.content_type for attachment in attachments]
-    if not names:
+    if text or not names:
         return text[:5000]
     with translation.override(language):
         note = _("Attached to the email: %(files)s") % {"files": ", ".join(names)}
-    return f"{text[: 5000 - len(note) - 2]}\n\n{note}".strip()
+    return note[:5000]
 
 
 def hand_over_attachments(
@@ -298,13 +301,52 @@ def hand_over_attachments(
     *,
     case: Case,
     event: CaseEvent | None,
+    now: datetime,
 ) -> None:
-    """THE SEAM for attachments (issue 17, item 5): where the files of an inbound message go
-    to the attachment service, on ``case`` and its message ``event``, in the transaction that
-    adds them. Until that service exists the files stay inside the stored original
-    (``message.raw``, which staff can download) and their names, types and sizes are recorded
-    on the row."""
-    message.attachments = attachment_rows(attachments)
+    """Attach the files of an inbound message to ``event`` on ``case`` (``None``: the case's
+    opening message, for a case the message opened), in the caller's transaction, through
+    the attachment service (type read from the content, limits, images re-encoded by its
+    task). Each file is recorded on the row, attached or refused with why (refusals also in
+    ``detail``, for staff); a refused file is no error, and the original stays in
+    ``message.raw``. Files already attached from this message to ``event`` are not attached
+    again."""
+    if event is None:
+        event = case.events.filter(kind=CaseEvent.Kind.OPENED).first()
+    if not attachments or event is None:
+        message.attachments = attachment_rows(attachments)
+        return
+    if any(row.get("event") == event.pk for row in message.attachments or []):
+        return  # handed over already (a second run of the same decision)
+    rows = []
+    for item in attachments:
+        # One file at a time, so each row says what became of its file; the limits still
+        # count the files attached before it to the same message (same transaction).
+        result = cases_services.attach_files(
+            event=event,
+            files=[cases_services.IncomingFile.from_bytes(item.name, item.data)],
+            source=Attachment.Source.EMAIL,
+            actor=None,
+            now=now,
+        )
+        row = attachment_rows([item])[0] | {"event": event.pk}
+        if result.attached:
+            row["attachment"] = str(result.attached[0].key)
+        for refusal in result.refused:
+            row |= {"refused": refusal.code, "reason": refusal.message}
+        rows.append(row)
+    message.attachments = rows
+
+
+def with_refused_files(detail: str, rows: list[dict]) -> str:
+    """``detail`` followed by the files the attachment service refused, for staff."""
+    refused = [
+        f"{row['name'] or row['content_type']} ({row['refused']})"
+        for row in rows
+        if row.get("refused")
+    ]
+    if not refused:
+        return detail[:500]
+    return "; ".join(filter(None, [detail, f"files refused: {', '.join(refused)}"]))[:500]
 
 
 def attachment_rows(attachments: list[AttachmentInfo]) -> list[dict]:
@@ -317,7 +359,7 @@ def attachment_rows(attachments: list[AttachmentInfo]) -> list[dict]:
 def _record(message: InboundMessage, mail: ParsedMail, result: Result, *, now: datetime) -> None:
     message.status = result.status
     message.outcome = result.outcome
-    message.detail = result.detail[:500]
+    message.detail = with_refused_files(result.detail, message.attachments or [])
     message.case = result.case
     message.case_event = result.event
     message.sender = mail.sender

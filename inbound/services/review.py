@@ -20,6 +20,7 @@ from inbound.services.processing import (
     hand_over_attachments,
     language_and_reason,
     message_body,
+    with_refused_files,
 )
 
 Status = InboundMessage.Status
@@ -53,7 +54,7 @@ def accept_held_message(
         if not body:
             raise ValidationError(_("This message has no text to add."), code="empty")
         event = cases_services.add_customer_message(case=case, body=body, now=now)
-        hand_over_attachments(message, mail.attachments, case=case, event=event)
+        hand_over_attachments(message, mail.attachments, case=case, event=event, now=now)
         message.case_event = event
         message.outcome = Outcome.REPLY_ADDED
     else:
@@ -69,11 +70,13 @@ def accept_held_message(
             description=message_body(mail.reply or mail.text, mail.attachments, language=language),
             now=now,
         )
-        hand_over_attachments(message, mail.attachments, case=case, event=None)
+        hand_over_attachments(message, mail.attachments, case=case, event=None, now=now)
         message.case = case
         message.outcome = Outcome.CASE_OPENED
     message.status = Status.PROCESSED
-    message.detail = f"accepted by {_who(actor)}; {message.detail}"[:500]
+    message.detail = with_refused_files(
+        f"accepted by {_who(actor)}; {message.detail}", message.attachments or []
+    )
     message.processed_at = now
     message.save()
     return message

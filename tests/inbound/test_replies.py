@@ -5,10 +5,11 @@ import pytest
 
 from cases import selectors as cases_selectors
 from cases import services as cases_services
-from cases.models import Case, CaseEvent, DeskAlert
+from cases.models import Attachment, Case, CaseEvent, DeskAlert
 from inbound import services, tasks
 from inbound.models import InboundMessage
 from notifications.models import OutgoingMessage
+from tests import files
 from tests.factories import StaffFactory, grant
 from tests.inbound.conftest import case_mail
 from tests.inbound.mail import compose, reply_to
@@ -190,7 +191,7 @@ def test_processing_a_message_twice_has_its_effect_once(make_case):
 
 def test_attachments_are_recorded_and_named_on_the_case(make_case, deliver):
     case = make_case()
-    photo = b"\xff\xd8\xff\xe0" + b"0" * 2000
+    photo = files.phone_photo(400, 300)
     raw = reply_to(
         case_mail(case),
         text="Te mando la foto del paquete.",
@@ -199,9 +200,31 @@ def test_attachments_are_recorded_and_named_on_the_case(make_case, deliver):
 
     message = deliver(raw)
 
+    [attachment] = Attachment.objects.filter(event=message.case_event)
     assert message.attachments == [
-        {"name": "paquete.jpg", "content_type": "image/jpeg", "size": len(photo)}
+        {
+            "name": "paquete.jpg",
+            "content_type": "image/jpeg",
+            "size": len(photo),
+            "event": message.case_event.pk,
+            "attachment": str(attachment.key),
+        }
     ]
-    assert message.case_event.body == (
-        "Te mando la foto del paquete.\n\nAdjunto en el correo: paquete.jpg"
+    assert message.case_event.body == "Te mando la foto del paquete."
+
+
+def test_files_sent_without_a_word_are_named_in_the_message(make_case, deliver):
+    case = make_case()
+    mail = case_mail(case)
+    raw = compose(
+        to=mail["Reply-To"],
+        subject=f"Re: {mail['Subject']}",
+        text=None,
+        headers={"In-Reply-To": mail["Message-ID"]},
+        attachments=(("caja.png", "image/png", files.screenshot_png()),),
     )
+
+    message = deliver(raw)
+
+    assert message.case_event.body == "Adjunto en el correo: caja.png"
+    assert Attachment.objects.filter(event=message.case_event).count() == 1
