@@ -1,5 +1,6 @@
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import kombu.pools
@@ -119,6 +120,19 @@ def _isolated_cache(request) -> Iterator[None]:
     yield
     if request.node.get_closest_marker("django_db"):
         cache.clear()
+
+
+@pytest.fixture
+def attachments_folder(settings, tmp_path) -> Path:
+    """The attachments storage in this test's own folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "attachments": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "attachments"), "allow_overwrite": True},
+        },
+    }
+    return tmp_path / "attachments"
 
 
 @pytest.fixture

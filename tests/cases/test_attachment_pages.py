@@ -18,19 +18,8 @@ from tests import files
 from tests.conftest import assert_page_queries
 from tests.factories import StaffFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("attachments_folder")]
 MB = 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def attachments_folder(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments"), "allow_overwrite": True},
-        },
-    }
 
 
 def upload(name: str, data: bytes) -> SimpleUploadedFile:

@@ -32,15 +32,8 @@ def clamd(tmp_path_factory):
 
 
 @pytest.fixture
-def scanning(clamd, settings, tmp_path):
+def scanning(clamd, settings, attachments_folder):
     settings.ATTACHMENT_CLAMD_URL = clamd.url
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments"), "allow_overwrite": True},
-        },
-    }
     return clamd
 
 

@@ -18,21 +18,8 @@ from cases.services import IncomingFile
 from cases.services.attachments import PROCESS_TASK
 from tests import files
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("attachments_folder")]
 MB = 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def attachments_folder(settings, tmp_path):
-    """The attachments storage in this test's own folder."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "attachments": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "attachments"), "allow_overwrite": True},
-        },
-    }
-    return tmp_path / "attachments"
 
 
 def stored(name: str) -> bytes:

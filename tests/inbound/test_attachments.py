@@ -13,7 +13,7 @@ from inbound import services, tasks
 from inbound.models import InboundMessage
 from inbound.sources.maildir import fetch_maildir
 from tests import files
-from tests.cases.test_attachments import attachments_folder, stored  # noqa: F401
+from tests.cases.test_attachments import stored
 from tests.conftest import wait_for
 from tests.inbound.conftest import case_mail
 from tests.inbound.mail import compose, reply_to
