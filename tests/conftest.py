@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.core.management.commands.createcachetable import Command as CreateCacheTable
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from kb import services as kb_services
 from kb.models import Article
@@ -112,6 +113,14 @@ def celery_worker(django_db_setup, smtp_server, tmp_path_factory) -> Iterator[Wo
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_active() -> Iterator[None]:
+    """The test client's requests activate their language in this thread (LocaleMiddleware)
+    and leave it there: each test starts from the default, whatever the one before asked for."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
