@@ -9,7 +9,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as RequestInvalid
 
 from api.problems import problem_response, service_refusal
-from api.v1 import cases, kb, notices, service
+from api.v1 import alerts, cases, kb, notices, service
 from api.v1.auth import ApiProblem
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,9 @@ hours.
 * **Errors**: RFC 9457 problem details (`application/problem+json`) with a stable `code`; a
   refused write carries the code the help center's own rule gave (`invalid_transition`, …).
 * **Writes**: every POST needs an `Idempotency-Key` header; a retry with the same key and
-  request does nothing again and gets the first answer (`Idempotent-Replayed: true`).
+  request does nothing again and gets the first answer (`Idempotent-Replayed: true`). The
+  alert endpoints are the exception: Alertmanager cannot send the header, and an alert is
+  deduplicated by its fingerprint instead.
 * **Lists**: `next_cursor` in the answer, `?cursor=` for the next page.
 * **Times**: ISO 8601 with their zone; times sent without a zone are refused.
 """
@@ -36,7 +38,7 @@ api = NinjaAPI(
     docs_url=None,  # served by api.views.docs, from our own static files
     openapi_url="/openapi.json",
 )
-for router in (cases.router, kb.router, notices.router, service.router):
+for router in (cases.router, kb.router, notices.router, alerts.router, service.router):
     api.add_router("", router)
 
 
