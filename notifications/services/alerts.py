@@ -244,11 +244,13 @@ def _new_incident(
         "kind": rule.kind,
         "severity": rule.severity,
         **{
+            # A title made only of values the alert did not carry: the rule's name instead.
             f"title_{language}": render_title(
                 getattr(rule, f"title_{language}"),
                 labels=alert.labels,
                 annotations=alert.annotations,
             )
+            or rule.name
             for language in ("es", "en")
         },
         **_texts(rule, alert, "body"),
