@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as ServiceRefusal
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -75,6 +76,13 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     # ninja raises it for a body it cannot parse (400), and for nothing else we use.
     code = "malformed_body" if error.status_code == 400 else "invalid_request"
     return problem_response(request, code, status=error.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _body_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    # Past DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): a big Alertmanager group, say. The caller's
+    # doing, not ours: answered 413, not as an error on our side.
+    return problem_response(request, "body_too_large")
 
 
 @api.exception_handler(Http404)

@@ -372,3 +372,15 @@ def test_a_malformed_alertmanager_body_is_a_problem_never_a_500(
         assert response.status_code == status, response.content
     else:
         assert_problem(response, status, code)
+
+
+def test_a_delivery_too_large_to_read_is_a_problem_not_an_error_on_our_side(
+    api, monitoring_key, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = alertmanager(*[am_alert(f"f{n}", summary="x" * 200) for n in range(60)])
+
+    response = api.post("/alerts/alertmanager", body, key=monitoring_key, idempotency_key=None)
+
+    assert_problem(response, 413, "body_too_large")
+    assert ApiWrite.objects.count() == 0
