@@ -57,9 +57,7 @@ def test_an_alertmanager_incident_reaches_the_site_and_the_subscribers_then_its_
     assert "Payments are failing (pay-1)" in page and "Resolved" in page
 
 
-def test_replicas_delivering_the_same_group_at_the_same_moment_open_one_incident(
-    make_key, reason
-):
+def test_replicas_delivering_the_same_group_at_the_same_moment_open_one_incident(make_key, reason):
     """Each replica of an Alertmanager cluster may send the group; they race, one opens."""
     AlertRuleFactory(publish_at_once=True)
     key = make_key([Scope.NOTICES_WRITE], name="Alertmanager")
