@@ -142,11 +142,9 @@ def _receive(
     now: datetime,
 ) -> AlertOutcome:
     fingerprint = incoming.key
-    alert = (
-        None if rule is None else Alert.objects.filter(rule=rule, fingerprint=fingerprint).first()
-    )
     if rule is None:
         return AlertOutcome(fingerprint, "unmatched")
+    alert = Alert.objects.filter(rule=rule, fingerprint=fingerprint).first()
     if incoming.status == RESOLVED:
         return _resolve(alert, rule, incoming, actor=actor, now=now)
     if alert is None or alert.status not in (Status.PENDING, Status.FIRING):
@@ -165,15 +163,17 @@ def _receive(
     if alert.status == Status.FIRING:
         alert.save()
         return AlertOutcome(fingerprint, "updated", rule.name, alert.announcement)
-    if not _lasted_long_enough(alert, rule, now):
+    if not _may_open(alert, rule, now):
         alert.save()
         return AlertOutcome(fingerprint, "pending", rule.name)
     outcome, incident = _open(alert, rule, actor=actor, now=now)
     return AlertOutcome(fingerprint, outcome, rule.name, incident)
 
 
-def _lasted_long_enough(alert: Alert, rule: AlertRule, now: datetime) -> bool:
-    return now - alert.starts_at >= timedelta(seconds=rule.min_duration)
+def _may_open(alert: Alert, rule: AlertRule, now: datetime) -> bool:
+    """Firing for the rule's minimum duration, under a rule still enabled (a disabled rule
+    opens nothing more; what it opened still resolves)."""
+    return rule.enabled and now - alert.starts_at >= timedelta(seconds=rule.min_duration)
 
 
 def _texts(rule: AlertRule, alert: Alert, prefix: str) -> dict[str, str]:
@@ -340,7 +340,7 @@ def promote_pending_alerts(*, now: datetime | None = None) -> int:
     promoted = 0
     pending = Alert.objects.filter(status=Status.PENDING).select_related("rule", "received_by")
     for candidate in pending:
-        if not _lasted_long_enough(candidate, candidate.rule, now):
+        if not _may_open(candidate, candidate.rule, now):
             continue
         with transaction.atomic():
             AlertRule.objects.select_for_update().filter(pk=candidate.rule_id).first()

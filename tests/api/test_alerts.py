@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from api.models import ApiWrite, Scope
-from notifications.models import Alert, Announcement, AnnouncementUpdate, Dispatch
+from notifications.models import Alert, AlertRule, Announcement, AnnouncementUpdate, Dispatch
 from notifications.services import alerts as alert_services
 from tests.api.conftest import assert_problem
 from tests.factories import AlertRuleFactory, StaffFactory, SubscriberFactory
@@ -384,3 +384,20 @@ def test_a_delivery_too_large_to_read_is_a_problem_not_an_error_on_our_side(
 
     assert_problem(response, 413, "body_too_large")
     assert ApiWrite.objects.count() == 0
+
+
+def test_a_disabled_rule_opens_nothing_more_but_what_it_opened_still_resolves(
+    api, monitoring_key, reason
+):
+    rule = AlertRuleFactory(publish_at_once=True, min_duration=300)
+    start = timezone.now() - timedelta(minutes=10)
+    send(api, monitoring_key, alertmanager(am_alert("open", starts=start)))
+    send(api, monitoring_key, alertmanager(am_alert("waiting", starts=timezone.now())))
+    AlertRule.objects.filter(pk=rule.pk).update(enabled=False)
+
+    assert alert_services.promote_pending_alerts(now=timezone.now() + timedelta(hours=1)) == 0
+    (new,) = send(api, monitoring_key, alertmanager(am_alert("new", instance="pay-3")))
+    (resolved,) = send(api, monitoring_key, alertmanager(am_alert("open", "resolved")))
+
+    assert new["outcome"] == "unmatched"
+    assert resolved["outcome"] == "resolved" and resolved["incident"]["phase"] == "resolved"
