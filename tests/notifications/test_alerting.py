@@ -1,10 +1,15 @@
 """The words of a monitoring rule: Alertmanager-style matchers and templates filled in with an
 alert's labels as plain words."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from foundation.markdown import markdown_to_text, render_markdown
+from notifications import tasks
 from notifications.alerting import (
     matches_all,
     parse_matchers,
@@ -12,6 +17,9 @@ from notifications.alerting import (
     render_title,
     validate_template,
 )
+from notifications.models import Alert, Announcement
+from notifications.services.alerts import IncomingAlert, receive_alerts
+from tests.factories import AlertRuleFactory
 
 LABELS = {"service": "payments", "severity": "critical", "env": "prod"}
 
@@ -77,3 +85,18 @@ def test_values_in_a_text_read_as_the_words_they_are_never_as_markdown_or_html()
     assert "<img" not in html and "<a " not in html and "<strong>" not in html
     assert "<code>" not in html and "<h1" not in html
     assert markdown_to_text(text) == "Estado: " + hostile
+
+
+@pytest.mark.django_db
+def test_the_beat_task_opens_a_pending_incident_once_however_often_it_runs():
+    AlertRuleFactory(min_duration=120)
+    start = timezone.now()
+    alert = IncomingAlert("firing", {"service": "payments"}, {}, starts_at=start)
+    receive_alerts(alerts=[alert], source="generic", actor=None, now=start)
+
+    assert tasks.promote_pending_alerts() == 0
+    with time_machine.travel(start + timedelta(minutes=3)):
+        assert [tasks.promote_pending_alerts() for _ in range(2)] == [1, 0]
+
+    assert Announcement.objects.get().publication == "draft"
+    assert Alert.objects.get().status == Alert.Status.FIRING
