@@ -401,3 +401,14 @@ def test_a_disabled_rule_opens_nothing_more_but_what_it_opened_still_resolves(
 
     assert new["outcome"] == "unmatched"
     assert resolved["outcome"] == "resolved" and resolved["incident"]["phase"] == "resolved"
+
+
+def test_words_that_cannot_be_published_as_filled_in_leave_a_draft_instead(
+    api, monitoring_key, reason
+):
+    AlertRuleFactory(publish_at_once=True, title_es="Fallan los pagos: {labels.instance}")
+
+    (result,) = send(api, monitoring_key, alertmanager(am_alert(instance="pay-1 …")))
+
+    assert result["outcome"] == "opened" and result["incident"]["publication"] == "draft"
+    assert Dispatch.objects.count() == 0
