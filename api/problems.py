@@ -22,6 +22,7 @@ API_PROBLEMS = {
     "scope_missing": (403, _("This API key does not have the scope this request needs.")),
     "not_found": (404, _("There is nothing here.")),
     "malformed_body": (400, _("The request body is not valid JSON.")),
+    "body_too_large": (413, _("The request body is too large.")),
     "invalid_request": (422, _("Some fields of the request are missing or not valid.")),
     "idempotency_key_reused": (
         422,

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import secrets
 import string
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -175,17 +176,8 @@ def write_once(
         return _replay(existing, fingerprint)
     try:
         with transaction.atomic():
-            status_code, response, resource = perform()
-            ApiWrite.objects.create(
-                key=key,
-                idempotency_key=idempotency_key,
-                method=method,
-                path=path[:500],
-                fingerprint=fingerprint,
-                status_code=status_code,
-                response=response,
-                resource=resource[:100],
-                created_at=now or timezone.now(),
+            status_code, response = _perform_and_record(
+                key, idempotency_key, method, path, fingerprint, perform, now
             )
     except IntegrityError:
         first = ApiWrite.objects.filter(key=key, idempotency_key=idempotency_key).first()
@@ -193,3 +185,54 @@ def write_once(
             raise
         return _replay(first, fingerprint)
     return WriteOutcome(status_code, response)
+
+
+def write_without_idempotency_key(
+    *,
+    key: ApiKey,
+    method: str,
+    path: str,
+    body: bytes,
+    perform: Callable[[], tuple[int, dict, str]],
+    now: datetime | None = None,
+) -> WriteOutcome:
+    """Run ``perform`` and record it as the key's write, in one transaction, for the endpoints
+    whose callers cannot send an ``Idempotency-Key`` (Alertmanager's webhook): what they do is
+    idempotent by itself (alerts are deduplicated by fingerprint). The row's key is unique, so
+    every call is its own row and none is ever replayed."""
+    with transaction.atomic():
+        status_code, response = _perform_and_record(
+            key,
+            f"(none) {uuid.uuid4()}",
+            method,
+            path,
+            _fingerprint(method, path, body),
+            perform,
+            now,
+        )
+    return WriteOutcome(status_code, response)
+
+
+def _perform_and_record(
+    key: ApiKey,
+    idempotency_key: str,
+    method: str,
+    path: str,
+    fingerprint: str,
+    perform: Callable[[], tuple[int, dict, str]],
+    now: datetime | None,
+) -> tuple[int, dict]:
+    """``perform``, then its ``ApiWrite`` row (in the caller's transaction)."""
+    status_code, response, resource = perform()
+    ApiWrite.objects.create(
+        key=key,
+        idempotency_key=idempotency_key,
+        method=method,
+        path=path[:500],
+        fingerprint=fingerprint,
+        status_code=status_code,
+        response=response,
+        resource=resource[:100],
+        created_at=now or timezone.now(),
+    )
+    return status_code, response

@@ -211,6 +211,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.process_due_announcements",
         "schedule": 30.0,
     },
+    "notifications-promote-pending-alerts": {
+        "task": "notifications.tasks.promote_pending_alerts",
+        "schedule": 30.0,
+    },
     "notifications-requeue-stalled-messages": {
         "task": "notifications.tasks.requeue_stalled_messages",
         "schedule": 60.0,

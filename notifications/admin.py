@@ -1,8 +1,13 @@
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from notifications.desk import area_choices
+from notifications.forms import areas_field, offer_areas
 from notifications.models import (
+    Alert,
+    AlertRule,
     Announcement,
     AnnouncementUpdate,
     CalendarException,
@@ -147,3 +152,106 @@ class SuppressedAddressAdmin(admin.ModelAdmin):
 
 
 admin.site.register(Dispatch)
+
+
+class AlertRuleForm(forms.ModelForm):
+    """The affected areas are ticked from the contact reasons, as on the notices desk (codes
+    saved before a reason was removed stay offered)."""
+
+    areas = areas_field(_("The contact reasons it affects; none: the whole site."))
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "name",
+            "enabled",
+            "position",
+            "matchers",
+            "kind",
+            "severity",
+            "areas",
+            "publish_at_once",
+            "title_es",
+            "title_en",
+            "body_es",
+            "body_en",
+            "resolution_es",
+            "resolution_en",
+            "min_duration",
+            "reopen_within",
+        ]
+        widgets = {
+            "matchers": forms.Textarea(attrs={"rows": 3, "style": "font-family: monospace"}),
+            "body_es": forms.Textarea(attrs={"rows": 4}),
+            "body_en": forms.Textarea(attrs={"rows": 4}),
+            "resolution_es": forms.Textarea(attrs={"rows": 2}),
+            "resolution_en": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        offer_areas(self, area_choices())
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    """What monitoring's alerts open, and in which words (README, Incidents from monitoring)."""
+
+    form = AlertRuleForm
+    list_display = [
+        "name",
+        "position",
+        "enabled",
+        "matchers",
+        "kind",
+        "severity",
+        "publish_at_once",
+        "min_duration",
+    ]
+    list_editable = ["position", "enabled"]
+    list_filter = ["enabled", "publish_at_once", "kind"]
+    search_fields = ["name", "matchers"]
+    fieldsets = [
+        (None, {"fields": ["name", "enabled", "position", "matchers"]}),
+        (_("The incident"), {"fields": ["kind", "severity", "areas", "publish_at_once"]}),
+        (
+            _("Words"),
+            {
+                "fields": ["title_es", "title_en", "body_es", "body_en"],
+                "description": _(
+                    "{labels.name} and {annotations.name} are replaced by the alert's values, "
+                    "as plain words (never links or formatting)."
+                ),
+            },
+        ),
+        (_("Resolution"), {"fields": ["resolution_es", "resolution_en"]}),
+        (_("Timing"), {"fields": ["min_duration", "reopen_within"]}),
+    ]
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """The log of alerts received: read only (monitoring writes it)."""
+
+    list_display = [
+        "fingerprint",
+        "rule",
+        "status",
+        "starts_at",
+        "ends_at",
+        "last_seen_at",
+        "announcement",
+    ]
+    list_filter = ["status", "source", "rule"]
+    search_fields = ["fingerprint"]
+    list_select_related = ["rule", "announcement"]
+    date_hierarchy = "last_seen_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

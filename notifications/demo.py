@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from foundation import process_memo
-from notifications.models import Announcement, CalendarException, OpeningHours
+from notifications.models import AlertRule, Announcement, CalendarException, OpeningHours
 from notifications.services import announcements
 
 WEEKLY_HOURS = [(weekday, time(9), time(18)) for weekday in range(5)] + [(5, time(10), time(14))]
@@ -82,6 +82,19 @@ def load(stdout: TextIO) -> None:
             ),
             actor=None,
         )
+    # The README's monitoring example (curl to /api/v1/alerts) opens a draft with this rule.
+    AlertRule.objects.get_or_create(
+        name="Pasarela de pago",
+        defaults={
+            "matchers": 'service="payments"',
+            "severity": Announcement.Severity.CRITICAL,
+            "areas": ["payments"],
+            "title_es": "Los pagos fallan ({labels.instance})",
+            "title_en": "Payments are failing ({labels.instance})",
+            "body_es": "Algunos pagos con tarjeta fallan: {annotations.summary}. Ya estamos en ello.",
+            "body_en": "Some card payments fail: {annotations.summary}. We are on it.",
+        },
+    )
     stdout.write(
         f"  notices: {OpeningHours.objects.count()} opening-hour rows, "
         f"{CalendarException.objects.count()} holidays, {Announcement.objects.count()} announcements"

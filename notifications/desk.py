@@ -71,7 +71,7 @@ def _previews(announcement: Announcement) -> list[dict]:
     return previews
 
 
-def _area_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+def area_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """The contact reasons a notice may affect, grouped under their parent: the whole group
     first (its code covers every reason in it), then each reason."""
     return [
@@ -94,7 +94,7 @@ def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> Htt
     if announcement is None:
         initial = STARTING_POINTS.get(request.GET.get("template", ""), {}).get("fields", {})
     form = AnnouncementForm(
-        request.POST or None, instance=announcement, initial=initial, area_choices=_area_choices()
+        request.POST or None, instance=announcement, initial=initial, area_choices=area_choices()
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -122,6 +122,7 @@ def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> Htt
                 prefix="update",
             ),
             progress=selectors.announcement_progress(announcement),
+            alerts=selectors.alerts_of(announcement) if announcement.opened_by_rule_id else [],
         )
     return render(request, "notifications/desk/announcement_compose.html", context)
 

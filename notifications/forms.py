@@ -46,17 +46,31 @@ class GroupedCheckboxes(forms.CheckboxSelectMultiple):
 AreaChoices = list[tuple[str, list[tuple[str, str]]]]
 
 
+def areas_field(help_text: str) -> forms.MultipleChoiceField:
+    """The contact reasons something affects, ticked under their groups (``offer_areas``)."""
+    return forms.MultipleChoiceField(
+        label=_("Affected areas"), required=False, widget=GroupedCheckboxes, help_text=help_text
+    )
+
+
+def offer_areas(form: forms.ModelForm, area_choices: AreaChoices | None) -> None:
+    """Offer ``area_choices`` ([(group name, [(code, name), ...]), ...], read from
+    ``cases.selectors`` by the desk) in the form's ``areas`` field, ticked as the instance's
+    are; codes already saved that are no longer in the list stay offered."""
+    choices = list(area_choices or [])
+    offered = {code for _group, options in choices for code, _name in options}
+    saved = [code for code in form.instance.areas or [] if code not in offered]
+    if saved:
+        choices.append((_("No longer a contact reason"), [(code, code) for code in saved]))
+    form.fields["areas"].choices = choices
+    form.fields["areas"].initial = list(form.instance.areas or [])
+
+
 class AnnouncementForm(forms.ModelForm):
     """A notice's text and times, and the contact reasons it affects, chosen from a list
-    (``area_choices``: [(group name, [(code, name), ...]), ...], the desk reads them from
-    ``cases.selectors``); codes already saved that are no longer in the list stay offered."""
+    (``offer_areas``)."""
 
-    areas = forms.MultipleChoiceField(
-        label=_("Affected areas"),
-        required=False,
-        widget=GroupedCheckboxes,
-        help_text=_("The contact reasons it affects; none: everyone."),
-    )
+    areas = areas_field(_("The contact reasons it affects; none: everyone."))
 
     class Meta:
         model = Announcement
@@ -87,13 +101,7 @@ class AnnouncementForm(forms.ModelForm):
 
     def __init__(self, *args, area_choices: AreaChoices | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = list(area_choices or [])
-        offered = {code for _group, options in choices for code, _name in options}
-        saved = [code for code in self.instance.areas if code not in offered]
-        if saved:
-            choices.append((_("No longer a contact reason"), [(code, code) for code in saved]))
-        self.fields["areas"].choices = choices
-        self.fields["areas"].initial = list(self.instance.areas)
+        offer_areas(self, area_choices)
 
     def _post_clean(self) -> None:
         super()._post_clean()  # the instance now holds the cleaned values

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from foundation.i18n import Language, localized
+from notifications.alerting import validate_matchers, validate_template
 
 
 def validate_single_line(value: str) -> None:
@@ -271,6 +272,16 @@ class Announcement(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Opened by an alert from monitoring: the rule that worded it (the desk says so).
+    opened_by_rule = models.ForeignKey(
+        "AlertRule",
+        verbose_name=_("opened by monitoring rule"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incidents",
+        editable=False,
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -426,3 +437,160 @@ class Dispatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.announcement} · {self.dedupe_key}"
+
+
+# --- Incidents from monitoring ----------------------------------------------------------------
+
+
+class AlertRule(models.Model):
+    """Which alerts from monitoring open an incident, and in which words.
+
+    The first enabled rule (lowest ``position``) whose matchers all hold takes an alert. The
+    affected areas are contact reason codes, as an announcement's (``Announcement.areas``):
+    notifications sits below cases, so it names them and never points at them.
+    """
+
+    class Kind(models.TextChoices):
+        INCIDENT = Announcement.Kind.INCIDENT.value, Announcement.Kind.INCIDENT.label
+        MAINTENANCE = Announcement.Kind.MAINTENANCE.value, Announcement.Kind.MAINTENANCE.label
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    position = models.PositiveSmallIntegerField(
+        _("position"),
+        default=100,
+        help_text=_("Rules are tried in this order, lowest first; the first that matches wins."),
+    )
+    matchers = models.TextField(
+        _("label matchers"),
+        blank=True,
+        validators=[validate_matchers],
+        help_text=_(
+            'One per line, as in Alertmanager: service="payments", severity=~"critical|page", '
+            'env!="staging". All must hold; none: every alert.'
+        ),
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.INCIDENT)
+    severity = models.PositiveSmallIntegerField(
+        _("severity"), choices=Announcement.Severity.choices, default=Announcement.Severity.WARNING
+    )
+    areas = models.JSONField(
+        _("affected areas"),
+        default=list,
+        blank=True,
+        help_text=_("Codes of the affected contact reasons; empty: the whole site."),
+    )
+    title_es = models.CharField(
+        _("title (Spanish)"),
+        max_length=200,
+        validators=[validate_single_line, validate_template],
+        help_text=_("May use {labels.name} and {annotations.name}."),
+    )
+    title_en = models.CharField(
+        _("title (English)"), max_length=200, validators=[validate_single_line, validate_template]
+    )
+    body_es = models.TextField(
+        _("text (Spanish)"),
+        validators=[validate_template],
+        help_text=_("Markdown; may use {labels.name} and {annotations.name}."),
+    )
+    body_en = models.TextField(_("text (English)"), validators=[validate_template])
+    resolution_es = models.TextField(
+        _("resolution text (Spanish)"),
+        blank=True,
+        validators=[validate_template],
+        help_text=_("The last update when the alerts resolve; empty: a standard sentence."),
+    )
+    resolution_en = models.TextField(
+        _("resolution text (English)"), blank=True, validators=[validate_template]
+    )
+    publish_at_once = models.BooleanField(
+        _("publish at once"),
+        default=False,
+        help_text=_(
+            "Published and mailed to subscribers as soon as it opens; otherwise a draft on the "
+            "notices desk for a person to check and publish."
+        ),
+    )
+    min_duration = models.PositiveIntegerField(
+        _("minimum duration (seconds)"),
+        default=0,
+        help_text=_("An alert must have been firing this long before it opens anything."),
+    )
+    reopen_within = models.PositiveIntegerField(
+        _("reopen within (seconds)"),
+        default=900,
+        help_text=_(
+            "An alert that fires again this soon after its incident was resolved reopens that "
+            "incident instead of opening a new one."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("monitoring rule")
+        verbose_name_plural = _("monitoring rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alert(models.Model):
+    """One alert from monitoring (a fingerprint) under the rule that took it: the log of what
+    was received, and the incident it keeps open."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for its minimum duration")
+        FIRING = "firing", _("Firing")
+        RESOLVED = "resolved", _("Resolved")
+        FLAPPED = "flapped", _("Resolved before its minimum duration")
+
+    class Source(models.TextChoices):
+        ALERTMANAGER = "alertmanager", "Alertmanager"
+        GENERIC = "generic", _("Generic JSON")
+
+    rule = models.ForeignKey(
+        AlertRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="alerts"
+    )
+    fingerprint = models.CharField(_("fingerprint"), max_length=100)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices)
+    labels = models.JSONField(_("labels"), default=dict, blank=True)
+    annotations = models.JSONField(_("annotations"), default=dict, blank=True)
+    starts_at = models.DateTimeField(_("firing since"))
+    ends_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    first_seen_at = models.DateTimeField(_("first received"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last received"), default=timezone.now)
+    # Who sent it (an API key's user): the incident it opens later is theirs too.
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("received from"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    announcement = models.ForeignKey(
+        Announcement,
+        verbose_name=_("incident"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alerts",
+    )
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "fingerprint"], name="notifications_one_alert_per_fingerprint"
+            )
+        ]
+        indexes = [models.Index(fields=["fingerprint", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.fingerprint}"

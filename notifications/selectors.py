@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -15,6 +15,7 @@ from foundation import process_memo
 from foundation.markdown import markdown_to_text
 from notifications.calendar import Closure, DayException, ServiceCalendar
 from notifications.models import (
+    Alert,
     Announcement,
     AnnouncementUpdate,
     CalendarException,
@@ -273,12 +274,22 @@ def calendar_days(*, today: date | None = None, days: int = 366) -> list[Closure
 
 
 def desk_announcements(limit: int = 100) -> QuerySet[Announcement]:
-    """Every announcement, newest first, for the desk's list."""
-    return Announcement.objects.order_by("-created_at")[:limit]
+    """Every announcement, newest first, for the desk's list (with the monitoring rule that
+    opened it, if one did)."""
+    return Announcement.objects.select_related("opened_by_rule").order_by("-created_at")[:limit]
 
 
 def announcement_for_desk(pk: int) -> Announcement | None:
-    return Announcement.objects.filter(pk=pk).first()
+    return Announcement.objects.select_related("opened_by_rule").filter(pk=pk).first()
+
+
+def alerts_of(announcement: Announcement, limit: int = 20) -> list[Alert]:
+    """The alerts from monitoring that an incident gathers, those still firing first."""
+    return list(
+        announcement.alerts.order_by(
+            Case(When(status=Alert.Status.FIRING, then=0), default=1), "-last_seen_at"
+        )[:limit]
+    )
 
 
 def dispatch_for_desk(pk: int) -> Dispatch | None:

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from notifications.services import announcements, outbox
+from notifications.services import alerts, announcements, outbox
 
 
 @shared_task(bind=True, max_retries=outbox.MAX_ATTEMPTS)
@@ -44,3 +44,9 @@ def process_due_announcements() -> dict[str, int]:
 @shared_task
 def resume_unfinished_dispatches() -> int:
     return announcements.resume_unfinished_dispatches()
+
+
+@shared_task
+def promote_pending_alerts() -> int:
+    """Open the incidents of alerts that have now fired for their rule's minimum duration."""
+    return alerts.promote_pending_alerts()

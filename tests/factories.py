@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from cases.models import Case, CaseEvent, ContactReason, Team
 from kb.models import Article, Category
-from notifications.models import Announcement, OpeningHours, Subscriber
+from notifications.models import AlertRule, Announcement, OpeningHours, Subscriber
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -143,6 +143,22 @@ class AnnouncementFactory(factory.django.DjangoModelFactory):
     title_en = factory.Sequence(lambda n: f"Problem with payments {n}")
     body_es = "Algunos pagos con tarjeta fallan. **Ya estamos en ello.**"
     body_en = "Some card payments fail. **We are on it.**"
+
+
+class AlertRuleFactory(factory.django.DjangoModelFactory):
+    """A monitoring rule for the payments service: a draft unless told to publish at once."""
+
+    class Meta:
+        model = AlertRule
+
+    name = factory.Sequence(lambda n: f"Pagos {n}")
+    matchers = 'service="payments"'
+    severity = Announcement.Severity.CRITICAL
+    areas = factory.LazyFunction(lambda: ["orders"])
+    title_es = "Los pagos fallan ({labels.instance})"
+    title_en = "Payments are failing ({labels.instance})"
+    body_es = "Estamos investigando: {annotations.summary}"
+    body_en = "We are looking into it: {annotations.summary}"
 
 
 class SubscriberFactory(factory.django.DjangoModelFactory):

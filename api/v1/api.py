@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as ServiceRefusal
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -9,7 +10,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as RequestInvalid
 
 from api.problems import problem_response, service_refusal
-from api.v1 import cases, kb, notices, service
+from api.v1 import alerts, cases, kb, notices, service
 from api.v1.auth import ApiProblem
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,9 @@ hours.
 * **Errors**: RFC 9457 problem details (`application/problem+json`) with a stable `code`; a
   refused write carries the code the help center's own rule gave (`invalid_transition`, …).
 * **Writes**: every POST needs an `Idempotency-Key` header; a retry with the same key and
-  request does nothing again and gets the first answer (`Idempotent-Replayed: true`).
+  request does nothing again and gets the first answer (`Idempotent-Replayed: true`). The
+  alert endpoints are the exception: Alertmanager cannot send the header, and an alert is
+  deduplicated by its fingerprint instead.
 * **Lists**: `next_cursor` in the answer, `?cursor=` for the next page.
 * **Times**: ISO 8601 with their zone; times sent without a zone are refused.
 """
@@ -36,7 +39,7 @@ api = NinjaAPI(
     docs_url=None,  # served by api.views.docs, from our own static files
     openapi_url="/openapi.json",
 )
-for router in (cases.router, kb.router, notices.router, service.router):
+for router in (cases.router, kb.router, notices.router, alerts.router, service.router):
     api.add_router("", router)
 
 
@@ -73,6 +76,13 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     # ninja raises it for a body it cannot parse (400), and for nothing else we use.
     code = "malformed_body" if error.status_code == 400 else "invalid_request"
     return problem_response(request, code, status=error.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _body_too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    # Past DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB): a big Alertmanager group, say. The caller's
+    # doing, not ours: answered 413, not as an error on our side.
+    return problem_response(request, "body_too_large")
 
 
 @api.exception_handler(Http404)

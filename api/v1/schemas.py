@@ -1,7 +1,7 @@
 """What the API reads and answers. Its vocabularies (statuses, kinds, phases) are the API's
 own contract, version 1: tests/api/test_schema.py checks they are the models' choices."""
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
 
 from django.conf import settings
@@ -385,6 +385,90 @@ class UpdateOut(Schema):
     @staticmethod
     def resolve_announcement(update) -> int:
         return update.announcement_id
+
+
+# --- Alerts from monitoring ---------------------------------------------------------------------
+
+
+def _moment_or_none(value: datetime) -> datetime | None:
+    # Alertmanager sends a firing alert's endsAt as 0001-01-01T00:00:00Z ("not yet"); a time
+    # outside these years is no time at all (and might not even convert to UTC).
+    try:
+        if 1971 <= value.astimezone(UTC).year <= 2999:
+            return value
+    except OverflowError:
+        pass
+    return None
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_moment_or_none)]
+LabelName = Annotated[
+    str, StringConstraints(min_length=1, max_length=100), AfterValidator(_storable)
+]
+Labels = Annotated[
+    dict[LabelName, Annotated[str, StringConstraints(max_length=1000), AfterValidator(_storable)]],
+    Field(max_length=64),
+]
+Annotations = Annotated[
+    dict[LabelName, Annotated[str, StringConstraints(max_length=5000), AfterValidator(_storable)]],
+    Field(max_length=64),
+]
+AlertStatus = Literal["firing", "resolved"]
+AlertOutcome = Literal[
+    "opened", "reopened", "updated", "pending", "resolved", "flapped", "ignored", "unmatched"
+]
+Fingerprint = Annotated[str, StringConstraints(pattern=r"^[-A-Za-z0-9_.:]{1,100}$")]
+
+
+class AlertmanagerAlert(Schema):
+    status: AlertStatus
+    labels: Labels = Field(default_factory=dict)
+    annotations: Annotations = Field(default_factory=dict)
+    startsAt: Moment | None = None  # Alertmanager's own names
+    endsAt: Moment | None = None
+    fingerprint: Fingerprint | None = None
+
+
+class AlertmanagerIn(Schema):
+    """Alertmanager's webhook payload (version 4); its other fields are read and ignored."""
+
+    version: str = "4"
+    status: AlertStatus | None = None
+    alerts: list[AlertmanagerAlert] = Field(max_length=1000)
+
+
+class AlertIn(Schema):
+    """One alert, from any monitoring system."""
+
+    status: AlertStatus
+    labels: Labels = Field(
+        default_factory=dict, description="Matched by the rules; e.g. service, severity."
+    )
+    annotations: Annotations = Field(
+        default_factory=dict, description="Words the rules' templates may use; e.g. summary."
+    )
+    fingerprint: Fingerprint | None = Field(
+        default=None,
+        description="The same for every report of one alert; empty: made from the labels.",
+    )
+    starts_at: Moment | None = Field(default=None, description="Firing since; empty: now.")
+    ends_at: Moment | None = Field(default=None, description="When it resolved; empty: now.")
+
+
+class AlertResultOut(Schema):
+    fingerprint: str
+    outcome: AlertOutcome = Field(
+        description="opened, reopened (fired again soon after its incident was resolved), "
+        "updated (joined or repeated an open incident), pending (not firing for the rule's "
+        "minimum duration yet), resolved, flapped (resolved before that minimum: nothing "
+        "opened), ignored (resolved, never seen firing), unmatched (no rule takes it)."
+    )
+    rule: str | None
+    incident: AnnouncementOut | None
+
+
+class AlertResultsOut(Schema):
+    alerts: list[AlertResultOut]
 
 
 # --- Subscribers --------------------------------------------------------------------------------

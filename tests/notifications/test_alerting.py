@@ -1,0 +1,102 @@
+"""The words of a monitoring rule: Alertmanager-style matchers and templates filled in with an
+alert's labels as plain words."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from foundation.markdown import markdown_to_text, render_markdown
+from notifications import tasks
+from notifications.alerting import (
+    matches_all,
+    parse_matchers,
+    render_markdown_text,
+    render_title,
+    validate_template,
+)
+from notifications.models import Alert, Announcement
+from notifications.services.alerts import IncomingAlert, receive_alerts
+from tests.factories import AlertRuleFactory
+
+LABELS = {"service": "payments", "severity": "critical", "env": "prod"}
+
+
+@pytest.mark.parametrize(
+    ("matchers", "expected"),
+    [
+        ('service="payments"', True),
+        ('service="pay"', False),
+        ('service=~"pay.*"', True),
+        ('service=~"pay"', False),  # anchored, as in Alertmanager
+        ('severity=~"critical|page"\nenv!="staging"', True),
+        ('env!~"prod|pre"', False),
+        ('team=""', True),  # a label the alert lacks counts as empty
+        ('team!=""', False),
+        ('  service = "payments"  \n\n', True),
+        ("", True),  # no matcher: every alert
+        (r'service="pay\"ments"', False),
+    ],
+)
+def test_matchers_hold_as_in_alertmanager(matchers, expected):
+    assert matches_all(parse_matchers(matchers), LABELS) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["service=payments", 'service=="x"', '9x="a"', 'a=~"("', 'a=~"' + "x" * 400 + '"'],
+)
+def test_a_matcher_that_cannot_be_read_is_refused_naming_its_line(text):
+    with pytest.raises(ValidationError) as refused:
+        parse_matchers('env="prod"\n' + text)
+
+    assert refused.value.code == "invalid_matcher"
+    assert refused.value.params == {"number": 2}
+
+
+def test_a_template_with_a_brace_that_is_not_a_placeholder_is_refused():
+    validate_template("Los pagos fallan en {labels.instance}: {annotations.summary}")
+    for typo in ("{label.instance}", "{labels.}", "{instance}", "{labels.a-b}"):
+        with pytest.raises(ValidationError):
+            validate_template(f"Fallan {typo}")
+
+
+def test_a_title_is_one_plain_line_whatever_the_labels_hold():
+    title = render_title(
+        "Fallan los pagos ({labels.instance}) {labels.missing}",
+        labels={"instance": "pay-1\n\x00<b>x</b>\u2028y"},
+        annotations={},
+    )
+
+    assert title == "Fallan los pagos (pay-1 <b>x</b> y)"
+    assert len(render_title("{labels.a}", labels={"a": "x" * 900}, annotations={})) <= 200
+
+
+def test_values_in_a_text_read_as_the_words_they_are_never_as_markdown_or_html():
+    hostile = "<img src=x onerror=alert(1)> [pulsa](https://evil.example) **negrita** `c` # h & co"
+
+    text = render_markdown_text(
+        "Estado: {annotations.summary}", labels={}, annotations={"summary": hostile}
+    )
+    html = render_markdown(text).html
+
+    assert "<img" not in html and "<a " not in html and "<strong>" not in html
+    assert "<code>" not in html and "<h1" not in html
+    assert markdown_to_text(text) == "Estado: " + hostile
+
+
+@pytest.mark.django_db
+def test_the_beat_task_opens_a_pending_incident_once_however_often_it_runs():
+    AlertRuleFactory(min_duration=120)
+    start = timezone.now()
+    alert = IncomingAlert("firing", {"service": "payments"}, {}, starts_at=start)
+    receive_alerts(alerts=[alert], source="generic", actor=None, now=start)
+
+    assert tasks.promote_pending_alerts() == 0
+    with time_machine.travel(start + timedelta(minutes=3)):
+        assert [tasks.promote_pending_alerts() for _ in range(2)] == [1, 0]
+
+    assert Announcement.objects.get().publication == "draft"
+    assert Alert.objects.get().status == Alert.Status.FIRING
