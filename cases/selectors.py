@@ -1032,6 +1032,8 @@ def with_attachments(events: list[CaseEvent]) -> list[CaseEvent]:
             by_event.setdefault(attachment.event_id, []).append(attachment)
     for event in events:
         event.files = by_event.get(event.pk, [])
+        for attachment in event.files:
+            attachment.event = event  # its message, known: no query to read it again
     return events
 
 
@@ -1087,6 +1089,22 @@ def attachment_for_desk(reference: str, key) -> Attachment | None:
     return Attachment.objects.filter(
         key=key, case__reference=reference, status=Attachment.Status.READY
     ).first()
+
+
+def case_attachments(case: Case) -> QuerySet[Attachment]:
+    """Every file of the case's messages (internal ones too), in any state, oldest first,
+    with the message each came with (for whether the customer sees it)."""
+    return (
+        Attachment.objects.filter(case=case, event__isnull=False)
+        .select_related("event")
+        .order_by("created_at", "pk")
+    )
+
+
+def case_attachment(case: Case, key) -> Attachment | None:
+    """One file of the case's messages by its key, in any state (the caller says why one
+    that is not READY cannot be had)."""
+    return case_attachments(case).filter(key=key).first()
 
 
 def open_attachment(attachment: Attachment, *, thumbnail: bool = False):

@@ -45,6 +45,7 @@ from cases.services.lifecycle import (
     reply_to_customer,
     send_pending_updates,
     set_customer_updates,
+    share_files,
     tell_cases_about_incidents,
 )
 from cases.services.link_requests import (
@@ -98,6 +99,7 @@ __all__ = [
     "send_customer_notice",
     "send_pending_updates",
     "set_customer_updates",
+    "share_files",
     "stage_files",
     "submit_contact",
     "sweep_attachment_files",
