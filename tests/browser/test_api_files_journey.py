@@ -16,12 +16,12 @@ from cases import services
 from cases.models import Attachment
 from tests import files
 from tests.browser.support import (
-    DESKTOP,
+    EVERY_LANGUAGE_AND_SCREEN,
     LOCALES,
-    PHONE,
     STAFF_PASSWORD,
     in_language,
     log_in,
+    screen,
     text_of,
     wait_for_mail,
 )
@@ -57,18 +57,12 @@ def wait_until_checked(timeout: float = 60) -> None:
         time.sleep(0.3)
 
 
-@pytest.mark.parametrize(
-    ("language", "size"),
-    [("es", "desktop"), ("en", "phone"), ("en", "desktop"), ("es", "phone")],
-    ids=["es-desktop", "en-phone", "en-desktop", "es-phone"],
-)
+@EVERY_LANGUAGE_AND_SCREEN
 def test_files_attached_through_the_api_show_on_the_case_page_and_the_desk(
     open_tab, shop, agent, site_worker, smtp_sink, language, size
 ):
     t = lambda text: in_language(language, text)  # noqa: E731
     words = WORDS[language]
-    viewport = PHONE if size == "phone" else DESKTOP
-    options = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
     case = services.open_case(
         reason=shop["reason"],
         customer_email="lucia@example.com",
@@ -80,9 +74,7 @@ def test_files_attached_through_the_api_show_on_the_case_page_and_the_desk(
     key = create_api_key(
         name=words["key"], scopes=[Scope.CASES_WRITE, Scope.CASES_READ], actor=None
     ).secret
-    staff = open_tab(
-        language, who=f"staff-{size}", locale=LOCALES[language], viewport=viewport, **options
-    )
+    staff = open_tab(language, who=f"staff-{size}", locale=LOCALES[language], **screen(size))
 
     # 1. The order system attaches the invoice for the customer (on the phone runs without a
     # word: the file alone), and a photo for staff.
@@ -99,7 +91,7 @@ def test_files_attached_through_the_api_show_on_the_case_page_and_the_desk(
     # 2. The customer's email names the invoice and leads to the case page, which shows it
     # (and not the staff's photo).
     _opened, update = wait_for_mail(smtp_sink, "lucia@example.com", site_worker, count=2)
-    tab = open_tab(language, who=f"customer-{size}", viewport=viewport, **options)
+    tab = open_tab(language, who=f"customer-{size}", **screen(size))
     page = tab.page
     # The same link twice: under the file's name, and "see your case".
     body = text_of(update)
