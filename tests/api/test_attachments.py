@@ -40,12 +40,12 @@ def case(reason):
     return _open_case(reason)
 
 
-def _attach(api, key, case, data=None, name="factura.pdf", **fields):
+def _attach(api, key, case, data=None, name="factura.pdf", idempotency_key="new", **fields):
     return api.upload(
         f"/cases/{case.reference}/attachments",
         {"file": upload(name, files.pdf() if data is None else data), **fields},
         key=key,
-        idempotency_key=fields.pop("idempotency_key", "new"),
+        idempotency_key=idempotency_key,
     )
 
 
@@ -259,3 +259,16 @@ def test_another_cases_file_is_not_reachable_through_this_case(api, key, case, r
         api.get(f"/cases/{case.reference}/attachments/not-a-key", key=key), 404, "not_found"
     )
     assert_problem(_attach(api, key, SimpleNamespace(reference="ZZZZ-ZZZZ")), 404, "not_found")
+
+
+def test_a_request_that_is_not_a_proper_upload_is_invalid_not_an_error(api, key, case):
+    path = f"/cases/{case.reference}/attachments"
+
+    as_json = api.post(path, {"file": "JVBERi0xLjQK"}, key=key)
+    odd_visibility = _attach(api, key, case, visibility="secret")
+    no_idempotency_key = _attach(api, key, case, idempotency_key=None)
+
+    assert_problem(as_json, 422, "invalid_request")
+    assert_problem(odd_visibility, 422, "invalid_request")
+    assert_problem(no_idempotency_key, 422, "invalid_request")
+    assert not Attachment.objects.exists()
