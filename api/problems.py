@@ -29,6 +29,15 @@ API_PROBLEMS = {
         _("This Idempotency-Key was already used for a different request."),
     ),
     "unknown_reason": (422, _("There is no contact reason with this code.")),
+    "attachment_pending": (
+        409,
+        _("This file is still being checked; try again in a minute."),
+    ),
+    "attachment_quarantined": (
+        410,
+        _("The virus check held this file back: it is never served."),
+    ),
+    "attachment_unreadable": (410, _("This file could not be read: it is not served.")),
     "rate_limited": (429, _("Too many requests with this API key; wait a minute.")),
     "internal_error": (500, _("Something went wrong on our side; try again later.")),
 }

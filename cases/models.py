@@ -538,6 +538,7 @@ class Attachment(models.Model):
         CASE_PAGE = "case_page", _("Case page")
         DESK = "desk", _("Desk reply")
         EMAIL = "email", _("Email")
+        API = "api", _("API")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Being checked")

@@ -1000,6 +1000,48 @@ def attachment_limits_text() -> str:
     }
 
 
+def refusal_message(code: str, params: dict) -> str:
+    """Why a file was refused (``RefusedFile.code``), in the active language, from what the
+    check recorded (``params``: the file's ``name``; sizes in bytes: its ``size``, the
+    ``limit``, what the case holds, ``used``; the ``count`` of files a message can carry).
+    Kept as code and params, a refusal is said in the language of whoever reads it."""
+    name = params.get("name") or _("(no name)")
+    sizes = {key: human_size(params[key]) for key in ("size", "limit", "used") if key in params}
+    values = {"name": name, "count": params.get("count", 0), **sizes}
+    if code == "empty":
+        return _("“%(name)s” is empty.") % values
+    if code == "too_large":
+        if "size" not in values:
+            return _("“%(name)s” is larger than %(limit)s, the most one file can be.") % values
+        return _("“%(name)s” is %(size)s; one file can be up to %(limit)s.") % values
+    if code == "type":
+        return (
+            _(
+                "“%(name)s” is not a kind of file we accept. Send photos or screenshots "
+                "(JPEG, PNG, GIF, WebP), PDF, office documents or plain text."
+            )
+            % values
+        )
+    if code == "unreadable":
+        return _("“%(name)s” does not open as an image: it may be damaged, or too big.") % values
+    if code == "too_many":
+        return _("“%(name)s” was not added: one message can carry up to %(count)s files.") % values
+    if code == "message_full":
+        return (
+            _("“%(name)s” was not added: the files of one message can add up to %(limit)s.")
+            % values
+        )
+    if code == "case_full":
+        return (
+            _(
+                "“%(name)s” was not added: the files of one case can add up to %(limit)s, "
+                "and this case already holds %(used)s."
+            )
+            % values
+        )
+    return name
+
+
 _UPLOAD_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
@@ -1032,6 +1074,8 @@ def with_attachments(events: list[CaseEvent]) -> list[CaseEvent]:
             by_event.setdefault(attachment.event_id, []).append(attachment)
     for event in events:
         event.files = by_event.get(event.pk, [])
+        for attachment in event.files:
+            attachment.event = event  # its message, known: no query to read it again
     return events
 
 
@@ -1087,6 +1131,22 @@ def attachment_for_desk(reference: str, key) -> Attachment | None:
     return Attachment.objects.filter(
         key=key, case__reference=reference, status=Attachment.Status.READY
     ).first()
+
+
+def case_attachments(case: Case) -> QuerySet[Attachment]:
+    """Every file of the case's messages (internal ones too), in any state, oldest first,
+    with the message each came with (for whether the customer sees it)."""
+    return (
+        Attachment.objects.filter(case=case, event__isnull=False)
+        .select_related("event")
+        .order_by("created_at", "pk")
+    )
+
+
+def case_attachment(case: Case, key) -> Attachment | None:
+    """One file of the case's messages by its key, in any state (the caller says why one
+    that is not READY cannot be had)."""
+    return case_attachments(case).filter(key=key).first()
 
 
 def open_attachment(attachment: Attachment, *, thumbnail: bool = False):

@@ -8,6 +8,7 @@ from cases import selectors, services
 from cases.forms import new_upload_token
 from cases.models import Attachment
 from cases.services import IncomingFile
+from foundation.downloads import protected_file_response
 from foundation.uploads import oversized_uploads
 
 FIELD = "attachments"
@@ -59,15 +60,6 @@ def file_response(attachment: Attachment | None, *, thumbnail: bool = False) -> 
     content_type = attachment.content_type
     if thumbnail:
         content_type = _THUMBNAIL_TYPES.get(attachment.thumbnail_name.rsplit(".", 1)[-1], "")
-    response = FileResponse(
-        stream,
-        content_type=content_type or "application/octet-stream",
-        as_attachment=not attachment.is_image,
-        filename=attachment.name,
+    return protected_file_response(
+        stream, content_type=content_type, filename=attachment.name, inline=attachment.is_image
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
-    response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    return response

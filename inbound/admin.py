@@ -6,8 +6,9 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -41,7 +42,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "sender",
         "subject",
         "body",
-        "attachments",
+        "files",
         "case",
         "case_event",
         "original",
@@ -128,6 +129,28 @@ class InboundMessageAdmin(admin.ModelAdmin):
         raw = bytes(obj.raw).replace(b"\r\n", b"\n")
         head = raw.partition(b"\n\n")[0][:20000]
         return format_html("<pre>{}</pre>", head.decode("utf-8", errors="replace"))
+
+    @admin.display(description=_("attachments"))
+    def files(self, obj: InboundMessage) -> str:
+        rows = selectors.file_rows(obj)
+        if not rows:
+            return "-"
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{} ({}, {}): {}</li>",
+                (
+                    (
+                        row.get("name") or "-",
+                        row.get("content_type") or "?",
+                        filesizeformat(row.get("size") or 0),
+                        row["why"] or (_("attached") if row.get("attachment") else "-"),
+                    )
+                    for row in rows
+                ),
+            ),
+        )
 
     @admin.display(description=_("files"))
     def attachment_count(self, obj: InboundMessage) -> int:

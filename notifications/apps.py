@@ -19,6 +19,11 @@ class NotificationsConfig(AppConfig):
         outbox.register_link_minter(
             subscribers.CONFIRM_LINK_SCOPE, subscribers.mint_confirmation_link
         )
-        outbox.register_link_minter(subscribers.MANAGE_LINK_SCOPE, subscribers.mint_manage_link)
+        # The announcement fan-out too: a chunk's unsubscribe links are minted at once.
+        outbox.register_link_minter(
+            subscribers.MANAGE_LINK_SCOPE,
+            subscribers.mint_manage_link,
+            mint_many=subscribers.mint_manage_links,
+        )
         # So does the mail to an incident's followers (its stop link).
         outbox.register_link_minter(incidents.STOP_LINK_SCOPE, incidents.mint_stop_link)

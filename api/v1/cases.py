@@ -1,10 +1,13 @@
-"""Cases: open one for a customer, read, list a customer's, reply, note, change status."""
+"""Cases: open one for a customer, read, list a customer's, reply, note, change status,
+attach a file and download one."""
 
 from types import SimpleNamespace
+from uuid import UUID
 
-from django.http import HttpRequest
+from django.core.exceptions import ValidationError as ServiceRefusal
+from django.http import FileResponse, HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema, UploadedFile
 from pydantic import Field
 
 from api import pagination
@@ -13,6 +16,9 @@ from api.v1.auth import ApiProblem, KeyAuth
 from api.v1.schemas import (
     PROBLEMS,
     PROBLEMS_404,
+    AttachmentIn,
+    AttachmentList,
+    AttachmentOut,
     CaseDetailOut,
     CaseEventOut,
     CaseOpenIn,
@@ -23,11 +29,14 @@ from api.v1.schemas import (
     CustomerNoticeOut,
     Email,
     NoteIn,
+    Problem,
     ReplyIn,
     StatusIn,
 )
 from api.v1.writes import Written, post
 from cases import selectors, services
+from foundation.downloads import protected_file_response
+from foundation.uploads import oversized_uploads
 
 router = Router(tags=["cases"])
 READ = KeyAuth(Scope.CASES_READ)
@@ -186,3 +195,106 @@ def change_status(request: HttpRequest, reference: str, payload: StatusIn) -> Wr
         case=_case(reference), status=payload.status, actor=request.auth.user, now=timezone.now()
     )
     return Written(200, CaseOut.from_orm(case), f"case:{case.reference}")
+
+
+FILE_FIELD = "file"
+# Why a file of the case cannot be downloaded (yet): the problem for each state but ready.
+_NOT_SERVED = {
+    "pending": ("attachment_pending", {"Retry-After": "30"}),
+    "quarantined": ("attachment_quarantined", {}),
+    "failed": ("attachment_unreadable", {}),
+}
+
+
+@post(
+    router,
+    "/cases/{reference}/attachments",
+    auth=WRITE,
+    response={201: AttachmentOut, **PROBLEMS_404},
+    summary="Attach a file to a case",
+    openapi_extra={
+        "requestBody": {
+            "content": {"multipart/form-data": {"schema": {"required": [FILE_FIELD]}}},
+            "required": True,
+        }
+    },
+)
+def attach(
+    request: HttpRequest,
+    reference: str,
+    payload: Form[AttachmentIn],
+    file: File[UploadedFile] = None,
+) -> Written:
+    """One file (multipart/form-data, field ``file``) as a message of its own on the case
+    (``cases.services.share_files``): ``public`` (the default) shows it on the customer's case
+    page and emails them a link to it; ``internal`` keeps it for staff. The type is read from
+    the content; photos, PDF, office documents and plain text, up to the per-file, per-case
+    limits. A refused file is 422 with the reason's code: ``too_large``, ``type``,
+    ``unreadable``, ``case_full``, ``empty``. The file is checked after the answer (status
+    ``pending``): it can be downloaded once ``ready``. Needs cases:write."""
+    case = _case(reference)
+    dropped = oversized_uploads(request, FILE_FIELD)
+    if dropped:
+        # Too large to keep: dropped while the request was read (foundation.uploads).
+        raise ServiceRefusal(services.too_large_message(dropped[0]), code="too_large")
+    if file is None:
+        raise ApiProblem("invalid_request", detail=FILE_FIELD)
+    event = services.share_files(
+        case=case,
+        files=[services.IncomingFile(name=file.name or "", content=file)],
+        public=payload.visibility == "public",
+        body=payload.message,
+        actor=request.auth.user,
+        now=timezone.now(),
+    )
+    attachment = event.attached.attached[0]
+    return Written(201, AttachmentOut.from_orm(attachment), f"attachment:{attachment.key}")
+
+
+@router.get(
+    "/cases/{reference}/attachments",
+    auth=READ,
+    response={200: AttachmentList, **PROBLEMS_404},
+    summary="A case's files",
+)
+def list_attachments(request: HttpRequest, reference: str):
+    """Every file of the case's messages, oldest first, internal ones too (``visibility``
+    says which the customer sees), in whatever state they are. Needs cases:read."""
+    return {"items": list(selectors.case_attachments(_case(reference)))}
+
+
+@router.get(
+    "/cases/{reference}/attachments/{uuid:key}",
+    auth=READ,
+    response={**PROBLEMS_404, 409: Problem, 410: Problem},
+    summary="Download a case's file",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file, as a download (an image, written again from its "
+                "pixels, inline), with X-Content-Type-Options: nosniff.",
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def download_attachment(request: HttpRequest, reference: str, key: UUID) -> FileResponse:
+    """Only a checked file is served: one still being checked is 409
+    ``attachment_pending`` (with Retry-After), one the virus check held back is 410
+    ``attachment_quarantined``, one that could not be read 410 ``attachment_unreadable``.
+    Needs cases:read."""
+    attachment = selectors.case_attachment(_case(reference), key)
+    if attachment is None:
+        raise ApiProblem("not_found")
+    if attachment.status in _NOT_SERVED:
+        code, headers = _NOT_SERVED[attachment.status]
+        raise ApiProblem(code, headers=headers)
+    stream = selectors.open_attachment(attachment)
+    if stream is None:
+        raise ApiProblem("not_found")
+    return protected_file_response(
+        stream,
+        content_type=attachment.content_type,
+        filename=attachment.name,
+        inline=attachment.is_image,
+    )

@@ -3,6 +3,7 @@ own contract, version 1: tests/api/test_schema.py checks they are the models' ch
 
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal
+from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -26,6 +27,10 @@ Phase = Literal[
     "completed",
 ]
 Publication = Literal["draft", "scheduled", "published", "expired"]
+AttachmentStatus = Literal["pending", "ready", "quarantined", "failed"]
+AttachmentKind = Literal["image", "document", "text"]
+AttachmentSource = Literal["contact", "case_page", "desk", "email", "api"]
+Visibility = Literal["public", "internal"]
 ContactOutcomeKind = Literal[
     "limited",
     "status_link_sent",
@@ -150,6 +155,45 @@ class CaseOut(Schema):
         return case.reason.code
 
 
+class AttachmentOut(Schema):
+    id: UUID = Field(description="The file's key: GET …/attachments/{id} downloads it.")
+    name: str = Field(description="As downloaded: its extension is the type read from the content.")
+    content_type: str
+    kind: AttachmentKind
+    size: int = Field(description="Bytes (an image's after it was written again).")
+    status: AttachmentStatus = Field(
+        description="pending: being checked (not served yet); ready: served; quarantined: "
+        "held back by the virus check; failed: could not be read. Only ready files are served."
+    )
+    visibility: Visibility = Field(description="public: the customer sees it; internal: staff.")
+    source: AttachmentSource
+    created_at: datetime
+    processed_at: datetime | None
+
+    @staticmethod
+    def resolve_id(attachment) -> UUID:
+        return attachment.key
+
+    @staticmethod
+    def resolve_visibility(attachment) -> str:
+        return "public" if attachment.event.public else "internal"
+
+
+class AttachmentList(Schema):
+    items: list[AttachmentOut]
+
+
+class AttachmentIn(Schema):
+    visibility: Visibility = Field(
+        default="public",
+        description="public: on the customer's case page, and they are emailed a link to it; "
+        "internal: for staff only.",
+    )
+    message: Text(5000, min_length=0) = Field(
+        default="", description="Text shown with the file (plain text, the customer's language)."
+    )
+
+
 class CaseEventOut(Schema):
     kind: EventKind
     public: bool
@@ -159,6 +203,15 @@ class CaseEventOut(Schema):
     from_status: CaseStatus | Literal[""]
     to_status: CaseStatus | Literal[""]
     created_at: datetime
+    files: list[AttachmentOut] = Field(description="The files that came with this message.")
+
+    @staticmethod
+    def resolve_files(event) -> list:
+        files = getattr(event, "files", None)
+        if files is None:
+            attached = getattr(event, "attached", None)
+            files = attached.attached if attached is not None else []
+        return files
 
     @staticmethod
     def resolve_author(event) -> str:

@@ -2,6 +2,7 @@
 what the first request answered (``api.services.write_once``)."""
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from api import services
 from api.v1.auth import ApiProblem
+from foundation.uploads import OVERSIZED
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
@@ -52,7 +54,7 @@ def idempotent(handler: Callable[..., Written]) -> Callable[..., JsonResponse]:
                 idempotency_key=idempotency_key,
                 method=request.method or "POST",
                 path=request.path,
-                body=request.body,
+                body=_identity(request),
                 perform=perform,
                 now=timezone.now(),
             )
@@ -66,7 +68,38 @@ def idempotent(handler: Callable[..., Written]) -> Callable[..., JsonResponse]:
     return view
 
 
-def post(router: Router, path: str, *, response: dict, summary: str, **options) -> Callable:
+def _identity(request: HttpRequest) -> bytes:
+    """What makes two requests the same one for an Idempotency-Key: the body as sent; for a
+    multipart upload (Django streamed it to the upload handlers and kept no copy), its fields
+    and each file's field, name, size and SHA-256, and the names of files dropped as too
+    large."""
+    if not request.content_type.startswith("multipart/"):
+        return request.body
+    files = []
+    for field, uploads in sorted(request.FILES.lists()):
+        for upload in uploads:
+            digest = hashlib.sha256()
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            files.append([field, upload.name, upload.size, digest.hexdigest()])
+    identity = {
+        "fields": sorted(request.POST.lists()),
+        "files": files,
+        "dropped": sorted(getattr(request, OVERSIZED, [])),
+    }
+    return json.dumps(identity, sort_keys=True).encode()
+
+
+def post(
+    router: Router,
+    path: str,
+    *,
+    response: dict,
+    summary: str,
+    openapi_extra: dict | None = None,
+    **options,
+) -> Callable:
     """``router.post`` for a write: ``idempotent``, with the header in its OpenAPI schema.
     Every POST of the API is declared through this."""
 
@@ -75,7 +108,7 @@ def post(router: Router, path: str, *, response: dict, summary: str, **options) 
             path,
             response=response,
             summary=summary,
-            openapi_extra=_idempotency_header(),
+            openapi_extra={**(openapi_extra or {}), **_idempotency_header()},
             **options,
         )
         return operation(idempotent(handler))

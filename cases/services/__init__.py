@@ -16,6 +16,7 @@ from cases.services.attachments import (
     RefusedFile,
     attach_files,
     claim_staged_files,
+    move_attachments,
     process_attachment,
     stage_files,
     sweep_attachment_files,
@@ -45,6 +46,7 @@ from cases.services.lifecycle import (
     reply_to_customer,
     send_pending_updates,
     set_customer_updates,
+    share_files,
     tell_cases_about_incidents,
 )
 from cases.services.link_requests import (
@@ -82,6 +84,7 @@ __all__ = [
     "grant_session_access",
     "grant_submission_access",
     "issue_access_link",
+    "move_attachments",
     "open_case",
     "process_attachment",
     "rate_case",
@@ -98,6 +101,7 @@ __all__ = [
     "send_customer_notice",
     "send_pending_updates",
     "set_customer_updates",
+    "share_files",
     "stage_files",
     "submit_contact",
     "sweep_attachment_files",

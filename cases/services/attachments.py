@@ -21,7 +21,7 @@ import io
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -31,10 +31,9 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage, storages
 from django.db import models, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from cases.models import Attachment, Case, CaseEvent
-from cases.selectors import attachment_limits, human_size, staged_files, upload_token
+from cases.selectors import attachment_limits, refusal_message, staged_files, upload_token
 from foundation import files
 from foundation.queueing import enqueue_after_commit
 from foundation.virus_scan import ScannerUnavailable, VirusScanner, scanner_from_url
@@ -76,11 +75,14 @@ class IncomingFile:
 
 @dataclass(frozen=True)
 class RefusedFile:
-    """A file that was not attached, with why (``code``) in words for the sender."""
+    """A file that was not attached, with why (``code``, and what the check found:
+    ``params``) and that in words for the sender (``message``, the active language;
+    ``selectors.refusal_message`` says it again in another)."""
 
     name: str
     code: str  # empty, too_large, type, unreadable, too_many, message_full, case_full
     message: str
+    params: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,17 +92,8 @@ class AttachedFiles:
 
 
 def too_large_message(name: str, size: int | None = None) -> str:
-    limit = human_size(settings.ATTACHMENT_MAX_FILE_BYTES)
-    if size is None:
-        return _("“%(name)s” is larger than %(limit)s, the most one file can be.") % {
-            "name": name,
-            "limit": limit,
-        }
-    return _("“%(name)s” is %(size)s; one file can be up to %(limit)s.") % {
-        "name": name,
-        "size": human_size(size),
-        "limit": limit,
-    }
+    params = {"name": name, "limit": settings.ATTACHMENT_MAX_FILE_BYTES}
+    return refusal_message("too_large", params if size is None else {**params, "size": size})
 
 
 @dataclass(frozen=True)
@@ -131,71 +124,40 @@ def check_files(
     refused: list[RefusedFile] = []
     count, total = files_before, bytes_before
 
-    def refuse(item: IncomingFile, code: str, message: str) -> None:
-        refused.append(RefusedFile(name=item.name, code=code, message=message))
+    def refuse(item: IncomingFile, code: str, **params) -> None:
+        params = {"name": item.name, **params}
+        refused.append(
+            RefusedFile(
+                name=item.name, code=code, message=refusal_message(code, params), params=params
+            )
+        )
 
     for item in incoming:
-        name = item.name or _("(no name)")
         size = _size_of(item.content)
         if size == 0:
-            refuse(item, "empty", _("“%(name)s” is empty.") % {"name": name})
+            refuse(item, "empty")
             continue
         if size > limits.max_file:
-            refuse(item, "too_large", too_large_message(name, size))
+            refuse(item, "too_large", size=size, limit=limits.max_file)
             continue
         file_type = files.sniff(files.read_head(item.content))
         if file_type is None:
-            refuse(
-                item,
-                "type",
-                _(
-                    "“%(name)s” is not a kind of file we accept. Send photos or screenshots "
-                    "(JPEG, PNG, GIF, WebP), PDF, office documents or plain text."
-                )
-                % {"name": name},
-            )
+            refuse(item, "type")
             continue
         if file_type.kind == "image":
             try:
                 files.image_size(item.content, max_pixels=settings.ATTACHMENT_MAX_IMAGE_PIXELS)
             except files.UnreadableImage:
-                refuse(
-                    item,
-                    "unreadable",
-                    _("“%(name)s” does not open as an image: it may be damaged, or too big.")
-                    % {"name": name},
-                )
+                refuse(item, "unreadable")
                 continue
         if count + 1 > limits.max_files:
-            refuse(
-                item,
-                "too_many",
-                _("“%(name)s” was not added: one message can carry up to %(count)s files.")
-                % {"name": name, "count": limits.max_files},
-            )
+            refuse(item, "too_many", count=limits.max_files)
             continue
         if total + size > limits.max_message:
-            refuse(
-                item,
-                "message_full",
-                _("“%(name)s” was not added: the files of one message can add up to %(limit)s.")
-                % {"name": name, "limit": human_size(limits.max_message)},
-            )
+            refuse(item, "message_full", limit=limits.max_message)
             continue
         if case_bytes + total + size - bytes_before > limits.max_case:
-            refuse(
-                item,
-                "case_full",
-                _(
-                    "“%(name)s” was not added: the files of one case can add up to %(limit)s, "
-                    "and this case already holds %(used)s."
-                )
-                % {
-                    "name": name,
-                    "limit": human_size(limits.max_case),
-                    "used": human_size(case_bytes),
-                },
-            )
+            refuse(item, "case_full", limit=limits.max_case, used=case_bytes)
             continue
         accepted.append(_Checked(item, file_type, size))
         count, total = count + 1, total + size
@@ -361,6 +323,16 @@ def claim_staged_files(
             claimed.append(attachment)
             enqueue_after_commit(PROCESS_TASK, attachment.pk)
     return claimed
+
+
+def move_attachments(*, keys: Sequence[str], event: CaseEvent) -> list[Attachment]:
+    """Give the files ``keys`` of ``event``'s case to ``event``: a held email's files, kept
+    on a staff note until staff accept the email as the customer's message, then go with
+    that message (seen as it is seen), and still count once against the case's limit.
+    Files of another case are left alone. Returns those that are now ``event``'s."""
+    files = Attachment.objects.filter(case_id=event.case_id, key__in=list(keys))
+    files.exclude(event=event).update(event=event)
+    return list(files)
 
 
 # --- Checking them (the task) ---------------------------------------------------------------

@@ -342,6 +342,49 @@ def add_internal_note(*, case: Case, body: str, actor: AbstractBaseUser | None) 
 
 
 @transaction.atomic
+def share_files(
+    *,
+    case: Case,
+    files: Sequence[IncomingFile],
+    public: bool,
+    actor: AbstractBaseUser | None,
+    body: str = "",
+    source: str = Attachment.Source.API,
+    now: datetime | None = None,
+) -> CaseEvent:
+    """Files from our side of the case (another system's invoice, a label) as a message of
+    their own, with ``body`` if given: public, the customer sees them on the case page and is
+    emailed at once (the email names them and links to the page, as a reply's does); or
+    internal, a note whose files only staff see. The case's status and its first response
+    are left as they are: a file is not an answer.
+
+    Each file goes through ``attach_files`` (type from the content, the limits, processing
+    after commit); ``event.attached`` says what was attached and refused. When none could
+    be attached, nothing is written: ``ValidationError`` with the first refusal's code
+    (``too_large``, ``type``, ``case_full`` ...), every refusal in its messages.
+    """
+    if not files and not body.strip():
+        raise ValidationError(_("Send a file."), code="empty")
+    now = now or timezone.now()
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    kind = CaseEvent.Kind.PUBLIC_REPLY if public else CaseEvent.Kind.INTERNAL_NOTE
+    event = _event(case, kind, actor=actor, public=public, body=body.strip(), created_at=now)
+    _with_files(event, token="", files=files, source=source, actor=actor, now=now)
+    if files and not event.attached.attached:
+        # Every file refused: no empty message (the caller's transaction is undone).
+        raise ValidationError(
+            [
+                ValidationError(refused.message, code=refused.code)
+                for refused in event.attached.refused
+            ]
+        )
+    if public:
+        _customer_should_hear(case, now)
+        enqueue_after_commit("cases.tasks.send_case_update", case.pk)
+    return event
+
+
+@transaction.atomic
 def change_case_status(
     *, case: Case, status: str, actor: AbstractBaseUser | None, now: datetime | None = None
 ) -> Case:

@@ -309,16 +309,26 @@ def hand_over_attachments(
     task). Each file is recorded on the row, attached or refused with why (refusals also in
     ``detail``, for staff); a refused file is no error, and the original stays in
     ``message.raw``. Files already attached from this message to ``event`` are not attached
-    again."""
+    again, and those it already left on the same case (a held message's, on the staff note)
+    are moved to ``event``, not copied."""
     if event is None:
         event = case.events.filter(kind=CaseEvent.Kind.OPENED).first()
     if not attachments or event is None:
         message.attachments = attachment_rows(attachments)
         return
-    if any(row.get("event") == event.pk for row in message.attachments or []):
+    earlier = message.attachments or []
+    if any(row.get("event") == event.pk for row in earlier):
         return  # handed over already (a second run of the same decision)
     rows = []
-    for item in attachments:
+    for position, item in enumerate(attachments):
+        before = earlier[position] if position < len(earlier) else {}
+        if before.get("attachment") and before.get("name") == item.name:
+            # Already on this case, for staff only (the held email's note): the accepted
+            # message takes that very file, which is not copied and so counts once.
+            moved = cases_services.move_attachments(keys=[before["attachment"]], event=event)
+            if moved:
+                rows.append(before | {"event": event.pk})
+                continue
         # One file at a time, so each row says what became of its file; the limits still
         # count the files attached before it to the same message (same transaction).
         result = cases_services.attach_files(
@@ -332,7 +342,9 @@ def hand_over_attachments(
         if result.attached:
             row["attachment"] = str(result.attached[0].key)
         for refusal in result.refused:
-            row |= {"refused": refusal.code, "reason": refusal.message}
+            # The code and what the check found, not words: the admin says it in the
+            # language of the member of staff who reads it (inbound.selectors.file_rows).
+            row |= {"refused": refusal.code, "params": refusal.params}
         rows.append(row)
     message.attachments = rows
 

@@ -28,8 +28,8 @@ from notifications.models import (
 )
 from notifications.selectors import load_calendar
 from notifications.services.incidents import mail_incident_followers
-from notifications.services.outbox import queue_email, queue_sending
-from notifications.services.subscribers import unsubscribe_url
+from notifications.services.outbox import link_placeholder, queue_email, queue_sending
+from notifications.services.subscribers import MANAGE_LINK_SCOPE
 
 PLAN_BATCH_SIZE = 500
 # Queued by name (foundation.queueing): notifications.tasks imports the services.
@@ -547,7 +547,9 @@ def plan_dispatch(*, dispatch_id: int) -> int:
                 language=subscriber.language,
                 subject=dispatch.subjects.get(subscriber.language, ""),
                 dispatch=dispatch,
-                unsubscribe_url=unsubscribe_url(subscriber),
+                # A placeholder, not the link: the outbox mints it as it sends (no row
+                # holds a link that works).
+                unsubscribe_url=link_placeholder(MANAGE_LINK_SCOPE, subscriber.pk),
             )
             for subscriber in matching_subscribers(dispatch.announcement, batch)
         ]

@@ -68,17 +68,32 @@ class LinkUnavailable(Exception):
 
 _LINK_PLACEHOLDER = re.compile(r"%%LINK:([a-z][a-z-]*):([0-9]{1,18})%%")
 _link_minters: dict[str, Callable[..., str | None]] = {}
+# Minters of many links at once: (object id, recipient) pairs in, {pair: link} out.
+_many_link_minters: dict[str, Callable[..., dict[tuple[int, str], str]]] = {}
+# Minted for one chunk: {(placeholder, recipient): link}.
+MintedLinks = dict[tuple[str, str], str]
 
 
-def register_link_minter(scope: str, mint: Callable[..., str | None]) -> None:
+def register_link_minter(
+    scope: str,
+    mint: Callable[..., str | None],
+    *,
+    mint_many: Callable[..., dict[tuple[int, str], str]] | None = None,
+) -> None:
     """``mint(object_id, now=..., recipient=...)`` returns a fresh absolute link, or None if it
     cannot, or if the object is not ``recipient``'s: a placeholder can sit in text someone
     typed (a subject the acknowledgement echoes), and must never mail a link to another
     person's case or subscription.
 
+    ``mint_many(pairs, now=...)``, for a scope whose links fill fan-out rows, mints the links
+    of a whole chunk in one query: ``pairs`` are (object id, recipient), and the answer holds
+    a link only for each pair whose object is the recipient's (the same rule).
+
     Apps register theirs in ``AppConfig.ready()``, so the outbox never imports them.
     """
     _link_minters[scope] = mint
+    if mint_many is not None:
+        _many_link_minters[scope] = mint_many
 
 
 def link_placeholder(scope: str, object_id: int) -> str:
@@ -91,10 +106,13 @@ def link_placeholder(scope: str, object_id: int) -> str:
 _LINKED_FIELDS = ("body_text", "body_html", "unsubscribe_url")
 
 
-def _with_minted_links(message: OutgoingMessage, *, now: datetime) -> OutgoingMessage:
+def _with_minted_links(
+    message: OutgoingMessage, *, now: datetime, chunk_links: MintedLinks | None = None
+) -> OutgoingMessage:
     """A copy of ``message`` whose link placeholders are fresh links; never saved.
 
-    Only rows that hold a placeholder pay for it (a fan-out row's body is empty).
+    Only rows that hold a placeholder pay for it. ``chunk_links`` are the links minted for
+    the rows of a chunk at once (``_mint_chunk_links``); any other is minted here.
     """
     if not any("%%LINK:" in getattr(message, name) for name in _LINKED_FIELDS):
         return message
@@ -103,12 +121,10 @@ def _with_minted_links(message: OutgoingMessage, *, now: datetime) -> OutgoingMe
     def mint(match: re.Match) -> str:
         placeholder = match.group(0)
         if placeholder not in minted:
+            link = (chunk_links or {}).get((placeholder, message.recipient))
             minter = _link_minters.get(match.group(1))
-            link = (
-                minter(int(match.group(2)), now=now, recipient=message.recipient)
-                if minter is not None
-                else None
-            )
+            if link is None and minter is not None:
+                link = minter(int(match.group(2)), now=now, recipient=message.recipient)
             if not link:
                 raise LinkUnavailable(placeholder)
             minted[placeholder] = link
@@ -118,6 +134,22 @@ def _with_minted_links(message: OutgoingMessage, *, now: datetime) -> OutgoingMe
     for name in _LINKED_FIELDS:
         setattr(rendered, name, _LINK_PLACEHOLDER.sub(mint, getattr(message, name)))
     return rendered
+
+
+def _mint_chunk_links(messages: list[OutgoingMessage], *, now: datetime) -> MintedLinks:
+    """The links of the fan-out rows of a chunk (an unsubscribe link that is a placeholder
+    alone), minted with one query per scope: a fan-out row stores no working link, and
+    minting it row by row would cost the fan-out a query per email."""
+    wanted: dict[str, list[tuple[int, str]]] = {}
+    for message in messages:
+        match = _LINK_PLACEHOLDER.fullmatch(message.unsubscribe_url)
+        if match is not None and match.group(1) in _many_link_minters:
+            wanted.setdefault(match.group(1), []).append((int(match.group(2)), message.recipient))
+    links: MintedLinks = {}
+    for scope, pairs in wanted.items():
+        for (object_id, recipient), link in _many_link_minters[scope](pairs, now=now).items():
+            links[(link_placeholder(scope, object_id), recipient)] = link
+    return links
 
 
 def _single_line(text: str) -> str:
@@ -336,7 +368,7 @@ class _Prototypes:
             and not message.body_html
             and not message.headers
             and message.unsubscribe_url
-            and "%%LINK:" not in message.unsubscribe_url  # minted per message: built
+            and "%%LINK:" not in message.unsubscribe_url  # given a row's minted copy only
         ):
             return None
         key = (message.dispatch_id, message.language, message.subject)
@@ -484,18 +516,20 @@ def deliver_message(*, message_id: int, connection=None) -> str:
     return _send_claimed(message, connection)
 
 
-def _send_claimed(message: OutgoingMessage, connection, prototypes=None) -> str:
+def _send_claimed(
+    message: OutgoingMessage, connection, prototypes=None, chunk_links: MintedLinks | None = None
+) -> str:
     """Send a row this worker holds (status sending) and record the outcome at once."""
     try:
-        rendered = prototypes.render(message) if prototypes is not None else None
+        # Links are minted here, right before the server takes the message: the text with a
+        # live link exists only in this worker's memory and in the message sent.
+        sendable = _with_minted_links(message, now=timezone.now(), chunk_links=chunk_links)
+        rendered = prototypes.render(sendable) if prototypes is not None else None
         if rendered is not None and connection.connection is not None:
             sender, raw = rendered
             # What Django's SMTP backend does with an open connection, minus rebuilding it.
             connection.connection.sendmail(sender, [message.recipient], raw)
         else:
-            # Links are minted here, right before the server takes the message: the text with
-            # a live link exists only in this worker's memory and in the message sent.
-            sendable = _with_minted_links(message, now=timezone.now())
             build_email(sendable, connection=connection).send()
     except Exception as error:
         outcome = _classify(error)
@@ -623,6 +657,10 @@ def deliver_messages(*, message_ids: list[int]) -> dict[str, int]:
     if not messages:
         return outcomes
     suppressed = _suppressed([message.recipient for message in messages])
+    chunk_links = _mint_chunk_links(
+        [message for message in messages if not _blocked(message, suppressed)],
+        now=claimed_at,
+    )
     connection = get_connection()
     try:
         connection.open()
@@ -642,7 +680,7 @@ def deliver_messages(*, message_ids: list[int]) -> dict[str, int]:
                 outcomes["failed"] += 1
                 continue
             try:
-                outcome = _send_claimed(message, connection, prototypes)
+                outcome = _send_claimed(message, connection, prototypes, chunk_links)
             except TransientSendError:
                 outcome = "retry"
             if outcome == "failed":

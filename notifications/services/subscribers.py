@@ -89,6 +89,23 @@ def mint_manage_link(
     return unsubscribe_url(subscriber) if subscriber is not None else None
 
 
+def mint_manage_links(
+    pairs: list[tuple[int, str]], *, now: datetime | None = None
+) -> dict[tuple[int, str], str]:
+    """``mint_manage_link`` for a fan-out chunk: the links of the (subscriber id, recipient)
+    pairs whose subscriber writes from that recipient address, in one query."""
+    subscribers = Subscriber.objects.filter(pk__in={pk for pk, _recipient in pairs}).only(
+        "pk", "email", "language"
+    )
+    by_id = {subscriber.pk: subscriber for subscriber in subscribers}
+    links = {}
+    for pk, recipient in pairs:
+        subscriber = by_id.get(pk)
+        if subscriber is not None and subscriber.email.lower() == recipient.strip().lower():
+            links[(pk, recipient)] = unsubscribe_url(subscriber)
+    return links
+
+
 def _normalise(email: str) -> str:
     return email.strip().lower()
 

@@ -39,16 +39,26 @@ class ApiClient:
         headers = {"authorization": f"Bearer {key}"} if key else {}
         return self.client.get(f"/api/v1{path}", params, headers=headers)
 
-    def post(self, path: str, body=None, *, key: str | None, idempotency_key: str | None = "new"):
+    @staticmethod
+    def _headers(key: str | None, idempotency_key: str | None) -> dict:
         headers = {"authorization": f"Bearer {key}"} if key else {}
         if idempotency_key == "new":
             idempotency_key = str(uuid.uuid4())
         if idempotency_key is not None:
             headers["idempotency-key"] = idempotency_key
+        return headers
+
+    def post(self, path: str, body=None, *, key: str | None, idempotency_key: str | None = "new"):
+        headers = self._headers(key, idempotency_key)
         data = body if isinstance(body, (bytes, str)) else json.dumps(body or {})
         return self.client.post(
             f"/api/v1{path}", data, content_type="application/json", headers=headers
         )
+
+    def upload(self, path: str, fields: dict, *, key: str | None, idempotency_key="new"):
+        """A multipart/form-data POST: ``fields`` may hold open files or SimpleUploadedFile."""
+        headers = self._headers(key, idempotency_key)
+        return self.client.post(f"/api/v1{path}", fields, headers=headers)
 
 
 @pytest.fixture

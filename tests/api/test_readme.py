@@ -7,13 +7,15 @@ import sys
 
 import pytest
 
-from cases.models import Case, CustomerNotice
-from notifications.models import OutgoingMessage
+from cases.models import Attachment, Case, CustomerNotice
 from notifications.services import announcements
 from tests.conftest import ROOT
 from tests.factories import AnnouncementFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("attachments_folder"),
+]
 
 
 def _example() -> str:
@@ -30,16 +32,23 @@ def _run(live_server, key: str) -> str:
     return result.stdout
 
 
-def test_the_readme_script_opens_one_case_and_tells_one_delay_however_often_it_runs(
+def test_the_readme_script_opens_one_case_tells_one_delay_attaches_one_invoice_however_often(
     live_server, key, reason
 ):
     first = _run(live_server, key)
     again = _run(live_server, key)
 
     case, notice = Case.objects.get(), CustomerNotice.objects.get()
-    assert first == again == f"201 opened {case.reference}\n201 {notice.pk}\n"
+    invoice = Attachment.objects.get()
+    assert (
+        first
+        == again
+        == (f"201 opened {case.reference}\n201 {notice.pk}\n201 factura-P-123456.pdf\n")
+    )
     assert case.customer_email == notice.customer_email == "ana@example.com"
-    assert OutgoingMessage.objects.filter(recipient="ana@example.com").count() == 2
+    assert invoice.case == case and invoice.event.public
+    assert invoice.content_type == "application/pdf"
+    assert invoice.event.body == "Aquí tienes la factura de tu pedido."
 
 
 def test_the_readme_script_opens_the_case_past_a_live_incident(live_server, key, reason):

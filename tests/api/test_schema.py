@@ -5,7 +5,7 @@ from openapi_spec_validator import validate
 
 from api.models import Scope
 from api.v1 import schemas
-from cases.models import Case, CaseEvent
+from cases.models import Attachment, Case, CaseEvent
 from cases.services import ContactOutcome
 from notifications.models import Announcement
 
@@ -18,6 +18,9 @@ OPERATIONS = {
     ("post", "/api/v1/cases/{reference}/replies"),
     ("post", "/api/v1/cases/{reference}/notes"),
     ("post", "/api/v1/cases/{reference}/status"),
+    ("post", "/api/v1/cases/{reference}/attachments"),
+    ("get", "/api/v1/cases/{reference}/attachments"),
+    ("get", "/api/v1/cases/{reference}/attachments/{key}"),
     ("get", "/api/v1/contact-reasons"),
     ("get", "/api/v1/kb/articles/{language}/{slug}"),
     ("get", "/api/v1/kb/search"),
@@ -79,4 +82,7 @@ def test_the_apis_words_are_the_models_choices():
     assert set(schemas.Phase.__args__) == set(Announcement.Phase.values)
     assert set(schemas.Publication.__args__) == set(Announcement.Publication.values)
     assert set(schemas.ContactOutcomeKind.__args__) == set(ContactOutcome.Kind)
+    assert set(schemas.AttachmentStatus.__args__) == set(Attachment.Status.values)
+    assert set(schemas.AttachmentKind.__args__) == set(Attachment.Kind.values)
+    assert set(schemas.AttachmentSource.__args__) == set(Attachment.Source.values)
     assert {Scope.CASES_READ, Scope.CASES_WRITE, Scope.NOTICES_WRITE, Scope.KB_READ} <= set(Scope)

@@ -30,6 +30,20 @@ STAFF_PASSWORD = "correct horse battery staple"  # tests.factories.UserFactory's
 # The sizes of issue 14's walk-through: a desktop and a phone (pass as open_tab(viewport=...)).
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+# A journey walked in both languages on both screens, each pairing once.
+EVERY_LANGUAGE_AND_SCREEN = pytest.mark.parametrize(
+    ("language", "size"),
+    [("es", "desktop"), ("en", "phone"), ("en", "desktop"), ("es", "phone")],
+    ids=["es-desktop", "en-phone", "en-desktop", "es-phone"],
+)
+
+
+def screen(size: str) -> dict:
+    """open_tab's options for a "desktop" or a "phone" (touch, mobile viewport)."""
+    if size == "phone":
+        return {"viewport": PHONE, "is_mobile": True, "has_touch": True}
+    return {"viewport": DESKTOP}
+
 
 # --- Untranslated strings -------------------------------------------------------------------
 

@@ -13,14 +13,14 @@ from playwright.sync_api import expect
 from cases.models import Attachment, Case
 from tests import files
 from tests.browser.support import (
-    DESKTOP,
+    EVERY_LANGUAGE_AND_SCREEN,
     LOCALES,
-    PHONE,
     STAFF_PASSWORD,
     Tab,
     in_language,
     link_in,
     log_in,
+    screen,
     text_of,
     wait_for_mail,
 )
@@ -65,19 +65,13 @@ def wait_until_drawn(tab: Tab) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("language", "size"),
-    [("es", "desktop"), ("en", "phone"), ("en", "desktop"), ("es", "phone")],
-    ids=["es-desktop", "en-phone", "en-desktop", "es-phone"],
-)
+@EVERY_LANGUAGE_AND_SCREEN
 def test_a_photo_from_the_contact_form_reaches_the_case_page_and_the_desk(
     open_tab, shop, agent, site_worker, smtp_sink, language, size
 ):
     t = lambda text: in_language(language, text)  # noqa: E731
     words = WORDS[language]
-    viewport = PHONE if size == "phone" else DESKTOP
-    options = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
-    tab = open_tab(language, who=f"customer-{size}", viewport=viewport, **options)
+    tab = open_tab(language, who=f"customer-{size}", **screen(size))
     page = tab.page
 
     # 1. The contact form, with a program posing as a PDF beside the photo.
@@ -129,9 +123,7 @@ def test_a_photo_from_the_contact_form_reaches_the_case_page_and_the_desk(
     assert photo.headers["x-content-type-options"] == "nosniff"
 
     # 3. Staff see it on the desk and answer with a PDF.
-    staff = open_tab(
-        language, who=f"staff-{size}", locale=LOCALES[language], viewport=viewport, **options
-    )
+    staff = open_tab(language, who=f"staff-{size}", locale=LOCALES[language], **screen(size))
     desk = staff.page
     staff.goto(f"/{language}/desk/cases/{case.reference}/")
     log_in(staff, agent.username, STAFF_PASSWORD)

@@ -4,6 +4,7 @@ review actions only for desk staff."""
 import pytest
 
 from inbound.models import InboundMessage
+from tests import files
 from tests.factories import StaffFactory, UserFactory, grant
 from tests.inbound.conftest import case_mail
 from tests.inbound.mail import compose, reply_to
@@ -74,3 +75,24 @@ def test_the_detail_page_shows_the_headers_as_text(client, deliver, other_reason
     assert page.status_code == 200
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+@pytest.mark.usefixtures("attachments_folder")
+def test_a_refused_file_is_said_in_the_language_of_the_staff_reading_it(client, make_case, deliver):
+    case = make_case()
+    message = deliver(
+        reply_to(
+            case_mail(case),
+            text="La factura.",
+            attachments=(("factura.pdf", "application/pdf", files.program()),),
+        )
+    )
+    assert message.attachments[0]["refused"] == "type"  # stored as a code, not words
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = f"/admin/inbound/inboundmessage/{message.pk}/change/"
+
+    spanish = client.get(page, headers={"accept-language": "es"})
+    english = client.get(page, headers={"accept-language": "en"})
+
+    assert "«factura.pdf» no es un tipo de archivo que aceptemos" in spanish.text
+    assert "“factura.pdf” is not a kind of file we accept" in english.text

@@ -92,7 +92,7 @@ def test_a_program_posing_as_a_pdf_is_refused_and_recorded_and_the_reply_still_l
     assert kept.name == "foto.png"
     refused, accepted = message.attachments
     assert refused["name"] == "factura.pdf" and refused["refused"] == "type"
-    assert "factura.pdf" in refused["reason"] and "attachment" not in refused
+    assert refused["params"] == {"name": "factura.pdf"} and "attachment" not in refused
     assert accepted["attachment"] == str(kept.key)
     assert "files refused: factura.pdf (type)" in message.detail
 
@@ -153,3 +153,37 @@ def test_processing_a_message_twice_attaches_its_files_once(make_case):
     assert tasks.process_inbound_message(stored_message.message.pk) == Status.PROCESSED
     assert tasks.process_inbound_message(stored_message.message.pk) == "skipped"
     assert Attachment.objects.filter(case=case).count() == 1
+
+
+@pytest.mark.django_db
+def test_accepting_held_mail_moves_its_files_to_the_message_and_they_count_once(
+    make_case, deliver, settings
+):
+    case = make_case()
+    photo, invoice = files.screenshot_png(), files.pdf()
+    raw = reply_to(
+        case_mail(case),
+        text="Te escribo desde el trabajo, con la foto y la factura.",
+        sender="ana@acme.test",
+        attachments=(
+            ("foto.png", "image/png", photo),
+            ("factura.pdf", "application/pdf", invoice),
+        ),
+    )
+    message = deliver(raw)
+    held = list(Attachment.objects.filter(case=case).order_by("pk"))
+    assert [a.event.kind for a in held] == [CaseEvent.Kind.INTERNAL_NOTE] * 2
+    # The case's limit has room for these two files once, not twice.
+    settings.ATTACHMENT_MAX_CASE_BYTES = len(photo) + len(invoice) + 10
+
+    services.accept_held_message(message_id=message.pk, actor=None)
+
+    message.refresh_from_db()
+    event = message.case_event
+    assert event.kind == CaseEvent.Kind.CUSTOMER_MESSAGE and event.public
+    now_on_case = list(Attachment.objects.filter(case=case).order_by("pk"))
+    assert [a.pk for a in now_on_case] == [a.pk for a in held]  # the same files, not copies
+    assert {a.event_id for a in now_on_case} == {event.pk}
+    assert [row["attachment"] for row in message.attachments] == [str(a.key) for a in held]
+    assert all(row["event"] == event.pk and "refused" not in row for row in message.attachments)
+    assert "refused" not in message.detail
