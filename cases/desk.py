@@ -1,5 +1,7 @@
 """The staff desk (/desk/): the queue, a case, replies, notes, status and assignment."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -84,8 +86,11 @@ def _case_or_404(reference: str) -> Case:
     return case
 
 
-def _detail_context(request: HtmxHttpRequest, case: Case, **forms) -> dict:
-    article_query = ArticleSearchForm(request.GET).query()
+def _detail_context(
+    request: HtmxHttpRequest, case: Case, article_query: str | None = None, **forms
+) -> dict:
+    if article_query is None:
+        article_query = ArticleSearchForm(request.GET).query()
     reply_form = forms.get("reply_form")
     if reply_form is None:
         text = selectors.reply_draft(user_id=request.user.pk, case_id=case.pk)
@@ -98,6 +103,7 @@ def _detail_context(request: HtmxHttpRequest, case: Case, **forms) -> dict:
         "article_query": article_query,
         "articles": selectors.desk_article_search(article_query, case.language),
         "reply_form": reply_form,
+        "draft_version": selectors.draft_version(user_id=request.user.pk, case_id=case.pk),
         "note_form": forms.get("note_form") or NoteForm(),
         "status_form": StatusForm(initial={"status": case.status}),
         "statuses": selectors.desk_status_choices(),
@@ -209,9 +215,19 @@ def case_draft(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Keep the reply box's text (htmx on input, or the "Save draft" button without it; with
     ``quiet``, desk.js's beacon as the page closes, which wants no answer and no message)."""
     case = _case_or_404(reference)
-    draft = desk_services.save_reply_draft(
-        user=request.user, case=case, body=DraftForm(request.POST).text()
-    )
+    form = DraftForm(request.POST)
+    try:
+        draft = desk_services.save_reply_draft(
+            user=request.user, case=case, body=form.text(), based_on=form.version()
+        )
+    except ValidationError as error:
+        if request.POST.get("quiet"):
+            return HttpResponse(status=204)
+        if request.htmx:
+            context = {"refused": " ".join(error.messages)}
+            return render(request, "cases/desk/partials/draft_saved.html", context)
+        # Without JavaScript: the page again, the text still in its box.
+        return _page_keeping_the_box(request, case, error, body=form.text())
     if request.POST.get("quiet"):
         return HttpResponse(status=204)
     if request.htmx:
@@ -220,13 +236,39 @@ def case_draft(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     return redirect("cases:desk_case", reference=reference)
 
 
+def _page_keeping_the_box(
+    request: HtmxHttpRequest,
+    case: Case,
+    error: ValidationError | None,
+    *,
+    body: str,
+    token: str = "",
+    article_query: str = "",
+) -> HttpResponse:
+    """The case page drawn as the answer to a post of its reply box, holding what the box had:
+    its text, the files it had kept and the status chosen."""
+    if error is not None:
+        messages.error(request, " ".join(error.messages))
+    initial = {"body": body, "status": request.POST.get("status", "")}
+    if token:
+        initial["upload_token"] = token
+    context = _detail_context(
+        request, case, article_query=article_query, reply_form=ReplyForm(initial=initial)
+    )
+    return render(request, "cases/desk/case_detail.html", context)
+
+
 @require_POST
 @staff_permission_required(CHANGE)
 def case_insert(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    """Add a saved reply or a link to an article at the end of the reply box, kept as a draft.
+    """Add a saved reply or a link to an article at the end of the reply box, kept as a draft;
+    or, with ``find``, look for articles to link, the box kept as a draft meanwhile.
 
-    What the insert buttons do without JavaScript (desk.js puts the text in where the cursor
-    is, in the page, and the draft follows as the person types).
+    What the insert buttons and "Find articles" do without JavaScript (desk.js puts the text
+    in where the cursor is, in the page, and htmx finds articles without touching the box).
+    The page follows by a redirect; drawn in answer instead when that would lose something:
+    files the box had kept (their one-time token is no query string's business) or a text
+    that could not be kept as a draft.
     """
     case = _case_or_404(reference)
     form = InsertForm(request.POST)
@@ -236,14 +278,27 @@ def case_insert(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     ) or selectors.article_link_text(form.cleaned_data.get("article"))
     if addition:
         body = selectors.with_text_added(body, addition)
-        desk_services.save_reply_draft(user=request.user, case=case, body=body)
+    refused = None
+    if addition or "find" in request.POST:
+        try:
+            desk_services.save_reply_draft(
+                user=request.user, case=case, body=body, based_on=form.version()
+            )
+        except ValidationError as error:
+            refused = error
     # The reply box is drawn again: the files it had picked or kept stay with it.
     token = with_kept_files_token(request.POST, "upload_token")["upload_token"][:64]
     keep_uploads(request, token, source=Attachment.Source.DESK, case=case, actor=request.user)
+    query = form.article_query()
     if request.htmx:
         reply_form = ReplyForm(initial={"body": body, "upload_token": token})
         return _after_change(request, reference, reply_form=reply_form)
-    return redirect(reverse("cases:desk_case", kwargs={"reference": reference}) + "#reply")
+    if refused is not None or selectors.staged_files(token):
+        return _page_keeping_the_box(
+            request, case, refused, body=body, token=token, article_query=query
+        )
+    url = reverse("cases:desk_case", kwargs={"reference": reference})
+    return redirect(url + (f"?{urlencode({'articles': query})}" if query else "") + "#reply")
 
 
 @require_http_methods(["GET", "POST"])
