@@ -226,14 +226,26 @@ def case_draft(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         if request.htmx:
             context = {"refused": " ".join(error.messages)}
             return render(request, "cases/desk/partials/draft_saved.html", context)
-        # Without JavaScript: the page again, the text still in its box.
-        return _page_keeping_the_box(request, case, error, body=form.text())
+        # Without JavaScript: the page again, the text (and any files) still in its box.
+        token = _keep_box_files(request, case)
+        return _page_keeping_the_box(request, case, error, body=form.text(), token=token)
     if request.POST.get("quiet"):
         return HttpResponse(status=204)
     if request.htmx:
         return render(request, "cases/desk/partials/draft_saved.html", {"draft": draft})
     messages.success(request, _("Draft saved."))
+    # Without JavaScript the button posts the whole box: files picked stay with it.
+    token = _keep_box_files(request, case)
+    if selectors.staged_files(token):
+        return _page_keeping_the_box(request, case, None, body=form.text(), token=token)
     return redirect("cases:desk_case", reference=reference)
+
+
+def _keep_box_files(request: HtmxHttpRequest, case: Case) -> str:
+    """Keep the files the reply box brought under its one-time token; the token."""
+    token = with_kept_files_token(request.POST, "upload_token")["upload_token"][:64]
+    keep_uploads(request, token, source=Attachment.Source.DESK, case=case, actor=request.user)
+    return token
 
 
 def _page_keeping_the_box(
@@ -287,8 +299,7 @@ def case_insert(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         except ValidationError as error:
             refused = error
     # The reply box is drawn again: the files it had picked or kept stay with it.
-    token = with_kept_files_token(request.POST, "upload_token")["upload_token"][:64]
-    keep_uploads(request, token, source=Attachment.Source.DESK, case=case, actor=request.user)
+    token = _keep_box_files(request, case)
     query = form.article_query()
     if request.htmx:
         reply_form = ReplyForm(initial={"body": body, "upload_token": token})

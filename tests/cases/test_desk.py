@@ -223,7 +223,7 @@ def test_finding_an_article_without_javascript_keeps_what_was_typed(
     assert selectors.reply_draft(user_id=agent.pk, case_id=case.pk) == "Hola, mira esto:"
 
 
-def test_finding_an_article_without_javascript_keeps_the_files_picked(
+def test_finding_an_article_or_saving_a_draft_without_javascript_keeps_the_files_picked(
     client, agent, make_case, publish, attachments_folder
 ):
     publish(title="Cambiar la tarjeta de pago", language="es", translation_key="card")
@@ -243,6 +243,10 @@ def test_finding_an_article_without_javascript_keeps_the_files_picked(
     assert "Cambiar la tarjeta de pago" in found.text
     assert '<option value="waiting" selected>' in found.text
     token = re.search(r'name="upload_token" value="([^"]+)"', found.text).group(1)
+    # "Save draft" without JavaScript keeps them too.
+    saved = client.post(url + "draft/", {"body": "Te adjunto la factura", "upload_token": token})
+    assert saved.status_code == 200 and "factura.pdf" in saved.text
+    assert ">Te adjunto la factura</textarea>" in saved.text
     client.post(url + "reply/", {"body": "Te adjunto", "upload_token": token})
     assert case.events.get(kind="reply").attachments.get().name == "factura.pdf"
 

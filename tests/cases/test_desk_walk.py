@@ -150,6 +150,9 @@ def test_the_reply_box_saves_its_draft_in_order_and_at_once_after_an_insert(
 
     assert 'hx-trigger="input changed delay:1s, inserted"' in textarea
     assert 'hx-sync="this:queue last"' in textarea  # an older text never lands after a newer
+    # Only the text and the version it was typed on: htmx would post the whole form, the files
+    # picked in it included, every second of typing.
+    assert 'hx-params="body,draft_version"' in textarea
 
 
 def test_the_demo_desk_has_saved_replies_in_both_languages_once():
