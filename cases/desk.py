@@ -130,6 +130,11 @@ def case_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     return render(request, "cases/desk/case_detail.html", _detail_context(request, case))
 
 
+def _case_url(reference: str, article_query: str = "") -> str:
+    url = reverse("cases:desk_case", kwargs={"reference": reference})
+    return url + (f"?{urlencode({'articles': article_query})}" if article_query else "")
+
+
 def _after_change(request: HtmxHttpRequest, reference: str, **forms) -> HttpResponse:
     case = _case_or_404(reference)
     if request.htmx:
@@ -138,6 +143,12 @@ def _after_change(request: HtmxHttpRequest, reference: str, **forms) -> HttpResp
             "cases/desk/case_detail.html#workspace",
             _detail_context(request, case, **forms),
         )
+    if any(form is not None and form.errors for form in forms.values()):
+        # Without JavaScript a form refused is shown again with its reasons and what it held
+        # (a redirect would drop both).
+        context = _detail_context(request, case, **forms)
+        context["page_url"] = _case_url(reference)
+        return render(request, "cases/desk/case_detail.html", context)
     return redirect("cases:desk_case", reference=reference)
 
 
@@ -267,6 +278,8 @@ def _page_keeping_the_box(
     context = _detail_context(
         request, case, article_query=article_query, reply_form=ReplyForm(initial=initial)
     )
+    # Where the language switch goes back to: this page's own address, not the POST's.
+    context["page_url"] = _case_url(case.reference, article_query)
     return render(request, "cases/desk/case_detail.html", context)
 
 
@@ -308,8 +321,7 @@ def case_insert(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         return _page_keeping_the_box(
             request, case, refused, body=body, token=token, article_query=query
         )
-    url = reverse("cases:desk_case", kwargs={"reference": reference})
-    return redirect(url + (f"?{urlencode({'articles': query})}" if query else "") + "#reply")
+    return redirect(_case_url(reference, query) + "#reply")
 
 
 @require_http_methods(["GET", "POST"])

@@ -242,6 +242,7 @@ def test_finding_an_article_or_saving_a_draft_without_javascript_keeps_the_files
     assert ">Te adjunto</textarea>" in found.text and "factura.pdf" in found.text
     assert "Cambiar la tarjeta de pago" in found.text
     assert '<option value="waiting" selected>' in found.text
+    assert f'name="next" value="{url}?articles=tarjeta"' in found.text  # the language switch
     token = re.search(r'name="upload_token" value="([^"]+)"', found.text).group(1)
     # "Save draft" without JavaScript keeps them too.
     saved = client.post(url + "draft/", {"body": "Te adjunto la factura", "upload_token": token})
@@ -249,6 +250,27 @@ def test_finding_an_article_or_saving_a_draft_without_javascript_keeps_the_files
     assert ">Te adjunto la factura</textarea>" in saved.text
     client.post(url + "reply/", {"body": "Te adjunto", "upload_token": token})
     assert case.events.get(kind="reply").attachments.get().name == "factura.pdf"
+
+
+def test_a_reply_refused_without_javascript_is_shown_again_with_its_reason(
+    client, agent, make_case, attachments_folder
+):
+    case = make_case()
+    url = f"/es/desk/cases/{case.reference}/"
+    program = SimpleUploadedFile("x.pdf", files.program(), content_type="application/pdf")
+
+    refused = client.post(
+        url + "reply/", {"body": "Te mando la etiqueta", "status": "", "attachments": [program]}
+    )
+
+    assert refused.status_code == 200
+    assert "«x.pdf» no es un tipo" in refused.text
+    assert ">Te mando la etiqueta</textarea>" in refused.text
+    assert not case.events.filter(kind="reply").exists()
+    # The language switch goes back to the case page, not to the address of the POST.
+    assert f'name="next" value="{url}"' in refused.text
+    empty = client.post(url + "reply/", {"body": ""})
+    assert empty.status_code == 200 and 'class="field field--error"' in empty.text
 
 
 def test_looking_for_an_article_leaves_the_reply_box_being_typed_in_alone(
