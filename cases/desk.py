@@ -103,7 +103,9 @@ def _detail_context(
         "article_query": article_query,
         "articles": selectors.desk_article_search(article_query, case.language),
         "reply_form": reply_form,
-        "draft_version": selectors.draft_version(user_id=request.user.pk, case_id=case.pk),
+        "draft_version": selectors.draft_version(
+            user_id=request.user.pk, case_id=case.pk, events=case.all_events
+        ),
         "note_form": forms.get("note_form") or NoteForm(),
         "status_form": StatusForm(initial={"status": case.status}),
         "statuses": selectors.desk_status_choices(),
