@@ -53,7 +53,7 @@ def save_reply_draft(
     if based_on is not None:
         # The case's row, locked as reply_to_customer locks it: a reply being sent right now
         # is either counted here or sent after this draft (and then discards it).
-        Case.objects.select_for_update().filter(pk=case.pk).exists()
+        Case.objects.select_for_update().values_list("pk", flat=True).get(pk=case.pk)
         if based_on < selectors.draft_version(user_id=user.pk, case_id=case.pk):
             raise ValidationError(
                 _(
