@@ -264,3 +264,42 @@ def test_without_javascript_finding_an_article_keeps_the_reply_being_written(
     expect(page.locator("#reply-body")).to_have_value("")
     assert not ReplyDraft.objects.filter(case=case).exclude(body="").exists()
     staff.check("nojs-answered")
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_a_box_opened_before_a_reply_was_sent_is_not_kept_as_a_draft(
+    open_tab, shop, agent, language
+):
+    """Two tabs on one case: a reply sent from the first; what the second goes on typing is
+    not saved as a draft (its page predates the reply), and it says so."""
+    case = _a_case(shop, agent, language)
+    first = open_tab(language, who="staff", locale=LOCALES[language])
+    first.goto(f"/{language}/desk/cases/{case.reference}/")
+    log_in(first, agent.username, STAFF_PASSWORD)
+    second = first.page.context.new_page()
+    second.goto(first.page.url)
+    expect(second.locator("#reply-body")).to_be_visible()
+
+    first.page.locator("#reply-body").fill(
+        "Ya está en camino." if language == "es" else "On its way."
+    )
+    first.page.get_by_role("button", name=in_language(language, "Send reply")).click()
+    expect(first.page.locator(".timeline")).to_contain_text("camino" if language == "es" else "way")
+
+    second.locator("#reply-body").type("Otra cosa" if language == "es" else "Something else")
+    refused = in_language(
+        language,
+        "Not kept as a draft: you have sent a reply on this case since this page was opened. "
+        "Copy this text if you still need it, then reload the page.",
+    )
+    expect(second.locator("#draft-status")).to_have_text(refused, timeout=30_000)
+    first.screenshots.mkdir(parents=True, exist_ok=True)
+    second.locator("#reply").screenshot(path=first.screenshots / "second-tab-refused.png")
+    assert not ReplyDraft.objects.filter(case=case).exists()
+    # The first tab, drawn again after its reply, saves drafts as before.
+    first.page.locator("#reply-body").type("Y algo más" if language == "es" else "And more")
+    expect(first.page.locator("#draft-status")).to_contain_text(
+        re.compile(in_language(language, "Draft saved at %(time)s").split("%")[0].strip()),
+        timeout=30_000,
+    )
+    first.check("first-tab-goes-on")
