@@ -40,9 +40,10 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Extract the strings of every app into <app>/locale/es and compile the catalogues.
+# Extract the strings of every app that has a locale/ folder (helpcenter, kb, cases, inbound, ...)
+# into <app>/locale/es and compile the catalogues; a new app joins by having its locale/ folder.
 messages: $(VENV)/.dev
-	for app in helpcenter foundation kb cases notifications insights api; do \
+	for locale in */locale; do app=$${locale%/locale}; \
 		(cd $$app && DEBUG=1 ../$(BIN)/python ../manage.py makemessages -l es -e html,txt,py,md --no-obsolete) || exit 1; \
 	done
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv

@@ -1,5 +1,7 @@
 """The staff desk (/desk/): the queue, a case, replies, notes, status and assignment."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -84,8 +86,11 @@ def _case_or_404(reference: str) -> Case:
     return case
 
 
-def _detail_context(request: HtmxHttpRequest, case: Case, **forms) -> dict:
-    article_query = ArticleSearchForm(request.GET).query()
+def _detail_context(
+    request: HtmxHttpRequest, case: Case, article_query: str | None = None, **forms
+) -> dict:
+    if article_query is None:
+        article_query = ArticleSearchForm(request.GET).query()
     reply_form = forms.get("reply_form")
     if reply_form is None:
         text = selectors.reply_draft(user_id=request.user.pk, case_id=case.pk)
@@ -98,6 +103,9 @@ def _detail_context(request: HtmxHttpRequest, case: Case, **forms) -> dict:
         "article_query": article_query,
         "articles": selectors.desk_article_search(article_query, case.language),
         "reply_form": reply_form,
+        "draft_version": selectors.draft_version(
+            user_id=request.user.pk, case_id=case.pk, events=case.all_events
+        ),
         "note_form": forms.get("note_form") or NoteForm(),
         "status_form": StatusForm(initial={"status": case.status}),
         "statuses": selectors.desk_status_choices(),
@@ -124,6 +132,11 @@ def case_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     return render(request, "cases/desk/case_detail.html", _detail_context(request, case))
 
 
+def _case_url(reference: str, article_query: str = "") -> str:
+    url = reverse("cases:desk_case", kwargs={"reference": reference})
+    return url + (f"?{urlencode({'articles': article_query})}" if article_query else "")
+
+
 def _after_change(request: HtmxHttpRequest, reference: str, **forms) -> HttpResponse:
     case = _case_or_404(reference)
     if request.htmx:
@@ -132,6 +145,12 @@ def _after_change(request: HtmxHttpRequest, reference: str, **forms) -> HttpResp
             "cases/desk/case_detail.html#workspace",
             _detail_context(request, case, **forms),
         )
+    if any(form is not None and form.errors for form in forms.values()):
+        # Without JavaScript a form refused is shown again with its reasons and what it held
+        # (a redirect would drop both).
+        context = _detail_context(request, case, **forms)
+        context["page_url"] = _case_url(reference)
+        return render(request, "cases/desk/case_detail.html", context)
     return redirect("cases:desk_case", reference=reference)
 
 
@@ -209,24 +228,74 @@ def case_draft(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Keep the reply box's text (htmx on input, or the "Save draft" button without it; with
     ``quiet``, desk.js's beacon as the page closes, which wants no answer and no message)."""
     case = _case_or_404(reference)
-    draft = desk_services.save_reply_draft(
-        user=request.user, case=case, body=DraftForm(request.POST).text()
-    )
+    form = DraftForm(request.POST)
+    try:
+        draft = desk_services.save_reply_draft(
+            user=request.user, case=case, body=form.text(), based_on=form.version()
+        )
+    except ValidationError as error:
+        if request.POST.get("quiet"):
+            return HttpResponse(status=204)
+        if request.htmx:
+            context = {"refused": " ".join(error.messages)}
+            return render(request, "cases/desk/partials/draft_saved.html", context)
+        # Without JavaScript: the page again, the text (and any files) still in its box.
+        token = _keep_box_files(request, case)
+        return _page_keeping_the_box(request, case, error, body=form.text(), token=token)
     if request.POST.get("quiet"):
         return HttpResponse(status=204)
     if request.htmx:
         return render(request, "cases/desk/partials/draft_saved.html", {"draft": draft})
     messages.success(request, _("Draft saved."))
+    # Without JavaScript the button posts the whole box: files picked stay with it.
+    token = _keep_box_files(request, case)
+    if selectors.staged_files(token):
+        return _page_keeping_the_box(request, case, None, body=form.text(), token=token)
     return redirect("cases:desk_case", reference=reference)
+
+
+def _keep_box_files(request: HtmxHttpRequest, case: Case) -> str:
+    """Keep the files the reply box brought under its one-time token; the token."""
+    token = with_kept_files_token(request.POST, "upload_token")["upload_token"][:64]
+    keep_uploads(request, token, source=Attachment.Source.DESK, case=case, actor=request.user)
+    return token
+
+
+def _page_keeping_the_box(
+    request: HtmxHttpRequest,
+    case: Case,
+    error: ValidationError | None,
+    *,
+    body: str,
+    token: str = "",
+    article_query: str = "",
+) -> HttpResponse:
+    """The case page drawn as the answer to a post of its reply box, holding what the box had:
+    its text, the files it had kept and the status chosen."""
+    if error is not None:
+        messages.error(request, " ".join(error.messages))
+    initial = {"body": body, "status": request.POST.get("status", "")}
+    if token:
+        initial["upload_token"] = token
+    context = _detail_context(
+        request, case, article_query=article_query, reply_form=ReplyForm(initial=initial)
+    )
+    # Where the language switch goes back to: this page's own address, not the POST's.
+    context["page_url"] = _case_url(case.reference, article_query)
+    return render(request, "cases/desk/case_detail.html", context)
 
 
 @require_POST
 @staff_permission_required(CHANGE)
 def case_insert(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    """Add a saved reply or a link to an article at the end of the reply box, kept as a draft.
+    """Add a saved reply or a link to an article at the end of the reply box, kept as a draft;
+    or, with ``find``, look for articles to link, the box kept as a draft meanwhile.
 
-    What the insert buttons do without JavaScript (desk.js puts the text in where the cursor
-    is, in the page, and the draft follows as the person types).
+    What the insert buttons and "Find articles" do without JavaScript (desk.js puts the text
+    in where the cursor is, in the page, and htmx finds articles without touching the box).
+    The page follows by a redirect; drawn in answer instead when that would lose something:
+    files the box had kept (their one-time token is no query string's business) or a text
+    that could not be kept as a draft.
     """
     case = _case_or_404(reference)
     form = InsertForm(request.POST)
@@ -236,14 +305,25 @@ def case_insert(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     ) or selectors.article_link_text(form.cleaned_data.get("article"))
     if addition:
         body = selectors.with_text_added(body, addition)
-        desk_services.save_reply_draft(user=request.user, case=case, body=body)
+    refused = None
+    if addition or "find" in request.POST:
+        try:
+            desk_services.save_reply_draft(
+                user=request.user, case=case, body=body, based_on=form.version()
+            )
+        except ValidationError as error:
+            refused = error
     # The reply box is drawn again: the files it had picked or kept stay with it.
-    token = with_kept_files_token(request.POST, "upload_token")["upload_token"][:64]
-    keep_uploads(request, token, source=Attachment.Source.DESK, case=case, actor=request.user)
+    token = _keep_box_files(request, case)
+    query = form.article_query()
     if request.htmx:
         reply_form = ReplyForm(initial={"body": body, "upload_token": token})
         return _after_change(request, reference, reply_form=reply_form)
-    return redirect(reverse("cases:desk_case", kwargs={"reference": reference}) + "#reply")
+    if refused is not None or selectors.staged_files(token):
+        return _page_keeping_the_box(
+            request, case, refused, body=body, token=token, article_query=query
+        )
+    return redirect(_case_url(reference, query) + "#reply")
 
 
 @require_http_methods(["GET", "POST"])

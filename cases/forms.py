@@ -374,13 +374,20 @@ class DeskSearchForm(forms.Form):
 
 
 class DraftForm(forms.Form):
-    """What the reply box holds, saved as a draft (never an error: too long is cut)."""
+    """What the reply box holds, saved as a draft (never an error: too long is cut), and the
+    draft version its page was drawn at (``selectors.draft_version``; None when not given or
+    unreadable)."""
 
     body = forms.CharField(required=False, strip=False)
+    draft_version = forms.IntegerField(required=False, min_value=0, max_value=10**9)
 
     def text(self) -> str:
         self.is_valid()
         return (self.cleaned_data.get("body") or "").replace("\r\n", "\n")[:5000]
+
+    def version(self) -> int | None:
+        self.is_valid()
+        return self.cleaned_data.get("draft_version")
 
 
 class ArticleSearchForm(forms.Form):
@@ -399,6 +406,13 @@ class InsertForm(DraftForm):
 
     saved_reply = IdField(required=False)
     article = IdField(required=False)
+    # "Find articles" without JavaScript posts the box too, so nothing typed is lost: these
+    # words are looked for on the page that follows.
+    articles = forms.CharField(required=False, max_length=200)
+
+    def article_query(self) -> str:
+        self.is_valid()
+        return clean_desk_query(self.cleaned_data.get("articles") or "")
 
 
 class DeskPreferencesForm(forms.Form):

@@ -888,6 +888,22 @@ def saved_reply_for(reply_id: int | None, case: Case) -> str:
     return filled_saved_reply(reply, case) if reply is not None else ""
 
 
+def draft_version(*, user_id: int, case_id: int, events: list[CaseEvent] | None = None) -> int:
+    """The version of this person's reply box on this case: how many public replies they have
+    sent on it. A page carries the version it was drawn at, and its autosaves with it; one made
+    before a later reply was sent is refused (``services.desk.save_reply_draft``). ``events``:
+    the case's timeline as the page has it (``case_for_desk``), counted instead of a query."""
+    if events is not None:
+        return sum(
+            1
+            for event in events
+            if event.kind == CaseEvent.Kind.PUBLIC_REPLY and event.author_id == user_id
+        )
+    return CaseEvent.objects.filter(
+        case_id=case_id, kind=CaseEvent.Kind.PUBLIC_REPLY, author_id=user_id
+    ).count()
+
+
 def reply_draft(*, user_id: int, case_id: int) -> str:
     return (
         ReplyDraft.objects.filter(user_id=user_id, case_id=case_id)

@@ -11,45 +11,58 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from cases import selectors
 from cases.models import (
     Case,
-    CaseEvent,
     DeskAlert,
     DeskPreferences,
     ReplyDraft,
-    without_case_links,
 )
-from cases.selectors import desk_staff
 from notifications.services.outbox import queue_email
 
 ALERT_EMAIL_WINDOW = timedelta(minutes=30)
-# How late an autosave may be answered after the reply it raced with.
-LATE_AUTOSAVE = timedelta(minutes=2)
 
 
+@transaction.atomic
 def save_reply_draft(
-    *, user: AbstractBaseUser, case: Case, body: str, now: datetime | None = None
+    *,
+    user: AbstractBaseUser,
+    case: Case,
+    body: str,
+    based_on: int | None = None,
+    now: datetime | None = None,
 ) -> ReplyDraft | None:
     """Keep what ``user`` typed in the reply box of ``case``; an empty box drops the draft.
 
-    So does a box holding the reply this person has just sent on the case: an autosave sent
-    just before the reply but answered after it would otherwise bring the sent text back as a
-    draft, ready to be sent twice.
+    ``based_on`` is the draft version the box's page was drawn at (``selectors.draft_version``:
+    how many replies this person had sent on the case). A save based on a version older than
+    the last reply sent is refused with ``ValidationError(code="sent_since")``: an autosave
+    sent just before the reply but answered after it would otherwise bring the sent text back
+    as a draft, ready to be sent twice. Whatever the text: the same words written again after
+    the reply, on the page drawn after it, are a draft like any other. ``None`` (a request
+    that names no version) is not checked.
     """
     body, now = body[:5000], now or timezone.now()
-    just_sent = CaseEvent.objects.filter(
-        case=case,
-        kind=CaseEvent.Kind.PUBLIC_REPLY,
-        author=user,
-        body=without_case_links(body.strip()),
-        created_at__gte=now - LATE_AUTOSAVE,
-    )
-    if not body.strip() or just_sent.exists():
+    if based_on is not None:
+        # The case's row, locked as reply_to_customer locks it: a reply being sent right now
+        # is either counted here or sent after this draft (and then discards it).
+        Case.objects.select_for_update().values_list("pk", flat=True).get(pk=case.pk)
+        if based_on < selectors.draft_version(user_id=user.pk, case_id=case.pk):
+            raise ValidationError(
+                _(
+                    "Not kept as a draft: you have sent a reply on this case since this page "
+                    "was opened. Copy this text if you still need it, then reload the page."
+                ),
+                code="sent_since",
+            )
+    if not body.strip():
         discard_reply_draft(user=user, case=case)
         return None
     draft, _created = ReplyDraft.objects.update_or_create(
@@ -64,7 +77,7 @@ def discard_reply_draft(*, user: AbstractBaseUser | None, case: Case) -> None:
 
 
 def _recipients(case: Case) -> list[AbstractBaseUser]:
-    users = desk_staff()  # only those who may open the case on the desk
+    users = selectors.desk_staff()  # only those who may open the case on the desk
     if case.assignee_id is not None:
         return list(users.filter(pk=case.assignee_id))
     if case.team_id is not None:

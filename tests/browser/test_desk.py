@@ -176,3 +176,130 @@ def test_a_days_queue_from_a_phone(
     expect(page.locator("header")).to_contain_text(in_language(language, "No new alerts"))
     staff.check("case-desktop", accessibility=True)
     fits_the_screen(staff)
+
+
+def _a_case(shop, agent, language):
+    case = services.open_case(
+        reason=shop["reason"],
+        customer_email="lucia@example.com",
+        customer_name="Lucía Pérez",
+        language=language,
+        subject="Reembolso 4411" if language == "es" else "Refund 4411",
+        description="Devolví el pedido 4411." if language == "es" else "I returned order 4411.",
+    )
+    services.assign_case(case=case, assignee=agent, actor=agent)
+    return case
+
+
+def _top(tab: Tab, selector: str) -> float:
+    return tab.page.locator(selector).first.bounding_box()["y"]
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_on_a_phone_the_case_says_who_and_what_before_the_reply_box(
+    open_tab, shop, agent, language
+):
+    case = _a_case(shop, agent, language)
+    staff = open_tab(language, who="staff", locale=LOCALES[language], viewport=PHONE)
+    page = staff.page
+    staff.goto(f"/{language}/desk/cases/{case.reference}/")
+    log_in(staff, agent.username, STAFF_PASSWORD)
+    expect(page.locator("#reply-body")).to_be_visible()
+    staff.check("case-on-a-phone", accessibility=True)
+    fits_the_screen(staff)
+
+    # Scrolling down a phone: the status, the customer, what they asked, then the reply box.
+    reply = _top(staff, "#reply")
+    assert _top(staff, ".desk-status") < _top(staff, ".desk-customer") < reply
+    asked = page.locator(".timeline .event-body").first
+    expect(asked).to_contain_text("4411")
+    assert asked.bounding_box()["y"] < reply
+
+    # On a wide screen: the history and the reply box on the left, the status, the customer and
+    # the assignment in that order in the right-hand column, from the top.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    main = page.locator(".desk-main").bounding_box()
+    status = page.locator(".desk-status").bounding_box()
+    assert status["x"] > main["x"] + main["width"]
+    assert abs(status["y"] - main["y"]) < 40
+    assert _top(staff, ".desk-status") < _top(staff, ".desk-customer")
+    assert _top(staff, ".desk-customer") < _top(staff, "#assignee-select")
+    staff.check("case-on-a-desktop")
+    fits_the_screen(staff)
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_without_javascript_finding_an_article_keeps_the_reply_being_written(
+    open_tab, shop, refund_articles, agent, language
+):
+    case = _a_case(shop, agent, language)
+    staff = open_tab(
+        language, who="staff", locale=LOCALES[language], viewport=PHONE, java_script_enabled=False
+    )
+    page = staff.page
+    staff.goto(f"/{language}/desk/cases/{case.reference}/")
+    log_in(staff, agent.username, STAFF_PASSWORD)
+    typed = "Hola Lucía, te cuento:" if language == "es" else "Hi Lucía, here is how:"
+    page.locator("#reply-body").fill(typed)
+    page.get_by_label(in_language(language, "Link an article")).fill(ARTICLE[language][0])
+    # Enter in the search box looks for articles (it inserts nothing, it sends nothing).
+    page.get_by_label(in_language(language, "Link an article")).press("Enter")
+
+    expect(page).to_have_url(re.compile(r"\?articles=.+#reply$"))
+    expect(page.locator("#reply-body")).to_have_value(typed)
+    insert = in_language(language, "Insert a link to “%(title)s”") % {"title": ARTICLE[language][0]}
+    expect(page.get_by_role("button", name=insert)).to_be_visible()
+    staff.check("nojs-articles-found")
+    fits_the_screen(staff)
+
+    page.get_by_role("button", name=insert).click()
+    expect(page.locator("#reply-body")).to_have_value(
+        re.compile(re.escape(typed) + r"\n\n.+/articles/.+/$", re.S)
+    )
+    # The search and its results are still there, for a second link.
+    expect(page.get_by_role("button", name=insert)).to_be_visible()
+    staff.check("nojs-article-inserted")
+    page.get_by_role("button", name=in_language(language, "Send reply")).click()
+    expect(page.locator(".timeline")).to_contain_text(typed)
+    expect(page.locator("#reply-body")).to_have_value("")
+    assert not ReplyDraft.objects.filter(case=case).exclude(body="").exists()
+    staff.check("nojs-answered")
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_a_box_opened_before_a_reply_was_sent_is_not_kept_as_a_draft(
+    open_tab, shop, agent, language
+):
+    """Two tabs on one case: a reply sent from the first; what the second goes on typing is
+    not saved as a draft (its page predates the reply), and it says so."""
+    case = _a_case(shop, agent, language)
+    first = open_tab(language, who="staff", locale=LOCALES[language])
+    first.goto(f"/{language}/desk/cases/{case.reference}/")
+    log_in(first, agent.username, STAFF_PASSWORD)
+    second = first.page.context.new_page()
+    second.goto(first.page.url)
+    expect(second.locator("#reply-body")).to_be_visible()
+
+    first.page.locator("#reply-body").fill(
+        "Ya está en camino." if language == "es" else "On its way."
+    )
+    first.page.get_by_role("button", name=in_language(language, "Send reply")).click()
+    expect(first.page.locator(".timeline")).to_contain_text("camino" if language == "es" else "way")
+
+    second.locator("#reply-body").type("Otra cosa" if language == "es" else "Something else")
+    refused = in_language(
+        language,
+        "Not kept as a draft: you have sent a reply on this case since this page was opened. "
+        "Copy this text if you still need it, then reload the page.",
+    )
+    expect(second.locator("#draft-status")).to_have_text(refused, timeout=30_000)
+    first.screenshots.mkdir(parents=True, exist_ok=True)
+    second.locator("#reply").screenshot(path=first.screenshots / "second-tab-refused.png")
+    assert not ReplyDraft.objects.filter(case=case).exists()
+    # The first tab, drawn again after its reply, saves drafts as before.
+    first.page.locator("#reply-body").type("Y algo más" if language == "es" else "And more")
+    expect(first.page.locator("#draft-status")).to_contain_text(
+        re.compile(in_language(language, "Draft saved at %(time)s").split("%")[0].strip()),
+        timeout=30_000,
+    )
+    first.check("first-tab-goes-on")

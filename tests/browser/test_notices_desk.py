@@ -39,6 +39,11 @@ def test_staff_publish_and_update_an_incident_from_a_phone(open_tab, shop, agent
         titles["en"]
     )
     staff.check("compose")
+    # The form's heading at the top of its card: no blank gap above it (its hidden fields come
+    # first in the card, which kept the heading's own top margin).
+    card = page.locator("form.card").first
+    gap = card.locator("h2").first.bounding_box()["y"] - card.bounding_box()["y"]
+    assert gap < 30, f"{gap}px above the notice form's heading"
     page.get_by_role("button", name=in_language(language, "Save draft")).click()
     # The starting point's placeholders are still in the texts: publishing is refused.
     expect(page.locator("#unfilled-placeholders")).to_be_visible()

@@ -6,12 +6,14 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from cases import selectors, services
 from cases.models import Case, DeskAlert, DeskPreferences, ReplyDraft, SavedReply
 from kb import services as kb_services
 from notifications.models import OutgoingMessage
+from tests import files
 from tests.factories import StaffFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -193,6 +195,82 @@ def test_a_link_to_an_article_is_found_and_inserted(
     assert inserted.status_code == 302
     assert f"Mira esto:\n\nCambiar la tarjeta de pago: {link}" in client.get(url).text
     assert selectors.reply_draft(user_id=agent.pk, case_id=case.pk).endswith(link)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_finding_an_article_without_javascript_keeps_what_was_typed(
+    client, agent, make_case, publish, language
+):
+    publish(title="Cambiar la tarjeta de pago", language="es", translation_key="card")
+    case = make_case()
+    url = f"/{language}/desk/cases/{case.reference}/"
+    page = client.get(url).text
+    # The search box and its button belong to the reply box's form, and the button comes first
+    # in it: Enter in the search box looks for articles, it inserts nothing.
+    form = page.split('<form id="reply-box"', 1)[1].split("</form>", 1)[0]
+    first_button = re.search(r"<button [^>]*>", form).group(0)
+    assert 'name="find"' in first_button and f'formaction="{url}insert/#reply"' in first_button
+    assert 'name="articles"' in form
+
+    found = client.post(
+        url + "insert/", {"body": "Hola, mira esto:", "articles": "tarjeta", "find": "1"}
+    )
+
+    assert found.status_code == 302 and found["Location"] == f"{url}?articles=tarjeta#reply"
+    page = client.get(found["Location"]).text
+    assert ">Hola, mira esto:</textarea>" in page
+    assert "Cambiar la tarjeta de pago" in page and 'value="tarjeta"' in page
+    assert selectors.reply_draft(user_id=agent.pk, case_id=case.pk) == "Hola, mira esto:"
+
+
+def test_finding_an_article_or_saving_a_draft_without_javascript_keeps_the_files_picked(
+    client, agent, make_case, publish, attachments_folder
+):
+    publish(title="Cambiar la tarjeta de pago", language="es", translation_key="card")
+    case = make_case()
+    url = f"/es/desk/cases/{case.reference}/"
+    pdf = SimpleUploadedFile("factura.pdf", files.pdf(), content_type="application/pdf")
+
+    found = client.post(
+        url + "insert/",
+        {"body": "Te adjunto", "articles": "tarjeta", "find": "1", "status": "waiting",
+         "attachments": [pdf]},
+    )  # fmt: skip
+
+    # Drawn in answer (a redirect would drop the files' one-time token): all of it is there.
+    assert found.status_code == 200
+    assert ">Te adjunto</textarea>" in found.text and "factura.pdf" in found.text
+    assert "Cambiar la tarjeta de pago" in found.text
+    assert '<option value="waiting" selected>' in found.text
+    assert f'name="next" value="{url}?articles=tarjeta"' in found.text  # the language switch
+    token = re.search(r'name="upload_token" value="([^"]+)"', found.text).group(1)
+    # "Save draft" without JavaScript keeps them too.
+    saved = client.post(url + "draft/", {"body": "Te adjunto la factura", "upload_token": token})
+    assert saved.status_code == 200 and "factura.pdf" in saved.text
+    assert ">Te adjunto la factura</textarea>" in saved.text
+    client.post(url + "reply/", {"body": "Te adjunto", "upload_token": token})
+    assert case.events.get(kind="reply").attachments.get().name == "factura.pdf"
+
+
+def test_a_reply_refused_without_javascript_is_shown_again_with_its_reason(
+    client, agent, make_case, attachments_folder
+):
+    case = make_case()
+    url = f"/es/desk/cases/{case.reference}/"
+    program = SimpleUploadedFile("x.pdf", files.program(), content_type="application/pdf")
+
+    refused = client.post(
+        url + "reply/", {"body": "Te mando la etiqueta", "status": "", "attachments": [program]}
+    )
+
+    assert refused.status_code == 200
+    assert "«x.pdf» no es un tipo" in refused.text
+    assert ">Te mando la etiqueta</textarea>" in refused.text
+    assert not case.events.filter(kind="reply").exists()
+    # The language switch goes back to the case page, not to the address of the POST.
+    assert f'name="next" value="{url}"' in refused.text
+    empty = client.post(url + "reply/", {"body": ""})
+    assert empty.status_code == 200 and 'class="field field--error"' in empty.text
 
 
 def test_looking_for_an_article_leaves_the_reply_box_being_typed_in_alone(

@@ -2,10 +2,9 @@
 
 import io
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.core.exceptions import ValidationError
 
 from cases import demo as cases_demo
 from cases import selectors, services
@@ -78,21 +77,68 @@ def test_a_draft_saved_as_the_page_closes_is_kept_quietly(client, agent, make_ca
     assert "Borrador guardado" not in client.get("/es/desk/").text  # no message left behind
 
 
+def _draft_version(page: str) -> str:
+    return re.search(r'name="draft_version" id="draft-version" value="(\d+)"', page).group(1)
+
+
 def test_a_draft_arriving_after_its_reply_was_sent_does_not_come_back(client, agent, make_case):
     case = make_case()
     url = f"/es/desk/cases/{case.reference}/"
-    client.post(url + "reply/", {"body": "Ya está resuelto."})
+    drawn_at = _draft_version(client.get(url).text)
+    client.post(url + "reply/", {"body": "Ya está resuelto.", "draft_version": drawn_at})
 
-    # The autosave of the same text, sent before the reply but answered after it.
-    client.post(url + "draft/", {"body": "Ya está resuelto."}, HTTP_HX_REQUEST="true")
-
+    # The autosave sent before the reply but answered after it: refused, whatever its text.
+    for late in ["Ya está resuelto.", "Ya está resuelto. Un saludo"]:
+        answer = client.post(
+            url + "draft/", {"body": late, "draft_version": drawn_at}, HTTP_HX_REQUEST="true"
+        )
+        assert "has enviado una respuesta" in answer.text and "Borrador guardado" not in answer.text
+    quiet = client.post(url + "draft/", {"body": "Ya", "draft_version": drawn_at, "quiet": "1"})
+    assert quiet.status_code == 204
     assert not ReplyDraft.objects.exists()
-    client.post(url + "draft/", {"body": "Otra cosa"}, HTTP_HX_REQUEST="true")
-    assert ReplyDraft.objects.get().body == "Otra cosa"
-    # Written again minutes later, the same words are a new draft like any other.
-    later = timezone.now() + timedelta(minutes=3)
-    save_reply_draft(user=agent, case=case, body="Ya está resuelto.", now=later)
+
+    # The page drawn after the reply carries the new version: the same words are a draft.
+    redrawn = _draft_version(client.get(url).text)
+    assert int(redrawn) == int(drawn_at) + 1
+    client.post(
+        url + "draft/",
+        {"body": "Ya está resuelto.", "draft_version": redrawn},
+        HTTP_HX_REQUEST="true",
+    )
     assert ReplyDraft.objects.get().body == "Ya está resuelto."
+
+
+def test_a_draft_refused_without_javascript_stays_in_the_box(client, agent, make_case):
+    """Two tabs: a reply sent from one, "Save draft" pressed in the other (no JavaScript)."""
+    case = make_case()
+    url = f"/es/desk/cases/{case.reference}/"
+    old_tab = _draft_version(client.get(url).text)
+    client.post(url + "reply/", {"body": "Primera respuesta"})
+
+    answer = client.post(
+        url + "draft/", {"body": "Lo que escribía aparte", "draft_version": old_tab}
+    )
+
+    assert answer.status_code == 200
+    assert "has enviado una respuesta" in answer.text
+    assert ">Lo que escribía aparte</textarea>" in answer.text
+    assert not ReplyDraft.objects.exists()
+    # Saved again from that page (drawn after the reply): kept.
+    again = _draft_version(answer.text)
+    client.post(url + "draft/", {"body": "Lo que escribía aparte", "draft_version": again})
+    assert ReplyDraft.objects.get().body == "Lo que escribía aparte"
+
+
+def test_a_save_that_names_no_version_is_kept(agent, make_case):
+    """An old page (no version in its form) is not refused: nothing to compare with."""
+    case = make_case()
+    services.reply_to_customer(case=case, body="Hecho", actor=agent)
+    save_reply_draft(user=agent, case=case, body="Hecho", based_on=None)
+    assert ReplyDraft.objects.get().body == "Hecho"
+    with pytest.raises(ValidationError) as refused:
+        save_reply_draft(user=agent, case=case, body="Hecho", based_on=0)
+    assert refused.value.code == "sent_since"
+    assert save_reply_draft(user=agent, case=case, body="Hecho 2", based_on=1).body == "Hecho 2"
 
 
 def test_the_reply_box_saves_its_draft_in_order_and_at_once_after_an_insert(
@@ -104,6 +150,9 @@ def test_the_reply_box_saves_its_draft_in_order_and_at_once_after_an_insert(
 
     assert 'hx-trigger="input changed delay:1s, inserted"' in textarea
     assert 'hx-sync="this:queue last"' in textarea  # an older text never lands after a newer
+    # Only the text and the version it was typed on: htmx would post the whole form, the files
+    # picked in it included, every second of typing.
+    assert 'hx-params="body,draft_version"' in textarea
 
 
 def test_the_demo_desk_has_saved_replies_in_both_languages_once():

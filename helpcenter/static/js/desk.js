@@ -68,6 +68,11 @@
     var data = new FormData();
     data.append("csrfmiddlewaretoken", box.form.elements.csrfmiddlewaretoken.value);
     data.append("body", box.value);
+    // The version the page was drawn at: a beacon from a page older than the last reply sent
+    // is refused, like any late autosave (cases.services.desk.save_reply_draft).
+    if (box.form.elements.draft_version) {
+      data.append("draft_version", box.form.elements.draft_version.value);
+    }
     data.append("quiet", "1");
     try {
       sessionStorage.setItem(
