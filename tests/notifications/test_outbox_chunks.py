@@ -303,9 +303,7 @@ def test_rows_written_before_lose_their_working_link_to_a_placeholder(mailing):
     OutgoingMessage.objects.filter(pk__in=ids).update(
         unsubscribe_url=subscribers.unsubscribe_url(subscriber)
     )
-    migration = importlib.import_module(
-        "notifications.migrations.0008_fanout_link_placeholders"
-    )
+    migration = importlib.import_module("notifications.migrations.0008_fanout_link_placeholders")
 
     migration.to_placeholders(django_apps, None)
 
