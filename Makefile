@@ -42,7 +42,7 @@ format: $(VENV)/.dev
 
 # Extract the strings of every app into <app>/locale/es and compile the catalogues.
 messages: $(VENV)/.dev
-	for app in helpcenter foundation kb cases notifications insights api; do \
+	for app in helpcenter foundation kb cases notifications insights api webhooks; do \
 		(cd $$app && DEBUG=1 ../$(BIN)/python ../manage.py makemessages -l es -e html,txt,py,md --no-obsolete) || exit 1; \
 	done
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from notifications.services import announcements, outbox
+from notifications.services import announcements, outbox, webhook_owners
 
 
 @shared_task(bind=True, max_retries=outbox.MAX_ATTEMPTS)
@@ -44,3 +44,9 @@ def process_due_announcements() -> dict[str, int]:
 @shared_task
 def resume_unfinished_dispatches() -> int:
     return announcements.resume_unfinished_dispatches()
+
+
+@shared_task
+def tell_owners_of_disabled_webhooks() -> int:
+    """Email the owners of webhook endpoints disabled for failing (once per disabling)."""
+    return webhook_owners.tell_owners_of_disabled_webhooks()
