@@ -29,7 +29,7 @@ import _support as bench
 from _support import harness, percentile, say
 
 SEED = 20_261_205
-# The mix of calls, by weight: reads first, as another system polls; a write in ten.
+# The mix of calls, by weight: reads first, as another system polls; 2 writes in 13 calls.
 MIX = {"case_list": 3, "case_detail": 3, "kb_search": 3, "announcement": 1, "reasons": 1,
        "open_case": 1, "reply": 1}  # fmt: skip
 
