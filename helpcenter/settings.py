@@ -246,6 +246,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.requeue_due_deliveries",
         "schedule": 30.0,
     },
+    "webhooks-purge-old-deliveries": {
+        "task": "webhooks.tasks.purge_old_deliveries",
+        "schedule": 3600.0,
+    },
     "notifications-tell-owners-of-disabled-webhooks": {
         "task": "notifications.tasks.tell_owners_of_disabled_webhooks",
         "schedule": 60.0,
@@ -312,6 +316,8 @@ WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=10.0)
 # The Fernet key (urlsafe base64 of 32 bytes) that encrypts the endpoints' signing secrets;
 # empty: derived from SECRET_KEY (then rotating SECRET_KEY needs new endpoint secrets).
 WEBHOOKS_ENCRYPTION_KEY = env.str("WEBHOOKS_ENCRYPTION_KEY", default="")
+# Days the delivery log keeps a delivered or failed delivery (its body holds customers' data).
+WEBHOOKS_LOG_RETENTION_DAYS = env.int("WEBHOOKS_LOG_RETENTION_DAYS", default=30)
 
 # --- Cases ----------------------------------------------------------------------------------
 CASE_LINK_DAYS = env.int("CASE_LINK_DAYS", default=30)  # how long an emailed case link works

@@ -513,3 +513,19 @@ def redeliver(*, delivery_ids: list[int], now: datetime | None = None) -> int:
         )
         queue_deliveries(ids)
     return len(ids)
+
+
+def purge_old_deliveries(*, now: datetime | None = None, limit: int = 5000) -> int:
+    """Delete delivered and failed rows (with their attempts) older than
+    ``WEBHOOKS_LOG_RETENTION_DAYS``: the log keeps what happened lately, not customers' data
+    for ever. Returns how many deliveries were deleted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.WEBHOOKS_LOG_RETENTION_DAYS)
+    ids = list(
+        Delivery.objects.filter(
+            status__in=[Delivery.Status.DELIVERED, Delivery.Status.FAILED], created_at__lt=cutoff
+        ).values_list("pk", flat=True)[:limit]
+    )
+    Attempt.objects.filter(delivery_id__in=ids).delete()
+    deleted, _ = Delivery.objects.filter(pk__in=ids).delete()
+    return deleted

@@ -17,3 +17,8 @@ def deliver_webhook_batch(delivery_ids: list[int]) -> dict[str, int]:
 @shared_task
 def requeue_due_deliveries() -> int:
     return services.requeue_due_deliveries()
+
+
+@shared_task
+def purge_old_deliveries() -> int:
+    return services.purge_old_deliveries()

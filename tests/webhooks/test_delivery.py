@@ -194,3 +194,19 @@ def test_the_delivery_log_filters_by_status_endpoint_and_event(admin_client, end
     ):
         page = admin_client.get(f"/admin/webhooks/delivery/?{query}")
         assert page.status_code == 200 and "case.opened" in page.text
+
+
+def test_old_delivered_and_failed_rows_leave_the_log(endpoint, receiver, settings):
+    settings.WEBHOOKS_LOG_RETENTION_DAYS = 30
+    with time_machine.travel(START, tick=False) as clock:
+        open_case()
+        deliver_pending()
+        open_case()  # still pending: kept, whatever its age
+        clock.shift(timedelta(days=31))
+        open_case()
+        recent = Delivery.objects.latest("pk")
+        services.deliver(delivery_id=recent.pk)
+
+        assert services.purge_old_deliveries() == 1
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["delivered", "pending"]
+    assert Delivery.objects.filter(pk=recent.pk).exists()

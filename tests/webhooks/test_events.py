@@ -121,6 +121,22 @@ def test_sending_is_queued_only_after_commit(endpoint, django_capture_on_commit_
     assert len(callbacks) >= 1  # the delivery's task among the case's own
 
 
+def test_the_events_of_one_transaction_are_queued_together(
+    endpoint, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.record_event(event_type="case.rated", data={"n": 0})
+            raise RuntimeError("a savepoint rolled back: its row and its queueing go")
+        for number in range(1, 4):
+            services.record_event(event_type="case.rated", data={"n": number})
+
+    queued = [callback for callback in callbacks if isinstance(callback, services._Collected)]
+    assert len(queued) == 1
+    assert sorted(queued[0]) == sorted(Delivery.objects.values_list("pk", flat=True))
+    assert Delivery.objects.count() == 3
+
+
 def test_one_row_per_event_and_endpoint_only_for_subscribed_active_endpoints(endpoint, receiver):
     other = services.create_endpoint(
         name="Chat", url=receiver.url, event_types=["case.rated"], owner=None
