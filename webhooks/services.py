@@ -364,9 +364,18 @@ def _post(delivery: Delivery, *, secret: str, now: datetime) -> _Answer:
     return _Answer(response.status, f"HTTP {response.status}")
 
 
+def _held(delivery: Delivery):
+    """The row, as long as this worker still holds it (its claim, not a later one)."""
+    return Delivery.objects.filter(
+        pk=delivery.pk,
+        status=Delivery.Status.SENDING,
+        sending_started_at=delivery.sending_started_at,
+    )
+
+
 def _record_success(delivery: Delivery, answer: _Answer, now: datetime) -> None:
     # First the status (a crash after this posts nothing again), then the log.
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+    _held(delivery).update(
         status=Delivery.Status.DELIVERED,
         delivered_at=timezone.now(),
         last_response_code=answer.code,
@@ -387,7 +396,7 @@ def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:
             "next_attempt_at": now + RETRY_SCHEDULE[delivery.attempts - 1],
         }
         outcome = "retry"
-    Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.SENDING).update(
+    _held(delivery).update(
         last_response_code=answer.code, last_error=answer.error[:ERROR_LENGTH], **fields
     )
     if endpoint.failing_since is None:
