@@ -324,6 +324,16 @@ class _Answer:
     error: str
 
 
+def _describe(error: Exception) -> str:
+    """What went wrong, in words staff read in the delivery log."""
+    text = str(error)
+    if isinstance(error, urllib3.exceptions.NewConnectionError):  # a ConnectTimeoutError too
+        text = text.split("): ", 1)[-1]  # not the connection object's repr
+    elif isinstance(error, urllib3.exceptions.TimeoutError):
+        return f"timed out ({type(error).__name__})"
+    return f"{type(error).__name__}: {text}"
+
+
 def _post(delivery: Delivery, *, secret: str, now: datetime) -> _Answer:
     endpoint = delivery.endpoint
     body = delivery.body.encode()
@@ -358,7 +368,7 @@ def _post(delivery: Delivery, *, secret: str, now: datetime) -> _Answer:
     except ValidationError as error:
         return _Answer(None, " ".join(error.messages))
     except Exception as error:
-        return _Answer(None, repr(error)[:ERROR_LENGTH])
+        return _Answer(None, _describe(error)[:ERROR_LENGTH])
     if 200 <= response.status < 300:
         return _Answer(response.status, "")
     return _Answer(response.status, f"HTTP {response.status}")

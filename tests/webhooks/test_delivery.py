@@ -210,3 +210,20 @@ def test_old_delivered_and_failed_rows_leave_the_log(endpoint, receiver, setting
         assert services.purge_old_deliveries() == 1
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["delivered", "pending"]
     assert Delivery.objects.filter(pk=recent.pk).exists()
+
+
+def test_an_endpoint_that_does_not_answer_is_a_failed_attempt_in_words(db, receiver):
+    from tests.harness import free_port
+
+    services.create_endpoint(
+        name="Apagado",
+        url=f"http://127.0.0.1:{free_port()}/hooks/",
+        event_types=["case.opened"],
+        owner=None,
+    )
+    open_case()
+
+    assert deliver_pending()["retry"] == 1
+    delivery = Delivery.objects.get()
+    assert delivery.last_error.startswith("NewConnectionError: Failed to establish")
+    assert delivery.last_response_code is None and delivery.status == "pending"
