@@ -355,7 +355,10 @@ def _post(delivery: Delivery, *, secret: str, now: datetime) -> _Answer:
             body=body,
             headers=headers,
             timeout=urllib3.Timeout(
-                connect=settings.WEBHOOKS_CONNECT_TIMEOUT, read=settings.WEBHOOKS_READ_TIMEOUT
+                connect=settings.WEBHOOKS_CONNECT_TIMEOUT,
+                read=settings.WEBHOOKS_READ_TIMEOUT,
+                # A receiver that answers a byte at a time still ends within this.
+                total=settings.WEBHOOKS_CONNECT_TIMEOUT + settings.WEBHOOKS_READ_TIMEOUT,
             ),
             retries=False,
             redirect=False,  # a redirect could point anywhere: it is a failure
@@ -367,7 +370,8 @@ def _post(delivery: Delivery, *, secret: str, now: datetime) -> _Answer:
             response.release_conn()
     except ValidationError as error:
         return _Answer(None, " ".join(error.messages))
-    except Exception as error:
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+        # Only the request's own errors: anything else (the task's time limit) goes up.
         return _Answer(None, _describe(error)[:ERROR_LENGTH])
     if 200 <= response.status < 300:
         return _Answer(response.status, "")

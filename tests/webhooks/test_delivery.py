@@ -227,3 +227,12 @@ def test_an_endpoint_that_does_not_answer_is_a_failed_attempt_in_words(db, recei
     delivery = Delivery.objects.get()
     assert delivery.last_error.startswith("NewConnectionError: Failed to establish")
     assert delivery.last_response_code is None and delivery.status == "pending"
+
+
+def test_a_receiver_too_slow_to_answer_is_a_failed_attempt(endpoint, receiver, settings):
+    settings.WEBHOOKS_READ_TIMEOUT = 0.3
+    receiver.delay = 1.0
+    open_case()
+
+    assert deliver_pending()["retry"] == 1
+    assert Delivery.objects.get().last_error.startswith("timed out")
