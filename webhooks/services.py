@@ -435,7 +435,13 @@ def _send_claimed(delivery: Delivery, now: datetime) -> str:
         )
         return "failed"
     started = time.monotonic()
-    answer = _post(delivery, secret=endpoint_secret(delivery.endpoint), now=now)
+    try:
+        secret = endpoint_secret(delivery.endpoint)
+    except ValueError:
+        # Nothing is posted unsigned: the attempt fails (and is retried) until staff act.
+        answer = _Answer(None, _("The signing secret cannot be decrypted: give it a new one."))
+    else:
+        answer = _post(delivery, secret=secret, now=now)
     duration = int((time.monotonic() - started) * 1000)
     if answer.code is not None and 200 <= answer.code < 300:
         _record_success(delivery, answer, now)

@@ -239,3 +239,12 @@ def test_a_receiver_too_slow_to_answer_is_a_failed_attempt(endpoint, receiver, s
     assert Delivery.objects.get().last_error.startswith("timed out")
     # The receiver took it all the same, late: its webhook-id is how it knows the retry.
     wait_for(lambda: receiver.ids() == [Delivery.objects.get().event_id], timeout=10)
+
+
+def test_a_secret_that_cannot_be_decrypted_sends_nothing_unsigned(endpoint, receiver, settings):
+    settings.WEBHOOKS_ENCRYPTION_KEY = "x" * 43 + "="  # another key: the old secret is unreadable
+    open_case()
+
+    assert deliver_pending()["retry"] == 1
+    assert not receiver.received
+    assert "new one" in Delivery.objects.get().last_error
