@@ -63,12 +63,14 @@ def test_worker_killed_mid_delivery_loses_and_duplicates_nothing(
         )
         assert len(receiver.ids()) < 80, "the deliveries ended before the kill"
 
+        # What the beat's sweeper does a few minutes later: queue what the dead worker held.
+        # (Before the successor starts: moving the clock of a row a live worker is posting
+        # would hand it to another as if its lease had run out.)
+        let_time_pass(minutes=11)
+        services.requeue_due_deliveries()
         successor = WorkerProcess(tmp_path / "successor.log", subprocess_env())
         successor.start()
         try:
-            # What the beat's sweeper does a few minutes later: queue what the dead worker held.
-            let_time_pass(minutes=11)
-            services.requeue_due_deliveries()
             wait_for(lambda: delivered(80), timeout=120)
         finally:
             successor.stop()
