@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "insights",
     "api",
     "inbound",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.resume_unfinished_dispatches",
         "schedule": 120.0,
     },
+    "webhooks-requeue-due-deliveries": {
+        "task": "webhooks.tasks.requeue_due_deliveries",
+        "schedule": 30.0,
+    },
+    "webhooks-purge-old-deliveries": {
+        "task": "webhooks.tasks.purge_old_deliveries",
+        "schedule": 3600.0,
+    },
+    "notifications-tell-owners-of-disabled-webhooks": {
+        "task": "notifications.tasks.tell_owners_of_disabled_webhooks",
+        "schedule": 60.0,
+    },
     # Email in (README, "Email in"): the sources that are polled, and the sweeper.
     "inbound-fetch-maildir": {
         "task": "inbound.tasks.fetch_inbound_maildir",
@@ -297,6 +310,18 @@ ANYMAIL = {
     # "user:password" that Postmark, SendGrid and Amazon SES send with each post.
     "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
 }
+
+# --- Webhooks out ---------------------------------------------------------------------------
+# Endpoints on loopback or private networks are refused unless this is on (tests, benchmarks,
+# development): staff could otherwise make the site post into its own network.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=DEBUG)
+WEBHOOKS_CONNECT_TIMEOUT = env.float("WEBHOOKS_CONNECT_TIMEOUT", default=3.0)
+WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=10.0)
+# The Fernet key (urlsafe base64 of 32 bytes) that encrypts the endpoints' signing secrets;
+# empty: derived from SECRET_KEY (then rotating SECRET_KEY needs new endpoint secrets).
+WEBHOOKS_ENCRYPTION_KEY = env.str("WEBHOOKS_ENCRYPTION_KEY", default="")
+# Days the delivery log keeps a delivered or failed delivery (its body holds customers' data).
+WEBHOOKS_LOG_RETENTION_DAYS = env.int("WEBHOOKS_LOG_RETENTION_DAYS", default=30)
 
 # --- Cases ----------------------------------------------------------------------------------
 CASE_LINK_DAYS = env.int("CASE_LINK_DAYS", default=30)  # how long an emailed case link works

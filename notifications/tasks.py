@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from notifications.services import alerts, announcements, outbox
+from notifications.services import alerts, announcements, outbox, webhook_owners
 
 
 @shared_task(bind=True, max_retries=outbox.MAX_ATTEMPTS)
@@ -50,3 +50,9 @@ def resume_unfinished_dispatches() -> int:
 def promote_pending_alerts() -> int:
     """Open the incidents of alerts that have now fired for their rule's minimum duration."""
     return alerts.promote_pending_alerts()
+
+
+@shared_task
+def tell_owners_of_disabled_webhooks() -> int:
+    """Email the owners of webhook endpoints disabled for failing (once per disabling)."""
+    return webhook_owners.tell_owners_of_disabled_webhooks()

@@ -271,8 +271,8 @@ def is_page_query(sql: str) -> bool:
 
 def let_time_pass(minutes: int) -> int:
     """Move back by ``minutes`` the stored times of what is unsent or pending (outbox rows,
-    mailings being planned, index updates, case updates and link requests), so the beat's
-    sweepers act as they would that much later. Returns the unsent outbox rows."""
+    mailings being planned, index updates, case updates, link requests and webhook deliveries),
+    so the beat's sweepers act as they would that much later. Returns the unsent outbox rows."""
     from datetime import timedelta
 
     from django.db.models import F
@@ -281,6 +281,7 @@ def let_time_pass(minutes: int) -> int:
     from kb.models import IndexingState
     from kb.services.indexing import pending_index_updates
     from notifications.models import Dispatch, OutgoingMessage
+    from webhooks.models import Delivery
 
     delta = timedelta(minutes=minutes)
     unsent = OutgoingMessage.objects.filter(
@@ -298,6 +299,11 @@ def let_time_pass(minutes: int) -> int:
     Case.objects.filter(update_pending_since__isnull=False).update(
         update_pending_since=F("update_pending_since") - delta
     )
+    undelivered = Delivery.objects.filter(
+        status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING]
+    )
+    for name in ("next_attempt_at", "sending_started_at", "requeued_at"):
+        undelivered.filter(**{f"{name}__isnull": False}).update(**{name: F(name) - delta})
     CaseLinkRequest.objects.update(
         created_at=F("created_at") - delta, next_attempt_at=F("next_attempt_at") - delta
     )
@@ -769,6 +775,95 @@ class SinkProcess:
 
     def stop(self) -> None:
         stop_process_group(self.process, signal.SIGTERM)
+
+
+# -- a webhook receiver ------------------------------------------------------------------------
+
+
+class WebhookReceiver:
+    """An HTTP server on loopback, in threads, that takes webhook posts as a receiving system
+    would: it verifies each one's signature with the Standard Webhooks reference library
+    (``standardwebhooks``, independent of the site's signing code) and keeps ``(time,
+    webhook-id, type)`` of each verified post in ``received`` (a post that fails verification
+    is answered 400 and kept in ``rejected``). ``answer`` is the status it replies with;
+    ``delay`` seconds it waits before replying (a slow receiver)."""
+
+    def __init__(self, secret: str = "") -> None:
+        self.secret = secret
+        self.answer = 204
+        self.delay = 0.0
+        self.received: list[tuple[float, str, str]] = []
+        self.rejected: list[str] = []
+        self.bodies: list[dict] = []
+        self._lock = threading.Lock()
+        self.server = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/"
+
+    def start(self) -> WebhookReceiver:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the site's client expects
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                code = receiver.take(body, dict(self.headers.items()))
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def take(self, body: bytes, headers: dict[str, str]) -> int:
+        from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+        try:
+            payload = Webhook(self.secret).verify(body, headers)
+        except (WebhookVerificationError, ValueError, RuntimeError) as error:
+            with self._lock:
+                self.rejected.append(repr(error))
+            return 400
+        if self.delay:
+            time.sleep(self.delay)
+        with self._lock:
+            self.received.append(
+                (
+                    time.time(),
+                    headers.get("webhook-id") or headers.get("Webhook-Id"),
+                    payload["type"],
+                )
+            )
+            self.bodies.append(payload)
+        return self.answer
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return [webhook_id for _, webhook_id, _ in self.received]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.received.clear()
+            self.rejected.clear()
+            self.bodies.clear()
+        self.answer, self.delay = 204, 0.0
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
 
 
 # -- a benchmark's run -------------------------------------------------------------------------

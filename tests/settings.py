@@ -12,6 +12,7 @@ os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghij
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("STATIC_PLAIN_STORAGE", "1")
+os.environ.setdefault("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", "1")  # the receivers are on loopback
 os.environ.setdefault("VAR_DIR", str(_ROOT / "var" / "test"))
 
 from helpcenter.settings import *  # noqa: E402, F403

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,6 +53,7 @@ from notifications.selectors import (
     updates_of,
 )
 from notifications.services.outbox import queue_email
+from webhooks.services import record_event
 
 # No 0/O, 1/I/L, 5/S or 8/B: a reference read over the phone is not misheard.
 REFERENCE_ALPHABET = "234679ACDEFGHJKMNPQRTUVWXYZ"
@@ -99,6 +101,21 @@ def _event(
     return event
 
 
+def case_webhook_data(case: Case) -> dict:
+    """A case as webhooks show it (README, "Webhooks out")."""
+    return {
+        "id": case.pk,
+        "reference": case.reference,
+        "status": case.status,
+        "reason": case.reason.code,
+        "language": case.language,
+        "subject": case.subject,
+        "customer": {"email": case.customer_email, "name": case.customer_name},
+        "created_at": case.created_at,
+        "url": settings.SITE_URL + reverse("cases:desk_case", kwargs={"reference": case.reference}),
+    }
+
+
 def _customer_should_hear(case: Case, now: datetime) -> None:
     if case.update_pending_since is None:
         Case.objects.filter(pk=case.pk, update_pending_since__isnull=True).update(
@@ -130,6 +147,16 @@ def _set_status(
         case.first_responded_at = None
         case.first_response_due, case.resolution_due = due_dates(case.reason, now)
     case.save()
+    record_event(
+        event_type="case.status_changed",
+        data={
+            "case": case_webhook_data(case),
+            "from_status": previous,
+            "to_status": status,
+            "by_customer": by_customer,
+        },
+        now=now,
+    )
     return _event(
         case,
         CaseEvent.Kind.STATUS,
@@ -214,6 +241,11 @@ def open_case(
     else:
         raise RuntimeError("could not find a free case reference")
     _event(case, CaseEvent.Kind.OPENED, by_customer=True, body=case.description, created_at=now)
+    record_event(
+        event_type="case.opened",
+        data={"case": case_webhook_data(case), "description": case.description},
+        now=now,
+    )
     # Anyone can type any address in the contact form: until that address has shown it reads
     # our mail (it opened a case link), the acknowledgement repeats nothing the visitor typed
     # (no name, no subject), only the reference; the case page shows the rest.
@@ -496,6 +528,7 @@ def add_customer_message(
         raise ValidationError(
             " ".join(refused.message for refused in event.attached.refused), code="files_refused"
         )
+    _customer_replied(case, event, now=now)
     reopened = case.status == Status.RESOLVED
     if case.status == Status.WAITING_ON_CUSTOMER:
         _set_status(case, Status.IN_PROGRESS, now=now, by_customer=True)
@@ -505,6 +538,23 @@ def add_customer_message(
         case=case, kind=DeskAlert.Kind.REOPENED if reopened else DeskAlert.Kind.REPLIED, now=now
     )
     return event
+
+
+def _customer_replied(case: Case, event: CaseEvent, *, now: datetime) -> None:
+    files = getattr(event, "attached", None)  # set by _with_files
+    record_event(
+        event_type="case.customer_replied",
+        data={
+            "case": case_webhook_data(case),
+            "message": {
+                "id": event.pk,
+                "body": event.body,
+                "created_at": event.created_at,
+                "attachments": len(files.attached) if files else 0,
+            },
+        },
+        now=now,
+    )
 
 
 @transaction.atomic
@@ -526,13 +576,14 @@ def reopen_case(*, case: Case, body: str = "", now: datetime | None = None) -> C
         raise ValidationError(_("This case can no longer be reopened."), code="too_late")
     _set_status(case, Status.REOPENED, now=now, by_customer=True)
     if body.strip():
-        _event(
+        event = _event(
             case,
             CaseEvent.Kind.CUSTOMER_MESSAGE,
             by_customer=True,
             body=body.strip()[:5000],
             created_at=now,
         )
+        _customer_replied(case, event, now=now)
     tell_staff(case=case, kind=DeskAlert.Kind.REOPENED, now=now)
     return case
 
@@ -555,6 +606,11 @@ def rate_case(*, case: Case, rating: int, comment: str = "") -> CaseEvent:
         by_customer=True,
         rating=rating,
         body=comment.strip()[:2000],
+    )
+    record_event(
+        event_type="case.rated",
+        data={"case": case_webhook_data(case), "rating": rating, "comment": event.body},
+        now=event.created_at,
     )
     if rating <= LOW_RATING:
         tell_staff(case=case, kind=DeskAlert.Kind.LOW_RATING)

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -9,6 +10,7 @@ from django.utils.text import slugify
 
 from kb.models import Article, ArticleRevision
 from kb.services.indexing import request_index_update
+from webhooks.services import record_event
 
 TEXT_FIELDS = ("title", "summary", "body", "keywords")
 
@@ -86,14 +88,37 @@ def _set_status(
     return save_article(article=article, actor=actor, now=now)
 
 
+@transaction.atomic
 def publish_article(
     *, article: Article, actor: AbstractBaseUser | None, now: datetime | None = None
 ) -> Article:
-    """Publish ``article``: it appears on the site, and in search once the index task has run."""
+    """Publish ``article``: it appears on the site, and in search once the index task has run.
+    Going from unpublished to published is the webhooks' ``article.published`` event."""
     now = now or timezone.now()
     if article.reviewed_at is None:
         article.reviewed_at = now
-    return _set_status(article=article, status=Article.Status.PUBLISHED, actor=actor, now=now)
+    was_published = (
+        article.pk is not None
+        and Article.objects.filter(pk=article.pk, status=Article.Status.PUBLISHED).exists()
+    )
+    article = _set_status(article=article, status=Article.Status.PUBLISHED, actor=actor, now=now)
+    if not was_published:
+        record_event(
+            event_type="article.published",
+            data={
+                "article": {
+                    "id": article.pk,
+                    "slug": article.slug,
+                    "language": article.language,
+                    "title": article.title,
+                    "translation_key": article.translation_key,
+                    "published_at": article.published_at,
+                    "url": settings.SITE_URL + article.get_absolute_url(),
+                }
+            },
+            now=now,
+        )
+    return article
 
 
 def unpublish_article(*, article: Article, actor: AbstractBaseUser | None) -> Article:

@@ -30,12 +30,43 @@ from notifications.selectors import load_calendar
 from notifications.services.incidents import mail_incident_followers
 from notifications.services.outbox import link_placeholder, queue_email, queue_sending
 from notifications.services.subscribers import MANAGE_LINK_SCOPE
+from webhooks.services import record_event
 
 PLAN_BATCH_SIZE = 500
 # Queued by name (foundation.queueing): notifications.tasks imports the services.
 PLAN_TASK = "notifications.tasks.plan_dispatch"
 Publication = Announcement.Publication
 Phase = Announcement.Phase
+
+
+def announcement_webhook_data(
+    announcement: Announcement, update: AnnouncementUpdate | None = None
+) -> dict:
+    """An announcement (and the update that caused the event) as webhooks show it."""
+    data = {
+        "announcement": {
+            "id": announcement.pk,
+            "slug": announcement.slug,
+            "kind": announcement.kind,
+            "severity": announcement.severity,
+            "title": {"es": announcement.title_es, "en": announcement.title_en},
+            "areas": list(announcement.areas),
+            "phase": announcement.phase,
+            "starts_at": announcement.starts_at,
+            "ends_at": announcement.ends_at,
+            "published_at": announcement.published_at,
+            "resolved_at": announcement.resolved_at,
+            "url": settings.SITE_URL + announcement.get_absolute_url(),
+        }
+    }
+    if update is not None:
+        data["update"] = {
+            "id": update.pk,
+            "phase": update.phase,
+            "body": {"es": update.body_es, "en": update.body_en},
+            "created_at": update.created_at,
+        }
+    return data
 
 
 def unique_slug(title: str, *, exclude_pk: int | None = None) -> str:
@@ -208,6 +239,11 @@ def publish_announcement(
     announcement.phase = _initial_phase(announcement, now)
     announcement.save()
     create_dispatch(announcement=announcement)
+    record_event(
+        event_type="announcement.published",
+        data=announcement_webhook_data(announcement),
+        now=now,
+    )
     return announcement
 
 
@@ -346,10 +382,18 @@ def post_update(
         created_by=actor if actor is not None and actor.is_authenticated else None,
         created_at=now,
     )
+    resolved = False
     if phase:
         announcement.phase = phase
         changed = _mark_resolution(announcement, at=now)
         announcement.save(update_fields=["phase", "updated_at", *changed])
+        resolved = bool(changed) and announcement.resolved_at is not None
+    if announcement.publication == Publication.PUBLISHED:
+        record_event(
+            event_type="announcement.resolved" if resolved else "announcement.updated",
+            data=announcement_webhook_data(announcement, update),
+            now=now,
+        )
     if notify_subscribers and announcement.publication == Publication.PUBLISHED:
         create_dispatch(announcement=announcement, update=update)
     if notify_subscribers or announcement.is_resolved:
@@ -401,9 +445,17 @@ def _stamp_resolutions(*, now: datetime) -> int:
         if announcement.kind == Announcement.Kind.MAINTENANCE and announcement.ends_at:
             over_at = min(announcement.ends_at, now)
         _mark_resolution(announcement, at=over_at)
-        Announcement.objects.filter(pk=announcement.pk, resolved_at__isnull=True).update(
-            resolved_at=announcement.resolved_at, expire_at=announcement.expire_at, updated_at=now
-        )
+        with transaction.atomic():
+            if Announcement.objects.filter(pk=announcement.pk, resolved_at__isnull=True).update(
+                resolved_at=announcement.resolved_at,
+                expire_at=announcement.expire_at,
+                updated_at=now,
+            ):
+                record_event(
+                    event_type="announcement.resolved",
+                    data=announcement_webhook_data(announcement),
+                    now=now,
+                )
         stamped += 1
     if stamped:
         process_memo.changed()

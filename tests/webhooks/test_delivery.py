@@ -1,0 +1,251 @@
+"""Retries and back-off, the day-long failure that disables an endpoint (and emails its
+owner through the outbox), the sweeper, and the admin: registration and redelivery."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from notifications.models import OutgoingMessage
+from notifications.services.webhook_owners import tell_owners_of_disabled_webhooks
+from tests.conftest import wait_for
+from tests.factories import StaffFactory, grant
+from tests.webhooks.conftest import deliver_pending
+from tests.webhooks.test_events import open_case
+from webhooks import services
+from webhooks.models import Delivery, Endpoint
+
+pytestmark = pytest.mark.django_db
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_failures_are_retried_on_the_schedule_then_the_delivery_fails(endpoint, receiver):
+    receiver.answer = 503
+    with time_machine.travel(START, tick=False) as clock:
+        open_case()
+        delivery = Delivery.objects.get()
+        assert services.deliver(delivery_id=delivery.pk) == "retry"
+        for wait in services.RETRY_SCHEDULE:
+            delivery.refresh_from_db()
+            assert delivery.next_attempt_at == timezone.now() + wait
+            assert services.deliver(delivery_id=delivery.pk) == "skipped"  # not due yet
+            clock.shift(wait)
+            assert services.requeue_due_deliveries() == 1  # the beat queues the retry
+            assert services.requeue_due_deliveries() == 0  # once
+            outcome = services.deliver(delivery_id=delivery.pk)
+        assert outcome == "failed"
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("failed", services.MAX_ATTEMPTS)
+    assert delivery.last_error == "HTTP 503" and delivery.attempt_log.count() == 8
+    assert set(receiver.ids()) == {delivery.event_id} and len(receiver.ids()) == 8
+
+
+def test_a_retry_that_succeeds_is_delivered_and_the_endpoint_is_healthy_again(endpoint, receiver):
+    receiver.answer = 500
+    with time_machine.travel(START, tick=False) as clock:
+        open_case()
+        deliver_pending()
+        assert Endpoint.objects.get().failing_since == START
+        receiver.answer = 200
+        clock.shift(timedelta(seconds=5))
+        assert deliver_pending()["delivered"] == 1
+
+    assert Endpoint.objects.get().failing_since is None
+    assert [attempt.response_code for attempt in Delivery.objects.get().attempt_log.all()] == [
+        200,
+        500,
+    ]
+
+
+def test_an_endpoint_failing_for_a_day_is_disabled_and_its_owner_emailed_once(endpoint, receiver):
+    receiver.answer = 500
+    with time_machine.travel(START, tick=False) as clock:
+        open_case()
+        deliver_pending()
+        clock.shift(timedelta(hours=23))
+        open_case()
+        deliver_pending()
+        assert Endpoint.objects.get().disabled_at is None  # 23 hours: not yet
+        clock.shift(timedelta(hours=1, seconds=1))
+        open_case()
+        deliver_pending()
+
+        endpoint.refresh_from_db()
+        assert endpoint.disabled_at == timezone.now()
+        assert "24" in endpoint.disabled_reason
+        assert not Delivery.objects.filter(status="pending").exists()  # the rest failed
+        open_case()
+        assert Delivery.objects.count() == 3  # a disabled endpoint gets no new rows
+
+        assert tell_owners_of_disabled_webhooks() == 1
+        assert tell_owners_of_disabled_webhooks() == 0
+
+    email = OutgoingMessage.objects.get(recipient="integraciones@example.com")
+    assert "CRM" in email.subject and endpoint.url in email.body_text
+    assert f"/admin/webhooks/endpoint/{endpoint.pk}/change/" in email.body_text
+
+
+def test_enabling_again_starts_afresh(endpoint, receiver):
+    services.disable_endpoints(endpoint_ids=[endpoint.pk])
+    assert tell_owners_of_disabled_webhooks() == 0  # staff disabled it: nobody to warn
+    services.enable_endpoints(endpoint_ids=[endpoint.pk])
+
+    open_case()
+    assert deliver_pending()["delivered"] == 1
+
+
+def test_sweeper_queues_what_a_lost_task_left_and_a_killed_worker_held(endpoint, receiver):
+    with time_machine.travel(START, tick=False) as clock:
+        open_case()
+        open_case()
+        lost, held = Delivery.objects.order_by("pk")
+        Delivery.objects.filter(pk=held.pk).update(
+            status="sending", sending_started_at=timezone.now(), attempts=1
+        )
+        assert services.requeue_due_deliveries() == 0  # the live tasks get their time
+        assert services.deliver(delivery_id=held.pk) == "skipped"  # another worker holds it
+        clock.shift(services.SENDING_LEASE + timedelta(seconds=1))
+        assert services.requeue_due_deliveries() == 2
+        assert services.requeue_due_deliveries() == 0
+        assert services.deliver_many(delivery_ids=[lost.pk, held.pk])["delivered"] == 2
+
+    assert sorted(receiver.ids()) == sorted([lost.event_id, held.event_id])
+
+
+@pytest.fixture
+def admin_client(client):
+    admin = StaffFactory(email="jefa@example.com")
+    grant(
+        admin,
+        "webhooks.add_endpoint",
+        "webhooks.change_endpoint",
+        "webhooks.view_endpoint",
+        "webhooks.view_delivery",
+        "webhooks.change_delivery",
+    )
+    client.force_login(admin)
+    client.admin = admin
+    return client
+
+
+def test_staff_register_an_endpoint_and_see_its_secret_once(admin_client, receiver):
+    response = admin_client.post(
+        "/admin/webhooks/endpoint/add/",
+        {"name": "CRM", "url": receiver.url, "event_types": ["case.opened", "case.rated"]},
+    )
+
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    secret = re.search(r'value="(whsec_[^"]+)"', response.text).group(1)
+    endpoint = Endpoint.objects.get()
+    assert endpoint.event_types == ["case.opened", "case.rated"]
+    assert endpoint.owner == admin_client.admin  # whoever registered it, by default
+    assert secret not in admin_client.get(f"/admin/webhooks/endpoint/{endpoint.pk}/change/").text
+
+    receiver.secret = secret
+    open_case()
+    deliver_pending()
+    assert [body["type"] for body in receiver.bodies] == ["case.opened"]
+
+
+def test_a_private_address_is_refused_in_the_admin(admin_client, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    response = admin_client.post(
+        "/admin/webhooks/endpoint/add/",
+        {"name": "Intranet", "url": "http://127.0.0.1:9/", "event_types": ["case.opened"]},
+    )
+
+    assert response.status_code == 200 and not Endpoint.objects.exists()
+    assert "private network" in response.text or "red privada" in response.text
+
+
+def test_a_new_secret_is_shown_once_and_signs_from_then_on(admin_client, endpoint, receiver):
+    response = admin_client.post(f"/admin/webhooks/endpoint/{endpoint.pk}/rotate-secret/")
+
+    receiver.secret = re.search(r'value="(whsec_[^"]+)"', response.text).group(1)
+    open_case()
+    assert deliver_pending()["delivered"] == 1
+
+
+def test_redeliver_from_the_admin_sends_again_once(admin_client, endpoint, receiver):
+    open_case()
+    deliver_pending()
+    delivery = Delivery.objects.get()
+    action = {"action": "redeliver", "_selected_action": [delivery.pk]}
+
+    admin_client.post("/admin/webhooks/delivery/", action)
+    admin_client.post("/admin/webhooks/delivery/", action)  # asked twice before it left
+    deliver_pending()
+
+    assert receiver.ids() == [delivery.event_id, delivery.event_id]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempt_log.count()) == ("delivered", 2)
+    page = admin_client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/")
+    assert page.status_code == 200 and delivery.event_id in page.text
+
+
+def test_the_delivery_log_filters_by_status_endpoint_and_event(admin_client, endpoint):
+    open_case()
+    for query in (
+        "status__exact=pending",
+        f"endpoint__id__exact={endpoint.pk}",
+        "event_type=case.opened",
+    ):
+        page = admin_client.get(f"/admin/webhooks/delivery/?{query}")
+        assert page.status_code == 200 and "case.opened" in page.text
+
+
+def test_old_delivered_and_failed_rows_leave_the_log(endpoint, receiver, settings):
+    settings.WEBHOOKS_LOG_RETENTION_DAYS = 30
+    with time_machine.travel(START, tick=False) as clock:
+        open_case()
+        deliver_pending()
+        open_case()  # still pending: kept, whatever its age
+        clock.shift(timedelta(days=31))
+        open_case()
+        recent = Delivery.objects.latest("pk")
+        services.deliver(delivery_id=recent.pk)
+
+        assert services.purge_old_deliveries() == 1
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["delivered", "pending"]
+    assert Delivery.objects.filter(pk=recent.pk).exists()
+
+
+def test_an_endpoint_that_does_not_answer_is_a_failed_attempt_in_words(db, receiver):
+    from tests.harness import free_port
+
+    services.create_endpoint(
+        name="Apagado",
+        url=f"http://127.0.0.1:{free_port()}/hooks/",
+        event_types=["case.opened"],
+        owner=None,
+    )
+    open_case()
+
+    assert deliver_pending()["retry"] == 1
+    delivery = Delivery.objects.get()
+    assert delivery.last_error.startswith("NewConnectionError: Failed to establish")
+    assert delivery.last_response_code is None and delivery.status == "pending"
+
+
+def test_a_receiver_too_slow_to_answer_is_a_failed_attempt(endpoint, receiver, settings):
+    settings.WEBHOOKS_READ_TIMEOUT = 0.3
+    receiver.delay = 1.0
+    open_case()
+
+    assert deliver_pending()["retry"] == 1
+    assert Delivery.objects.get().last_error.startswith("timed out")
+    # The receiver took it all the same, late: its webhook-id is how it knows the retry.
+    wait_for(lambda: receiver.ids() == [Delivery.objects.get().event_id], timeout=10)
+
+
+def test_a_secret_that_cannot_be_decrypted_sends_nothing_unsigned(endpoint, receiver, settings):
+    settings.WEBHOOKS_ENCRYPTION_KEY = "x" * 43 + "="  # another key: the old secret is unreadable
+    open_case()
+
+    assert deliver_pending()["retry"] == 1
+    assert not receiver.received
+    error = Delivery.objects.get().last_error
+    assert "cannot be decrypted" in error or "no se puede descifrar" in error

@@ -1,0 +1,560 @@
+"""Webhooks out: events recorded as delivery rows in the change's transaction, then posted
+signed (Standard Webhooks) by workers, once each.
+
+``record_event`` writes one ``Delivery`` per active endpoint subscribed to the event type, in
+the caller's transaction (the rows exist if and only if the change committed), and queues
+their sending after commit. ``deliver`` claims a row with one UPDATE whose WHERE says it is
+still due (pending and due, or "sending" under a lease that ran out: a killed worker's), posts
+it outside any transaction, and records the outcome: a delivered row is never claimed again.
+Failures wait for the next step of ``RETRY_SCHEDULE``; the beat sweeper
+(``requeue_due_deliveries``) queues retries as they fall due and what a lost task or a down
+broker left behind. An endpoint that has failed every attempt for ``DISABLE_AFTER`` is
+disabled (notifications emails its owner, see ``webhooks.selectors``).
+
+A worker killed in the middle of a post leaves that one row "sending": the sweeper posts it
+again after the lease, with the same ``webhook-id`` (the receiver may have had it: the spec's
+receivers drop an id they have processed). No other row is posted twice.
+"""
+
+import base64
+import functools
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import urllib3
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from foundation.queueing import enqueue_after_commit
+from webhooks.models import Attempt, Delivery, Endpoint, EventType
+
+# Queued by name (foundation.queueing): webhooks.tasks imports the services, never the reverse.
+DELIVER_TASK = "webhooks.tasks.deliver_webhook"
+DELIVER_BATCH_TASK = "webhooks.tasks.deliver_webhook_batch"
+BATCH_SIZE = 200
+# After attempt n fails, the next waits RETRY_SCHEDULE[n - 1] (the Standard Webhooks / Svix
+# schedule): 8 attempts over about 27.5 hours; then the delivery has failed.
+RETRY_SCHEDULE = (
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=10),
+)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+DISABLE_AFTER = timedelta(hours=24)
+# How long a worker holds a claimed row; far above the request timeout. After it, the row is
+# presumed to belong to a dead worker and is sent again.
+SENDING_LEASE = timedelta(minutes=5)
+# A pending row whose task has not run this long after it was due is presumed lost.
+SWEEP_GRACE = timedelta(minutes=5)
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
+ERROR_LENGTH = 500
+
+
+# --- Secrets ------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _fernet(key: str) -> Fernet:
+    if not key:
+        # Derived from SECRET_KEY (changing it then makes the stored secrets unreadable: set
+        # WEBHOOKS_ENCRYPTION_KEY to keep them across a SECRET_KEY rotation).
+        digest = hashlib.sha256(b"helpcenter.webhooks.secrets:" + settings.SECRET_KEY.encode())
+        key = base64.urlsafe_b64encode(digest.digest()).decode()
+    return Fernet(key)
+
+
+def _cipher() -> Fernet:
+    return _fernet(settings.WEBHOOKS_ENCRYPTION_KEY)
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def endpoint_secret(endpoint: Endpoint) -> str:
+    try:
+        return _cipher().decrypt(endpoint.secret_encrypted.encode()).decode()
+    except InvalidToken as error:
+        raise ValueError(f"endpoint {endpoint.pk}: its secret cannot be decrypted") from error
+
+
+def sign(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header: ``v1,`` and base64 HMAC-SHA256 of "id.timestamp.body"
+    keyed with the secret's bytes (the base64 after ``whsec_``)."""
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+# --- Endpoints ----------------------------------------------------------------------------------
+
+
+def _address_allowed(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip.is_global and not ip.is_multicast
+
+
+def check_url(url: str) -> None:
+    """Refuse what an endpoint must not be: not http(s), no host, or (unless
+    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES) a host that resolves to a loopback, private, link-local
+    or otherwise non-public address: the site must not be made to post into its own network."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(_("Enter an http:// or https:// address."), code="scheme")
+    if settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:
+        return
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError, UnicodeError) as error:
+        raise ValidationError(_("That host cannot be found."), code="unresolvable") from error
+    if not found or not all(_address_allowed(info[4][0]) for info in found):
+        raise ValidationError(
+            _("That address is in a private network; webhooks go to public addresses."),
+            code="private",
+        )
+
+
+def _clean_event_types(event_types: list[str]) -> list[str]:
+    unknown = set(event_types) - set(EventType.values)
+    if unknown:
+        raise ValidationError(_("Unknown event type."), code="event_type")
+    return [value for value in EventType.values if value in event_types]
+
+
+@dataclass(frozen=True)
+class NewEndpoint:
+    endpoint: Endpoint
+    secret: str  # shown once; only its encrypted form is stored
+
+
+def create_endpoint(
+    *,
+    name: str,
+    url: str,
+    event_types: list[str],
+    owner,
+    now: datetime | None = None,
+) -> NewEndpoint:
+    """Register an endpoint with a fresh signing secret (returned once, stored encrypted)."""
+    check_url(url)
+    secret = new_secret()
+    endpoint = Endpoint.objects.create(
+        name=name.strip(),
+        url=url,
+        event_types=_clean_event_types(event_types),
+        secret_encrypted=_cipher().encrypt(secret.encode()).decode(),
+        owner=owner if owner is not None and owner.is_authenticated else None,
+        created_at=now or timezone.now(),
+    )
+    return NewEndpoint(endpoint=endpoint, secret=secret)
+
+
+def rotate_secret(*, endpoint: Endpoint) -> str:
+    """A new signing secret (returned once); deliveries sent from now on are signed with it."""
+    secret = new_secret()
+    endpoint.secret_encrypted = _cipher().encrypt(secret.encode()).decode()
+    Endpoint.objects.filter(pk=endpoint.pk).update(secret_encrypted=endpoint.secret_encrypted)
+    return secret
+
+
+def enable_endpoints(*, endpoint_ids: list[int]) -> int:
+    """Staff turned these endpoints on again: their failing clock starts afresh."""
+    return Endpoint.objects.filter(pk__in=endpoint_ids, disabled_at__isnull=False).update(
+        disabled_at=None, disabled_reason="", failing_since=None
+    )
+
+
+@transaction.atomic
+def disable_endpoint(
+    *, endpoint_id: int, reason: str, tell_owner: bool, now: datetime | None = None
+) -> bool:
+    """Stop sending to an endpoint: its pending deliveries fail (staff may redeliver them once
+    it is enabled again). With ``tell_owner`` its owner is emailed (notifications finds it
+    through ``selectors.endpoints_disabled_untold``). Returns False if it was already
+    disabled."""
+    now = now or timezone.now()
+    disabled = Endpoint.objects.filter(pk=endpoint_id, disabled_at__isnull=True).update(
+        disabled_at=now, disabled_reason=reason[:200], owner_told_of=None if tell_owner else now
+    )
+    if disabled:
+        Delivery.objects.filter(endpoint_id=endpoint_id, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.FAILED, last_error=_("endpoint disabled")
+        )
+    return bool(disabled)
+
+
+def disable_endpoints(*, endpoint_ids: list[int], now: datetime | None = None) -> int:
+    return sum(
+        disable_endpoint(endpoint_id=pk, reason=_("disabled by staff"), tell_owner=False, now=now)
+        for pk in endpoint_ids
+    )
+
+
+def mark_owner_told(*, endpoint_id: int, disabled_at: datetime) -> None:
+    """The owner was emailed about this disabling (notifications queued the email)."""
+    Endpoint.objects.filter(pk=endpoint_id, disabled_at=disabled_at).update(
+        owner_told_of=disabled_at
+    )
+
+
+# --- Events -------------------------------------------------------------------------------------
+
+
+def new_event_id() -> str:
+    return "msg_" + secrets.token_urlsafe(18)
+
+
+def record_event(*, event_type: str, data: dict, now: datetime | None = None) -> str | None:
+    """Write the event's deliveries (one per active endpoint subscribed to ``event_type``) in
+    the current transaction, with the body frozen now, and queue their sending after commit.
+
+    Returns the event id, or None when no endpoint wants it (nothing is written).
+    """
+    EventType(event_type)  # a typo is a programming error
+    endpoints = [
+        pk
+        for pk, types in Endpoint.objects.filter(disabled_at__isnull=True).values_list(
+            "pk", "event_types"
+        )
+        if event_type in types
+    ]
+    if not endpoints:
+        return None
+    now = now or timezone.now()
+    event_id = new_event_id()
+    body = json.dumps(
+        {"type": event_type, "timestamp": now.isoformat(), "data": data},
+        cls=DjangoJSONEncoder,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(
+            endpoint_id=pk,
+            event_id=event_id,
+            event_type=event_type,
+            body=body,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for pk in endpoints
+    )
+    _queue_after_commit([delivery.pk for delivery in deliveries])
+    return event_id
+
+
+class _Collected(list):
+    """The deliveries written in one transaction, queued together when it commits."""
+
+    def __call__(self) -> None:
+        queue_deliveries(list(self))
+
+
+def _queue_after_commit(delivery_ids: list[int]) -> None:
+    """Queue the sending of these rows after commit, in chunks per transaction: a transaction
+    that records many events (a bulk import, a beat job) sends a few tasks, not one each (a
+    worker takes one task at a time from the broker, and each take costs a poll).
+
+    The collecting callback is reused while Django still holds it for this transaction
+    (``run_on_commit``); a savepoint rolled back drops it with its rows, and the next rows get
+    a new one. Ids of rows a rolled-back savepoint removed, left in a surviving callback, are
+    skipped by ``deliver`` (no such row); anything else lost is the sweeper's.
+    """
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        queue_deliveries(delivery_ids)
+        return
+    collected = getattr(connection, "_webhook_deliveries", None)
+    if collected is None or not any(
+        callback is collected for _sids, callback, _robust in connection.run_on_commit
+    ):
+        collected = connection._webhook_deliveries = _Collected()
+        transaction.on_commit(collected)
+    collected.extend(delivery_ids)
+
+
+# --- Sending ------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _pool() -> urllib3.PoolManager:
+    # One per process (a worker's pool child), kept alive between deliveries.
+    return urllib3.PoolManager(num_pools=50, maxsize=4, block=False)
+
+
+def _due(now: datetime) -> Q:
+    return Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Delivery.Status.SENDING, sending_started_at__lt=now - SENDING_LEASE
+    )
+
+
+def _claim(delivery_id: int, now: datetime) -> Delivery | None:
+    """Take the row if it is still due, in one UPDATE (status checked in its WHERE): two
+    workers racing for a row, or a task run twice, claim it once."""
+    claimed = Delivery.objects.filter(_due(now), pk=delivery_id).update(
+        status=Delivery.Status.SENDING, sending_started_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    return Delivery.objects.select_related("endpoint").get(pk=delivery_id)
+
+
+@dataclass
+class _Answer:
+    code: int | None
+    error: str
+
+
+def _describe(error: Exception) -> str:
+    """What went wrong, in words staff read in the delivery log."""
+    text = str(error)
+    if isinstance(error, urllib3.exceptions.NewConnectionError):  # a ConnectTimeoutError too
+        text = text.split("): ", 1)[-1]  # not the connection object's repr
+    elif isinstance(error, urllib3.exceptions.TimeoutError):
+        return f"timed out ({type(error).__name__})"
+    return f"{type(error).__name__}: {text}"
+
+
+def _post(delivery: Delivery, *, secret: str, now: datetime) -> _Answer:
+    endpoint = delivery.endpoint
+    body = delivery.body.encode()
+    timestamp = int(now.timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "helpcenter-webhooks/1",
+        "webhook-id": delivery.event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(
+            secret=secret, message_id=delivery.event_id, timestamp=timestamp, body=body
+        ),
+    }
+    try:
+        check_url(endpoint.url)  # again at send time: the host's addresses may have changed
+        response = _pool().request(
+            "POST",
+            endpoint.url,
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(
+                connect=settings.WEBHOOKS_CONNECT_TIMEOUT,
+                read=settings.WEBHOOKS_READ_TIMEOUT,
+                # A receiver that answers a byte at a time still ends within this.
+                total=settings.WEBHOOKS_CONNECT_TIMEOUT + settings.WEBHOOKS_READ_TIMEOUT,
+            ),
+            retries=False,
+            redirect=False,  # a redirect could point anywhere: it is a failure
+            preload_content=False,
+        )
+        try:
+            response.read(4096, decode_content=False)  # what a receiver says is not kept
+        finally:
+            response.release_conn()
+    except ValidationError as error:
+        return _Answer(None, " ".join(error.messages))
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+        # Only the request's own errors: anything else (the task's time limit) goes up.
+        return _Answer(None, _describe(error)[:ERROR_LENGTH])
+    if 200 <= response.status < 300:
+        return _Answer(response.status, "")
+    return _Answer(response.status, f"HTTP {response.status}")
+
+
+def _held(delivery: Delivery):
+    """The row, as long as this worker still holds it (its claim, not a later one)."""
+    return Delivery.objects.filter(
+        pk=delivery.pk,
+        status=Delivery.Status.SENDING,
+        sending_started_at=delivery.sending_started_at,
+    )
+
+
+def _record_success(delivery: Delivery, answer: _Answer, now: datetime) -> None:
+    # First the status (a crash after this posts nothing again), then the log.
+    _held(delivery).update(
+        status=Delivery.Status.DELIVERED,
+        delivered_at=timezone.now(),
+        last_response_code=answer.code,
+        last_error="",
+    )
+    if delivery.endpoint.failing_since is not None:
+        Endpoint.objects.filter(pk=delivery.endpoint_id).update(failing_since=None)
+
+
+def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:
+    endpoint = delivery.endpoint
+    if delivery.attempts >= MAX_ATTEMPTS:
+        fields = {"status": Delivery.Status.FAILED}
+        outcome = "failed"
+    else:
+        fields = {
+            "status": Delivery.Status.PENDING,
+            "next_attempt_at": now + RETRY_SCHEDULE[delivery.attempts - 1],
+        }
+        outcome = "retry"
+    _held(delivery).update(
+        last_response_code=answer.code, last_error=answer.error[:ERROR_LENGTH], **fields
+    )
+    if endpoint.failing_since is None:
+        Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
+            failing_since=now
+        )
+    elif endpoint.failing_since <= now - DISABLE_AFTER:
+        disable_endpoint(
+            endpoint_id=endpoint.pk,
+            reason=_("every delivery failed for %(hours)d hours")
+            % {"hours": DISABLE_AFTER.total_seconds() // 3600},
+            tell_owner=True,
+            now=now,
+        )
+    return outcome
+
+
+def _send_claimed(delivery: Delivery, now: datetime) -> str:
+    if not delivery.endpoint.is_active:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.FAILED, last_error=_("endpoint disabled")
+        )
+        return "failed"
+    started = time.monotonic()
+    try:
+        secret = endpoint_secret(delivery.endpoint)
+    except ValueError:
+        # Nothing is posted unsigned: the attempt fails (and is retried) until staff act.
+        answer = _Answer(None, _("The signing secret cannot be decrypted: give it a new one."))
+    else:
+        answer = _post(delivery, secret=secret, now=now)
+    duration = int((time.monotonic() - started) * 1000)
+    if answer.code is not None and 200 <= answer.code < 300:
+        _record_success(delivery, answer, now)
+        outcome = "delivered"
+    else:
+        outcome = _record_failure(delivery, answer, now)
+    Attempt.objects.create(
+        delivery=delivery,
+        started_at=now,
+        duration_ms=duration,
+        response_code=answer.code,
+        error=answer.error[:ERROR_LENGTH],
+    )
+    return outcome
+
+
+def deliver(*, delivery_id: int, now: datetime | None = None) -> str:
+    """Post one delivery if it is due: "delivered", "retry", "failed" or "skipped" (not due,
+    already delivered, or held by another worker)."""
+    now = now or timezone.now()
+    delivery = _claim(delivery_id, now)
+    if delivery is None:
+        return "skipped"
+    return _send_claimed(delivery, now)
+
+
+def deliver_many(*, delivery_ids: list[int]) -> dict[str, int]:
+    """Post a chunk one by one (each claimed on its own: a crash re-sends at most the one in
+    flight). A chunk stops claiming after half the lease and queues the rest anew."""
+    outcomes = {"delivered": 0, "retry": 0, "failed": 0, "skipped": 0}
+    started = timezone.now()
+    for position, delivery_id in enumerate(delivery_ids):
+        now = timezone.now()
+        if now - started > SENDING_LEASE / 2:
+            queue_deliveries(delivery_ids[position:])
+            break
+        outcomes[deliver(delivery_id=delivery_id, now=now)] += 1
+    return outcomes
+
+
+def queue_deliveries(delivery_ids: list[int]) -> None:
+    """Queue the sending of rows (after commit): one task per row, or per chunk for many."""
+    if len(delivery_ids) == 1:
+        enqueue_after_commit(DELIVER_TASK, delivery_ids[0])
+        return
+    for start in range(0, len(delivery_ids), BATCH_SIZE):
+        enqueue_after_commit(DELIVER_BATCH_TASK, delivery_ids[start : start + BATCH_SIZE])
+
+
+def requeue_due_deliveries(*, now: datetime | None = None, limit: int = 5000) -> int:
+    """The beat sweeper: queue retries that fell due, and what a lost task, a down broker or a
+    killed worker (its lease over) left behind. Returns how many rows it queued."""
+    now = now or timezone.now()
+    pending = Q(status=Delivery.Status.PENDING)
+    retry_due = (
+        pending
+        & Q(attempts__gt=0, next_attempt_at__lte=now)
+        & (Q(requeued_at__isnull=True) | Q(requeued_at__lt=F("next_attempt_at")))
+    )
+    not_lately = Q(requeued_at__isnull=True) | Q(requeued_at__lte=now - SWEEP_GRACE)
+    lost = pending & Q(next_attempt_at__lte=now - SWEEP_GRACE) & not_lately
+    stuck = (
+        Q(status=Delivery.Status.SENDING, sending_started_at__lt=now - SENDING_LEASE) & not_lately
+    )
+    ids = list(
+        Delivery.objects.filter(retry_due | lost | stuck)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    Delivery.objects.filter(pk__in=ids).update(requeued_at=now)
+    queue_deliveries(ids)
+    return len(ids)
+
+
+def redeliver(*, delivery_ids: list[int], now: datetime | None = None) -> int:
+    """Staff asked to send these deliveries again (a fresh round of attempts, same event id).
+
+    Only delivered or failed rows of active endpoints are taken; one pending or being sent is
+    already on its way, so asking twice sends once. Returns how many were queued.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.select_for_update(of=("self",))
+            .filter(
+                pk__in=delivery_ids,
+                status__in=[Delivery.Status.DELIVERED, Delivery.Status.FAILED],
+                endpoint__disabled_at__isnull=True,
+            )
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=ids).update(
+            status=Delivery.Status.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            requeued_at=None,
+            delivered_at=None,
+        )
+        queue_deliveries(ids)
+    return len(ids)
+
+
+def purge_old_deliveries(*, now: datetime | None = None, limit: int = 5000) -> int:
+    """Delete delivered and failed rows (with their attempts) older than
+    ``WEBHOOKS_LOG_RETENTION_DAYS``: the log keeps what happened lately, not customers' data
+    for ever. Returns how many deliveries were deleted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.WEBHOOKS_LOG_RETENTION_DAYS)
+    ids = list(
+        Delivery.objects.filter(
+            status__in=[Delivery.Status.DELIVERED, Delivery.Status.FAILED], created_at__lt=cutoff
+        ).values_list("pk", flat=True)[:limit]
+    )
+    Attempt.objects.filter(delivery_id__in=ids).delete()
+    deleted, _ = Delivery.objects.filter(pk__in=ids).delete()
+    return deleted
