@@ -1,8 +1,4 @@
-"""The knowledge-base articles the benchmarks generate (bench/search.py, and the load and
-fault benchmarks through ``_support.add_generated_articles``): realistic help-center articles
-in Spanish and English, written from the vocabulary and word order of the demo articles
-(``kb/demo/articles``) and from template sentences, with a fixed seed.
-"""
+"""Generated es/en help-center articles from the demo articles' words (README: Benchmarks)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""What the benchmarks share beyond ``tests/harness.py`` (the processes, the SMTP sink, the
-environment, the sweepers and the run, which the tests use too): the site they set up, their
-data (demo content, generated articles, cases and their sessions, customers' searches), the
-outbox, wrk, and the tables they print. A benchmark imports this module first: it puts the
-project on ``sys.path``, and ``harness`` comes with it.
-"""
+"""What only the benchmarks share, beside tests/harness.py (README: Benchmarks)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,4 @@
-"""The customers of bench/faults.py and bench/soak.py, and what they prove.
-
-``Traffic`` runs their threads against a site on loopback: readers (home, search, articles,
-case status pages with the case's session, the notices feed); customers who open cases
-through the contact form, write on their cases, vote on articles and subscribe to notices,
-each from a loopback address of its own, so the per-address rate limits do not refuse them; a
-staff member replying on the desk; ``/healthz`` every second. The ``Journal`` keeps every
-request's outcome and every write a customer was told succeeded (or was refused), so that
-``verify`` can look each one up in the database once, and every email in the sink once.
-"""
+"""The customers of bench/faults.py and bench/soak.py, their journal and the loss checks."""
 
 from __future__ import annotations
 

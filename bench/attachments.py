@@ -1,16 +1,4 @@
-"""Attachments: how fast phone photos go up through the case page, and how fast one worker
-process makes them safe (decode, write again without EXIF, thumbnail).
-
-    .venv/bin/python bench/attachments.py [--photos 40] [--keep]
-
-On a temporary SQLite database and attachments folder (production settings, DEBUG off), a
-customer with their case's session posts ``--photos`` 12-megapixel phone photos (about 3.5 MB
-each, with EXIF and a GPS position) to ``/es/cases/<ref>/message/``, one message each, through
-the WSGI application gunicorn serves, called in this process (upload parsing, type sniffing,
-the image's header, the write to storage, the rows); then ``process_attachment`` (what the
-worker runs) checks each one. Prints uploads per second and MB/s, processing time per photo,
-and that every photo was stored, processed and stripped of its metadata: 0 lost.
-"""
+"""Phone photos up through the case page, then made safe by a worker (README: Benchmarks)."""
 
 from __future__ import annotations
 

@@ -1,16 +1,4 @@
-"""Embedded broker transports compared: kombu's filesystem transport, ours
-(helpcenter/broker.py) and kombu's SQLAlchemy transport on SQLite (when SQLAlchemy is
-importable; it is not a dependency of the project).
-
-Run with ``.venv/bin/python bench/broker_transports.py`` (about a minute).
-
-For each transport, in a fresh temporary folder: ``--producers`` processes each publish
-``--messages`` messages as fast as they can while one consumer, polling every 0.1 s as the
-worker does, takes them (what a burst of beat's due tasks is). Figures: messages delivered,
-errors the consumer met (each one would have stopped a Celery worker), messages lost, the
-rate, and the CPU the consumer spends polling an empty queue for 10 s (what an idle
-``make run`` costs).
-"""
+"""Embedded broker transports compared under a burst of producers (README: Benchmarks)."""
 
 from __future__ import annotations
 

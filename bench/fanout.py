@@ -1,16 +1,4 @@
-"""Benchmark of the announcement fan-out: 100,000 emails through a real worker into SMTP.
-
-Run with ``.venv/bin/python bench/fanout.py`` (``--help`` for the options).
-
-In a fresh temporary folder (SQLite and kombu's filesystem broker; with ``DATABASE_URL`` a
-throwaway PostgreSQL database, with ``REDIS_URL`` that server's database 15 only, flushed
-before and after). The SMTP sink runs in its own process and one real ``celery worker``
-(default concurrency) sends through it. The benchmark publishes an announcement the way staff
-do (dispatch, planning task, chunk tasks) and measures the time from publication to the last
-acceptance, the worker's peak memory and CPU, duplicates and missing recipients. The second
-run (a new announcement to the same subscribers) SIGKILLs the worker mid-run, starts another
-one, and lets the outbox sweepers recover what the dead worker held.
-"""
+"""An announcement to 100,000 subscribers through a real worker into SMTP (README: Benchmarks)."""
 
 from __future__ import annotations
 

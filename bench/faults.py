@@ -1,23 +1,4 @@
-"""Fault benchmark: what customers see when parts fail, and proof that nothing they wrote is
-lost or duplicated.
-
-Run with ``.venv/bin/python bench/faults.py`` (``--help`` for the options; about 4 minutes).
-
-In a fresh temporary folder, on loopback: a private ``redis-server`` without persistence (the
-broker and the cache; the machine's Redis is never touched), the SMTP sink in its own process,
-the database (SQLite; with ``DATABASE_URL`` a throwaway PostgreSQL database), ``gunicorn``
-with 2 workers in production mode, a real ``celery worker`` and ``celery beat``. The customers
-of bench/_traffic.py run the whole time, and staff publish an announcement per phase. Faults,
-one after another: (a) the worker is SIGKILLed and restarted; (b) redis-server is killed
-(everything it held is lost) and started again 30 s later; (c) the search index folder is
-deleted and rebuilt with ``manage.py rebuild_search_index``.
-
-Then traffic stops, the outbox drains, and the beat's sweepers run after a SIMULATED wait (the
-timestamps of what is still unsent are moved back 11 minutes, as the tests do). Last, every
-write a client was told succeeded is looked up in the database and every email in the sink.
-Exit status: 0 when customers saw no error and nothing was lost or duplicated, 1 otherwise, 2
-when the run itself failed.
-"""
+"""Faults under traffic: worker killed, Redis down, index gone (README: Benchmarks)."""
 
 from __future__ import annotations
 

@@ -1,23 +1,4 @@
-"""Benchmark of email in (issue 17): messages delivered to a real IMAP server and to the
-Maildir, read and processed by one worker that is SIGKILLed once in the middle.
-
-Run with ``.venv/bin/python bench/inbound.py`` (``--messages 10000`` for the issue's size;
-``--help`` for the options). Needs Dovecot (``apt-get install dovecot-imapd``); the benchmark
-starts its own on a free port with a private configuration, as the tests do.
-
-The mix: replies to existing cases (to their reply address), new messages to the support
-address, auto-replies (to both), bounces of our case mail, replies from someone other than the
-case's customer, and 10 % of the messages delivered a second time by the other route; 10 % of
-the replies and new messages carry a photo. Half goes to Dovecot (IMAP APPEND, as the mail
-server's delivery would), half to the Maildir, all before the worker starts. Then a real beat
-sends the fetch jobs every second and one real worker (concurrency 2) reads both sources and
-processes each message; when half is processed the worker is SIGKILLed and started again, and
-the messages whose tasks died with it are queued again by the sweeper (its two-minute wait is
-simulated, as bench/fanout.py does for the outbox).
-
-Printed: messages per second, the time to the last case event, and the checks: lost 0,
-duplicated 0, loops 0, auto-replies that opened a case 0.
-"""
+"""Email in by IMAP and Maildir, the worker SIGKILLed half-way (README: Benchmarks)."""
 
 from __future__ import annotations
 

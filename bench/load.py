@@ -1,19 +1,4 @@
-"""Load benchmark: mixed customer traffic on gunicorn with 2 workers, figures per route.
-
-Run with ``.venv/bin/python bench/load.py`` (``--help`` for the options; ``--duration 10``
-for a quick look). wrk is required (Debian package ``wrk``).
-
-In a fresh temporary folder (SQLite; with ``DATABASE_URL`` a throwaway PostgreSQL database;
-with ``REDIS_URL`` that server's database 14 only, as the cache and the broker, flushed before
-and after): the demo content, ``--articles`` generated articles in the real Whoosh index and
-``--cases`` cases opened through ``cases.services``, each with a session that may open it.
-Then ``gunicorn helpcenter.wsgi`` with 2 workers in production mode, one page of each route
-checked by hand, and one ``wrk`` per route at the same time (``bench/requests.lua``,
-connections split by the mix below) for a warm-up, then ``--duration`` seconds: the home page,
-search (varied Spanish queries, typos and missing accents included), articles, case status
-pages and the notices feed. It prints requests/s, p50/p90/p99 latency and errors per route
-(an answer other than 2xx/3xx, or a socket error); any error makes the exit status 1.
-"""
+"""Mixed customer traffic on gunicorn with 2 workers, figures per route (README: Benchmarks)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,4 @@
-"""Benchmark of the knowledge-base search: index rebuild time and query latency.
-
-Run with ``make bench-search`` (or ``.venv/bin/python bench/search.py --help``).
-
-Everything happens in a fresh temporary folder (SQLite database and search index), so the
-benchmark never touches the project's ``var/`` or a configured database. A corpus of
-realistic help-center articles is generated from the vocabulary of the demo articles
-(``bench/_corpus.py``) with a fixed seed, the index is built through
-``kb.services.indexing.rebuild_search_index`` and queries go through
-``kb.selectors.search_articles``, exactly as the search page does.
-"""
+"""Knowledge-base search: index rebuild time and query latency (README: Benchmarks)."""
 
 from __future__ import annotations
 

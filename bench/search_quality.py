@@ -1,31 +1,4 @@
-"""Search quality: hit@1, hit@3, MRR@10 and zero results of the knowledge-base search on a set
-of articles and queries given as files, beside stock Whoosh BM25F as the baseline.
-
-    .venv/bin/python bench/search_quality.py                  # ../shared/search-eval
-    .venv/bin/python bench/search_quality.py --queries other_queries.jsonl
-    .venv/bin/python bench/search_quality.py --train half_a.jsonl --test half_b.jsonl
-
-Files (JSON lines, the format of ``../shared/search-eval``, see its README): articles with
-``id``, ``title``, ``summary``, ``body`` (Markdown), ``keywords``, ``category`` and optionally
-``language`` (default ``en``); queries with ``text``, ``relevant_id``, optionally
-``language`` and ``tags`` (the dataset's variation flags; ``K`` marks keyword-style queries,
-reported apart so a ranking that helps sentences cannot quietly hurt keyword queries).
-
-The articles are indexed by the configured Whoosh backend in a fresh temporary folder, as the
-site indexes published articles (Markdown to text, same fields), and each query goes through
-``backend.search()``, which is what the search page ranks with (the page then only drops
-articles unpublished a moment ago). Nothing touches the project's ``var/`` or a database.
-
-The baseline is stock Whoosh: the same texts in one index (title, keywords, summary, body,
-stemming analyzer), the query's words ORed across the fields, Whoosh's default BM25F.
-
-``--train FILE --test FILE`` (or ``--halves``: odd lines of ``--queries`` train, even ones
-test): the articles are published in a throwaway SQLite database and indexed as the site
-does; the test queries are measured cold; then each train query is replayed as a visitor of
-its own (a fresh session and client address) through the real views: the search page, the
-relevant article, a helpful vote. ``learn_search`` runs, the articles whose learned words
-changed are re-indexed, and the test queries are measured again.
-"""
+"""Search quality (hit@1, hit@3, MRR@10) on articles and queries files (README: Benchmarks)."""
 
 from __future__ import annotations
 

@@ -1,19 +1,4 @@
-"""Soak benchmark: the ``make run`` process set for half an hour under a day's light traffic,
-and proof that it stays up and loses or repeats nothing.
-
-Run with ``.venv/bin/python bench/soak.py`` (``--minutes 30`` by default; ``--help``).
-
-In a copy of the code, with the embedded defaults only (SQLite, the filesystem broker, mail
-written to files, DEBUG=1): ``make run``'s set-up, then ``honcho start`` on the Procfile
-(runserver, worker and beat under ``helpcenter/supervise.py``). Traffic the whole time: the
-customers of bench/_traffic.py at a quieter pace (and now and then a static file), an
-announcement every ``--announce-every`` minutes, an article published half-way and every
-``--burst-every`` seconds a burst of tasks sent at the same instant from several threads, as
-beat sends its due tasks. Then the to-do lists drain in real time, and it prints
-each process's uptime, restarts and exceptions, the traffic's errors, and every acknowledged
-write looked up in the database and every email in the mail folder. Exit status: 0 when all
-of that holds, 1 otherwise, 2 when the run itself failed.
-"""
+"""`make run`'s processes for half an hour under light traffic (README: Benchmarks)."""
 
 from __future__ import annotations
 

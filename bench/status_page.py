@@ -1,26 +1,4 @@
-"""Benchmark of the case status page under gunicorn: requests/s, latency, queries per page.
-
-Run with ``.venv/bin/python bench/status_page.py`` (``--help`` for the options).
-
-Everything happens in a fresh temporary folder (``VAR_DIR``): its SQLite file is the default
-database (``DATABASE_URL`` and ``REDIS_URL`` are ignored, so the cache is the database table).
-The benchmark
-
-1. loads the demo opening hours, notices and contact reasons, bulk-inserts ``--cases`` cases
-   with 10 events each (a fixed seed) and creates 2,000 database sessions, each holding the
-   right to open one random case (``cases.services.access.grant_session_access``);
-2. counts the SQL queries of one status page with the Django test client for cases with 1, 10
-   and 200 events (cache-table queries and savepoints are left out);
-3. starts ``gunicorn helpcenter.wsgi`` with 2 workers on loopback in production mode, checks a
-   few pages, then requests random status pages (each with its session cookie) for
-   ``--seconds`` after a short warm-up, with ``wrk`` (``bench/requests.lua``);
-4. prints requests/s, p50/p95/p99 latency, errors, queries per page and the machine's load,
-   with PASS/MISS against the targets: at least 300 requests/s, and the same number of queries
-   (at most 10) whatever the length of the timeline.
-
-bench/status_page_cpu.py and bench/desk_search.py measure on the same data. The exit status is
-0 when every target is met, 1 when one is missed, 2 when the run failed.
-"""
+"""The case status page under gunicorn: requests/s and queries per page (README: Benchmarks)."""
 
 from __future__ import annotations
 
