@@ -18,7 +18,6 @@ BODY_WORDS = (250, 310)  # plus the last section's overshoot: ~300 words per art
 TRANSLATED_SHARE = 0.85  # the rest of the pairs are two unrelated single-language articles
 
 # -- demo material -----------------------------------------------------------------------------
-
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 STRIPPED_CHARS = '«»“”"()*'
 WORD = re.compile(r"\w+")
@@ -101,7 +100,6 @@ def load_demo_material() -> dict[str, LanguageMaterial]:
 
 
 # -- corpus ------------------------------------------------------------------------------------
-
 # The seven demo categories plus this one: (slug, parent slug, Spanish name, English name).
 # A sub-category of "returns", written with the returns wording and its own keywords.
 EXTRA_CATEGORY = ("warranty", "returns", "Garantía y reparaciones", "Warranty and repairs")

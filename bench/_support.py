@@ -30,8 +30,6 @@ MISSING = {
 
 
 # -- the run -----------------------------------------------------------------------------------
-
-
 def options(doc: str, argv: Sequence[str] | None, *arguments: tuple, require=()):
     """The command line: each argument is ``(flag, default, help)``, of the default's type,
     or ``(flag, help)``, a switch; ``require``: ``(condition(options), message)`` pairs;
@@ -124,7 +122,6 @@ def start_django(cleanups: Cleanups) -> None:
 
 
 # -- data --------------------------------------------------------------------------------------
-
 # What customers type in the search box: Spanish mostly, with typos, missing accents, capitals,
 # whole sentences, and a few in English.
 SEARCH_QUERIES = (
@@ -254,8 +251,6 @@ def grant_sessions(case_ids: Sequence[int]) -> list[str]:
 
 
 # -- the outbox --------------------------------------------------------------------------------
-
-
 def publish_incident(number: int) -> int:
     """What staff do from the notices desk: an incident notice, mailed to every subscriber.
     Returns the id of its mailing."""
@@ -308,7 +303,6 @@ def run_sweepers() -> dict[str, int]:
 
 
 # -- wrk ---------------------------------------------------------------------------------------
-
 WRK_SCRIPT = PROJECT_DIR / "bench" / "requests.lua"
 
 
@@ -418,8 +412,6 @@ def busy_during(server: harness.Gunicorn, work: Callable[[], object]):
 
 
 # -- printing ----------------------------------------------------------------------------------
-
-
 def table(rows: Sequence[Sequence[object] | None], indent: str = "  ") -> None:
     """Print ``rows`` (the first one the header) in columns, the first left-aligned and the
     others right-aligned, each as wide as its widest cell; a row ``None`` is a rule."""

@@ -33,8 +33,6 @@ TOKEN = re.compile(r"fx\d{5}q")
 
 
 # -- the journal: every request, every acknowledgment -------------------------------------------
-
-
 @dataclass
 class Outcome:
     at: float  # time.time() when the request was sent
@@ -72,8 +70,6 @@ class Journal:
 
 
 # -- a visitor: one browser, its cookies and its loopback address --------------------------------
-
-
 @dataclass
 class Response:
     status: int
@@ -147,8 +143,6 @@ def redirects_to(suffix: str) -> Callable[[Response], str]:
 
 
 # -- traffic -----------------------------------------------------------------------------------
-
-
 @dataclass
 class SiteData:
     article_paths: list[str]
@@ -325,8 +319,6 @@ class Traffic:
 
 
 # -- data --------------------------------------------------------------------------------------
-
-
 def make_data(options) -> SiteData:
     """Demo content, ``--articles`` more, ``--cases`` cases (half with a customer's session, half
     for the desk), ``--subscribers`` confirmed subscribers and a staff member."""
@@ -391,8 +383,6 @@ def publish_article_while_index_is_gone() -> int:
 
 
 # -- checks ------------------------------------------------------------------------------------
-
-
 @dataclass
 class Check:
     name: str

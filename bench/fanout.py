@@ -119,8 +119,6 @@ def make_subscribers(count: int) -> set[str]:
 
 
 # -- one run -----------------------------------------------------------------------------------
-
-
 @dataclass
 class Result:
     label: str
@@ -349,8 +347,6 @@ class FanOut:
 
 
 # -- report ------------------------------------------------------------------------------------
-
-
 def print_result(result: Result) -> None:
     say(
         f"  {result.accepted:,} messages accepted in {result.seconds:.1f} s"
@@ -415,8 +411,6 @@ def print_summary(results: list[Result]) -> None:
 
 
 # -- main --------------------------------------------------------------------------------------
-
-
 def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     started = time.monotonic()
     notes = bench.use_site(workdir, "fanout", cleanups, debug=True, redis_db=15)

@@ -32,8 +32,6 @@ DRAIN_TIMEOUT = 120.0
 
 
 # -- the site and its data ---------------------------------------------------------------------
-
-
 @dataclass
 class Site:
     workdir: Path
@@ -85,8 +83,6 @@ def wait_for_outbox(sink, timeout: float, *, patient: bool = False) -> bool:
 
 
 # -- the faults --------------------------------------------------------------------------------
-
-
 @dataclass
 class Phase:
     name: str
@@ -240,8 +236,6 @@ class Run:
 
 
 # -- report ------------------------------------------------------------------------------------
-
-
 def phase_table(run: Run, journal: Journal) -> int:
     """Print what users saw in each phase; returns the number of errors they saw in all."""
     run.site.sink.poll()
@@ -296,8 +290,6 @@ def server_log_summary(site: Site) -> int:
 
 
 # -- main --------------------------------------------------------------------------------------
-
-
 def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say("Fault benchmark: the site, a Celery worker and beat, and customers, on a private")
     say(f"Redis; three faults one after another. Folder: {workdir}")

@@ -58,8 +58,6 @@ def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 # -- the messages ------------------------------------------------------------------------------
-
-
 def build_messages(count: int, cases: list, rng: random.Random) -> list[dict]:
     """One dict per message: kind, raw bytes, Message-ID, sender, and the case it is about."""
     from cases.selectors import case_message_id, reply_address
@@ -149,8 +147,6 @@ def deliver(messages: list[dict], duplicates: float, dovecot, maildir: Path, rng
 
 
 # -- the run -----------------------------------------------------------------------------------
-
-
 def run(options: argparse.Namespace, workdir: Path, cleanups: list) -> bool:
     if not support.harness.PrivateDovecot.available():
         say(support.harness.PrivateDovecot.MISSING)

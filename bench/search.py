@@ -47,8 +47,6 @@ def share(count: int, total: int) -> str:
 
 
 # -- corpus and index --------------------------------------------------------------------------
-
-
 def insert_corpus(count: int, material) -> tuple[float, int]:
     """Generate and insert the corpus; returns (seconds, average words per body)."""
     from django.db import transaction
@@ -131,8 +129,6 @@ def build_index(expected: int) -> Build:
 
 
 # -- queries -----------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class BenchQuery:
     text: str
@@ -332,8 +328,6 @@ def run_engine_queries(warmup: Sequence[BenchQuery], queries: Sequence[BenchQuer
 
 
 # -- report ------------------------------------------------------------------------------------
-
-
 def print_latency_table(measurements: Sequence[Measurement]) -> None:
     def row(kind: str, group: Sequence[Measurement]) -> tuple:
         n = len(group)
@@ -426,8 +420,6 @@ def print_summary(options, build: Build, measurements: Sequence[Measurement]) ->
 
 
 # -- main --------------------------------------------------------------------------------------
-
-
 def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     started = time.perf_counter()
     notes = bench.use_site(workdir, "search", cleanups, debug=True, sqlite=True)

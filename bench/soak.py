@@ -154,8 +154,6 @@ def left_undone(bursts: int) -> dict[str, int]:
 
 
 # -- set-up ------------------------------------------------------------------------------------
-
-
 def copy_of_the_code(workdir: Path, revision: str) -> Path:
     """The project's files copied into ``workdir``: runserver reloads when a source file
     changes, and edits made elsewhere during a half-hour run must not restart it. By default
@@ -213,8 +211,6 @@ def prepare(workdir: Path, env: dict[str, str], code: Path) -> None:
 
 
 # -- the day -----------------------------------------------------------------------------------
-
-
 def drive(site: MakeRun, options, traffic, mail: MailFolder) -> SimpleNamespace:
     """The run's timeline beside the clients: announcements, one article, task bursts, a
     line a minute; stops early if honcho exits (the site went down)."""

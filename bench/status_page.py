@@ -35,7 +35,6 @@ QUERY_SAMPLE = 30  # random loaded cases whose queries are counted too
 INPROCESS_PAGES = 300  # pages rendered by the test client to time Django alone
 
 # -- data ------------------------------------------------------------------------------------
-
 FIRST_NAMES = ("Ana", "Carlos", "Lucia", "Javier", "Marta", "Pablo", "Elena", "Diego", "Sara",
                "Miguel", "Laura", "Jorge", "Carmen", "David", "Paula")  # fmt: skip
 LAST_NAMES = ("Garcia", "Martinez", "Lopez", "Sanchez", "Perez", "Gomez", "Martin", "Jimenez",
@@ -203,8 +202,6 @@ def status_path(reference: str) -> str:
 
 
 # -- queries per page ------------------------------------------------------------------------
-
-
 def count_queries(session_key: str, reference: str) -> tuple[list[str], int]:
     """The SQL of one status page (after a first request that warms the process up), and how
     many statements were left out (cache table, savepoints)."""
@@ -268,8 +265,6 @@ def check_pages(port: int, pairs: Sequence[tuple[str, str]]) -> list[str]:
 
 
 # -- the run ---------------------------------------------------------------------------------
-
-
 def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"Case status page benchmark: {options.cases:,} cases x {EVENTS_PER_CASE} events,")
     say(f"gunicorn with {WORKERS} workers, {options.seconds:g} s of load. Folder: {workdir}")
