@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from _support import percentile, production_settings, run_benchmark, say, setup_django, uptime
+import _support as bench
+from _support import percentile, say, uptime
 
 CAMERA = "BenchPhone 15"
 
@@ -36,12 +35,12 @@ def phone_photo(seed: int) -> bytes:
     return out.getvalue()
 
 
-def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], None]]) -> bool:
-    os.environ.update(production_settings(workdir / "var", "attachments"))
+def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
+    bench.use_site(workdir, "attachments", cleanups, sqlite=True)
     # One case takes every photo: lift the per-case limit (100 MB) for the run.
     os.environ["ATTACHMENT_MAX_CASE_MB"] = str(10 * options.photos)
     say(f"Load average before: {uptime()}")
-    setup_django()
+    bench.start_django(cleanups)
     from django.core.files.storage import storages
     from django.test import Client
 
@@ -52,13 +51,9 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     weekday_hours()
     reason = ContactReasonFactory(code="bench-parcel", parent=ReasonGroupFactory(code="orders"))
     case = services.open_case(
-        reason=reason,
-        customer_email="bench@example.com",
-        customer_name="Bench",
-        language="es",
-        subject="Paquete roto",
-        description="Fotos del paquete.",
-    )
+        reason=reason, customer_email="bench@example.com", customer_name="Bench", language="es",
+        subject="Paquete roto", description="Fotos del paquete.",
+    )  # fmt: skip
     customer = Client(SERVER_NAME="localhost")
     link = services.issue_access_link(case=case)
     customer.get("/" + link.split("://", 1)[1].split("/", 1)[1])
@@ -68,9 +63,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     sizes = [len(photos[n % len(photos)]) for n in range(options.photos)]
     say(f"  {sum(sizes) / len(sizes) / 1e6:.1f} MB each on average")
 
-    url = f"/es/cases/{case.reference}/message/"
-    times = []
-    started = time.perf_counter()
+    url, times, started = f"/es/cases/{case.reference}/message/", [], time.perf_counter()
     for number in range(options.photos):
         photo = io.BytesIO(photos[number % len(photos)])
         photo.name = f"IMG_{number:04d}.JPG"
@@ -89,8 +82,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     )
 
     pending = list(Attachment.objects.filter(status="pending").values_list("pk", flat=True))
-    process_times = []
-    process_cpu = []
+    process_times, process_cpu = [], []
     for pk in pending:
         begin, cpu = time.perf_counter(), time.process_time()
         services.process_attachment(attachment_id=pk)
@@ -118,16 +110,6 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     return lost == 0 and ready.count() == stored == clean
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=int, default=40)
-    parser.add_argument("--keep", action="store_true")
-    options = parser.parse_args(argv)
-    return run_benchmark(
-        "bench-attachments-", lambda workdir, cleanups: run(options, workdir, cleanups),
-        keep=options.keep,
-    )  # fmt: skip
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    options = bench.options(__doc__, ("--photos", 40, "photos (40)"))
+    sys.exit(bench.launch("bench-attachments-", run, options))

@@ -113,7 +113,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--producers", 4, "processes (4)"),
         ("--messages", 500, "each (500)"),
         ("--size", 1_000, "bytes of padding per message (1000, a task's)"),

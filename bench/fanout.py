@@ -457,7 +457,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--subscribers", TARGET_MESSAGES, "default 100000"),
         ("--no-kill", "skip the run with a killed worker"),
         ("--kill-at", 0.4, "kill when this share is sent (default 0.4)"),

@@ -381,7 +381,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--phase", 15.0, "seconds of each calm phase (15)"),
         ("--worker-down", 5.0, "seconds (5)"),
         ("--redis-down", 30.0, "seconds (30)"),

@@ -101,7 +101,7 @@ def measure(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--cases", 200_000, "cases (200000)"),
         ("--events-per-case", 10, "on average (10)"),
         ("--searches", 1_000_000, "search log rows (1000000)"),

@@ -458,7 +458,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--articles", 20_000, "articles (default 20000)"),
         ("--queries", 500, "measured queries (default 500)"),
         require=[(lambda o: o.articles >= 2 and o.queries >= 1,

@@ -280,7 +280,7 @@ def target(label: str, figures: Figures, hit1: float, hit3: float) -> str:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--articles", str(DEFAULT_SET / "articles_en.jsonl"), "articles (JSON lines)"),
         ("--queries", str(DEFAULT_SET / "queries_en.jsonl"), "queries (JSON lines)"),
         ("--train", "", "queries replayed as visitors first"),

@@ -376,7 +376,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--minutes", 30.0, "how long (30)"),
         ("--readers", 2, "reading clients (2)"),
         ("--writers", 1, "customers writing (1)"),

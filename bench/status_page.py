@@ -12,6 +12,7 @@ import wsgiref.util
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,9 +78,7 @@ class DataMaker:
         self.alphabet = REFERENCE_ALPHABET
         self.references: set[str] = set()
         self.bodies = [self._text(180, 220) for _ in range(500)]
-        self.kinds = {
-            kind: (weight, public, customer) for kind, weight, public, customer in EVENT_KINDS
-        }
+        self.kinds = {kind: rest for kind, *rest in EVENT_KINDS}  # weight, public, by customer
 
     def _text(self, shortest: int, longest: int) -> str:
         size = self.rng.randint(shortest, longest)
@@ -108,19 +107,14 @@ class DataMaker:
         created = self.now - timedelta(minutes=rng.randint(events * 60, 120 * 24 * 60))
         description = self._text(200, 400)
         case = Case(
-            reference=self.reference(),
+            reference=self.reference(), customer_name=f"{first} {last}",
             customer_email=f"{first}.{last}.{index}@example.com".lower(),
-            customer_name=f"{first} {last}",
             language="es" if rng.random() < 0.8 else "en",
-            reason=reason,
-            subject=rng.choice(bench.CASE_SUBJECTS),
-            description=description,
-            status=status,
-            team_id=reason.team_id,
+            reason=reason, subject=rng.choice(bench.CASE_SUBJECTS), description=description,
+            status=status, team_id=reason.team_id, created_at=created,
             first_response_due=created + timedelta(hours=reason.first_response_hours),
             resolution_due=created + timedelta(days=reason.resolution_days),
-            created_at=created,
-        )
+        )  # fmt: skip
         timeline = [
             CaseEvent(case=case, kind=CaseEvent.Kind.OPENED, public=True, by_customer=True,
                       body=description, created_at=created)
@@ -246,20 +240,17 @@ def time_in_process(pairs: Sequence[tuple[str, str]]) -> tuple[float, float]:
     return page_ms, (time.process_time() - started) * 1000 / 200
 
 
-def check_pages(port: int, pairs: Sequence[tuple[str, str]]) -> list[str]:
-    """Problems with a few pages fetched one by one, and with a page the session may not open."""
+def check_pages(get, pairs: Sequence[tuple[str, str]]) -> list[str]:
+    """Problems with a few pages fetched one by one, and with a page the session may not open;
+    ``get(session key, reference)`` returns the HTTP status and the body."""
     problems = []
     for key, reference in pairs:
-        status, body = harness.http_get(
-            port, status_path(reference), {"Cookie": f"sessionid={key}"}
-        )
+        status, body = get(key, reference)
         if status != 200 or reference.encode() not in body:
-            problems.append(
-                f"{reference}: HTTP {status}, reference in body: {reference.encode() in body}"
-            )
+            found = reference.encode() in body
+            problems.append(f"{reference}: HTTP {status}, reference in body: {found}")
     (key, _), (_, other) = pairs[0], pairs[1]
-    status, _ = harness.http_get(port, status_path(other), {"Cookie": f"sessionid={key}"})
-    if status != 403:
+    if (status := get(key, other)[0]) != 403:
         problems.append(f"{other} with another case's session: HTTP {status}, expected 403")
     return problems
 
@@ -289,11 +280,11 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
     say("\nSQL queries per status page (Django test client in this process; queries on the")
     say("cache table helpcenter_cache and SAVEPOINT statements are not counted)")
-    rich_reason = max(maker.reasons, key=lambda reason: (bool(reason.article_keys), reason.pk))
+    rich = max(maker.reasons, key=lambda reason: (bool(reason.article_keys), reason.pk))
     counts, tables = [], []
     for events in (1, EVENTS_PER_CASE, LONG_TIMELINE):
         case, timeline = maker.case(
-            10_000_000 + events, events=events, reason=rich_reason, status="in_progress"
+            10**7 + events, events=events, reason=rich, status="in_progress"
         )
         insert([(case, timeline)])
         queries, left_out = count_queries(grant_sessions([case.pk])[0], case.reference)
@@ -307,10 +298,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         )
     say(f"  tables, in order: {', '.join(found.group(1) for found in tables if found)}")
     rng = maker.rng
-    sample = Counter(
-        len(count_queries(key, ref)[0])
-        for key, ref in rng.sample(pairs, min(QUERY_SAMPLE, len(pairs)))
-    )
+    chosen = rng.sample(pairs, min(QUERY_SAMPLE, len(pairs)))
+    sample = Counter(len(count_queries(key, ref)[0]) for key, ref in chosen)
     spread = ", ".join(f"{count} queries x{times}" for count, times in sorted(sample.items()))
     say(f"  {sum(sample.values())} random loaded cases (all reasons): {spread}")
     queries_ok = len(set(counts)) == 1 and max([*counts, *sample]) <= MAX_QUERIES
@@ -322,22 +311,19 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     )
     connection.close()
 
-    requests = bench.request_file(
-        workdir / "requests.txt", [f"{status_path(ref)}\tsessionid={key}" for key, ref in pairs]
-    )
+    lines = [f"{status_path(ref)}\tsessionid={key}" for key, ref in pairs]
+    requests = bench.request_file(workdir / "requests.txt", lines)
     server = harness.Gunicorn(workdir, WORKERS)
     cleanups.append(server.stop)
     say(f"\nServer: gunicorn helpcenter.wsgi -w {WORKERS} -b 127.0.0.1:{server.port} (DEBUG=0)")
     server.start(status_path(pairs[0][1]), {"Cookie": f"sessionid={pairs[0][0]}"})
-    problems = check_pages(server.port, rng.sample(pairs, min(SAMPLE_PAGES, len(pairs))))
-    say(
-        f"  {SAMPLE_PAGES} pages fetched one by one: "
-        + (
-            "PROBLEMS"
-            if problems
-            else "200 with the case reference in the body; another case's session gets 403"
-        )
-    )
+
+    def get(key: str, reference: str) -> tuple[int, bytes]:
+        return harness.http_get(server.port, status_path(reference), {"Cookie": f"sessionid={key}"})
+
+    problems = check_pages(get, rng.sample(pairs, min(SAMPLE_PAGES, len(pairs))))
+    fine = "200 with the case reference in the body; another case's session gets 403"
+    say(f"  {SAMPLE_PAGES} pages fetched one by one: {'PROBLEMS' if problems else fine}")
     for problem in problems:
         say(f"    {problem}")
 
@@ -345,10 +331,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         f" then {options.seconds:g} s measured")  # fmt: skip
     say(f"  before: {uptime()}")
     routes = {"status page": (options.connections, requests)}
-    bench.run_wrk(server.port, WARMUP_SECONDS, routes)
-    ([result], generator_cpu), busy = bench.busy_during(
-        server, lambda: bench.run_wrk(server.port, options.seconds, routes)
-    )
+    bench.run_wrk(server, WARMUP_SECONDS, routes)
+    [result], generator_cpu, busy = bench.run_wrk(server, options.seconds, routes)
     if result.redirects:  # a status page answers 200, or it is wrong
         result.errors["HTTP 3xx"] = result.redirects
     say(f"  after:  {uptime()}")
@@ -358,12 +342,11 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"\nResults (wrk (1 thread, {options.connections} connections, bench/requests.lua))")
     say(f"  requests/s    {result.rps:8.1f}   ({result.requests:,} in {result.seconds:.1f} s)")
     say(
-        f"  latency ms    p50 {result.p50_ms:.1f}   p95 {result.p95_ms:.1f}"
-        f"   p99 {result.p99_ms:.1f}   max {result.max_ms:.1f}"
+        f"  latency ms    p50 {result.ms['p50']:.1f}   p95 {result.ms['p95']:.1f}"
+        f"   p99 {result.ms['p99']:.1f}   max {result.ms['max']:.1f}"
     )
     say(
-        f"  errors        {result.error_count}"
-        + (f"  {dict(result.errors)}" if result.errors else "")
+        f"  errors        {result.error_count}" + (f"  {dict(result.errors)}" * bool(result.errors))
     )
     say(f"  queries/page  {' / '.join(map(str, counts))} (1 / 10 / 200 events)")
     for line in bench.workers_report(busy, WORKERS, result.seconds, result.requests):
@@ -390,7 +373,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 
 # -- --cpu: CPU per page, in this process ------------------------------------------------------
-def wsgi_get(application, session_key: str, reference: str) -> tuple[str, bytes]:
+def wsgi_get(application, session_key: str, reference: str) -> tuple[int, bytes]:
     """``GET /es/cases/<reference>/`` as gunicorn hands it to the application (no User-Agent,
     like wrk, so no visit is counted)."""
     environ = {
@@ -404,7 +387,7 @@ def wsgi_get(application, session_key: str, reference: str) -> tuple[str, bytes]
         body = b"".join(result)
     finally:
         result.close()  # request_finished: what closes (or keeps) the database connection
-    return started[0], body
+    return int(started[0].split()[0]), body
 
 
 def cpu_ms(application, pairs: Sequence[tuple[str, str]]) -> float:
@@ -423,12 +406,8 @@ def run_cpu(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
     maker, _, pairs = make_cases(options.cases)
     rng = maker.rng
-    for key, reference in rng.sample(pairs, 20):
-        status, body = wsgi_get(application, key, reference)
-        if not status.startswith("200") or reference.encode() not in body:
-            raise RuntimeError(f"status page of {reference}: {status}")
-    if not (status := wsgi_get(application, pairs[0][0], pairs[1][1])[0]).startswith("403"):
-        raise RuntimeError(f"another case's session got {status}, expected 403")
+    if problems := check_pages(partial(wsgi_get, application), rng.sample(pairs, 20)):
+        raise RuntimeError(f"status pages: {problems}")
     cpu_ms(application, rng.choices(pairs, k=200))  # warm-up: imports, templates, catalogues
     say(
         f"\nCPU per status page: helpcenter.wsgi.application called in this process"
@@ -530,7 +509,7 @@ def run_desk_search(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--cases", 100_000, "cases to load (100000)"),
         ("--seconds", 20.0, "measured load (20 s)"),
         ("--connections", 16, "concurrent (16)"),
