@@ -258,14 +258,10 @@ class ArticleWriter:
         rng = self.rng
         slots = {name: rng.choice(values) for name, values in SLOTS[self.language].items()}
         n = rng.randint(2, 14)
-        return template.format(
-            **slots,
-            keyword=keyword,
-            Keyword=keyword[:1].upper() + keyword[1:],
-            product=rng.choice(self.products),
-            n=n,
-            m=n + rng.randint(1, 5),
-        )
+        capital = keyword[:1].upper() + keyword[1:]
+        product = rng.choice(self.products)
+        return template.format(**slots, keyword=keyword, Keyword=capital, product=product, n=n,
+                               m=n + rng.randint(1, 5))  # fmt: skip
 
     def _chain(self, category: str) -> MarkovChain:
         chains = self.material.chains
@@ -330,13 +326,8 @@ def create_categories() -> dict[str, Category]:
 
     categories: dict[str, Category] = {}
     for item in json.loads((DEMO_DIR / "categories.json").read_text(encoding="utf-8")):
-        categories[item["slug"]] = Category.objects.create(
-            slug=item["slug"],
-            position=item["position"],
-            name_es=item["name_es"],
-            name_en=item["name_en"],
-            icon=item.get("icon", ""),
-        )
+        fields = {name: item[name] for name in ("slug", "position", "name_es", "name_en")}
+        categories[item["slug"]] = Category.objects.create(**fields, icon=item.get("icon", ""))
     slug, parent, name_es, name_en = EXTRA_CATEGORY
     categories[slug] = Category.objects.create(
         slug=slug, parent=categories[parent], position=99, name_es=name_es, name_en=name_en
@@ -375,14 +366,9 @@ def generate_articles(
         title = writer.title(category)
         key = f"bench-{pair:05d}" if translated else f"bench-{pair:05d}-{language}"
         yield Article(
-            title=title,
-            slug=f"{slugify(title)[:150]}-{pair}",
-            summary=writer.summary(category),
-            body=writer.body(category),
-            language=language,
-            translation_key=key,
-            category=categories[category],
-            keywords=writer.keywords(category),
+            title=title, slug=f"{slugify(title)[:150]}-{pair}", summary=writer.summary(category),
+            body=writer.body(category), language=language, translation_key=key,
+            category=categories[category], keywords=writer.keywords(category),
             status=Article.Status.PUBLISHED,
             published_at=now - timedelta(days=rng.randint(1, 1000)),
-        )
+        )  # fmt: skip

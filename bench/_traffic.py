@@ -390,6 +390,20 @@ class Check:
     text: str
 
 
+def print_checks(checks: list[Check], problems=(), warnings=()) -> bool:
+    """Each check, problem and warning on a line, then the verdict; whether all passed."""
+    for check in checks:
+        say(f"  {'PASS' if check.ok else 'FAIL'}  {check.name}: {check.text}")
+    for problem in problems:
+        say(f"  FAIL  {problem}")
+    for warning in warnings:
+        say(f"  WARN  {warning}")
+    ok = all(check.ok for check in checks) and not problems
+    warned = f" with {len(warnings)} warning(s)" if warnings else ""
+    say(f"\n{'PASS' if ok else 'FAIL'}{warned}; {bench.uptime()}")
+    return ok
+
+
 def count_check(name: str, acked: dict[str, str], unsure: set[str], stored: Counter) -> Check:
     missing = [token for token in acked if stored[token] == 0]
     duplicated = [token for token, n in stored.items() if n > 1]
@@ -420,13 +434,12 @@ def verify(
 
     cases = Case.objects.filter(subject__startswith="Pedido sin llegar fx")
     events = CaseEvent.objects.values_list("body", flat=True)
+    subscribers = Subscriber.objects.filter(email__startswith="fx").values_list("email", flat=True)
     stored = {
         "case": tokens(cases.values_list("subject", flat=True)),
         "message": tokens(events.filter(kind=CaseEvent.Kind.CUSTOMER_MESSAGE)),
         "feedback": tokens(ArticleFeedback.objects.values_list("comment", flat=True)),
-        "subscription": Counter(
-            Subscriber.objects.filter(email__startswith="fx").values_list("email", flat=True)
-        ),
+        "subscription": Counter(subscribers),
         "reply": tokens(events.filter(kind=CaseEvent.Kind.PUBLIC_REPLY)),
     }
     checks = [
@@ -464,15 +477,11 @@ def verify(
         )
     checks.append(Check("emails", not (unsent or missing or duplicated or unknown), text))
 
-    keys = {row.dedupe_key for row in rows}
-    case_ids = dict(cases.values_list("reference", "pk"))
-    no_mail = [
-        t
-        for t, ref in journal.acked["case"].items()
-        if f"case:{case_ids.get(ref)}:opened" not in keys
-    ]
+    keys, case_ids = {row.dedupe_key for row in rows}, dict(cases.values_list("reference", "pk"))
+    no_mail = [t for t, ref in journal.acked["case"].items()
+               if f"case:{case_ids.get(ref)}:opened" not in keys]  # fmt: skip
     confirmations = Counter(
-        row.recipient for row in rows if row.kind == OutgoingMessage.Kind.SUBSCRIPTION
+        r.recipient for r in rows if r.kind == OutgoingMessage.Kind.SUBSCRIPTION
     )
     no_confirmation = [
         email for email in journal.acked["subscription"] if confirmations[email] != 1
@@ -480,43 +489,30 @@ def verify(
     untold = Case.objects.filter(update_pending_since__isnull=False).count()
     replied = set(journal.acked["reply"].values())
     updates = {r.recipient for r in rows if r.kind == "case" and ":update:" in r.dedupe_key}
-    emails = set(
-        Case.objects.filter(reference__in=replied).values_list("customer_email", flat=True)
+    emails = Case.objects.filter(reference__in=replied).values_list("customer_email", flat=True)
+    no_update = set(emails) - updates
+    text = (
+        f"opened cases without their email {len(no_mail)}; subscriptions without exactly one"
+        f" confirmation {len(no_confirmation)}; cases replied to on the desk {len(replied)},"
+        f" of which never emailed an update {len(no_update)}; cases still waiting to be"
+        f" told {untold}"
     )
-    no_update = emails - updates
     checks.append(
-        Check(
-            "emails caused",
-            not (no_mail or no_confirmation or untold or no_update),
-            f"opened cases without their email {len(no_mail)}; subscriptions without exactly one"
-            f" confirmation {len(no_confirmation)}; cases replied to on the desk {len(replied)},"
-            f" of which never emailed an update {len(no_update)}; cases still waiting to be"
-            f" told {untold}",
-        )
+        Check("emails caused", not (no_mail or no_confirmation or untold or no_update), text)
     )
     mailings = [bench.outbox_counts(dispatch) for dispatch in dispatches]
-    checks.append(
-        Check(
-            "announcements",
-            all(c.total() == c["sent"] == data.subscribers for c in mailings),
-            f"{data.subscribers} subscribers each: "
-            + "; ".join(
-                f"mailing {number}: {c.total()} rows, {c['sent']} sent"
-                for number, c in enumerate(mailings, start=1)
-            ),
-        )
+    text = f"{data.subscribers} subscribers each: " + "; ".join(
+        f"mailing {number}: {c.total()} rows, {c['sent']} sent"
+        for number, c in enumerate(mailings, start=1)
     )
+    ok = all(c.total() == c["sent"] == data.subscribers for c in mailings)
+    checks.append(Check("announcements", ok, text))
     status, body = harness.http_get(port, f"/es/search/?q={UNIQUE_WORD}")
     found, degraded = f"cupon-{UNIQUE_WORD}".encode() in body, data.degraded_marker in body
     ok = status == 200 and found and not degraded
-    checks.append(
-        Check(
-            "search",
-            ok,
-            "the article published while the index was gone is found after the rebuild"
-            + ("" if ok else f": NO (HTTP {status}, article found {found}, degraded {degraded})"),
-        )
-    )
+    text = "the article published while the index was gone is found after the rebuild"
+    text += "" if ok else f": NO (HTTP {status}, article found {found}, degraded {degraded})"
+    checks.append(Check("search", ok, text))
     return checks
 
 

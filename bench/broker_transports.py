@@ -44,13 +44,9 @@ def produce(url: str, options: dict, number: int, count: int, size: int) -> None
     with Connection(url, transport_options=options) as connection:
         producer = connection.Producer(serializer="json")
         for n in range(count):
-            producer.publish(
-                {"producer": number, "n": n, "padding": "x" * size},
-                exchange=QUEUE.exchange,
-                routing_key="bench",
-                declare=[QUEUE],
-                retry=True,
-            )
+            body = {"producer": number, "n": n, "padding": "x" * size}
+            producer.publish(body, exchange=QUEUE.exchange, routing_key="bench", declare=[QUEUE],
+                             retry=True)  # fmt: skip
 
 
 def measure(name: str, url: str, options: dict, producers: int, count: int, size: int) -> tuple:

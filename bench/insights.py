@@ -24,13 +24,12 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     from insights import services
 
     bench.load_demo_content()
+    per_day = options.searches / options.days
     scale = Scale(
-        days=options.days,
+        days=options.days, events_per_case=options.events_per_case,
         cases_per_day=round(options.cases / options.days / 0.87),  # weekends are quieter
-        events_per_case=options.events_per_case,
-        searches_per_day=round(options.searches / options.days / 0.87),
-        visits_per_day=round(options.searches / options.days * 6),
-    )
+        searches_per_day=round(per_day / 0.87), visits_per_day=round(per_day * 6),
+    )  # fmt: skip
     say(f"Writing {options.days} days of history ...")
     started = last_report = time.perf_counter()
 

@@ -80,15 +80,9 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def read_queries(path: Path) -> list[Query]:
-    return [
-        Query(
-            text=row["text"],
-            relevant_id=int(row["relevant_id"]),
-            language=row.get("language", "en"),
-            tags=row.get("tags", ""),
-        )
-        for row in read_jsonl(path)
-    ]
+    rows = read_jsonl(path)
+    return [Query(row["text"], int(row["relevant_id"]), row.get("language", "en"),
+                  row.get("tags", "")) for row in rows]  # fmt: skip
 
 
 def ours(articles: list[dict], work: Path) -> Callable[[Query], list[int]]:
@@ -99,18 +93,13 @@ def ours(articles: list[dict], work: Path) -> Callable[[Query], list[int]]:
     backend = WhooshSearchBackend(work / "ours")
     backend.rebuild(
         SearchDocument(
-            id=int(article["id"]),
-            language=article.get("language", "en"),
-            translation_key=f"article-{article['id']}",
-            title=article["title"],
-            keywords=article.get("keywords", ""),
-            summary=article.get("summary", ""),
-            body=markdown_to_text(article.get("body", "")),
-            category=str(article.get("category", "")).lower(),
-            url=f"/articles/{article['id']}/",
+            id=int(a["id"]), language=a.get("language", "en"), translation_key=f"article-{a['id']}",
+            title=a["title"], keywords=a.get("keywords", ""), summary=a.get("summary", ""),
+            body=markdown_to_text(a.get("body", "")), category=str(a.get("category", "")).lower(),
+            url=f"/articles/{a['id']}/",
         )
-        for article in articles
-    )
+        for a in articles
+    )  # fmt: skip
 
     def search(query: Query) -> list[int]:
         return [hit.id for hit in backend.search(query.text, language=query.language).hits]
@@ -135,14 +124,10 @@ def stock_whoosh(articles: list[dict], work: Path) -> Callable[[Query], list[int
     folder.mkdir()
     index = create_in(str(folder), schema)
     with index.writer() as writer:
-        for article in articles:
-            writer.add_document(
-                id=int(article["id"]),
-                title=article["title"],
-                keywords=article.get("keywords", ""),
-                summary=article.get("summary", ""),
-                body=markdown_to_text(article.get("body", "")),
-            )
+        for a in articles:
+            writer.add_document(id=int(a["id"]), title=a["title"], keywords=a.get("keywords", ""),
+                                summary=a.get("summary", ""),
+                                body=markdown_to_text(a.get("body", "")))  # fmt: skip
     parser = qparser.MultifieldParser(list(names), schema, group=qparser.OrGroup)
     parser.remove_plugin_class(qparser.WildcardPlugin)
     searcher = index.searcher()
@@ -174,15 +159,11 @@ def published(articles: list[dict]) -> dict[int, Any]:
                 slug=slugify(name)[:80] or "general", name_es=name, name_en=name
             )
         article = Article(
-            title=row["title"],
-            slug=f"{slugify(row['title'])[:180]}-{row['id']}",
-            summary=row.get("summary", ""),
-            body=row.get("body", ""),
-            keywords=row.get("keywords", ""),
-            language=row.get("language", "en"),
-            translation_key=f"article-{row['id']}",
-            category=category,
-        )
+            title=row["title"], slug=f"{slugify(row['title'])[:180]}-{row['id']}",
+            summary=row.get("summary", ""), body=row.get("body", ""),
+            keywords=row.get("keywords", ""), language=row.get("language", "en"),
+            translation_key=f"article-{row['id']}", category=category,
+        )  # fmt: skip
         found[int(row["id"])] = services.publish_article(article=article, actor=None)
     services.rebuild_search_index()
     return found
@@ -219,9 +200,8 @@ def replay(train: list[Query], by_id: dict[int, Any]) -> tuple[int, float]:
         visitor.get(article.get_absolute_url())
         visitor.post(f"{article.get_absolute_url()}feedback/", {"helpful": "yes"})
     services.learn()
-    for article_id in services.indexing.pending_index_updates().values_list(
-        "article_id", flat=True
-    ):
+    pending = services.indexing.pending_index_updates().values_list("article_id", flat=True)
+    for article_id in pending:
         services.sync_article_to_index(article_id=article_id)
     return SearchSignal.objects.count(), time.perf_counter() - started
 
@@ -273,8 +253,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 def target(label: str, figures: Figures, hit1: float, hit3: float) -> str:
     n = max(figures.queries, 1)
     met = figures.hit1 / n >= hit1 and figures.hit3 / n >= hit3
-    return f"target hit@1 >= {hit1:.0%} and hit@3 >= {hit3:.0%} ({label}): " + (
-        "met" if met else "not met"
+    return (
+        f"target hit@1 >= {hit1:.0%} and hit@3 >= {hit3:.0%} ({label}): {'' if met else 'not '}met"
     )
 
 
