@@ -343,21 +343,15 @@ def make_data(options) -> SiteData:
                    confirmed_at=timezone.now())
         for n in range(options.subscribers)
     )  # fmt: skip
-    agent = get_user_model().objects.create_user(
-        STAFF[0], "agente@example.com", STAFF[1], is_staff=True
-    )
-    agent.user_permissions.add(
-        Permission.objects.get(codename="change_case", content_type__app_label="cases")
-    )
-    say(
-        f"  {Article.objects.count():,} articles ({indexed:,} in the Whoosh index),"
+    user = get_user_model()
+    agent = user.objects.create_user(STAFF[0], "agente@example.com", STAFF[1], is_staff=True)
+    agent.user_permissions.add(Permission.objects.get(codename="change_case"))
+    say(f"  {Article.objects.count():,} articles ({indexed:,} in the Whoosh index),"
         f" {len(opened)} cases (half for customers with a session, half for the desk),"
         f" {options.subscribers} confirmed subscribers, a staff member;"
-        f" {time.perf_counter() - started:.0f} s"
-    )
-    reasons = ContactReason.objects.filter(
-        parent__isnull=False, active=True, is_status_inquiry=False
-    )
+        f" {time.perf_counter() - started:.0f} s")  # fmt: skip
+    reasons = ContactReason.objects.filter(parent__isnull=False, active=True)
+    reasons = reasons.filter(is_status_inquiry=False)
     return SiteData(
         article_paths=[p for p in bench.published_article_paths(300, SEED) if "/es/" in p],
         case_sessions=[(key, ref) for key, (_, ref, _) in zip(keys, opened, strict=False)],
@@ -463,18 +457,14 @@ def verify(
     missing = [pk for pk, message_id in ids.items() if accepted[message_id] == 0]
     duplicated = {pk for pk, message_id in ids.items() if accepted[message_id] > 1}
     unknown = set(accepted) - set(ids.values())
-    text = (
-        f"outbox rows {len(rows):,} ({', '.join(f'{s} {n:,}' for s, n in statuses.items())});"
-        f" SMTP sink accepted {sum(accepted.values()):,} messages, {len(accepted):,} distinct"
-        f" Message-IDs; rows never delivered {len(missing)}, delivered twice or more"
-        f" {len(duplicated)}, messages the outbox does not know {len(unknown)}"
-    )
+    text = (f"outbox rows {len(rows):,} ({', '.join(f'{s} {n:,}' for s, n in statuses.items())});"
+            f" SMTP sink accepted {sum(accepted.values()):,} messages, {len(accepted):,} distinct"
+            f" Message-IDs; rows never delivered {len(missing)}, delivered twice or more"
+            f" {len(duplicated)}, messages the outbox does not know {len(unknown)}")  # fmt: skip
     if duplicated:
-        text += (
-            f"; of the duplicates, {len(duplicated & in_flight)} were being sent at"
-            " the worker's SIGKILL (the documented limit: the server accepted them in the"
-            " instant before the kill)"
-        )
+        text += (f"; of the duplicates, {len(duplicated & in_flight)} were being sent at"
+                 " the worker's SIGKILL (the documented limit: the server accepted them in the"
+                 " instant before the kill)")  # fmt: skip
     checks.append(Check("emails", not (unsent or missing or duplicated or unknown), text))
 
     keys, case_ids = {row.dedupe_key for row in rows}, dict(cases.values_list("reference", "pk"))
@@ -491,12 +481,10 @@ def verify(
     updates = {r.recipient for r in rows if r.kind == "case" and ":update:" in r.dedupe_key}
     emails = Case.objects.filter(reference__in=replied).values_list("customer_email", flat=True)
     no_update = set(emails) - updates
-    text = (
-        f"opened cases without their email {len(no_mail)}; subscriptions without exactly one"
-        f" confirmation {len(no_confirmation)}; cases replied to on the desk {len(replied)},"
-        f" of which never emailed an update {len(no_update)}; cases still waiting to be"
-        f" told {untold}"
-    )
+    text = (f"opened cases without their email {len(no_mail)}; subscriptions without exactly one"
+            f" confirmation {len(no_confirmation)}; cases replied to on the desk {len(replied)},"
+            f" of which never emailed an update {len(no_update)}; cases still waiting to be"
+            f" told {untold}")  # fmt: skip
     checks.append(
         Check("emails caused", not (no_mail or no_confirmation or untold or no_update), text)
     )

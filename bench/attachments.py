@@ -75,11 +75,9 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     upload_seconds = time.perf_counter() - started
     stored = Attachment.objects.filter(case=case).count()
     megabytes = sum(sizes) / 1e6
-    say(
-        f"\nUploads through the view: {options.photos / upload_seconds:.1f} photos/s, "
+    say(f"\nUploads through the view: {options.photos / upload_seconds:.1f} photos/s, "
         f"{megabytes / upload_seconds:.1f} MB/s; per upload p50 {percentile(times, 50):.0f} ms, "
-        f"p95 {percentile(times, 95):.0f} ms"
-    )
+        f"p95 {percentile(times, 95):.0f} ms")  # fmt: skip
 
     pending = list(Attachment.objects.filter(status="pending").values_list("pk", flat=True))
     process_times, process_cpu = [], []
@@ -89,11 +87,9 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         process_times.append((time.perf_counter() - begin) * 1000)
         process_cpu.append((time.process_time() - cpu) * 1000)
     total = sum(process_times) / 1000
-    say(
-        f"Processing in one worker process: {len(pending) / total:.2f} photos/s; per photo "
+    say(f"Processing in one worker process: {len(pending) / total:.2f} photos/s; per photo "
         f"p50 {percentile(process_times, 50):.0f} ms, p95 {percentile(process_times, 95):.0f} ms "
-        f"({percentile(process_cpu, 50):.0f} ms of CPU)"
-    )
+        f"({percentile(process_cpu, 50):.0f} ms of CPU)")  # fmt: skip
 
     storage = storages["attachments"]
     ready = Attachment.objects.filter(case=case, status="ready")

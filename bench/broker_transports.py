@@ -93,10 +93,8 @@ def measure(name: str, url: str, options: dict, producers: int, count: int, size
 
 def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     multiprocessing.set_start_method("fork")
-    say(
-        f"{options.producers} producer processes x {options.messages} messages of"
-        f" ~{options.size:,} bytes, one consumer polling every {POLL:g} s"
-    )
+    say(f"{options.producers} producer processes x {options.messages} messages of"
+        f" ~{options.size:,} bytes, one consumer polling every {POLL:g} s")  # fmt: skip
     rows: list = [("transport", "delivered", "errors", "lost", "msg/s", "idle CPU", "")]
     for name, url, transport_options in transports(workdir):
         sizes = (options.producers, options.messages, options.size)

@@ -262,11 +262,9 @@ class FanOut:
         self.in_flight = set(sending.values_list("recipient", flat=True))
         c = bench.outbox_counts(self.dispatch)
         self.result.sending_at_kill = c["sending"]
-        self.say(
-            f"SIGKILL to the worker's process group after {count:,} accepted: rows sending"
-            f" {c['sending']}, queued {c['queued']:,}, sent {c['sent']:,}, tasks still in the"
-            f" broker {queue_depth()}"
-        )
+        self.say(f"SIGKILL to the worker's process group after {count:,} accepted: rows sending"
+                 f" {c['sending']}, queued {c['queued']:,}, sent {c['sent']:,}, tasks still in the"
+                 f" broker {queue_depth()}")  # fmt: skip
         ready = self.new_worker("b", probe=False)
         self.say(f"new worker ready (pool up {ready:.1f} s after the start)")
 
@@ -323,36 +321,26 @@ def print_result(r: SimpleNamespace) -> None:
         " publication → last acceptance")  # fmt: skip
     if r.planning_seconds is not None:
         say(f"  planning (every outbox row written) done {r.planning_seconds:.1f} s in")
-    say(
-        f"  worker peak RSS {r.peak_rss_kb / 1024:.0f} MB (VmRSS summed over"
-        f" {r.peak_processes} processes of its group; shared pages counted in each)"
-    )
+    say(f"  worker peak RSS {r.peak_rss_kb / 1024:.0f} MB (VmRSS summed over"
+        f" {r.peak_processes} processes of its group; shared pages counted in each)")  # fmt: skip
     if r.accepted:
         cpu, each = r.cpu, {k: 1000 * v / r.accepted for k, v in r.cpu.items()}
-        say(
-            f"  CPU time: worker {cpu['worker']:.1f} s ({each['worker']:.2f} ms/message,"
+        say(f"  CPU time: worker {cpu['worker']:.1f} s ({each['worker']:.2f} ms/message,"
             f" planning included; main process {cpu['main']:.1f} s), SMTP sink {cpu['sink']:.1f} s"
-            f" ({each['sink']:.2f} ms/message), benchmark {cpu['bench']:.1f} s"
-        )
-    say(
-        f"  duplicates {r.duplicates} (same Message-ID twice: {r.duplicate_message_ids}),"
-        f" missing {r.missing}, sent to non-subscribers {r.unexpected}"
-    )
+            f" ({each['sink']:.2f} ms/message), benchmark {cpu['bench']:.1f} s")  # fmt: skip
+    say(f"  duplicates {r.duplicates} (same Message-ID twice: {r.duplicate_message_ids}),"
+        f" missing {r.missing}, sent to non-subscribers {r.unexpected}")  # fmt: skip
     if r.window_ms:
         p50, p99, worst = r.window_ms
-        say(
-            f"  sink's acceptance → sent time recorded by the worker: median {p50:.2f} ms,"
+        say(f"  sink's acceptance → sent time recorded by the worker: median {p50:.2f} ms,"
             f" p99 {p99:.2f} ms, max {worst:.0f} ms (the start of the window in which a crash"
-            " sends it twice; the UPDATE and any wait for a lock come on top)"
-        )
+            " sends it twice; the UPDATE and any wait for a lock come on top)")  # fmt: skip
     say(f"  outbox rows: {', '.join(f'{name} {n:,}' for name, n in r.statuses.items())}")
     if r.killed_at_accepted is not None:
-        say(
-            f"  killed after {r.killed_at_accepted:,} accepted; rows in 'sending' at the"
+        say(f"  killed after {r.killed_at_accepted:,} accepted; rows in 'sending' at the"
             f" kill: {r.sending_at_kill} (the chunks the worker had claimed; of those, at"
             " most one per pool process was in an SMTP conversation, and only those can arrive"
-            f" twice); duplicates outside them: {r.duplicates_outside_in_flight}"
-        )
+            f" twice); duplicates outside them: {r.duplicates_outside_in_flight}")  # fmt: skip
         if r.duplicate_ages_ms:
             ages = ", ".join(f"{age:.1f} ms" for age in r.duplicate_ages_ms)
             say(f"  each duplicate's first copy was accepted this long before the SIGKILL: {ages}")
@@ -390,10 +378,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"  setup and migrations: {time.monotonic() - started:.1f} s")
     begun = time.monotonic()
     expected = make_subscribers(options.subscribers)
-    say(
-        f"  {options.subscribers:,} subscribers (+{UNCONFIRMED} unconfirmed,"
-        f" +{UNSUBSCRIBED} unsubscribed) inserted in {time.monotonic() - begun:.1f} s"
-    )
+    say(f"  {options.subscribers:,} subscribers (+{UNCONFIRMED} unconfirmed,"
+        f" +{UNSUBSCRIBED} unsubscribed) inserted in {time.monotonic() - begun:.1f} s")  # fmt: skip
     timeout = 120 + options.subscribers * 0.01
     say("\nRun 1: fan-out, nothing goes wrong")
     results = [FanOut(1, expected, workdir).run(timeout)]
@@ -403,19 +389,15 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         results.append(FanOut(2, expected, workdir, KILL_AT).run(timeout))
         print_result(results[1])
         if results[1].simulations:
-            say(
-                f"  note: the rows the dead worker held were recovered by the sweepers after a"
+            say(f"  note: the rows the dead worker held were recovered by the sweepers after a"
                 f" simulated {SIMULATED_MINUTES}-minute wait; in production they would arrive"
                 f" ~{SIMULATED_MINUTES} minutes after the crash (SENDING_TIMEOUT, SWEEP_GRACE),"
-                " and the time above does not include that wait"
-            )
+                " and the time above does not include that wait")  # fmt: skip
         if results[1].duplicates:
-            say(
-                "  note: each duplicate is a message the sink accepted in the instant before the"
+            say("  note: each duplicate is a message the sink accepted in the instant before the"
                 " kill, whose row was still 'sending' (the worker died before marking it sent);"
                 " the sweeper cannot tell it from one never sent, so it is sent again with the"
-                " same Message-ID"
-            )
+                " same Message-ID")  # fmt: skip
     say("\nSummary")
     print_summary(results)
     say(f"  {bench.uptime()}")

@@ -111,10 +111,8 @@ class Run:
         self.in_flight_at_kill = set(sending.values_list("pk", flat=True))
         counts = bench.outbox_counts()
         self.worker.kill()
-        self.event(
-            f"(a) SIGKILL to the Celery worker's process group (outbox rows sending"
-            f" {counts['sending']}, queued {counts['queued']})"
-        )
+        self.event(f"(a) SIGKILL to the Celery worker's process group (outbox rows sending"
+                   f" {counts['sending']}, queued {counts['queued']})")  # fmt: skip
         time.sleep(self.options.worker_down)
         self.event(f"(a) a new worker is ready ({self.new_worker(2):.1f} s after its start)")
         self.phase("(a) after the restart", self.options.phase)
@@ -164,10 +162,8 @@ class Run:
             self.event("(b) the worker had EXITED when Redis went away:")
             self.event(f"    {reason[:160]}")
             ready = self.new_worker(3)
-            self.event(
-                f"(b) a new worker started, as a supervisor (systemd Restart=always) would;"
-                f" ready {ready:.1f} s later"
-            )
+            self.event(f"(b) a new worker started, as a supervisor (systemd Restart=always) would;"
+                       f" ready {ready:.1f} s later")  # fmt: skip
         time.sleep(max(0.0, self.options.phase - (time.time() - back)))
 
     def index_fault(self) -> None:
@@ -188,10 +184,8 @@ class Run:
             )  # fmt: skip
         if finished.returncode:
             self.problems.append(f"rebuild_search_index failed: {harness.log_tail(log, 5)}")
-        self.event(
-            f"(c) manage.py rebuild_search_index done in {time.perf_counter() - began:.1f} s"
-            f" (exit status {finished.returncode})"
-        )
+        self.event(f"(c) manage.py rebuild_search_index done in {time.perf_counter() - began:.1f} s"
+                   f" (exit status {finished.returncode})")  # fmt: skip
         self.phase("(c) after the rebuild", self.options.phase)
 
     def recover(self) -> list[str]:
@@ -265,14 +259,12 @@ def server_log_summary(site: Run) -> int:
     """Print what gunicorn's log says about the faults; returns Django's 500s (must be none)."""
     text = site.server.log_path.read_text(errors="replace")
     server_errors = text.count("Internal Server Error")
-    say(
-        f"  gunicorn's log: tasks the web could not queue (broker down; the sweepers re-queue"
+    say(f"  gunicorn's log: tasks the web could not queue (broker down; the sweepers re-queue"
         f" them): {text.count('Could not queue')}; cache warnings (at most one per process"
         f" every 10 s): {text.count('cache unavailable')}, rate limits not checked:"
         f" {text.count('not checked: the cache is unavailable')}; search answered from the"
         f" database: {text.count('answering from the database')} lines; Django's 'Internal"
-        f" Server Error' lines: {server_errors}"
-    )
+        f" Server Error' lines: {server_errors}")  # fmt: skip
     return server_errors
 
 
@@ -300,20 +292,16 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     site.beat.start()
     record_worker_heartbeat.delay()  # beat's first one comes a minute later: /healthz says ok
     site.server.start()
-    say(
-        f"  gunicorn helpcenter.wsgi -w {GUNICORN_WORKERS} on 127.0.0.1:{site.server.port}"
-        " (DEBUG=0), celery worker (concurrency 2), celery beat"
-    )
+    say(f"  gunicorn helpcenter.wsgi -w {GUNICORN_WORKERS} on 127.0.0.1:{site.server.port}"
+        " (DEBUG=0), celery worker (concurrency 2), celery beat")  # fmt: skip
     if not wait_for_outbox(site.sink, 120, patient=True):
         say("  note: the emails of the data set were not all sent before the traffic started")
     say(f"  emails of the data set delivered: {site.sink.poll()}")
 
     traffic = Traffic(site.server.port, data, options)
-    say(
-        f"\nTraffic: {options.readers} readers (home, search, articles, status pages, feed),"
+    say(f"\nTraffic: {options.readers} readers (home, search, articles, status pages, feed),"
         f" {options.writers} customers writing (cases, messages, votes, subscriptions), a staff"
-        " member replying on the desk, /healthz every second"
-    )
+        " member replying on the desk, /healthz every second")  # fmt: skip
     say(f"  {bench.uptime()}")
     say("\nTimeline")
     site.started = time.time()

@@ -37,11 +37,9 @@ def make_requests(folder: Path, articles: int, cases: int) -> dict[str, list[str
     opened = bench.open_cases(cases, SEED)
     keys = bench.grant_sessions([case_id for case_id, _, _ in opened])
     sessions = zip(keys, opened, strict=True)
-    say(
-        f"  {Article.objects.count():,} articles ({indexed:,} published, in the Whoosh index),"
+    say(f"  {Article.objects.count():,} articles ({indexed:,} published, in the Whoosh index),"
         f" {len(opened):,} cases with a session each, demo notices;"
-        f" {time.perf_counter() - started:.0f} s"
-    )
+        f" {time.perf_counter() - started:.0f} s")  # fmt: skip
     return {
         "home": ["/es/"] * 4 + ["/en/"],
         "search": [f"/es/search/?q={quote(query)}" for query in bench.SEARCH_QUERIES],
@@ -145,10 +143,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         f"\nLoad: one wrk per route at once ({', '.join(f'{r} {c}' for r, c in split.items())}"
         f" connections), {WARMUP_SECONDS:g} s warm-up, then {options.duration:g} s measured"
     )
-    say(
-        f"  search: {len(bench.SEARCH_QUERIES)} queries; articles: {len(requests['article'])};"
-        f" status pages: {options.cases} cases, each with its session cookie"
-    )
+    say(f"  search: {len(bench.SEARCH_QUERIES)} queries; articles: {len(requests['article'])};"
+        f" status pages: {options.cases} cases, each with its session cookie")  # fmt: skip
     bench.run_wrk(server, WARMUP_SECONDS, routes)
     say(f"  before: {bench.uptime()}")
     results, _, busy = bench.run_wrk(server, options.duration, routes)
@@ -165,11 +161,9 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         say(f"  gunicorn's log: {len(logged)} error lines, e.g. {logged[0]}")
     errors = sum(result.error_count for result in results)
     clean = errors == 0 and not problems and not logged
-    say(
-        f"\n  {'PASS' if clean else 'FAIL'}  {errors} errors (answers other than 2xx/3xx and"
+    say(f"\n  {'PASS' if clean else 'FAIL'}  {errors} errors (answers other than 2xx/3xx and"
         f" socket errors), {len(problems)} bad pages checked by hand, {len(logged)} error lines"
-        " in gunicorn's log"
-    )
+        " in gunicorn's log")  # fmt: skip
     return clean
 
 

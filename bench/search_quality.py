@@ -68,10 +68,8 @@ class Figures:
         )
 
 
-HEADER = (
-    f"{'':<28} {'hit@1':>7} {'hit@3':>7} {'MRR@10':>7} {'zero':>6} {'keyword@1':>9}"
-    f" {'p50 ms':>7} {'p95 ms':>7}"
-)
+HEADER = (f"{'':<28} {'hit@1':>7} {'hit@3':>7} {'MRR@10':>7} {'zero':>6} {'keyword@1':>9}"
+          f" {'p50 ms':>7} {'p95 ms':>7}")  # fmt: skip
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -241,10 +239,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         site_cold = measure("through the site, cold", through_the_site(by_id), queries)
         signals, seconds = replay(train, by_id)
         trained = measure("after training", through_the_site(by_id), queries)
-        say(
-            f"\nreplayed {len(train)} visitors through the views in {seconds:.0f} s: "
-            f"{signals} signals, then learn_search"
-        )
+        say(f"\nreplayed {len(train)} visitors through the views in {seconds:.0f} s: "
+            f"{signals} signals, then learn_search")  # fmt: skip
         say("\n".join([HEADER, site_cold.row(), trained.row()]))
         say(f"\n{target('after training', trained, TRAINED_HIT1, TRAINED_HIT3)}")
     return True

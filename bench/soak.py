@@ -226,13 +226,11 @@ def drive(site: MakeRun, options, traffic, mail: MailFolder) -> SimpleNamespace:
         if now >= next_report:
             journal = traffic.journal
             restarts = sum(r.restarts for r in site.reports().values())
-            say(
-                f"  t={now - day.began:6.0f}s  requests {len(journal.outcomes):,}, errors"
+            say(f"  t={now - day.began:6.0f}s  requests {len(journal.outcomes):,}, errors"
                 f" {sum(1 for o in journal.outcomes if o.error)}, writes acknowledged"
                 f" {len(journal.acked_at)}, announcements {len(day.dispatches)}, bursts"
                 f" {day.bursts}, emails {mail.poll():,}, restarts {restarts};"
-                f" load {os.getloadavg()[0]:.2f}"
-            )
+                f" load {os.getloadavg()[0]:.2f}")  # fmt: skip
             next_report += 60
         time.sleep(0.5)
     day.ran = time.time() - day.began
@@ -323,11 +321,9 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say("\nTraffic, per route")
     _traffic.route_table(traffic.journal)
     errors = Counter(o.error for o in traffic.journal.outcomes if o.error)
-    say(
-        f"  {len(traffic.journal.outcomes):,} requests in {day.ran / 60:.1f} min, errors"
+    say(f"  {len(traffic.journal.outcomes):,} requests in {day.ran / 60:.1f} min, errors"
         f" {errors.total()}"
-        + (": " + "; ".join(f"{k} x{n}" for k, n in errors.items()) if errors else "")
-    )
+        + (": " + "; ".join(f"{k} x{n}" for k, n in errors.items()) if errors else ""))  # fmt: skip
 
     say("\nChecks: what clients were told, against the database and the mail folder")
     left = left_undone(day.bursts)

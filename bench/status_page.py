@@ -40,20 +40,18 @@ FIRST_NAMES = ("Ana", "Carlos", "Lucia", "Javier", "Marta", "Pablo", "Elena", "D
                "Miguel", "Laura", "Jorge", "Carmen", "David", "Paula")  # fmt: skip
 LAST_NAMES = ("Garcia", "Martinez", "Lopez", "Sanchez", "Perez", "Gomez", "Martin", "Jimenez",
               "Ruiz", "Hernandez", "Diaz", "Moreno", "Alvarez")  # fmt: skip
-SENTENCES = (
-    "Hemos revisado el pedido con el almacén y ya está preparado para salir.",
-    "El transportista nos confirma que el paquete está en la delegación de tu provincia.",
-    "Te escribo porque sigo sin noticias y necesito el pedido antes del viernes.",
-    "Hemos devuelto el importe a la tarjeta; el banco tarda entre tres y cinco días.",
-    "Adjunto una foto de la caja tal como llegó, con la esquina aplastada.",
-    "Hemos pedido al equipo de pagos que compruebe el cargo duplicado.",
-    "La dirección nueva ya figura en el pedido y la etiqueta se ha vuelto a imprimir.",
-    "Gracias por la paciencia: el problema venía de una actualización de la pasarela.",
-    "Cambio el estado mientras esperamos la respuesta del proveedor.",
-    "Nota interna: el cliente ya escribió la semana pasada por el mismo motivo.",
-    "¿Podéis confirmarme si el reembolso incluye los gastos de envío?",
-    "Hemos enviado un producto nuevo y puedes quedarte con el dañado.",
-)
+SENTENCES = ("Hemos revisado el pedido con el almacén y ya está preparado para salir.",
+             "El transportista nos confirma que el paquete está en la delegación de tu provincia.",
+             "Te escribo porque sigo sin noticias y necesito el pedido antes del viernes.",
+             "Hemos devuelto el importe a la tarjeta; el banco tarda entre tres y cinco días.",
+             "Adjunto una foto de la caja tal como llegó, con la esquina aplastada.",
+             "Hemos pedido al equipo de pagos que compruebe el cargo duplicado.",
+             "La dirección nueva ya figura en el pedido y la etiqueta se ha vuelto a imprimir.",
+             "Gracias por la paciencia: el problema venía de una actualización de la pasarela.",
+             "Cambio el estado mientras esperamos la respuesta del proveedor.",
+             "Nota interna: el cliente ya escribió la semana pasada por el mismo motivo.",
+             "¿Podéis confirmarme si el reembolso incluye los gastos de envío?",
+             "Hemos enviado un producto nuevo y puedes quedarte con el dañado.",)  # fmt: skip
 CASE_STATUSES = {"received": 15, "in_progress": 30, "waiting": 15, "resolved": 15, "closed": 25}
 EVENT_KINDS = (  # (kind, weight, public, by customer); "opened" always comes first
     ("reply", 25, True, False), ("message", 20, True, True), ("status", 20, True, False),
@@ -272,11 +270,9 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"\nData ({100 * public_share():.0f}% of the events public, bodies of ~200 characters)")
     maker, loaded, pairs = make_cases(options.cases)
     size = Path(connection.settings_dict["NAME"]).stat().st_size / 1024**2
-    say(
-        f"  {len(maker.reasons)} contact reasons, {len(loaded):,} cases,"
+    say(f"  {len(maker.reasons)} contact reasons, {len(loaded):,} cases,"
         f" {CaseEvent.objects.count():,} events, {len(pairs):,} sessions in"
-        f" {time.perf_counter() - started:.0f} s; database {size:.0f} MB"
-    )
+        f" {time.perf_counter() - started:.0f} s; database {size:.0f} MB")  # fmt: skip
 
     say("\nSQL queries per status page (Django test client in this process; queries on the")
     say("cache table helpcenter_cache and SAVEPOINT statements are not counted)")
@@ -292,10 +288,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         if events == EVENTS_PER_CASE:
             tables = [re.search(r'\bFROM\s+"?(\w+)"?', sql, re.I) for sql in queries]
         public = sum(event.public for event in timeline)
-        say(
-            f"  {events:>4} events ({public:>3} public): {len(queries)} queries"
-            f" ({left_out} statements left out)"
-        )
+        say(f"  {events:>4} events ({public:>3} public): {len(queries)} queries"
+            f" ({left_out} statements left out)")  # fmt: skip
     say(f"  tables, in order: {', '.join(found.group(1) for found in tables if found)}")
     rng = maker.rng
     chosen = rng.sample(pairs, min(QUERY_SAMPLE, len(pairs)))
@@ -341,10 +335,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
     say(f"\nResults (wrk (1 thread, {options.connections} connections, bench/requests.lua))")
     say(f"  requests/s    {result.rps:8.1f}   ({result.requests:,} in {result.seconds:.1f} s)")
-    say(
-        f"  latency ms    p50 {result.ms['p50']:.1f}   p95 {result.ms['p95']:.1f}"
-        f"   p99 {result.ms['p99']:.1f}   max {result.ms['max']:.1f}"
-    )
+    say(f"  latency ms    p50 {result.ms['p50']:.1f}   p95 {result.ms['p95']:.1f}"
+        f"   p99 {result.ms['p99']:.1f}   max {result.ms['max']:.1f}")  # fmt: skip
     say(
         f"  errors        {result.error_count}" + (f"  {dict(result.errors)}" * bool(result.errors))
     )
@@ -360,11 +352,9 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     clean = result.error_count == 0 and not problems and not logged
     say("\nTargets")
     say(f"  {bench.verdict(rate_ok)}  {result.rps:.0f} requests/s (target >= {TARGET_RPS:.0f})")
-    say(
-        f"  {bench.verdict(queries_ok)}  queries per page {' / '.join(map(str, counts))} for"
+    say(f"  {bench.verdict(queries_ok)}  queries per page {' / '.join(map(str, counts))} for"
         f" 1 / 10 / 200 events (target: equal and <= {MAX_QUERIES};"
-        f" up to {max([*counts, *sample])} on any sampled case)"
-    )
+        f" up to {max([*counts, *sample])} on any sampled case)")  # fmt: skip
     say(
         f"  {bench.verdict(clean)}  every response 200 with its case ({result.error_count} errors,"
         f" {len(problems)} bad sample pages, {len(logged)} error lines in gunicorn's log)"
@@ -409,11 +399,9 @@ def run_cpu(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     if problems := check_pages(partial(wsgi_get, application), rng.sample(pairs, 20)):
         raise RuntimeError(f"status pages: {problems}")
     cpu_ms(application, rng.choices(pairs, k=200))  # warm-up: imports, templates, catalogues
-    say(
-        f"\nCPU per status page: helpcenter.wsgi.application called in this process"
+    say(f"\nCPU per status page: helpcenter.wsgi.application called in this process"
         f" ({options.cases:,} cases, {len(pairs):,} sessions, {options.requests:,} random pages"
-        f" per round)"
-    )
+        f" per round)")  # fmt: skip
     if options.profile:
         import cProfile
         import pstats
