@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -390,6 +390,11 @@ def table(rows: Sequence[Sequence[object] | None], indent: str = "  ") -> None:
         texts = [str(cell) for cell in row]
         aligned = [text.rjust(width) for text, width in zip(texts, widths, strict=False)]
         say((indent + "  ".join([texts[0].ljust(widths[0]), *aligned[1:]])).rstrip())
+
+
+def say_each(lines: Iterable[str], indent: str = "  ") -> None:
+    for line in lines:
+        say(f"{indent}{line}")
 
 
 def verdict(ok: bool) -> str:

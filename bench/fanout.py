@@ -372,8 +372,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     bench.start_django(cleanups)
     say(f"Fan-out benchmark: {options.subscribers:,} confirmed subscribers")
     say(f"  temporary folder: {workdir}")
-    for note in notes:
-        say(f"  {note}")
+    bench.say_each(notes)
     say(f"  {os.cpu_count()} CPUs; {bench.uptime()}")
     say(f"  setup and migrations: {time.monotonic() - started:.1f} s")
     begun = time.monotonic()

@@ -274,8 +274,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"Redis; three faults one after another. Folder: {workdir}")
     say(f"  {os.cpu_count()} CPUs; {bench.uptime()}")
     site = Run(workdir, cleanups, options)
-    for note in site.notes:
-        say(f"  {note}")
+    bench.say_each(site.notes)
     bench.start_django(cleanups)
     # This process publishes announcements and reads through the app while Redis is down: its
     # warnings about that are expected (gunicorn's log is summed up instead).
@@ -327,8 +326,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     server_errors = server_log_summary(site)
     say(f"  worker alive: {site.worker.alive()}, beat alive: {site.beat.alive()}")
     say("\nRecovery (traffic stopped)")
-    for line in site.recover():
-        say(f"  {line}")
+    bench.say_each(site.recover())
 
     say("\nChecks: what clients were told, against the database and the SMTP sink")
     port, journal = site.server.port, traffic.journal

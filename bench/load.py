@@ -116,8 +116,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"Load benchmark: gunicorn with {WORKERS} workers, {options.duration:g} s of mixed")
     say(f"traffic on loopback. Folder: {workdir}")
     say(f"  {os.cpu_count()} CPUs; {bench.uptime()}")
-    for note in bench.use_site(workdir, "load", cleanups, redis_db=14):
-        say(f"  {note}")
+    bench.say_each(bench.use_site(workdir, "load", cleanups, redis_db=14))
     bench.start_django(cleanups)
     say("\nData")
     requests = make_requests(workdir, options.articles, options.cases)
@@ -131,8 +130,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"\nServer: gunicorn helpcenter.wsgi -w {WORKERS} -b 127.0.0.1:{server.port} (DEBUG=0)")
     problems = check_routes(server.port, requests)
     say("  one page of each route by hand: " + ("PROBLEMS" if problems else "as expected"))
-    for problem in problems:
-        say(f"    {problem}")
+    bench.say_each(problems, "    ")
 
     weight = sum(MIX.values())
     split = {route: max(1, round(options.connections * n / weight)) for route, n in MIX.items()}
@@ -155,8 +153,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say("\nResults")
     print_results(results, costs)
     seconds = max(result.seconds for result in results)
-    for line in bench.workers_report(busy, WORKERS, seconds, sum(r.requests for r in results)):
-        say(f"  {line}")
+    total = sum(r.requests for r in results)
+    bench.say_each(bench.workers_report(busy, WORKERS, seconds, total))
     if logged:
         say(f"  gunicorn's log: {len(logged)} error lines, e.g. {logged[0]}")
     errors = sum(result.error_count for result in results)

@@ -413,8 +413,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"Search benchmark: {options.articles:,} articles, {options.queries} queries, seed {SEED}")
     say(f"  temporary folder: {workdir} (SQLite database and index)")
     say(f"  {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f}")
-    for note in notes:
-        say(f"  {note}")
+    bench.say_each(notes)
     say(f"  setup and migrations: {time.perf_counter() - started:.1f} s")
 
     material = _corpus.load_demo_material()

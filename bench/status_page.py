@@ -258,8 +258,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"Case status page benchmark: {options.cases:,} cases x {EVENTS_PER_CASE} events,")
     say(f"gunicorn with {WORKERS} workers, {options.seconds:g} s of load. Folder: {workdir}")
     say(f"  {uptime()}")
-    for note in bench.use_site(workdir, "status-page", cleanups, sqlite=True):
-        say(f"  {note}")
+    bench.say_each(bench.use_site(workdir, "status-page", cleanups, sqlite=True))
     started = time.perf_counter()
     bench.start_django(cleanups)
     from django.conf import settings
@@ -318,8 +317,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     problems = check_pages(get, rng.sample(pairs, min(SAMPLE_PAGES, len(pairs))))
     fine = "200 with the case reference in the body; another case's session gets 403"
     say(f"  {SAMPLE_PAGES} pages fetched one by one: {'PROBLEMS' if problems else fine}")
-    for problem in problems:
-        say(f"    {problem}")
+    bench.say_each(problems, "    ")
 
     say(f"\nLoad: random pages of the {len(pairs):,} sessions, {WARMUP_SECONDS:g} s warm-up,"
         f" then {options.seconds:g} s measured")  # fmt: skip
@@ -341,8 +339,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         f"  errors        {result.error_count}" + (f"  {dict(result.errors)}" * bool(result.errors))
     )
     say(f"  queries/page  {' / '.join(map(str, counts))} (1 / 10 / 200 events)")
-    for line in bench.workers_report(busy, WORKERS, result.seconds, result.requests):
-        say(f"  {line}")
+    bench.say_each(bench.workers_report(busy, WORKERS, result.seconds, result.requests))
     say(f"  load generator {generator_cpu:.1f} s of CPU in all")
     if logged:
         say(f"  gunicorn log: {len(logged)} error lines, e.g. {logged[0]}")
