@@ -1,8 +1,4 @@
-"""The knowledge-base articles the benchmarks generate (bench/search.py, and the load and
-fault benchmarks through ``_support.add_generated_articles``): realistic help-center articles
-in Spanish and English, written from the vocabulary and word order of the demo articles
-(``kb/demo/articles``) and from template sentences, with a fixed seed.
-"""
+"""Generated es/en help-center articles from the demo articles' words (README: Benchmarks)."""
 
 from __future__ import annotations
 
@@ -22,7 +18,6 @@ BODY_WORDS = (250, 310)  # plus the last section's overshoot: ~300 words per art
 TRANSLATED_SHARE = 0.85  # the rest of the pairs are two unrelated single-language articles
 
 # -- demo material -----------------------------------------------------------------------------
-
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 STRIPPED_CHARS = '«»“”"()*'
 WORD = re.compile(r"\w+")
@@ -105,7 +100,6 @@ def load_demo_material() -> dict[str, LanguageMaterial]:
 
 
 # -- corpus ------------------------------------------------------------------------------------
-
 # The seven demo categories plus this one: (slug, parent slug, Spanish name, English name).
 # A sub-category of "returns", written with the returns wording and its own keywords.
 EXTRA_CATEGORY = ("warranty", "returns", "Garantía y reparaciones", "Warranty and repairs")
@@ -264,14 +258,10 @@ class ArticleWriter:
         rng = self.rng
         slots = {name: rng.choice(values) for name, values in SLOTS[self.language].items()}
         n = rng.randint(2, 14)
-        return template.format(
-            **slots,
-            keyword=keyword,
-            Keyword=keyword[:1].upper() + keyword[1:],
-            product=rng.choice(self.products),
-            n=n,
-            m=n + rng.randint(1, 5),
-        )
+        capital = keyword[:1].upper() + keyword[1:]
+        product = rng.choice(self.products)
+        return template.format(**slots, keyword=keyword, Keyword=capital, product=product, n=n,
+                               m=n + rng.randint(1, 5))  # fmt: skip
 
     def _chain(self, category: str) -> MarkovChain:
         chains = self.material.chains
@@ -336,13 +326,8 @@ def create_categories() -> dict[str, Category]:
 
     categories: dict[str, Category] = {}
     for item in json.loads((DEMO_DIR / "categories.json").read_text(encoding="utf-8")):
-        categories[item["slug"]] = Category.objects.create(
-            slug=item["slug"],
-            position=item["position"],
-            name_es=item["name_es"],
-            name_en=item["name_en"],
-            icon=item.get("icon", ""),
-        )
+        fields = {name: item[name] for name in ("slug", "position", "name_es", "name_en")}
+        categories[item["slug"]] = Category.objects.create(**fields, icon=item.get("icon", ""))
     slug, parent, name_es, name_en = EXTRA_CATEGORY
     categories[slug] = Category.objects.create(
         slug=slug, parent=categories[parent], position=99, name_es=name_es, name_en=name_en
@@ -381,14 +366,9 @@ def generate_articles(
         title = writer.title(category)
         key = f"bench-{pair:05d}" if translated else f"bench-{pair:05d}-{language}"
         yield Article(
-            title=title,
-            slug=f"{slugify(title)[:150]}-{pair}",
-            summary=writer.summary(category),
-            body=writer.body(category),
-            language=language,
-            translation_key=key,
-            category=categories[category],
-            keywords=writer.keywords(category),
+            title=title, slug=f"{slugify(title)[:150]}-{pair}", summary=writer.summary(category),
+            body=writer.body(category), language=language, translation_key=key,
+            category=categories[category], keywords=writer.keywords(category),
             status=Article.Status.PUBLISHED,
             published_at=now - timedelta(days=rng.randint(1, 1000)),
-        )
+        )  # fmt: skip

@@ -1,27 +1,25 @@
-"""What the benchmarks share beyond ``tests/harness.py`` (the processes, the SMTP sink, the
-environment, the sweepers and the run, which the tests use too): the site they set up, their
-data (demo content, generated articles, cases and their sessions, customers' searches), the
-outbox, wrk, and the tables they print. A benchmark imports this module first: it puts the
-project on ``sys.path``, and ``harness`` comes with it.
-"""
+"""What only the benchmarks share, beside tests/harness.py (README: Benchmarks)."""
 
 from __future__ import annotations
 
 import argparse
-import math
+import io
 import os
+import random
 import resource
 import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
     sys.path.insert(0, str(PROJECT_DIR))
+
+import _corpus  # noqa: E402  (bench/_corpus.py, beside this file)
 
 from tests import harness  # noqa: E402
 from tests.harness import percentile, say, uptime  # noqa: E402, F401  (for the benchmarks)
@@ -31,23 +29,22 @@ MISSING = {
     "wrk": "wrk (the HTTP load generator) is not installed. On Debian or Ubuntu:\n"
     "    sudo apt-get install -y wrk\nthen run this benchmark again.",
     "redis-server": harness.PrivateRedis.MISSING,
+    "dovecot": harness.PrivateDovecot.MISSING,
 }
 
 
 # -- the run -----------------------------------------------------------------------------------
-
-
-def options(doc: str, argv: Sequence[str] | None, *arguments: tuple, require=()):
+def options(doc: str, *arguments: tuple, require=()):
     """The command line: each argument is ``(flag, default, help)``, of the default's type,
     or ``(flag, help)``, a switch; ``require``: ``(condition(options), message)`` pairs;
     ``--keep`` keeps the temporary folder."""
-    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=doc)
     for flag, *rest in (*arguments, ("--keep", "keep the temporary folder")):
         if len(rest) == 1:
             parser.add_argument(flag, action="store_true", help=rest[0])
         else:
             parser.add_argument(flag, type=type(rest[0]), default=rest[0], help=rest[1])
-    parsed = parser.parse_args(argv)
+    parsed = parser.parse_args()
     for condition, message in require:
         if not condition(parsed):
             parser.error(message)
@@ -59,7 +56,7 @@ def launch(prefix: str, run: Callable, options, *, needs: Sequence[str] = ()) ->
     (exit status 0 passed, 1 a check failed, 2 the run failed); ``needs``: programs that must
     be installed."""
     for program in needs:
-        if shutil.which(program) is None:
+        if not (shutil.which(program) or Path("/usr/sbin", program).exists()):
             say(MISSING[program])
             return 2
     return harness.run_benchmark(
@@ -129,7 +126,6 @@ def start_django(cleanups: Cleanups) -> None:
 
 
 # -- data --------------------------------------------------------------------------------------
-
 # What customers type in the search box: Spanish mostly, with typos, missing accents, capitals,
 # whole sentences, and a few in English.
 SEARCH_QUERIES = (
@@ -160,8 +156,6 @@ def degraded_marker() -> bytes:
 
 def load_demo_content() -> None:
     """The demo opening hours, notices, categories, articles, contact reasons and case."""
-    import io
-
     from cases import demo as cases_demo
     from kb import demo as kb_demo
     from notifications import demo as notifications_demo
@@ -170,12 +164,8 @@ def load_demo_content() -> None:
         module.load(io.StringIO())
 
 
-def add_generated_articles(count: int, seed: int) -> int:
-    """``count`` more published articles in the demo categories, written from the demo
-    articles' vocabulary by bench/_corpus.py (a fixed seed)."""
-    import random
-
-    import _corpus  # bench/_corpus.py, beside this file
+def add_generated_articles(count: int, seed: int) -> None:
+    """``count`` more published articles in the demo categories (bench/_corpus.py)."""
     from django.db import transaction
 
     from kb.models import Article, Category
@@ -185,12 +175,9 @@ def add_generated_articles(count: int, seed: int) -> int:
     articles = _corpus.generate_articles(count, categories, material, random.Random(seed))
     with transaction.atomic():
         Article.objects.bulk_create(list(articles), batch_size=500)
-    return max(count, 0)
 
 
 def published_article_paths(limit: int, seed: int) -> list[str]:
-    import random
-
     from kb.models import Article
 
     articles = list(Article.objects.filter(status=Article.Status.PUBLISHED).order_by("pk"))
@@ -210,32 +197,22 @@ CASE_SUBJECTS = (
 def open_cases(count: int, seed: int) -> list[tuple[int, str, str]]:
     """``count`` cases opened through ``cases.services`` (each with its outbox email), a
     staff reply on every other one; returns (id, reference, customer email)."""
-    import random
-
     from cases import services
     from cases.models import ContactReason
 
-    rng = random.Random(seed)
-    reasons = list(
-        ContactReason.objects.filter(
-            parent__isnull=False, active=True, is_status_inquiry=False
-        ).order_by("pk")
-    )
-    opened = []
+    rng, opened = random.Random(seed), []
+    reasons = ContactReason.objects.filter(parent__isnull=False, active=True)
+    reasons = list(reasons.filter(is_status_inquiry=False).order_by("pk"))
     for number in range(count):
         email = f"cliente{number:05d}@example.com"
         case = services.open_case(
-            reason=rng.choice(reasons),
-            customer_email=email,
-            customer_name=f"Cliente {number}",
-            language="es",
-            subject=rng.choice(CASE_SUBJECTS),
+            reason=rng.choice(reasons), customer_email=email, customer_name=f"Cliente {number}",
+            language="es", subject=rng.choice(CASE_SUBJECTS),
             description="Os escribo porque el pedido sigue sin moverse desde hace días.",
-        )
+        )  # fmt: skip
         if number % 2:
-            services.reply_to_customer(
-                case=case, body="Lo estamos revisando con el almacén.", actor=None
-            )
+            body = "Lo estamos revisando con el almacén."
+            services.reply_to_customer(case=case, body=body, actor=None)
         opened.append((case.pk, case.reference, email))
     return opened
 
@@ -259,27 +236,22 @@ def grant_sessions(case_ids: Sequence[int]) -> list[str]:
 
 
 # -- the outbox --------------------------------------------------------------------------------
-
-
 def publish_incident(number: int) -> int:
     """What staff do from the notices desk: an incident notice, mailed to every subscriber.
     Returns the id of its mailing."""
     from notifications.models import Announcement, Dispatch
     from notifications.services.announcements import publish_announcement
 
-    announcement = publish_announcement(
-        announcement=Announcement(
-            kind=Announcement.Kind.INCIDENT,
-            severity=Announcement.Severity.WARNING,
-            title_es=f"Problema con los pagos con tarjeta ({number})",
-            title_en=f"Problem with card payments ({number})",
-            body_es="Algunos pagos con tarjeta fallan desde las 10:00. **Ya estamos en ello.**"
-            "\n\nSi tu pago falló, no se ha cobrado: puedes intentarlo de nuevo más tarde.",
-            body_en="Some card payments fail since 10:00. **We are on it.**\n\n"
-            "If your payment failed you were not charged: you can try again later.",
-        ),
-        actor=None,
-    )
+    announcement = Announcement(
+        kind=Announcement.Kind.INCIDENT, severity=Announcement.Severity.WARNING,
+        title_es=f"Problema con los pagos con tarjeta ({number})",
+        title_en=f"Problem with card payments ({number})",
+        body_es="Algunos pagos con tarjeta fallan desde las 10:00. **Ya estamos en ello.**"
+        "\n\nSi tu pago falló, no se ha cobrado: puedes intentarlo de nuevo más tarde.",
+        body_en="Some card payments fail since 10:00. **We are on it.**\n\n"
+        "If your payment failed you were not charged: you can try again later.",
+    )  # fmt: skip
+    announcement = publish_announcement(announcement=announcement, actor=None)
     return Dispatch.objects.get(announcement=announcement, update=None).pk
 
 
@@ -313,7 +285,6 @@ def run_sweepers() -> dict[str, int]:
 
 
 # -- wrk ---------------------------------------------------------------------------------------
-
 WRK_SCRIPT = PROJECT_DIR / "bench" / "requests.lua"
 
 
@@ -330,37 +301,28 @@ class WrkResult:
 
     route: str
     connections: int
-    requests: int = 0
-    seconds: float = 0.0
-    p50_ms: float = math.nan
-    p90_ms: float = math.nan
-    p95_ms: float = math.nan
-    p99_ms: float = math.nan
-    max_ms: float = math.nan
-    redirects: int = 0
-    errors: Counter = field(default_factory=Counter)  # "HTTP 403", "socket read"...
+    requests: int
+    seconds: float
+    redirects: int
+    ms: dict[str, float]  # latency: p50, p90, p95, p99, max
+    errors: Counter  # "HTTP 403", "socket read"...
 
     @classmethod
-    def parse(cls, output: str, **fields) -> WrkResult:
+    def parse(cls, output: str, route: str, connections: int) -> WrkResult:
         line = next((row for row in output.splitlines() if row.startswith("BENCH ")), "")
         if not line:
             raise RuntimeError(f"no BENCH line in wrk's output:\n{output}")
         values = dict(item.split("=", 1) for item in line.split()[1:])
-        result = cls(
-            requests=int(values["requests"]),
-            seconds=int(values["duration_us"]) / 1e6,
-            redirects=int(values["redirects"]),
-            **fields,
-        )
-        for name in ("p50", "p90", "p95", "p99", "max"):
-            setattr(result, f"{name}_ms", int(values[f"{name}_us"]) / 1000)
-        for kind in ("connect", "read", "write", "timeout"):
-            if int(values[kind]):
-                result.errors[f"socket {kind}"] = int(values[kind])
+        sockets = ("connect", "read", "write", "timeout")
+        errors = Counter({f"socket {kind}": int(values[kind]) for kind in sockets})
         for item in values["statuses"].split(",") if values["statuses"] != "-" else ():
             status, count = item.split(":")
-            result.errors[f"HTTP {status}"] += int(count)
-        return result
+            errors[f"HTTP {status}"] += int(count)
+        ms = {
+            name: int(values[f"{name}_us"]) / 1000 for name in ("p50", "p90", "p95", "p99", "max")
+        }
+        return cls(route, connections, int(values["requests"]), int(values["duration_us"]) / 1e6,
+                   int(values["redirects"]), ms, +errors)  # fmt: skip
 
     @property
     def rps(self) -> float:
@@ -371,19 +333,19 @@ class WrkResult:
         return sum(self.errors.values())
 
 
-def run_wrk(port: int, seconds: float, routes: dict[str, tuple[int, Path]]):
+def run_wrk(server: harness.Gunicorn, seconds: float, routes: dict[str, tuple[int, Path]]):
     """One wrk (1 thread) per route, ``{route: (connections, request file)}``, all at once;
-    returns their results and the CPU seconds the load generators took in all."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    returns their results, the CPU seconds the load generators took in all, and the
+    (on-CPU, waiting-for-a-CPU) seconds of the server's workers meanwhile."""
+    before, busy_before = resource.getrusage(resource.RUSAGE_CHILDREN), server.workers_time()
     running = {}
     for route, (connections, requests) in routes.items():
         command = [
             shutil.which("wrk") or "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-            "--timeout=10s", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}", "--", str(requests),
+            "--timeout=10s", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{server.port}", "--",
+            str(requests),
         ]  # fmt: skip
-        running[route] = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        running[route] = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     results = []
     for route, process in running.items():
         try:
@@ -393,14 +355,15 @@ def run_wrk(port: int, seconds: float, routes: dict[str, tuple[int, Path]]):
             output, _ = process.communicate()
         if process.returncode != 0:
             raise RuntimeError(f"wrk for {route} failed ({process.returncode}):\n{output}")
-        results.append(WrkResult.parse(output, route=route, connections=routes[route][0]))
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return results, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        results.append(WrkResult.parse(output, route, routes[route][0]))
+    after, busy_after = resource.getrusage(resource.RUSAGE_CHILDREN), server.workers_time()
+    generators = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return results, generators, tuple(b - a for a, b in zip(busy_before, busy_after, strict=True))
 
 
 def workers_report(busy: tuple[float, float], workers: int, seconds: float, requests: int):
     """Lines on what the server's workers did during a run of ``seconds``: ``busy`` is
-    their (on-CPU, waiting-for-a-CPU) seconds, from ``harness.Gunicorn.workers_time``."""
+    their (on-CPU, waiting-for-a-CPU) seconds, from ``run_wrk``."""
     on_cpu, waiting = busy
     if not requests or on_cpu <= 0:
         return []
@@ -414,17 +377,7 @@ def workers_report(busy: tuple[float, float], workers: int, seconds: float, requ
     ]
 
 
-def busy_during(server: harness.Gunicorn, work: Callable[[], object]):
-    """``work()``'s result and the (on-CPU, waiting) seconds of the server's workers meanwhile."""
-    cpu_before, wait_before = server.workers_time()
-    result = work()
-    cpu_after, wait_after = server.workers_time()
-    return result, (cpu_after - cpu_before, wait_after - wait_before)
-
-
 # -- printing ----------------------------------------------------------------------------------
-
-
 def table(rows: Sequence[Sequence[object] | None], indent: str = "  ") -> None:
     """Print ``rows`` (the first one the header) in columns, the first left-aligned and the
     others right-aligned, each as wide as its widest cell; a row ``None`` is a rule."""
@@ -437,6 +390,11 @@ def table(rows: Sequence[Sequence[object] | None], indent: str = "  ") -> None:
         texts = [str(cell) for cell in row]
         aligned = [text.rjust(width) for text, width in zip(texts, widths, strict=False)]
         say((indent + "  ".join([texts[0].ljust(widths[0]), *aligned[1:]])).rstrip())
+
+
+def say_each(lines: Iterable[str], indent: str = "  ") -> None:
+    for line in lines:
+        say(f"{indent}{line}")
 
 
 def verdict(ok: bool) -> str:

@@ -1,13 +1,4 @@
-"""The customers of bench/faults.py and bench/soak.py, and what they prove.
-
-``Traffic`` runs their threads against a site on loopback: readers (home, search, articles,
-case status pages with the case's session, the notices feed); customers who open cases
-through the contact form, write on their cases, vote on articles and subscribe to notices,
-each from a loopback address of its own, so the per-address rate limits do not refuse them; a
-staff member replying on the desk; ``/healthz`` every second. The ``Journal`` keeps every
-request's outcome and every write a customer was told succeeded (or was refused), so that
-``verify`` can look each one up in the database once, and every email in the sink once.
-"""
+"""The customers of bench/faults.py and bench/soak.py, their journal and the loss checks."""
 
 from __future__ import annotations
 
@@ -42,8 +33,6 @@ TOKEN = re.compile(r"fx\d{5}q")
 
 
 # -- the journal: every request, every acknowledgment -------------------------------------------
-
-
 @dataclass
 class Outcome:
     at: float  # time.time() when the request was sent
@@ -81,8 +70,6 @@ class Journal:
 
 
 # -- a visitor: one browser, its cookies and its loopback address --------------------------------
-
-
 @dataclass
 class Response:
     status: int
@@ -156,8 +143,6 @@ def redirects_to(suffix: str) -> Callable[[Response], str]:
 
 
 # -- traffic -----------------------------------------------------------------------------------
-
-
 @dataclass
 class SiteData:
     article_paths: list[str]
@@ -334,8 +319,6 @@ class Traffic:
 
 
 # -- data --------------------------------------------------------------------------------------
-
-
 def make_data(options) -> SiteData:
     """Demo content, ``--articles`` more, ``--cases`` cases (half with a customer's session, half
     for the desk), ``--subscribers`` confirmed subscribers and a staff member."""
@@ -360,21 +343,15 @@ def make_data(options) -> SiteData:
                    confirmed_at=timezone.now())
         for n in range(options.subscribers)
     )  # fmt: skip
-    agent = get_user_model().objects.create_user(
-        STAFF[0], "agente@example.com", STAFF[1], is_staff=True
-    )
-    agent.user_permissions.add(
-        Permission.objects.get(codename="change_case", content_type__app_label="cases")
-    )
-    say(
-        f"  {Article.objects.count():,} articles ({indexed:,} in the Whoosh index),"
+    user = get_user_model()
+    agent = user.objects.create_user(STAFF[0], "agente@example.com", STAFF[1], is_staff=True)
+    agent.user_permissions.add(Permission.objects.get(codename="change_case"))
+    say(f"  {Article.objects.count():,} articles ({indexed:,} in the Whoosh index),"
         f" {len(opened)} cases (half for customers with a session, half for the desk),"
         f" {options.subscribers} confirmed subscribers, a staff member;"
-        f" {time.perf_counter() - started:.0f} s"
-    )
-    reasons = ContactReason.objects.filter(
-        parent__isnull=False, active=True, is_status_inquiry=False
-    )
+        f" {time.perf_counter() - started:.0f} s")  # fmt: skip
+    reasons = ContactReason.objects.filter(parent__isnull=False, active=True)
+    reasons = reasons.filter(is_status_inquiry=False)
     return SiteData(
         article_paths=[p for p in bench.published_article_paths(300, SEED) if "/es/" in p],
         case_sessions=[(key, ref) for key, (_, ref, _) in zip(keys, opened, strict=False)],
@@ -400,13 +377,25 @@ def publish_article_while_index_is_gone() -> int:
 
 
 # -- checks ------------------------------------------------------------------------------------
-
-
 @dataclass
 class Check:
     name: str
     ok: bool
     text: str
+
+
+def print_checks(checks: list[Check], problems=(), warnings=()) -> bool:
+    """Each check, problem and warning on a line, then the verdict; whether all passed."""
+    for check in checks:
+        say(f"  {'PASS' if check.ok else 'FAIL'}  {check.name}: {check.text}")
+    for problem in problems:
+        say(f"  FAIL  {problem}")
+    for warning in warnings:
+        say(f"  WARN  {warning}")
+    ok = all(check.ok for check in checks) and not problems
+    warned = f" with {len(warnings)} warning(s)" if warnings else ""
+    say(f"\n{'PASS' if ok else 'FAIL'}{warned}; {bench.uptime()}")
+    return ok
 
 
 def count_check(name: str, acked: dict[str, str], unsure: set[str], stored: Counter) -> Check:
@@ -439,13 +428,12 @@ def verify(
 
     cases = Case.objects.filter(subject__startswith="Pedido sin llegar fx")
     events = CaseEvent.objects.values_list("body", flat=True)
+    subscribers = Subscriber.objects.filter(email__startswith="fx").values_list("email", flat=True)
     stored = {
         "case": tokens(cases.values_list("subject", flat=True)),
         "message": tokens(events.filter(kind=CaseEvent.Kind.CUSTOMER_MESSAGE)),
         "feedback": tokens(ArticleFeedback.objects.values_list("comment", flat=True)),
-        "subscription": Counter(
-            Subscriber.objects.filter(email__startswith="fx").values_list("email", flat=True)
-        ),
+        "subscription": Counter(subscribers),
         "reply": tokens(events.filter(kind=CaseEvent.Kind.PUBLIC_REPLY)),
     }
     checks = [
@@ -469,29 +457,21 @@ def verify(
     missing = [pk for pk, message_id in ids.items() if accepted[message_id] == 0]
     duplicated = {pk for pk, message_id in ids.items() if accepted[message_id] > 1}
     unknown = set(accepted) - set(ids.values())
-    text = (
-        f"outbox rows {len(rows):,} ({', '.join(f'{s} {n:,}' for s, n in statuses.items())});"
-        f" SMTP sink accepted {sum(accepted.values()):,} messages, {len(accepted):,} distinct"
-        f" Message-IDs; rows never delivered {len(missing)}, delivered twice or more"
-        f" {len(duplicated)}, messages the outbox does not know {len(unknown)}"
-    )
+    text = (f"outbox rows {len(rows):,} ({', '.join(f'{s} {n:,}' for s, n in statuses.items())});"
+            f" SMTP sink accepted {sum(accepted.values()):,} messages, {len(accepted):,} distinct"
+            f" Message-IDs; rows never delivered {len(missing)}, delivered twice or more"
+            f" {len(duplicated)}, messages the outbox does not know {len(unknown)}")  # fmt: skip
     if duplicated:
-        text += (
-            f"; of the duplicates, {len(duplicated & in_flight)} were being sent at"
-            " the worker's SIGKILL (the documented limit: the server accepted them in the"
-            " instant before the kill)"
-        )
+        text += (f"; of the duplicates, {len(duplicated & in_flight)} were being sent at"
+                 " the worker's SIGKILL (the documented limit: the server accepted them in the"
+                 " instant before the kill)")  # fmt: skip
     checks.append(Check("emails", not (unsent or missing or duplicated or unknown), text))
 
-    keys = {row.dedupe_key for row in rows}
-    case_ids = dict(cases.values_list("reference", "pk"))
-    no_mail = [
-        t
-        for t, ref in journal.acked["case"].items()
-        if f"case:{case_ids.get(ref)}:opened" not in keys
-    ]
+    keys, case_ids = {row.dedupe_key for row in rows}, dict(cases.values_list("reference", "pk"))
+    no_mail = [t for t, ref in journal.acked["case"].items()
+               if f"case:{case_ids.get(ref)}:opened" not in keys]  # fmt: skip
     confirmations = Counter(
-        row.recipient for row in rows if row.kind == OutgoingMessage.Kind.SUBSCRIPTION
+        r.recipient for r in rows if r.kind == OutgoingMessage.Kind.SUBSCRIPTION
     )
     no_confirmation = [
         email for email in journal.acked["subscription"] if confirmations[email] != 1
@@ -499,43 +479,28 @@ def verify(
     untold = Case.objects.filter(update_pending_since__isnull=False).count()
     replied = set(journal.acked["reply"].values())
     updates = {r.recipient for r in rows if r.kind == "case" and ":update:" in r.dedupe_key}
-    emails = set(
-        Case.objects.filter(reference__in=replied).values_list("customer_email", flat=True)
-    )
-    no_update = emails - updates
-    checks.append(
-        Check(
-            "emails caused",
-            not (no_mail or no_confirmation or untold or no_update),
-            f"opened cases without their email {len(no_mail)}; subscriptions without exactly one"
+    emails = Case.objects.filter(reference__in=replied).values_list("customer_email", flat=True)
+    no_update = set(emails) - updates
+    text = (f"opened cases without their email {len(no_mail)}; subscriptions without exactly one"
             f" confirmation {len(no_confirmation)}; cases replied to on the desk {len(replied)},"
             f" of which never emailed an update {len(no_update)}; cases still waiting to be"
-            f" told {untold}",
-        )
+            f" told {untold}")  # fmt: skip
+    checks.append(
+        Check("emails caused", not (no_mail or no_confirmation or untold or no_update), text)
     )
     mailings = [bench.outbox_counts(dispatch) for dispatch in dispatches]
-    checks.append(
-        Check(
-            "announcements",
-            all(c.total() == c["sent"] == data.subscribers for c in mailings),
-            f"{data.subscribers} subscribers each: "
-            + "; ".join(
-                f"mailing {number}: {c.total()} rows, {c['sent']} sent"
-                for number, c in enumerate(mailings, start=1)
-            ),
-        )
+    text = f"{data.subscribers} subscribers each: " + "; ".join(
+        f"mailing {number}: {c.total()} rows, {c['sent']} sent"
+        for number, c in enumerate(mailings, start=1)
     )
+    ok = all(c.total() == c["sent"] == data.subscribers for c in mailings)
+    checks.append(Check("announcements", ok, text))
     status, body = harness.http_get(port, f"/es/search/?q={UNIQUE_WORD}")
     found, degraded = f"cupon-{UNIQUE_WORD}".encode() in body, data.degraded_marker in body
     ok = status == 200 and found and not degraded
-    checks.append(
-        Check(
-            "search",
-            ok,
-            "the article published while the index was gone is found after the rebuild"
-            + ("" if ok else f": NO (HTTP {status}, article found {found}, degraded {degraded})"),
-        )
-    )
+    text = "the article published while the index was gone is found after the rebuild"
+    text += "" if ok else f": NO (HTTP {status}, article found {found}, degraded {degraded})"
+    checks.append(Check("search", ok, text))
     return checks
 
 

@@ -1,28 +1,15 @@
-"""Attachments: how fast phone photos go up through the case page, and how fast one worker
-process makes them safe (decode, write again without EXIF, thumbnail).
-
-    .venv/bin/python bench/attachments.py [--photos 40] [--keep]
-
-On a temporary SQLite database and attachments folder (production settings, DEBUG off), a
-customer with their case's session posts ``--photos`` 12-megapixel phone photos (about 3.5 MB
-each, with EXIF and a GPS position) to ``/es/cases/<ref>/message/``, one message each, through
-the WSGI application gunicorn serves, called in this process (upload parsing, type sniffing,
-the image's header, the write to storage, the rows); then ``process_attachment`` (what the
-worker runs) checks each one. Prints uploads per second and MB/s, processing time per photo,
-and that every photo was stored, processed and stripped of its metadata: 0 lost.
-"""
+"""Phone photos up through the case page, then made safe by a worker (README: Benchmarks)."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from _support import percentile, production_settings, run_benchmark, say, setup_django, uptime
+import _support as bench
+from _support import percentile, say, uptime
 
 CAMERA = "BenchPhone 15"
 
@@ -48,12 +35,12 @@ def phone_photo(seed: int) -> bytes:
     return out.getvalue()
 
 
-def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], None]]) -> bool:
-    os.environ.update(production_settings(workdir / "var", "attachments"))
+def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
+    bench.use_site(workdir, "attachments", cleanups, sqlite=True)
     # One case takes every photo: lift the per-case limit (100 MB) for the run.
     os.environ["ATTACHMENT_MAX_CASE_MB"] = str(10 * options.photos)
     say(f"Load average before: {uptime()}")
-    setup_django()
+    bench.start_django(cleanups)
     from django.core.files.storage import storages
     from django.test import Client
 
@@ -64,13 +51,9 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     weekday_hours()
     reason = ContactReasonFactory(code="bench-parcel", parent=ReasonGroupFactory(code="orders"))
     case = services.open_case(
-        reason=reason,
-        customer_email="bench@example.com",
-        customer_name="Bench",
-        language="es",
-        subject="Paquete roto",
-        description="Fotos del paquete.",
-    )
+        reason=reason, customer_email="bench@example.com", customer_name="Bench", language="es",
+        subject="Paquete roto", description="Fotos del paquete.",
+    )  # fmt: skip
     customer = Client(SERVER_NAME="localhost")
     link = services.issue_access_link(case=case)
     customer.get("/" + link.split("://", 1)[1].split("/", 1)[1])
@@ -80,9 +63,7 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     sizes = [len(photos[n % len(photos)]) for n in range(options.photos)]
     say(f"  {sum(sizes) / len(sizes) / 1e6:.1f} MB each on average")
 
-    url = f"/es/cases/{case.reference}/message/"
-    times = []
-    started = time.perf_counter()
+    url, times, started = f"/es/cases/{case.reference}/message/", [], time.perf_counter()
     for number in range(options.photos):
         photo = io.BytesIO(photos[number % len(photos)])
         photo.name = f"IMG_{number:04d}.JPG"
@@ -94,26 +75,21 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     upload_seconds = time.perf_counter() - started
     stored = Attachment.objects.filter(case=case).count()
     megabytes = sum(sizes) / 1e6
-    say(
-        f"\nUploads through the view: {options.photos / upload_seconds:.1f} photos/s, "
+    say(f"\nUploads through the view: {options.photos / upload_seconds:.1f} photos/s, "
         f"{megabytes / upload_seconds:.1f} MB/s; per upload p50 {percentile(times, 50):.0f} ms, "
-        f"p95 {percentile(times, 95):.0f} ms"
-    )
+        f"p95 {percentile(times, 95):.0f} ms")  # fmt: skip
 
     pending = list(Attachment.objects.filter(status="pending").values_list("pk", flat=True))
-    process_times = []
-    process_cpu = []
+    process_times, process_cpu = [], []
     for pk in pending:
         begin, cpu = time.perf_counter(), time.process_time()
         services.process_attachment(attachment_id=pk)
         process_times.append((time.perf_counter() - begin) * 1000)
         process_cpu.append((time.process_time() - cpu) * 1000)
     total = sum(process_times) / 1000
-    say(
-        f"Processing in one worker process: {len(pending) / total:.2f} photos/s; per photo "
+    say(f"Processing in one worker process: {len(pending) / total:.2f} photos/s; per photo "
         f"p50 {percentile(process_times, 50):.0f} ms, p95 {percentile(process_times, 95):.0f} ms "
-        f"({percentile(process_cpu, 50):.0f} ms of CPU)"
-    )
+        f"({percentile(process_cpu, 50):.0f} ms of CPU)")  # fmt: skip
 
     storage = storages["attachments"]
     ready = Attachment.objects.filter(case=case, status="ready")
@@ -130,16 +106,6 @@ def run(options: argparse.Namespace, workdir: Path, cleanups: list[Callable[[], 
     return lost == 0 and ready.count() == stored == clean
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=int, default=40)
-    parser.add_argument("--keep", action="store_true")
-    options = parser.parse_args(argv)
-    return run_benchmark(
-        "bench-attachments-", lambda workdir, cleanups: run(options, workdir, cleanups),
-        keep=options.keep,
-    )  # fmt: skip
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    options = bench.options(__doc__, ("--photos", 40, "photos (40)"))
+    sys.exit(bench.launch("bench-attachments-", run, options))

@@ -1,16 +1,4 @@
-"""Embedded broker transports compared: kombu's filesystem transport, ours
-(helpcenter/broker.py) and kombu's SQLAlchemy transport on SQLite (when SQLAlchemy is
-importable; it is not a dependency of the project).
-
-Run with ``.venv/bin/python bench/broker_transports.py`` (about a minute).
-
-For each transport, in a fresh temporary folder: ``--producers`` processes each publish
-``--messages`` messages as fast as they can while one consumer, polling every 0.1 s as the
-worker does, takes them (what a burst of beat's due tasks is). Figures: messages delivered,
-errors the consumer met (each one would have stopped a Celery worker), messages lost, the
-rate, and the CPU the consumer spends polling an empty queue for 10 s (what an idle
-``make run`` costs).
-"""
+"""Embedded broker transports compared under a burst of producers (README: Benchmarks)."""
 
 from __future__ import annotations
 
@@ -56,13 +44,9 @@ def produce(url: str, options: dict, number: int, count: int, size: int) -> None
     with Connection(url, transport_options=options) as connection:
         producer = connection.Producer(serializer="json")
         for n in range(count):
-            producer.publish(
-                {"producer": number, "n": n, "padding": "x" * size},
-                exchange=QUEUE.exchange,
-                routing_key="bench",
-                declare=[QUEUE],
-                retry=True,
-            )
+            body = {"producer": number, "n": n, "padding": "x" * size}
+            producer.publish(body, exchange=QUEUE.exchange, routing_key="bench", declare=[QUEUE],
+                             retry=True)  # fmt: skip
 
 
 def measure(name: str, url: str, options: dict, producers: int, count: int, size: int) -> tuple:
@@ -109,10 +93,8 @@ def measure(name: str, url: str, options: dict, producers: int, count: int, size
 
 def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     multiprocessing.set_start_method("fork")
-    say(
-        f"{options.producers} producer processes x {options.messages} messages of"
-        f" ~{options.size:,} bytes, one consumer polling every {POLL:g} s"
-    )
+    say(f"{options.producers} producer processes x {options.messages} messages of"
+        f" ~{options.size:,} bytes, one consumer polling every {POLL:g} s")  # fmt: skip
     rows: list = [("transport", "delivered", "errors", "lost", "msg/s", "idle CPU", "")]
     for name, url, transport_options in transports(workdir):
         sizes = (options.producers, options.messages, options.size)
@@ -125,7 +107,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--producers", 4, "processes (4)"),
         ("--messages", 500, "each (500)"),
         ("--size", 1_000, "bytes of padding per message (1000, a task's)"),

@@ -1,16 +1,4 @@
-"""Benchmark of the announcement fan-out: 100,000 emails through a real worker into SMTP.
-
-Run with ``.venv/bin/python bench/fanout.py`` (``--help`` for the options).
-
-In a fresh temporary folder (SQLite and kombu's filesystem broker; with ``DATABASE_URL`` a
-throwaway PostgreSQL database, with ``REDIS_URL`` that server's database 15 only, flushed
-before and after). The SMTP sink runs in its own process and one real ``celery worker``
-(default concurrency) sends through it. The benchmark publishes an announcement the way staff
-do (dispatch, planning task, chunk tasks) and measures the time from publication to the last
-acceptance, the worker's peak memory and CPU, duplicates and missing recipients. The second
-run (a new announcement to the same subscribers) SIGKILLs the worker mid-run, starts another
-one, and lets the outbox sweepers recover what the dead worker held.
-"""
+"""An announcement to 100,000 subscribers through a real worker into SMTP (README: Benchmarks)."""
 
 from __future__ import annotations
 
@@ -18,8 +6,8 @@ import os
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import _support as bench
 from _support import harness, say
@@ -34,6 +22,7 @@ STALL_SECONDS = 3.0  # kill run: no new acceptance and an empty queue for this l
 SETTLE_SECONDS = 2.0  # after the last row is sent: wait this long for late duplicates
 SIMULATED_MINUTES = 11  # > SENDING_TIMEOUT (10 min) and SWEEP_GRACE (5 min)
 MAX_SIMULATIONS = 5
+KILL_AT = 0.4  # the share accepted when the worker is SIGKILLed in the second run
 KILL_WAIT = 30.0  # seconds to wait for the worker to be mid-chunk before killing it
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -131,45 +120,24 @@ def make_subscribers(count: int) -> set[str]:
 
 
 # -- one run -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Result:
-    label: str
-    expected: int
-    seconds: float = 0.0  # publication → last acceptance
-    accepted: int = 0
-    duplicates: int = 0
-    duplicate_message_ids: int = 0
-    missing: int = 0
-    unexpected: int = 0
-    peak_rss_kb: int = 0
-    peak_processes: int = 0
-    planning_seconds: float | None = None  # publication → every outbox row written
-    duplicate_ages_ms: list[float] = field(default_factory=list)  # first acceptance → kill
-    statuses: dict[str, int] = field(default_factory=dict)
-    timed_out: bool = False
-    killed_at_accepted: int | None = None
-    sending_at_kill: int = 0
-    duplicates_outside_in_flight: int = 0
-    simulations: int = 0
-    load: list[str] = field(default_factory=list)  # at the start and at the end
-    window_ms: list[float] = field(default_factory=list)  # acceptance → sent mark: p50, p99, max
-    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds: worker, main, sink, bench
-
-    @property
-    def rate(self) -> float:
-        return self.accepted / self.seconds if self.seconds else 0.0
-
-
 class FanOut:
     """One announcement to every subscriber, through a worker and an SMTP sink of its own;
-    with ``kill_at``, the worker is SIGKILLed when that share was accepted."""
+    with ``kill_at``, the worker is SIGKILLed when that share was accepted. Its figures are
+    in ``result``: seconds (publication to the last acceptance), planning_seconds (to every
+    outbox row written), duplicate_ages_ms (each duplicate's first acceptance to the kill),
+    window_ms (an acceptance to its row's sent mark: p50, p99, max), cpu (seconds of the
+    worker, its main process, the sink, the benchmark), load (at the start and the end)."""
 
     def __init__(self, number: int, expected: set[str], workdir: Path, kill_at=None) -> None:
         self.number, self.expected, self.workdir, self.kill_at = number, expected, workdir, kill_at
-        label = f"run {number}" + (" (kill)" if kill_at else "")
-        self.result = Result(label, len(expected), load=[load_average()])
+        self.result = SimpleNamespace(
+            label=f"run {number}" + (" (kill)" if kill_at else ""), expected=len(expected),
+            seconds=0.0, accepted=0, duplicates=0, duplicate_message_ids=0, missing=0,
+            unexpected=0, peak_rss_kb=0, peak_processes=0, planning_seconds=None,
+            duplicate_ages_ms=[], statuses={}, timed_out=False, killed_at_accepted=None,
+            sending_at_kill=0, duplicates_outside_in_flight=0, simulations=0,
+            load=[load_average()], window_ms=[], cpu={},
+        )  # fmt: skip
         self.sink = harness.SinkProcess(workdir, f"sink-{number}")
         self.workers: list[Worker] = []
         self.in_flight: set[str] = set()
@@ -180,8 +148,8 @@ class FanOut:
         self.workers.append(Worker(self.workdir, f"worker-{self.number}{letter}", env))
         return self.workers[-1].start(probe=probe)
 
-    def run(self, timeout: float) -> Result:
-        bench_cpu = sum(os.times()[:2])
+    def run(self, timeout: float) -> SimpleNamespace:
+        bench_cpu, result = sum(os.times()[:2]), self.result
         try:
             self.sink.start()
             ready = self.new_worker("a")
@@ -202,21 +170,21 @@ class FanOut:
             for worker in self.workers:
                 worker.sample()
                 worker.stop()
-            self.result.peak_rss_kb = max((w.peak_rss_kb for w in self.workers), default=0)
-            self.result.peak_processes = max((w.peak_processes for w in self.workers), default=0)
+            result.peak_rss_kb = max((w.peak_rss_kb for w in self.workers), default=0)
+            result.peak_processes = max((w.peak_processes for w in self.workers), default=0)
             sink_pid = self.sink.process.pid if self.sink.process else 0
-            self.result.cpu = {
+            result.cpu = {
                 "worker": sum(sum(w.cpu.values()) for w in self.workers),
                 "main": sum(w.cpu.get(w.process.pid, 0.0) for w in self.workers if w.process),
                 "sink": sum(group_sample(sink_pid)[2].values()) if sink_pid else 0.0,
                 "bench": sum(os.times()[:2]) - bench_cpu,
             }
             self.sink.stop()
-            self.result.load.append(load_average())
-        return self.result
+            result.load.append(load_average())
+        return result
 
-    def clock(self) -> str:
-        return f"t={time.time() - self.published:5.1f}s"
+    def say(self, text: str) -> None:
+        say(f"  t={time.time() - self.published:5.1f}s  {text}")
 
     def wait(self, timeout: float) -> None:
         """Until every row is sent and nothing more comes; kills the worker on the way, and
@@ -226,60 +194,49 @@ class FanOut:
         result, started = self.result, time.monotonic()
         next_progress, next_beat = started + PROGRESS_EVERY, started + 60.0
         last_count, last_change, previous = 0, started, (started, 0)
+        planning = Dispatch.objects.filter(pk=self.dispatch, status=Dispatch.Status.PLANNING)
         while True:
             now, count = time.monotonic(), self.sink.poll()
             if count != last_count:
                 last_count, last_change = count, now
             self.workers[-1].sample()
-            if (
-                self.kill_at
-                and result.killed_at_accepted is None
-                and count >= self.kill_at * len(self.expected)
-            ):
+            killed = result.killed_at_accepted is not None
+            if self.kill_at and not killed and count >= self.kill_at * len(self.expected):
                 self.kill()
                 last_change = time.monotonic()
                 continue
             if now >= next_progress:
-                counts = bench.outbox_counts(self.dispatch)
+                c = bench.outbox_counts(self.dispatch)
                 rate = (count - previous[1]) / max(now - previous[0], 1e-6)
                 previous, next_progress = (now, count), now + PROGRESS_EVERY
-                say(
-                    f"  {self.clock()}  accepted {count:>7,} ({rate:4.0f}/s)  rows: queued"
-                    f" {counts['queued']:,} sending {counts['sending']} sent {counts['sent']:,}"
-                    f" failed {counts['failed']}  broker {queue_depth()}  worker RSS"
-                    f" {self.workers[-1].sample() / 1024:.0f} MB  load {os.getloadavg()[0]:.2f}"
+                self.say(
+                    f"accepted {count:>7,} ({rate:4.0f}/s)  rows: queued {c['queued']:,} sending"
+                    f" {c['sending']} sent {c['sent']:,} failed {c['failed']}  broker"
+                    f" {queue_depth()}  worker RSS {self.workers[-1].sample() / 1024:.0f} MB"
+                    f"  load {os.getloadavg()[0]:.2f}"
                 )
             if now >= next_beat:
-                swept = bench.run_sweepers()
-                if any(swept.values()):
-                    say(
-                        f"  {self.clock()}  beat sweepers: "
-                        + ", ".join(f"{k} {n}" for k, n in swept.items())
-                    )
+                if any((swept := bench.run_sweepers()).values()):
+                    self.say("beat sweepers: " + ", ".join(f"{k} {n}" for k, n in swept.items()))
                 next_beat = now + BEAT_EVERY
-            idle = now - last_change
-            if idle >= SETTLE_SECONDS:
-                counts = bench.outbox_counts(self.dispatch)
-                unsent = counts["queued"] + counts["sending"]
-                planned = not Dispatch.objects.filter(
-                    pk=self.dispatch, status=Dispatch.Status.PLANNING
-                ).exists()
+            if (idle := now - last_change) >= SETTLE_SECONDS:
+                c = bench.outbox_counts(self.dispatch)
+                unsent, planned = c["queued"] + c["sending"], not planning.exists()
                 if planned and not unsent and queue_depth() == 0:
                     return  # everything is sent and nothing is coming any more
                 stalled = idle >= STALL_SECONDS and queue_depth() == 0 and (unsent or not planned)
-                if result.killed_at_accepted is not None and stalled:
+                if killed and stalled:
                     if result.simulations >= MAX_SIMULATIONS:
                         say("  still stalled after the simulated waits; giving up")
                         result.timed_out = True
                         return
                     result.simulations += 1
-                    moved = harness.let_time_pass(SIMULATED_MINUTES)
-                    swept = bench.run_sweepers()
-                    say(
-                        f"  {self.clock()}  stalled with {counts['queued']} rows queued and"
-                        f" {counts['sending']} sending (their tasks died with the worker):"
-                        f" SIMULATED {SIMULATED_MINUTES} minutes passing (moved the timestamps of"
-                        f" {moved} unsent rows and of the dispatch back), then ran the sweepers: "
+                    moved, swept = harness.let_time_pass(SIMULATED_MINUTES), bench.run_sweepers()
+                    self.say(
+                        f"stalled with {c['queued']} rows queued and {c['sending']} sending"
+                        f" (their tasks died with the worker): SIMULATED {SIMULATED_MINUTES}"
+                        f" minutes passing (moved the timestamps of {moved} unsent rows and of"
+                        " the dispatch back), then ran the sweepers: "
                         + ", ".join(f"{k} {n}" for k, n in swept.items())
                     )
                     last_change = time.monotonic()
@@ -293,9 +250,8 @@ class FanOut:
         """SIGKILL the worker mid-chunk (rows claimed, some sent), then start another."""
         from notifications.models import OutgoingMessage
 
-        sending = OutgoingMessage.objects.filter(
-            dispatch_id=self.dispatch, status=OutgoingMessage.Status.SENDING
-        )
+        status = OutgoingMessage.Status.SENDING
+        sending = OutgoingMessage.objects.filter(dispatch_id=self.dispatch, status=status)
         try:
             harness.wait_until(sending.exists, KILL_WAIT, "a chunk in flight", interval=0.01)
         except TimeoutError:
@@ -304,32 +260,28 @@ class FanOut:
         self.workers[-1].kill()
         self.result.killed_at_accepted = count = self.sink.poll()
         self.in_flight = set(sending.values_list("recipient", flat=True))
-        counts = bench.outbox_counts(self.dispatch)
-        self.result.sending_at_kill = counts["sending"]
-        say(
-            f"  {self.clock()}  SIGKILL to the worker's process group after {count:,} accepted:"
-            f" rows sending {counts['sending']}, queued {counts['queued']:,}, sent"
-            f" {counts['sent']:,}, tasks still in the broker {queue_depth()}"
-        )
+        c = bench.outbox_counts(self.dispatch)
+        self.result.sending_at_kill = c["sending"]
+        self.say(f"SIGKILL to the worker's process group after {count:,} accepted: rows sending"
+                 f" {c['sending']}, queued {c['queued']:,}, sent {c['sent']:,}, tasks still in the"
+                 f" broker {queue_depth()}")  # fmt: skip
         ready = self.new_worker("b", probe=False)
-        say(f"  {self.clock()}  new worker ready (pool up {ready:.1f} s after the start)")
+        self.say(f"new worker ready (pool up {ready:.1f} s after the start)")
 
     def count(self) -> None:
         """What the sink accepted, against who should have had it."""
         from notifications.models import Dispatch, OutgoingMessage
 
-        result, accepted, Status = self.result, self.sink.accepted, OutgoingMessage.Status
+        result, accepted = self.result, self.sink.accepted
         self.sink.poll()
         result.accepted = len(accepted)
         result.seconds = max(max(at for at, _, _ in accepted) - self.published, 0.0)
         received = Counter(recipient for _, recipient, _ in accepted)
-        result.duplicates = sum(n - 1 for n in received.values() if n > 1)
         ids = Counter(message_id for _, _, message_id in accepted)
+        result.duplicates = sum(n - 1 for n in received.values() if n > 1)
         result.duplicate_message_ids = sum(n - 1 for n in ids.values() if n > 1)
         result.missing = len(self.expected - set(received))
-        result.unexpected = sum(
-            n for address, n in received.items() if address not in self.expected
-        )
+        result.unexpected = sum(n for to, n in received.items() if to not in self.expected)
         if result.killed_at_accepted is not None:
             duplicated = {address for address, n in received.items() if n > 1}
             result.duplicates_outside_in_flight = len(duplicated - self.in_flight)
@@ -344,10 +296,12 @@ class FanOut:
         # lower bound of the window in which a crash sends it twice (a wait for a lock comes on
         # top). A recipient accepted twice is left out: which acceptance goes with it is unclear.
         once = {recipient: at for at, recipient, _ in accepted if received[recipient] == 1}
-        rows = OutgoingMessage.objects.filter(dispatch_id=self.dispatch, status=Status.SENT)
+        rows = OutgoingMessage.objects.filter(
+            dispatch_id=self.dispatch, status=OutgoingMessage.Status.SENT
+        ).values_list("recipient", "sent_at")
         delays = sorted(
             1000 * (sent_at.timestamp() - once[recipient])
-            for recipient, sent_at in rows.values_list("recipient", "sent_at").iterator(5000)
+            for recipient, sent_at in rows.iterator(5000)
             if recipient in once
         )
         if delays:
@@ -361,62 +315,47 @@ class FanOut:
 
 
 # -- report ------------------------------------------------------------------------------------
-
-
-def print_result(result: Result) -> None:
-    say(
-        f"  {result.accepted:,} messages accepted in {result.seconds:.1f} s"
-        f" ({result.rate:.0f} msg/s), publication → last acceptance"
-    )
-    if result.planning_seconds is not None:
-        say(f"  planning (every outbox row written) done {result.planning_seconds:.1f} s in")
-    say(
-        f"  worker peak RSS {result.peak_rss_kb / 1024:.0f} MB (VmRSS summed over"
-        f" {result.peak_processes} processes of its group; shared pages counted in each)"
-    )
-    if result.accepted:
-        cpu, per_message = (
-            result.cpu,
-            {k: 1000 * v / result.accepted for k, v in result.cpu.items()},
-        )
-        say(
-            f"  CPU time: worker {cpu['worker']:.1f} s ({per_message['worker']:.2f} ms/message,"
+def print_result(r: SimpleNamespace) -> None:
+    rate = r.accepted / r.seconds if r.seconds else 0.0
+    say(f"  {r.accepted:,} messages accepted in {r.seconds:.1f} s ({rate:.0f} msg/s),"
+        " publication → last acceptance")  # fmt: skip
+    if r.planning_seconds is not None:
+        say(f"  planning (every outbox row written) done {r.planning_seconds:.1f} s in")
+    say(f"  worker peak RSS {r.peak_rss_kb / 1024:.0f} MB (VmRSS summed over"
+        f" {r.peak_processes} processes of its group; shared pages counted in each)")  # fmt: skip
+    if r.accepted:
+        cpu, each = r.cpu, {k: 1000 * v / r.accepted for k, v in r.cpu.items()}
+        say(f"  CPU time: worker {cpu['worker']:.1f} s ({each['worker']:.2f} ms/message,"
             f" planning included; main process {cpu['main']:.1f} s), SMTP sink {cpu['sink']:.1f} s"
-            f" ({per_message['sink']:.2f} ms/message), benchmark {cpu['bench']:.1f} s"
-        )
-    say(
-        f"  duplicates {result.duplicates} (same Message-ID twice: {result.duplicate_message_ids}),"
-        f" missing {result.missing}, sent to non-subscribers {result.unexpected}"
-    )
-    if result.window_ms:
-        p50, p99, worst = result.window_ms
-        say(
-            f"  sink's acceptance → sent time recorded by the worker: median {p50:.2f} ms,"
+            f" ({each['sink']:.2f} ms/message), benchmark {cpu['bench']:.1f} s")  # fmt: skip
+    say(f"  duplicates {r.duplicates} (same Message-ID twice: {r.duplicate_message_ids}),"
+        f" missing {r.missing}, sent to non-subscribers {r.unexpected}")  # fmt: skip
+    if r.window_ms:
+        p50, p99, worst = r.window_ms
+        say(f"  sink's acceptance → sent time recorded by the worker: median {p50:.2f} ms,"
             f" p99 {p99:.2f} ms, max {worst:.0f} ms (the start of the window in which a crash"
-            " sends it twice; the UPDATE and any wait for a lock come on top)"
-        )
-    say(f"  outbox rows: {', '.join(f'{name} {n:,}' for name, n in result.statuses.items())}")
-    if result.killed_at_accepted is not None:
-        say(
-            f"  killed after {result.killed_at_accepted:,} accepted; rows in 'sending' at the"
-            f" kill: {result.sending_at_kill} (the chunks the worker had claimed; of those, at"
+            " sends it twice; the UPDATE and any wait for a lock come on top)")  # fmt: skip
+    say(f"  outbox rows: {', '.join(f'{name} {n:,}' for name, n in r.statuses.items())}")
+    if r.killed_at_accepted is not None:
+        say(f"  killed after {r.killed_at_accepted:,} accepted; rows in 'sending' at the"
+            f" kill: {r.sending_at_kill} (the chunks the worker had claimed; of those, at"
             " most one per pool process was in an SMTP conversation, and only those can arrive"
-            f" twice); duplicates outside them: {result.duplicates_outside_in_flight}"
-        )
-        if result.duplicate_ages_ms:
-            ages = ", ".join(f"{age:.1f} ms" for age in result.duplicate_ages_ms)
+            f" twice); duplicates outside them: {r.duplicates_outside_in_flight}")  # fmt: skip
+        if r.duplicate_ages_ms:
+            ages = ", ".join(f"{age:.1f} ms" for age in r.duplicate_ages_ms)
             say(f"  each duplicate's first copy was accepted this long before the SIGKILL: {ages}")
-    say(f"  load average {result.load[0]} at start, {result.load[-1]} at the end")
+    say(f"  load average {r.load[0]} at start, {r.load[-1]} at the end")
 
 
-def print_summary(results: list[Result]) -> None:
+def print_summary(results: list[SimpleNamespace]) -> None:
     rows: list = [("measure", "value", "target", "result")]
     for r in results:
         target = TARGET_SECONDS * r.expected / TARGET_MESSAGES
+        rate = r.accepted / r.seconds if r.seconds else 0.0
         rows += [
             (f"{r.label}: time to last message", f"{r.seconds:.1f} s", f"< {target:.0f} s",
              bench.verdict(not r.timed_out and r.seconds < target)),
-            (f"{r.label}: throughput", f"{r.rate:.0f} msg/s",
+            (f"{r.label}: throughput", f"{rate:.0f} msg/s",
              f">= {TARGET_MESSAGES / TARGET_SECONDS:.0f}", ""),
             (f"{r.label}: duplicates", r.duplicates, "0", bench.verdict(r.duplicates == 0)),
             (f"{r.label}: missing", r.missing, "0", bench.verdict(not (r.missing or r.timed_out))),
@@ -427,46 +366,37 @@ def print_summary(results: list[Result]) -> None:
 
 
 # -- main --------------------------------------------------------------------------------------
-
-
 def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     started = time.monotonic()
     notes = bench.use_site(workdir, "fanout", cleanups, debug=True, redis_db=15)
     bench.start_django(cleanups)
     say(f"Fan-out benchmark: {options.subscribers:,} confirmed subscribers")
     say(f"  temporary folder: {workdir}")
-    for note in notes:
-        say(f"  {note}")
+    bench.say_each(notes)
     say(f"  {os.cpu_count()} CPUs; {bench.uptime()}")
     say(f"  setup and migrations: {time.monotonic() - started:.1f} s")
     begun = time.monotonic()
     expected = make_subscribers(options.subscribers)
-    say(
-        f"  {options.subscribers:,} subscribers (+{UNCONFIRMED} unconfirmed,"
-        f" +{UNSUBSCRIBED} unsubscribed) inserted in {time.monotonic() - begun:.1f} s"
-    )
-    timeout = options.timeout or 120 + options.subscribers * 0.01
+    say(f"  {options.subscribers:,} subscribers (+{UNCONFIRMED} unconfirmed,"
+        f" +{UNSUBSCRIBED} unsubscribed) inserted in {time.monotonic() - begun:.1f} s")  # fmt: skip
+    timeout = 120 + options.subscribers * 0.01
     say("\nRun 1: fan-out, nothing goes wrong")
     results = [FanOut(1, expected, workdir).run(timeout)]
     print_result(results[0])
     if not options.no_kill:
-        say(f"\nRun 2: a new announcement; the worker is SIGKILLed at ~{options.kill_at:.0%} sent")
-        results.append(FanOut(2, expected, workdir, options.kill_at).run(timeout))
+        say(f"\nRun 2: a new announcement; the worker is SIGKILLed at ~{KILL_AT:.0%} sent")
+        results.append(FanOut(2, expected, workdir, KILL_AT).run(timeout))
         print_result(results[1])
         if results[1].simulations:
-            say(
-                f"  note: the rows the dead worker held were recovered by the sweepers after a"
+            say(f"  note: the rows the dead worker held were recovered by the sweepers after a"
                 f" simulated {SIMULATED_MINUTES}-minute wait; in production they would arrive"
                 f" ~{SIMULATED_MINUTES} minutes after the crash (SENDING_TIMEOUT, SWEEP_GRACE),"
-                " and the time above does not include that wait"
-            )
+                " and the time above does not include that wait")  # fmt: skip
         if results[1].duplicates:
-            say(
-                "  note: each duplicate is a message the sink accepted in the instant before the"
+            say("  note: each duplicate is a message the sink accepted in the instant before the"
                 " kill, whose row was still 'sending' (the worker died before marking it sent);"
                 " the sweeper cannot tell it from one never sent, so it is sent again with the"
-                " same Message-ID"
-            )
+                " same Message-ID")  # fmt: skip
     say("\nSummary")
     print_summary(results)
     say(f"  {bench.uptime()}")
@@ -475,12 +405,9 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--subscribers", TARGET_MESSAGES, "default 100000"),
         ("--no-kill", "skip the run with a killed worker"),
-        ("--kill-at", 0.4, "kill when this share is sent (default 0.4)"),
-        ("--timeout", 0.0, "seconds per run before giving up (default 120 + 10 ms a subscriber)"),
-        require=[(lambda o: o.subscribers >= 1, "--subscribers must be at least 1"),
-                 (lambda o: 0 < o.kill_at < 1, "--kill-at must be between 0 and 1")],
+        require=[(lambda o: o.subscribers >= 1, "--subscribers must be at least 1")],
     )  # fmt: skip
     sys.exit(bench.launch("bench-fanout-", run, options))

@@ -1,23 +1,4 @@
-"""Fault benchmark: what customers see when parts fail, and proof that nothing they wrote is
-lost or duplicated.
-
-Run with ``.venv/bin/python bench/faults.py`` (``--help`` for the options; about 4 minutes).
-
-In a fresh temporary folder, on loopback: a private ``redis-server`` without persistence (the
-broker and the cache; the machine's Redis is never touched), the SMTP sink in its own process,
-the database (SQLite; with ``DATABASE_URL`` a throwaway PostgreSQL database), ``gunicorn``
-with 2 workers in production mode, a real ``celery worker`` and ``celery beat``. The customers
-of bench/_traffic.py run the whole time, and staff publish an announcement per phase. Faults,
-one after another: (a) the worker is SIGKILLed and restarted; (b) redis-server is killed
-(everything it held is lost) and started again 30 s later; (c) the search index folder is
-deleted and rebuilt with ``manage.py rebuild_search_index``.
-
-Then traffic stops, the outbox drains, and the beat's sweepers run after a SIMULATED wait (the
-timestamps of what is still unsent are moved back 11 minutes, as the tests do). Last, every
-write a client was told succeeded is looked up in the database and every email in the sink.
-Exit status: 0 when customers saw no error and nothing was lost or duplicated, 1 otherwise, 2
-when the run itself failed.
-"""
+"""Faults under traffic: worker killed, Redis down, index gone (README: Benchmarks)."""
 
 from __future__ import annotations
 
@@ -28,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import _support as bench
@@ -39,6 +20,7 @@ from _traffic import (
     Journal,
     Traffic,
     make_data,
+    print_checks,
     publish_article_while_index_is_gone,
     route_table,
     verify,
@@ -48,41 +30,6 @@ GUNICORN_WORKERS = 2
 SIMULATED_MINUTES = 11  # past SWEEP_GRACE (5), SENDING_TIMEOUT (10) and the others
 DRAIN_IDLE_SECONDS = 5.0  # waiting for the outbox stops when the sink took nothing this long
 DRAIN_TIMEOUT = 120.0
-
-
-# -- the site and its data ---------------------------------------------------------------------
-
-
-@dataclass
-class Site:
-    workdir: Path
-    redis: harness.PrivateRedis
-    sink: harness.SinkProcess
-    server: harness.Gunicorn
-    env: dict[str, str]
-    worker: harness.CeleryProcess | None = None
-    beat: harness.CeleryProcess | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def new_worker(self, number: int) -> float:
-        """Start worker ``number``, as a supervisor would; returns the seconds it took."""
-        self.worker = harness.CeleryProcess(self.workdir / f"worker-{number}.log", self.env)
-        return self.worker.start()
-
-
-def prepare(workdir: Path, cleanups: bench.Cleanups) -> Site:
-    redis, sink = harness.PrivateRedis(workdir), harness.SinkProcess(workdir)
-    for part in (redis, sink):
-        part.start()
-        cleanups.append(part.stop)
-    notes = bench.use_site(workdir, "faults", cleanups, redis_url=redis.url(0))
-    os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{sink.port}"
-    # Customer update emails one minute after the staff reply instead of three, so some leave
-    # during the run.
-    os.environ["CASE_UPDATE_COALESCE_MINUTES"] = "1"
-    server = harness.Gunicorn(workdir, GUNICORN_WORKERS)
-    notes.append(f"SMTP sink on 127.0.0.1:{sink.port}")
-    return Site(workdir, redis, sink, server, dict(os.environ), notes=notes)
 
 
 def wait_for_outbox(sink, timeout: float, *, patient: bool = False) -> bool:
@@ -104,8 +51,6 @@ def wait_for_outbox(sink, timeout: float, *, patient: bool = False) -> bool:
 
 
 # -- the faults --------------------------------------------------------------------------------
-
-
 @dataclass
 class Phase:
     name: str
@@ -114,16 +59,35 @@ class Phase:
 
 
 class Run:
-    """The timeline: phases, faults and what was learnt on the way."""
+    """The site (a private Redis, the SMTP sink, gunicorn, a worker and beat), the timeline:
+    phases, faults and what was learnt on the way."""
 
-    def __init__(self, site: Site, options) -> None:
-        self.site, self.options = site, options
+    def __init__(self, workdir: Path, cleanups: bench.Cleanups, options) -> None:
+        self.workdir, self.options = workdir, options
+        self.redis, self.sink = harness.PrivateRedis(workdir), harness.SinkProcess(workdir)
+        for part in (self.redis, self.sink):
+            part.start()
+            cleanups.append(part.stop)
+        self.notes = bench.use_site(workdir, "faults", cleanups, redis_url=self.redis.url(0))
+        self.notes.append(f"SMTP sink on 127.0.0.1:{self.sink.port}")
+        os.environ["EMAIL_URL"] = f"smtp://127.0.0.1:{self.sink.port}"
+        # Customer update emails one minute after the staff reply instead of three, so some
+        # leave during the run.
+        os.environ["CASE_UPDATE_COALESCE_MINUTES"] = "1"
+        self.server, self.env = harness.Gunicorn(workdir, GUNICORN_WORKERS), dict(os.environ)
+        self.beat = harness.CeleryProcess(workdir / "beat.log", self.env, beat=True)
+        self.worker: harness.CeleryProcess | None = None
+        cleanups += [lambda: self.worker and self.worker.stop(), self.beat.stop, self.server.stop]
         self.phases: list[Phase] = []
-        self.started = time.time()
         self.in_flight_at_kill: set[int] = set()
         self.dispatches: list[int] = []
         self.problems: list[str] = []  # each fails the run
         self.warnings: list[str] = []  # shown, but the customers lost nothing by them
+
+    def new_worker(self, number: int) -> float:
+        """Start worker ``number``, as a supervisor would; returns the seconds it took."""
+        self.worker = harness.CeleryProcess(self.workdir / f"worker-{number}.log", self.env)
+        return self.worker.start()
 
     def event(self, text: str) -> None:
         say(f"  t={time.time() - self.started:6.1f}s  {text}")
@@ -146,26 +110,24 @@ class Run:
         sending = OutgoingMessage.objects.filter(status=OutgoingMessage.Status.SENDING)
         self.in_flight_at_kill = set(sending.values_list("pk", flat=True))
         counts = bench.outbox_counts()
-        self.site.worker.kill()
-        self.event(
-            f"(a) SIGKILL to the Celery worker's process group (outbox rows sending"
-            f" {counts['sending']}, queued {counts['queued']})"
-        )
+        self.worker.kill()
+        self.event(f"(a) SIGKILL to the Celery worker's process group (outbox rows sending"
+                   f" {counts['sending']}, queued {counts['queued']})")  # fmt: skip
         time.sleep(self.options.worker_down)
-        self.event(f"(a) a new worker is ready ({self.site.new_worker(2):.1f} s after its start)")
+        self.event(f"(a) a new worker is ready ({self.new_worker(2):.1f} s after its start)")
         self.phase("(a) after the restart", self.options.phase)
 
     def redis_fault(self) -> None:
         self.phase("(b) Redis down")
-        self.site.redis.kill()
+        self.redis.kill()
         self.event("(b) redis-server killed: the queued tasks, the cache and the rate-limit")
         self.event("    windows it held are gone (no persistence, as after a crash)")
         time.sleep(1.0)
         self.announce(2, "the broker is down")
         time.sleep(max(0.0, self.options.redis_down - 1.0))
-        worker, log = self.site.worker, self.site.worker.log_path
+        worker, log = self.worker, self.worker.log_path
         offset = log.stat().st_size
-        self.site.redis.start()
+        self.redis.start()
         back = time.time()
         self.event(
             f"(b) redis-server started again on the same port, after {self.options.redis_down:g} s"
@@ -199,15 +161,13 @@ class Run:
             )
             self.event("(b) the worker had EXITED when Redis went away:")
             self.event(f"    {reason[:160]}")
-            ready = self.site.new_worker(3)
-            self.event(
-                f"(b) a new worker started, as a supervisor (systemd Restart=always) would;"
-                f" ready {ready:.1f} s later"
-            )
+            ready = self.new_worker(3)
+            self.event(f"(b) a new worker started, as a supervisor (systemd Restart=always) would;"
+                       f" ready {ready:.1f} s later")  # fmt: skip
         time.sleep(max(0.0, self.options.phase - (time.time() - back)))
 
     def index_fault(self) -> None:
-        index_dir = Path(self.site.env["SEARCH_INDEX_DIR"])
+        index_dir = Path(self.env["SEARCH_INDEX_DIR"])
         self.phase("(c) index deleted")
         shutil.rmtree(index_dir)
         self.event(f"(c) search index folder deleted ({index_dir})")
@@ -216,18 +176,16 @@ class Run:
         self.event(f"(c) staff publishes an article about '{UNIQUE_WORD}' while the index is gone")
         time.sleep(self.options.index_down)
         self.phase("(c) rebuild")
-        log, began = self.site.workdir / "rebuild.log", time.perf_counter()
+        log, began = self.workdir / "rebuild.log", time.perf_counter()
         with log.open("wb") as output:
             finished = subprocess.run(
                 [sys.executable, "manage.py", "rebuild_search_index"], cwd=harness.ROOT,
-                env=self.site.env, stdout=output, stderr=subprocess.STDOUT, timeout=600,
+                env=self.env, stdout=output, stderr=subprocess.STDOUT, timeout=600,
             )  # fmt: skip
         if finished.returncode:
             self.problems.append(f"rebuild_search_index failed: {harness.log_tail(log, 5)}")
-        self.event(
-            f"(c) manage.py rebuild_search_index done in {time.perf_counter() - began:.1f} s"
-            f" (exit status {finished.returncode})"
-        )
+        self.event(f"(c) manage.py rebuild_search_index done in {time.perf_counter() - began:.1f} s"
+                   f" (exit status {finished.returncode})")  # fmt: skip
         self.phase("(c) after the rebuild", self.options.phase)
 
     def recover(self) -> list[str]:
@@ -240,7 +198,7 @@ class Run:
                 f" {c['failed']} failed" + ("" if drained else " (the rest waits for the sweepers)")
             )
 
-        drained = wait_for_outbox(self.site.sink, DRAIN_TIMEOUT)
+        drained = wait_for_outbox(self.sink, DRAIN_TIMEOUT)
         lines = [counts("outbox after traffic stopped", drained)]
         for attempt in range(1, 4):
             moved = harness.let_time_pass(SIMULATED_MINUTES)
@@ -250,7 +208,7 @@ class Run:
                 f" then the beat's sweepers: "
                 + ", ".join(f"{what} {n}" for what, n in swept.items())
             )
-            drained = wait_for_outbox(self.site.sink, DRAIN_TIMEOUT)
+            drained = wait_for_outbox(self.sink, DRAIN_TIMEOUT)
             if drained and not any(swept.values()):
                 break
             if attempt == 3 and not drained:
@@ -259,11 +217,9 @@ class Run:
 
 
 # -- report ------------------------------------------------------------------------------------
-
-
 def phase_table(run: Run, journal: Journal) -> int:
     """Print what users saw in each phase; returns the number of errors they saw in all."""
-    run.site.sink.poll()
+    run.sink.poll()
     rows: list = [("phase", "secs", "requests", "errors", "degraded", "p50 ms", "p99 ms",
                    "max ms", "writes ok", "emails", "healthz")]  # fmt: skip
     details, total_errors = [], 0
@@ -280,7 +236,7 @@ def phase_table(run: Run, journal: Journal) -> int:
             sum(o.degraded for o in inside), f"{percentile(latencies, 50):.0f}",
             f"{percentile(latencies, 99):.0f}", f"{max(latencies, default=0):.0f}",
             sum(1 for at in journal.acked_at if phase.start <= at < phase.end),
-            sum(1 for at, _, _ in run.site.sink.accepted if phase.start <= at < phase.end),
+            sum(1 for at, _, _ in run.sink.accepted if phase.start <= at < phase.end),
             ", ".join(f"{s} {n}" for s, n in said.most_common()),
         ))  # fmt: skip
         if errors:
@@ -299,31 +255,26 @@ def phase_table(run: Run, journal: Journal) -> int:
     return total_errors
 
 
-def server_log_summary(site: Site) -> int:
+def server_log_summary(site: Run) -> int:
     """Print what gunicorn's log says about the faults; returns Django's 500s (must be none)."""
     text = site.server.log_path.read_text(errors="replace")
     server_errors = text.count("Internal Server Error")
-    say(
-        f"  gunicorn's log: tasks the web could not queue (broker down; the sweepers re-queue"
+    say(f"  gunicorn's log: tasks the web could not queue (broker down; the sweepers re-queue"
         f" them): {text.count('Could not queue')}; cache warnings (at most one per process"
         f" every 10 s): {text.count('cache unavailable')}, rate limits not checked:"
         f" {text.count('not checked: the cache is unavailable')}; search answered from the"
         f" database: {text.count('answering from the database')} lines; Django's 'Internal"
-        f" Server Error' lines: {server_errors}"
-    )
+        f" Server Error' lines: {server_errors}")  # fmt: skip
     return server_errors
 
 
 # -- main --------------------------------------------------------------------------------------
-
-
 def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say("Fault benchmark: the site, a Celery worker and beat, and customers, on a private")
     say(f"Redis; three faults one after another. Folder: {workdir}")
     say(f"  {os.cpu_count()} CPUs; {bench.uptime()}")
-    site = prepare(workdir, cleanups)
-    for note in site.notes:
-        say(f"  {note}")
+    site = Run(workdir, cleanups, options)
+    bench.say_each(site.notes)
     bench.start_django(cleanups)
     # This process publishes announcements and reads through the app while Redis is down: its
     # warnings about that are expected (gunicorn's log is summed up instead).
@@ -336,79 +287,62 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     from foundation.tasks import record_worker_heartbeat
 
     connections.close_all()
-    site.beat = harness.CeleryProcess(workdir / "beat.log", site.env, beat=True)
-    cleanups += [lambda: site.worker.stop(), site.beat.stop, site.server.stop]
     site.new_worker(1)
     site.beat.start()
     record_worker_heartbeat.delay()  # beat's first one comes a minute later: /healthz says ok
     site.server.start()
-    say(
-        f"  gunicorn helpcenter.wsgi -w {GUNICORN_WORKERS} on 127.0.0.1:{site.server.port}"
-        " (DEBUG=0), celery worker (concurrency 2), celery beat"
-    )
+    say(f"  gunicorn helpcenter.wsgi -w {GUNICORN_WORKERS} on 127.0.0.1:{site.server.port}"
+        " (DEBUG=0), celery worker (concurrency 2), celery beat")  # fmt: skip
     if not wait_for_outbox(site.sink, 120, patient=True):
         say("  note: the emails of the data set were not all sent before the traffic started")
     say(f"  emails of the data set delivered: {site.sink.poll()}")
 
     traffic = Traffic(site.server.port, data, options)
-    journal, timeline = traffic.journal, Run(site, options)
-    say(
-        f"\nTraffic: {options.readers} readers (home, search, articles, status pages, feed),"
+    say(f"\nTraffic: {options.readers} readers (home, search, articles, status pages, feed),"
         f" {options.writers} customers writing (cases, messages, votes, subscriptions), a staff"
-        " member replying on the desk, /healthz every second"
-    )
+        " member replying on the desk, /healthz every second")  # fmt: skip
     say(f"  {bench.uptime()}")
     say("\nTimeline")
+    site.started = time.time()
     traffic.start()
-    timeline.event("traffic starts")
-    timeline.phase("steady")
-    timeline.announce(1, f"{data.subscribers} subscribers")
+    site.event("traffic starts")
+    site.phase("steady")
+    site.announce(1, f"{data.subscribers} subscribers")
     time.sleep(options.phase)
-    timeline.worker_fault()
-    timeline.redis_fault()
-    timeline.index_fault()
-    timeline.phase(None)
+    site.worker_fault()
+    site.redis_fault()
+    site.index_fault()
+    site.phase(None)
     traffic.finish()
-    timeline.event("traffic stops")
+    site.event("traffic stops")
     say(f"  {bench.uptime()}")
 
     say("\nWhat users saw, per phase (errors: answers other than 2xx/3xx and socket errors;")
     say("degraded: searches answered from the database; writes ok: acknowledged writes;")
     say("emails: accepted by the SMTP sink)")
-    errors = phase_table(timeline, journal)
+    errors = phase_table(site, traffic.journal)
     say("\nPer route, whole run")
-    route_table(journal)
+    route_table(traffic.journal)
     server_errors = server_log_summary(site)
     say(f"  worker alive: {site.worker.alive()}, beat alive: {site.beat.alive()}")
     say("\nRecovery (traffic stopped)")
-    for line in timeline.recover():
-        say(f"  {line}")
+    bench.say_each(site.recover())
 
     say("\nChecks: what clients were told, against the database and the SMTP sink")
-    checks = verify(
-        site.sink, site.server.port, data, journal, timeline.dispatches, timeline.in_flight_at_kill
-    )
+    port, journal = site.server.port, traffic.journal
+    checks = verify(site.sink, port, data, journal, site.dispatches, site.in_flight_at_kill)
     checks.append(
         Check("errors", errors == 0 and server_errors == 0,
               f"customers saw {errors} errors in all; Django logged {server_errors} server errors")
     )  # fmt: skip
     if not (site.beat.alive() and site.worker.alive()):
-        timeline.problems.append("the worker or beat died during the run")
-    for check in checks:
-        say(f"  {'PASS' if check.ok else 'FAIL'}  {check.name}: {check.text}")
-    for problem in timeline.problems:
-        say(f"  FAIL  {problem}")
-    for warning in timeline.warnings:
-        say(f"  WARN  {warning}")
-    ok = all(check.ok for check in checks) and not timeline.problems
-    warned = f" with {len(timeline.warnings)} warning(s)" if timeline.warnings else ""
-    say(f"\n{'PASS' if ok else 'FAIL'}{warned}; {bench.uptime()}")
-    return ok
+        site.problems.append("the worker or beat died during the run")
+    return print_checks(checks, site.problems, site.warnings)
 
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--phase", 15.0, "seconds of each calm phase (15)"),
         ("--worker-down", 5.0, "seconds (5)"),
         ("--redis-down", 30.0, "seconds (30)"),

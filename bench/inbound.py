@@ -1,262 +1,161 @@
-"""Benchmark of email in (issue 17): messages delivered to a real IMAP server and to the
-Maildir, read and processed by one worker that is SIGKILLed once in the middle.
-
-Run with ``.venv/bin/python bench/inbound.py`` (``--messages 10000`` for the issue's size;
-``--help`` for the options). Needs Dovecot (``apt-get install dovecot-imapd``); the benchmark
-starts its own on a free port with a private configuration, as the tests do.
-
-The mix: replies to existing cases (to their reply address), new messages to the support
-address, auto-replies (to both), bounces of our case mail, replies from someone other than the
-case's customer, and 10 % of the messages delivered a second time by the other route; 10 % of
-the replies and new messages carry a photo. Half goes to Dovecot (IMAP APPEND, as the mail
-server's delivery would), half to the Maildir, all before the worker starts. Then a real beat
-sends the fetch jobs every second and one real worker (concurrency 2) reads both sources and
-processes each message; when half is processed the worker is SIGKILLed and started again, and
-the messages whose tasks died with it are queued again by the sweeper (its two-minute wait is
-simulated, as bench/fanout.py does for the outbox).
-
-Printed: messages per second, the time to the last case event, and the checks: lost 0,
-duplicated 0, loops 0, auto-replies that opened a case 0.
-"""
+"""Email in by IMAP and Maildir, the worker SIGKILLed half-way (README: Benchmarks)."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-import _support as support  # bench/_support.py, beside this file
-from _support import say
+import _support as bench
+from _support import harness, say
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-MIX = (  # kind, share of the messages (duplicates come on top: --duplicates)
-    ("reply", 0.40),
-    ("new", 0.30),
-    ("auto", 0.17),
-    ("bounce", 0.05),
-    ("other_sender", 0.08),
-)
+SEED = 17
+MIX = {"reply": 0.40, "new": 0.30, "auto": 0.17, "bounce": 0.05, "other_sender": 0.08}
+DUPLICATES = 0.10  # share delivered a second time, by the other route
 NEW_SUBJECTS = (
-    "No me ha llegado el reembolso",
-    "Me han cobrado dos veces",
-    "No puedo entrar en mi cuenta",
-    "El paquete llegó roto",
-    "Necesito una factura",
-    "Quiero cambiar la talla",
-    "My refund has not arrived",
-    "Una pregunta sobre envíos",
-)
+    "No me ha llegado el reembolso", "Me han cobrado dos veces", "No puedo entrar en mi cuenta",
+    "El paquete llegó roto", "Necesito una factura", "Quiero cambiar la talla",
+    "My refund has not arrived", "Una pregunta sobre envíos",
+)  # fmt: skip
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF" + bytes(range(256)) * 80  # ~20 KB
 STALL_SECONDS = 5.0
 GIVE_UP_SECONDS = 600
 QUOTE = "El lun, 7 dic 2026 a las 10:00, Centro de ayuda escribió:\n> Hola, ¿nos cuentas más?"
 
 
-def parse_options(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--messages", type=int, default=2000, help="messages (the issue: 10000)")
-    parser.add_argument("--cases", type=int, default=200, help="existing cases replied to")
-    parser.add_argument("--duplicates", type=float, default=0.10, help="share delivered twice")
-    parser.add_argument("--no-kill", action="store_true", help="do not kill the worker")
-    parser.add_argument(
-        "--broker",
-        choices=("filesystem", "redis"),
-        default="filesystem",
-        help="the embedded broker (make run's), or a private redis-server started for the run",
-    )
-    parser.add_argument("--seed", type=int, default=17)
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    return parser.parse_args(argv)
-
-
 # -- the messages ------------------------------------------------------------------------------
-
-
 def build_messages(count: int, cases: list, rng: random.Random) -> list[dict]:
-    """One dict per message: kind, raw bytes, Message-ID, sender, and the case it is about."""
+    """One dict per message: kind, raw bytes, Message-ID, token and sender."""
     from cases.selectors import case_message_id, reply_address
     from tests.inbound.mail import compose, delivery_report
 
-    kinds = [kind for kind, share in MIX for _ in range(round(share * count))]
+    kinds = [kind for kind, share in MIX.items() for _ in range(round(share * count))]
     kinds = (kinds + ["new"] * count)[:count]
     rng.shuffle(kinds)
     messages = []
     for number, kind in enumerate(kinds):
         token = f"bench-{number:06d}"
-        message_id = f"<{token}@bench.example>"
-        case = rng.choice(cases)
-        attachments = (("foto.jpg", "image/jpeg", PHOTO),) if rng.random() < 0.10 else ()
-        sender = case.customer_email
+        message_id, case = f"<{token}@bench.example>", rng.choice(cases)
+        photo = (("foto.jpg", "image/jpeg", PHOTO),) if rng.random() < 0.10 else ()
+        sender, to = case.customer_email, reply_address(case.reference)
+        mail = {"to": to, "message_id": message_id}
         if kind == "reply":
-            raw = compose(
-                sender=sender,
-                to=reply_address(case.reference),
-                subject=f"Re: Tu caso {case.reference}",
-                text=f"Os contesto: {token}.\n\n{QUOTE}",
-                message_id=message_id,
-                attachments=attachments,
-            )
+            text = f"Os contesto: {token}.\n\n{QUOTE}"
+            mail.update(subject=f"Re: Tu caso {case.reference}", text=text, attachments=photo)
         elif kind == "other_sender":
             sender = f"otro{number}@example.org"
-            raw = compose(
-                sender=sender, to=reply_address(case.reference), subject="Re: caso",
-                text=f"Escribo por mi pareja: {token}.", message_id=message_id,
-            )  # fmt: skip
+            mail.update(subject="Re: caso", text=f"Escribo por mi pareja: {token}.")
         elif kind == "new":
-            sender = f"nuevo{number}@example.com"
-            raw = compose(
-                sender=sender,
-                subject=rng.choice(NEW_SUBJECTS),
-                text=f"Os escribo por primera vez. Referencia interna {token}.",
-                message_id=message_id,
-                attachments=attachments,
-            )
+            sender, subject = f"nuevo{number}@example.com", rng.choice(NEW_SUBJECTS)
+            text = f"Os escribo por primera vez. Referencia interna {token}."
+            del mail["to"]  # to the support address
+            mail.update(subject=subject, text=text, attachments=photo)
         elif kind == "auto":
-            sender = f"auto{number}@example.net"
-            raw = compose(
-                sender=sender,
-                to=reply_address(case.reference) if number % 2 else "ayuda@example.com",
-                subject="Respuesta automática: fuera de la oficina",
-                text=f"Estoy de vacaciones. {token}",
-                headers={"Auto-Submitted": "auto-replied"},
-                message_id=message_id,
-            )
-        else:  # a bounce of the case's acknowledgement
-            sender = "mailer-daemon@mx.example.net"
-            raw = delivery_report(
-                recipient=case.customer_email,
-                status="5.1.1",
-                original_message_id=case_message_id(case.reference, f"case:{case.pk}:opened"),
-                message_id=message_id,
-            )
-        messages.append(
-            {"kind": kind, "raw": raw, "id": message_id, "token": token, "sender": sender}
-        )
+            sender, text = f"auto{number}@example.net", f"Estoy de vacaciones. {token}"
+            subject = "Respuesta automática: fuera de la oficina"
+            mail.update(to=to if number % 2 else "ayuda@example.com", subject=subject, text=text,
+                        headers={"Auto-Submitted": "auto-replied"})  # fmt: skip
+        if kind == "bounce":  # of the case's acknowledgement
+            sender, opened = "mailer-daemon@mx.example.net", f"case:{case.pk}:opened"
+            original = case_message_id(case.reference, opened)
+            raw = delivery_report(recipient=case.customer_email, status="5.1.1",
+                                  original_message_id=original, message_id=message_id)  # fmt: skip
+        else:
+            raw = compose(sender=sender, **mail)
+        messages.append({"kind": kind, "raw": raw, "id": message_id, "token": token,
+                         "sender": sender, "number": number})  # fmt: skip
     return messages
 
 
-def deliver(messages: list[dict], duplicates: float, dovecot, maildir: Path, rng) -> int:
+def deliver(messages: list[dict], dovecot, maildir: Path, rng) -> int:
     """Half to IMAP, half to the Maildir; a share of them again by the other route."""
     from tests.inbound.test_sources import drop_into
 
-    again = rng.sample(messages, round(duplicates * len(messages)))
-    imap: list[bytes] = []
-    for number, message in enumerate(messages):
-        if number % 2:
-            imap.append(message["raw"])
-        else:
-            drop_into(maildir, f"{number:06d}.eml", message["raw"])
+    again = rng.sample(messages, round(DUPLICATES * len(messages)))
+    imap = [message["raw"] for message in messages if message["number"] % 2]
+    for number, message in [(m["number"], m) for m in messages if not m["number"] % 2]:
+        drop_into(maildir, f"{number:06d}.eml", message["raw"])
     for number, message in enumerate(again):
-        if messages.index(message) % 2:
+        if message["number"] % 2:
             drop_into(maildir, f"again-{number:06d}.eml", message["raw"])
         else:
             imap.append(message["raw"])
-    client = dovecot.client()
-    try:
-        for raw in imap:
-            client.append("INBOX", raw)
-    finally:
-        client.logout()
+    dovecot.deliver(*imap)
     return len(again)
 
 
 # -- the run -----------------------------------------------------------------------------------
-
-
-def run(options: argparse.Namespace, workdir: Path, cleanups: list) -> bool:
-    if not support.harness.PrivateDovecot.available():
-        say(support.harness.PrivateDovecot.MISSING)
-        return False
-    dovecot = support.harness.PrivateDovecot()
+def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
+    dovecot = harness.PrivateDovecot()
     dovecot.start()
     cleanups.append(dovecot.stop)
     var_dir = workdir / "var"
-    os.environ.update(
-        {
-            **support.harness.development_settings(var_dir),
-            "INBOUND_IMAP_URL": dovecot.url(),
-            "INBOUND_POLL_SECONDS": "1",
-            "INBOUND_IMAP_POLL_SECONDS": "1",
-        }
-    )
+    os.environ.update(harness.development_settings(var_dir), INBOUND_IMAP_URL=dovecot.url(),
+                      INBOUND_POLL_SECONDS="1", INBOUND_IMAP_POLL_SECONDS="1")  # fmt: skip
     for name in ("EMAIL_URL", "REDIS_URL", "REDIS_CACHE_URL"):
         os.environ.pop(name, None)  # mail to files, the embedded broker
     broker = f"kombu filesystem broker in {var_dir / 'broker'}"
     if options.broker == "redis":
-        if not support.harness.PrivateRedis.available():
-            say(support.MISSING["redis-server"])
-            return False
-        redis = support.harness.PrivateRedis(workdir)
+        redis = harness.PrivateRedis(workdir)
         redis.start()
         cleanups.append(redis.stop)
         os.environ["REDIS_URL"] = redis.url(0)
         broker = f"a private redis-server on port {redis.port} (broker and cache)"
-    database = support.harness.use_database("bench_inbound", var_dir, cleanups)
-    support.harness.setup_django(PROJECT_DIR)
+    database = harness.use_database("bench_inbound", var_dir, cleanups)
+    harness.setup_django()
     from django.core.management import call_command
 
-    say(f"Inbound mail benchmark, {support.uptime()}")
+    from cases.models import Case
+
+    say(f"Inbound mail benchmark, {bench.uptime()}")
     say(f"  database: {database}; broker: {broker}")
-    support.load_demo_content()
+    bench.load_demo_content()
     call_command("rebuild_search_index", stdout=io.StringIO())  # its progress bar
-    rng = random.Random(options.seed)
-    cases = [case for case, _reference, _email in _open_cases(options.cases, options.seed)]
-    messages = build_messages(options.messages, cases, rng)
+    rng = random.Random(SEED)
+    ids = [case_id for case_id, _, _ in bench.open_cases(options.cases, SEED)]
+    cases = Case.objects.in_bulk(ids)
+    messages = build_messages(options.messages, [cases[case_id] for case_id in ids], rng)
     started = time.monotonic()
-    again = deliver(messages, options.duplicates, dovecot, var_dir / "mail-in", rng)
+    again = deliver(messages, dovecot, var_dir / "mail-in", rng)
     say(
         f"  delivered {len(messages):,} messages ({again:,} of them twice) to Dovecot and the"
         f" Maildir in {time.monotonic() - started:.1f} s; {Counter(m['kind'] for m in messages)}"
     )
-    return process_and_check(messages, workdir, options, cleanups)
+    return process_and_check(messages, workdir, options.no_kill, cleanups)
 
 
-def _open_cases(count: int, seed: int):
-    from cases.models import Case
-
-    opened = support.open_cases(count, seed)
-    cases = Case.objects.in_bulk([case_id for case_id, _reference, _email in opened])
-    return [(cases[case_id], reference, email) for case_id, reference, email in opened]
-
-
-def _processed() -> tuple[int, int]:
+def processed() -> tuple[int, int]:
     from inbound.models import InboundMessage
 
     rows = InboundMessage.objects.count()
-    waiting = InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED).count()
-    return rows, rows - waiting
+    return rows, rows - InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED).count()
 
 
-def process_and_check(messages, workdir: Path, options, cleanups) -> bool:
+def process_and_check(messages, workdir: Path, killed: bool, cleanups) -> bool:
     from django.utils import timezone
 
     from inbound import services
 
-    env = support.harness.process_env()
-    beat = support.harness.CeleryProcess(workdir / "beat.log", env, beat=True)
-    worker = support.harness.CeleryProcess(workdir / "worker.log", env, concurrency=2)
+    env = harness.process_env()
+    beat = harness.CeleryProcess(workdir / "beat.log", env, beat=True)
+    worker = harness.CeleryProcess(workdir / "worker.log", env, concurrency=2)
     cleanups.extend([beat.stop, lambda: worker.stop()])
-    expected = len(messages)
-    started = time.time()
+    expected, started = len(messages), time.time()
     worker.start()
     beat.start()
-    killed = options.no_kill
-    last_progress, last_done = time.monotonic(), -1
-    simulated = timedelta(0)
+    last_progress, last_done, simulated = time.monotonic(), -1, timedelta(0)
     while True:
         time.sleep(0.5)
         for process in (worker, beat):
             if not process.alive():  # as a supervisor would (README: run each under one)
                 say(f"  warning: {process.name} exited by itself; starting it again")
                 process.start()
-        rows, done = _processed()
+        rows, done = processed()
         if done != last_done:
             last_progress, last_done = time.monotonic(), done
         if rows >= expected and done >= expected:
@@ -266,8 +165,7 @@ def process_and_check(messages, workdir: Path, options, cleanups) -> bool:
             say(f"  worker SIGKILLed at {done:,} processed; starting another")
             worker.start()
             killed = True
-        stalled = time.monotonic() - last_progress > STALL_SECONDS
-        if killed and stalled and rows >= expected:
+        if killed and time.monotonic() - last_progress > STALL_SECONDS and rows >= expected:
             # Tasks that died with the worker: beat's sweeper queues them again once they
             # have waited two minutes; move its clock instead of waiting. (A message whose
             # task is only late, behind others in the queue, gets a second task, which finds
@@ -291,16 +189,15 @@ def report(messages: list[dict], started: float, finished: float) -> bool:
     from notifications.models import OutgoingMessage, SuppressedAddress
 
     rows = {row.message_id: row for row in InboundMessage.objects.all()}
-    by_kind: dict[str, list[dict]] = {}
+    by_kind: dict[str, list[dict]] = {kind: [] for kind in MIX}
     for message in messages:
-        by_kind.setdefault(message["kind"], []).append(message)
-    tokens = Counter()
-    for body in CaseEvent.objects.filter(kind=CaseEvent.Kind.CUSTOMER_MESSAGE).values_list(
+        by_kind[message["kind"]].append(message)
+    bodies = CaseEvent.objects.filter(kind=CaseEvent.Kind.CUSTOMER_MESSAGE).values_list(
         "body", flat=True
-    ):
-        for word in body.replace(".", " ").split():
-            if word.startswith("bench-"):
-                tokens[word] += 1
+    )
+    tokens = Counter(
+        w for body in bodies for w in body.replace(".", " ").split() if w.startswith("bench-")
+    )
     new_cases = Counter(
         Case.objects.filter(customer_email__startswith="nuevo").values_list(
             "customer_email", flat=True
@@ -308,48 +205,39 @@ def report(messages: list[dict], started: float, finished: float) -> bool:
     )
     lost = sum(1 for message in messages if message["id"] not in rows)
     lost += InboundMessage.objects.filter(status=InboundMessage.Status.RECEIVED).count()
-    lost += sum(1 for m in by_kind.get("reply", []) if tokens[m["token"]] == 0)
-    lost += sum(1 for m in by_kind.get("new", []) if new_cases[m["sender"]] == 0)
-    duplicated = sum(count - 1 for count in tokens.values() if count > 1)
-    duplicated += sum(count - 1 for count in new_cases.values() if count > 1)
-    robots = {m["sender"] for m in by_kind.get("auto", []) + by_kind.get("bounce", [])}
+    lost += sum(1 for m in by_kind["reply"] if tokens[m["token"]] == 0)
+    lost += sum(1 for m in by_kind["new"] if new_cases[m["sender"]] == 0)
+    duplicated = sum(n - 1 for counter in (tokens, new_cases) for n in counter.values() if n > 1)
+    robots = {m["sender"] for m in by_kind["auto"] + by_kind["bounce"]}
     loops = OutgoingMessage.objects.filter(recipient__in=robots).count()
-    loops += sum(1 for m in by_kind.get("auto", []) if tokens[m["token"]])
+    loops += sum(1 for m in by_kind["auto"] if tokens[m["token"]])
     auto_cases = Case.objects.filter(customer_email__in=robots).count()
-    held = sum(
-        1
-        for m in by_kind.get("other_sender", [])
-        if rows.get(m["id"]) and rows[m["id"]].status == InboundMessage.Status.HELD
-    )
-    received_twice = InboundMessage.objects.filter(times_received__gt=1).count()
-    last_event = (
-        CaseEvent.objects.filter(by_customer=True).order_by("-created_at").first().created_at
-    )
+    held = sum(rows[m["id"]].status == "held" for m in by_kind["other_sender"] if m["id"] in rows)
+    last_event = CaseEvent.objects.filter(by_customer=True).latest("created_at").created_at
+    twice = InboundMessage.objects.filter(times_received__gt=1).count()
+    unprocessed = InboundMessage.objects.filter(status=InboundMessage.Status.UNPROCESSED).count()
     elapsed = finished - started
     say("")
     say(f"  {len(rows):,} messages processed in {elapsed:.1f} s: {len(rows) / elapsed:.1f} per s")
     say(f"  time to the last case event: {last_event.timestamp() - started:.1f} s after start")
-    say(f"  received twice (one row each): {received_twice:,}")
-    unprocessed = InboundMessage.objects.filter(status=InboundMessage.Status.UNPROCESSED).count()
+    say(f"  received twice (one row each): {twice:,}")
     say(f"  filed for staff as unprocessed: {unprocessed:,}")
-    say(f"  held for staff (another sender): {held:,} of {len(by_kind.get('other_sender', []))}")
+    say(f"  held for staff (another sender): {held:,} of {len(by_kind['other_sender'])}")
     say(f"  addresses suppressed by bounces: {SuppressedAddress.objects.count():,}")
-    say(
-        f"  lost {lost}, duplicated {duplicated}, loops {loops},"
-        f" auto-replies that opened a case {auto_cases}"
-    )
-    say(f"  load average at the end: {support.uptime()}")
+    say(f"  lost {lost}, duplicated {duplicated}, loops {loops}, auto-replies that opened a case"
+        f" {auto_cases}")  # fmt: skip
+    say(f"  load average at the end: {bench.uptime()}")
     return lost == duplicated == loops == auto_cases == 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_options(argv)
-    return support.harness.run_benchmark(
-        "bench-inbound-",
-        lambda workdir, cleanups: run(options, workdir, cleanups),
-        keep=options.keep,
-    )
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    options = bench.options(
+        __doc__,
+        ("--messages", 2000, "messages (the issue: 10000)"),
+        ("--cases", 200, "existing cases replied to (200)"),
+        ("--no-kill", "do not kill the worker"),
+        ("--broker", "filesystem", "filesystem (make run's) or redis (a private redis-server)"),
+        require=[(lambda o: o.broker in ("filesystem", "redis"), "--broker filesystem or redis")],
+    )  # fmt: skip
+    needs = ["dovecot"] + (["redis-server"] if options.broker == "redis" else [])
+    sys.exit(bench.launch("bench-inbound-", run, options, needs=needs))

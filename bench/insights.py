@@ -1,22 +1,4 @@
-"""Benchmark of the insights page on a large history: rollup time and page render time.
-
-Run with ``.venv/bin/python bench/insights.py`` (``--help`` for the options).
-
-In a fresh temporary folder (SQLite) or, with ``DATABASE_URL`` set to PostgreSQL, in a
-throwaway database beside the given one, the benchmark
-
-1. loads the demo contact reasons and articles, then writes a history of ``--days`` days ending
-   yesterday with ``helpcenter.demo_history.generate_history``: by default 200,000 cases with 10
-   events each (2,000,000 case events) and 1,000,000 search log rows, plus votes, article
-   views, avoided contacts and visit counters;
-2. times the rollup job over the whole history (the backfill, ``manage.py rollup_insights``)
-   and the periodic job (the last 3 days, what beat runs every 10 minutes);
-3. renders /en/desk/insights/ for the last 90 days (and 7 and 30) ``--renders`` times each, in
-   process, as a staff member with the permission, and prints the median and slowest times;
-4. prints PASS/MISS against the target: the 90-day page under 500 ms.
-
-Exit status: 0 when the target is met, 1 when it is missed, 2 when the run failed.
-"""
+"""The insights page and its rollup on a year of history (README: Benchmarks)."""
 
 from __future__ import annotations
 
@@ -42,13 +24,12 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     from insights import services
 
     bench.load_demo_content()
+    per_day = options.searches / options.days
     scale = Scale(
-        days=options.days,
+        days=options.days, events_per_case=options.events_per_case,
         cases_per_day=round(options.cases / options.days / 0.87),  # weekends are quieter
-        events_per_case=options.events_per_case,
-        searches_per_day=round(options.searches / options.days / 0.87),
-        visits_per_day=round(options.searches / options.days * 6),
-    )
+        searches_per_day=round(per_day / 0.87), visits_per_day=round(per_day * 6),
+    )  # fmt: skip
     say(f"Writing {options.days} days of history ...")
     started = last_report = time.perf_counter()
 
@@ -119,7 +100,7 @@ def measure(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--cases", 200_000, "cases (200000)"),
         ("--events-per-case", 10, "on average (10)"),
         ("--searches", 1_000_000, "search log rows (1000000)"),

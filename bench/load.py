@@ -1,19 +1,4 @@
-"""Load benchmark: mixed customer traffic on gunicorn with 2 workers, figures per route.
-
-Run with ``.venv/bin/python bench/load.py`` (``--help`` for the options; ``--duration 10``
-for a quick look). wrk is required (Debian package ``wrk``).
-
-In a fresh temporary folder (SQLite; with ``DATABASE_URL`` a throwaway PostgreSQL database;
-with ``REDIS_URL`` that server's database 14 only, as the cache and the broker, flushed before
-and after): the demo content, ``--articles`` generated articles in the real Whoosh index and
-``--cases`` cases opened through ``cases.services``, each with a session that may open it.
-Then ``gunicorn helpcenter.wsgi`` with 2 workers in production mode, one page of each route
-checked by hand, and one ``wrk`` per route at the same time (``bench/requests.lua``,
-connections split by the mix below) for a warm-up, then ``--duration`` seconds: the home page,
-search (varied Spanish queries, typos and missing accents included), articles, case status
-pages and the notices feed. It prints requests/s, p50/p90/p99 latency and errors per route
-(an answer other than 2xx/3xx, or a socket error); any error makes the exit status 1.
-"""
+"""Mixed customer traffic on gunicorn with 2 workers, figures per route (README: Benchmarks)."""
 
 from __future__ import annotations
 
@@ -32,12 +17,12 @@ WARMUP_SECONDS = 3.0
 # Concurrent connections per route out of every 16 (scaled by --connections): the share of
 # traffic a help center sees, searches and articles first.
 MIX = {"home": 3, "search": 5, "article": 4, "status": 2, "feed": 2}
-# What a page of each route must contain.
+# What a page of each route must contain (a status page: its case's reference).
 EXPECTED = {"home": "<main", "search": "<ol", "article": "<h1", "feed": "<feed"}
 
 
-def make_requests(folder: Path, articles: int, cases: int) -> dict[str, Path]:
-    """The data, and one file of requests per route (see bench/requests.lua)."""
+def make_requests(folder: Path, articles: int, cases: int) -> dict[str, list[str]]:
+    """The data, and the requests of each route (see bench/requests.lua)."""
     from kb.models import Article
     from kb.selectors import search_articles
     from kb.services import rebuild_search_index
@@ -51,37 +36,26 @@ def make_requests(folder: Path, articles: int, cases: int) -> dict[str, Path]:
         raise RuntimeError("the search index does not answer 'devolucion' after the rebuild")
     opened = bench.open_cases(cases, SEED)
     keys = bench.grant_sessions([case_id for case_id, _, _ in opened])
-    say(
-        f"  {Article.objects.count():,} articles ({indexed:,} published, in the Whoosh index),"
+    sessions = zip(keys, opened, strict=True)
+    say(f"  {Article.objects.count():,} articles ({indexed:,} published, in the Whoosh index),"
         f" {len(opened):,} cases with a session each, demo notices;"
-        f" {time.perf_counter() - started:.0f} s"
-    )
-    lines = {
+        f" {time.perf_counter() - started:.0f} s")  # fmt: skip
+    return {
         "home": ["/es/"] * 4 + ["/en/"],
         "search": [f"/es/search/?q={quote(query)}" for query in bench.SEARCH_QUERIES],
         "article": bench.published_article_paths(500, SEED),
-        "status": [
-            f"/es/cases/{ref}/\tsessionid={key}"
-            for key, (_, ref, _) in zip(keys, opened, strict=True)
-        ],
+        "status": [f"/es/cases/{ref}/\tsessionid={key}" for key, (_, ref, _) in sessions],
         "feed": ["/es/notices/feed.atom"] * 4 + ["/en/notices/feed.atom"],
     }
-    return {route: bench.request_file(folder / f"requests-{route}.txt", requests)
-            for route, requests in lines.items()}  # fmt: skip
 
 
-def first_request(path: Path) -> tuple[str, dict[str, str] | None]:
-    target, _, cookie = path.read_text().splitlines()[0].partition("\t")
-    return target, {"Cookie": cookie} if cookie else None
-
-
-def check_routes(port: int, files: dict[str, Path]) -> list[str]:
+def check_routes(port: int, requests: dict[str, list[str]]) -> list[str]:
     """One request of each route by hand: 200 and what the page must contain."""
     degraded, problems = bench.degraded_marker(), []
-    for route, path in files.items():
-        target, headers = first_request(path)
-        status, body = harness.http_get(port, target, headers)
-        expected = EXPECTED.get(route) or target.strip("/").rsplit("/", 1)[-1]  # the reference
+    for route, lines in requests.items():
+        target, _, cookie = lines[0].partition("\t")
+        status, body = harness.http_get(port, target, {"Cookie": cookie} if cookie else None)
+        expected = EXPECTED.get(route) or target.strip("/").rsplit("/", 1)[-1]
         if status != 200 or expected.encode() not in body:
             problems.append(f"{route} {target}: HTTP {status}, {expected!r} in body: no")
         if route == "search" and degraded in body:
@@ -89,7 +63,7 @@ def check_routes(port: int, files: dict[str, Path]) -> list[str]:
     return problems
 
 
-def cost_per_route(files: dict[str, Path], samples: int = 60) -> dict[str, tuple[float, float]]:
+def cost_per_route(requests: dict[str, list[str]], samples=60) -> dict[str, tuple[float, float]]:
     """CPU milliseconds and SQL queries per request of each route, rendered in this process
     by the test client after a warm-up (CPU time: other work on the machine does not count)."""
     from django.db import connection
@@ -104,14 +78,14 @@ def cost_per_route(files: dict[str, Path], samples: int = 60) -> dict[str, tuple
             raise RuntimeError(f"{route} {target}: HTTP {status} in process")
 
     costs = {}
-    for route, path in files.items():
-        requests, client = path.read_text().splitlines(), Client(HTTP_HOST="127.0.0.1")
-        for line in requests[:10]:
+    for route, lines in requests.items():
+        client = Client(HTTP_HOST="127.0.0.1")
+        for line in lines[:10]:
             fetch(client, route, line)
         started = time.process_time()
         with CaptureQueriesContext(connection) as queries:
             for number in range(samples):
-                fetch(client, route, requests[number % len(requests)])
+                fetch(client, route, lines[number % len(lines)])
         cpu_ms = (time.process_time() - started) * 1000 / samples
         costs[route] = (cpu_ms, len(queries.captured_queries) / samples)
     return costs
@@ -121,12 +95,10 @@ def print_results(results: list[bench.WrkResult], costs: dict[str, tuple[float, 
     rows: list = [("route", "conns", "requests", "req/s", "p50 ms", "p90 ms", "p99 ms",
                    "max ms", "errors", "CPU ms", "queries", "")]  # fmt: skip
     for r in results:
-        cpu, queries = costs.get(r.route, (0.0, 0.0))
-        rows.append((
-            r.route, r.connections, f"{r.requests:,}", f"{r.rps:.1f}", f"{r.p50_ms:.1f}",
-            f"{r.p90_ms:.1f}", f"{r.p99_ms:.1f}", f"{r.max_ms:.1f}", r.error_count, f"{cpu:.1f}",
-            f"{queries:.1f}", dict(r.errors) if r.errors else "",
-        ))  # fmt: skip
+        latency = [f"{r.ms[name]:.1f}" for name in ("p50", "p90", "p99", "max")]
+        cpu, sql = costs.get(r.route, (0.0, 0.0))
+        rows.append((r.route, r.connections, f"{r.requests:,}", f"{r.rps:.1f}", *latency,
+                     r.error_count, f"{cpu:.1f}", f"{sql:.1f}", dict(r.errors) or ""))  # fmt: skip
     total, seconds = sum(r.requests for r in results), max(r.seconds for r in results)
     rows.append(("all", sum(r.connections for r in results), f"{total:,}",
                  f"{total / seconds if seconds else 0:.1f}", "", "", "", "",
@@ -144,12 +116,11 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"Load benchmark: gunicorn with {WORKERS} workers, {options.duration:g} s of mixed")
     say(f"traffic on loopback. Folder: {workdir}")
     say(f"  {os.cpu_count()} CPUs; {bench.uptime()}")
-    for note in bench.use_site(workdir, "load", cleanups, redis_db=14):
-        say(f"  {note}")
+    bench.say_each(bench.use_site(workdir, "load", cleanups, redis_db=14))
     bench.start_django(cleanups)
     say("\nData")
-    files = make_requests(workdir, options.articles, options.cases)
-    costs = cost_per_route(files)
+    requests = make_requests(workdir, options.articles, options.cases)
+    costs = cost_per_route(requests)
     from django.db import connections
 
     connections.close_all()  # gunicorn's workers open their own
@@ -157,30 +128,24 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     cleanups.append(server.stop)
     server.start()
     say(f"\nServer: gunicorn helpcenter.wsgi -w {WORKERS} -b 127.0.0.1:{server.port} (DEBUG=0)")
-    problems = check_routes(server.port, files)
+    problems = check_routes(server.port, requests)
     say("  one page of each route by hand: " + ("PROBLEMS" if problems else "as expected"))
-    for problem in problems:
-        say(f"    {problem}")
+    bench.say_each(problems, "    ")
 
     weight = sum(MIX.values())
-    split = {
-        route: max(1, round(options.connections * share / weight)) for route, share in MIX.items()
-    }
+    split = {route: max(1, round(options.connections * n / weight)) for route, n in MIX.items()}
+    files = {route: bench.request_file(workdir / f"requests-{route}.txt", requests[route])
+             for route in MIX}  # fmt: skip
     routes = {route: (split[route], files[route]) for route in MIX}
     say(
         f"\nLoad: one wrk per route at once ({', '.join(f'{r} {c}' for r, c in split.items())}"
         f" connections), {WARMUP_SECONDS:g} s warm-up, then {options.duration:g} s measured"
     )
-    say(
-        f"  search: {len(bench.SEARCH_QUERIES)} queries; articles:"
-        f" {len(files['article'].read_text().splitlines())}; status pages:"
-        f" {options.cases} cases, each with its session cookie"
-    )
-    bench.run_wrk(server.port, WARMUP_SECONDS, routes)
+    say(f"  search: {len(bench.SEARCH_QUERIES)} queries; articles: {len(requests['article'])};"
+        f" status pages: {options.cases} cases, each with its session cookie")  # fmt: skip
+    bench.run_wrk(server, WARMUP_SECONDS, routes)
     say(f"  before: {bench.uptime()}")
-    (results, _), busy = bench.busy_during(
-        server, lambda: bench.run_wrk(server.port, options.duration, routes)
-    )
+    results, _, busy = bench.run_wrk(server, options.duration, routes)
     say(f"  after:  {bench.uptime()}")
     logged = server.error_lines()  # before stopping: stopping interrupts queued requests
     server.stop()
@@ -188,23 +153,21 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say("\nResults")
     print_results(results, costs)
     seconds = max(result.seconds for result in results)
-    for line in bench.workers_report(busy, WORKERS, seconds, sum(r.requests for r in results)):
-        say(f"  {line}")
+    total = sum(r.requests for r in results)
+    bench.say_each(bench.workers_report(busy, WORKERS, seconds, total))
     if logged:
         say(f"  gunicorn's log: {len(logged)} error lines, e.g. {logged[0]}")
     errors = sum(result.error_count for result in results)
     clean = errors == 0 and not problems and not logged
-    say(
-        f"\n  {'PASS' if clean else 'FAIL'}  {errors} errors (answers other than 2xx/3xx and"
+    say(f"\n  {'PASS' if clean else 'FAIL'}  {errors} errors (answers other than 2xx/3xx and"
         f" socket errors), {len(problems)} bad pages checked by hand, {len(logged)} error lines"
-        " in gunicorn's log"
-    )
+        " in gunicorn's log")  # fmt: skip
     return clean
 
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--duration", 60.0, "measured seconds (60)"),
         ("--connections", 16, "in all routes (16)"),
         ("--articles", 2_000, "generated articles (2000)"),

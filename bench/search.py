@@ -1,14 +1,4 @@
-"""Benchmark of the knowledge-base search: index rebuild time and query latency.
-
-Run with ``make bench-search`` (or ``.venv/bin/python bench/search.py --help``).
-
-Everything happens in a fresh temporary folder (SQLite database and search index), so the
-benchmark never touches the project's ``var/`` or a configured database. A corpus of
-realistic help-center articles is generated from the vocabulary of the demo articles
-(``bench/_corpus.py``) with a fixed seed, the index is built through
-``kb.services.indexing.rebuild_search_index`` and queries go through
-``kb.selectors.search_articles``, exactly as the search page does.
-"""
+"""Knowledge-base search: index rebuild time and query latency (README: Benchmarks)."""
 
 from __future__ import annotations
 
@@ -25,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import _corpus  # bench/_corpus.py, beside this file
 import _support as bench
@@ -57,8 +48,6 @@ def share(count: int, total: int) -> str:
 
 
 # -- corpus and index --------------------------------------------------------------------------
-
-
 def insert_corpus(count: int, material) -> tuple[float, int]:
     """Generate and insert the corpus; returns (seconds, average words per body)."""
     from django.db import transaction
@@ -67,9 +56,8 @@ def insert_corpus(count: int, material) -> tuple[float, int]:
     from kb.models import Article
 
     started, words = time.perf_counter(), 0
-    articles = _corpus.generate_articles(
-        count, _corpus.create_categories(), material, random.Random(SEED)
-    )
+    categories = _corpus.create_categories()
+    articles = _corpus.generate_articles(count, categories, material, random.Random(SEED))
     with tqdm(total=count, desc="corpus ", unit="art", mininterval=1.0) as bar:
         while batch := list(itertools.islice(articles, INSERT_BATCH)):
             words += sum(len(_corpus.WORD.findall(article.body)) for article in batch)
@@ -79,15 +67,7 @@ def insert_corpus(count: int, material) -> tuple[float, int]:
     return time.perf_counter() - started, words // max(count, 1)
 
 
-@dataclass(frozen=True)
-class Build:
-    seconds: float
-    documents: int
-    size_mb: float
-    peak_rss_mb: float
-
-
-def build_index(expected: int) -> Build:
+def build_index(expected: int) -> SimpleNamespace:
     """Rebuild the index as ``manage.py rebuild_search_index`` does, and say what took the time:
     reading the articles and their Markdown (estimated on a sample), Whoosh, its final commit."""
     from django.conf import settings
@@ -110,13 +90,10 @@ def build_index(expected: int) -> Build:
         finished = time.perf_counter()
     if (indexed := get_search_backend().document_count()) != count:
         say(f"  ! rebuild reported {count} documents but the index holds {indexed}")
-    index = Path(settings.SEARCH_INDEX_DIR)
-    build = Build(
-        seconds=finished - started,
-        documents=count,
-        size_mb=sum(f.stat().st_size for f in index.rglob("*") if f.is_file()) / 1024**2,
-        peak_rss_mb=peak_rss_mb(),
-    )
+    files = [f for f in Path(settings.SEARCH_INDEX_DIR).rglob("*") if f.is_file()]
+    size_mb = sum(f.stat().st_size for f in files) / 1024**2
+    build = SimpleNamespace(seconds=finished - started, documents=count, size_mb=size_mb,
+                            peak_rss_mb=peak_rss_mb())  # fmt: skip
     # Reading published articles and building their search documents, without indexing.
     sample = Article.objects.filter(status=Article.Status.PUBLISHED).select_related("category")
     sample = list(sample.order_by("pk")[:PREPARATION_SAMPLE])
@@ -125,24 +102,18 @@ def build_index(expected: int) -> Build:
         build_search_document(article)
     preparation = count * (time.perf_counter() - began) / max(len(sample), 1)
     commit = finished - (last_document or finished)
-    say(
-        f"  {count:,} documents in {build.seconds:.1f} s ({count / build.seconds:.0f} docs/s),"
-        f" index {build.size_mb:.1f} MB, peak RSS {build.peak_rss_mb:.0f} MB"
-    )
+    say(f"  {count:,} documents in {build.seconds:.1f} s ({count / build.seconds:.0f} docs/s),"
+        f" index {build.size_mb:.1f} MB, peak RSS {build.peak_rss_mb:.0f} MB")  # fmt: skip
     say(
         f"  of which reading articles + Markdown to text: ~{preparation:.1f} s"
         f" ({100 * preparation / build.seconds:.0f}%, estimated on {len(sample):,} articles)"
     )
-    say(
-        f"  and the final commit after the last document: {commit:.1f} s"
-        f" ({100 * commit / build.seconds:.0f}%); the rest is Whoosh indexing"
-    )
+    say(f"  and the final commit after the last document: {commit:.1f} s"
+        f" ({100 * commit / build.seconds:.0f}%); the rest is Whoosh indexing")  # fmt: skip
     return build
 
 
 # -- queries -----------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class BenchQuery:
     text: str
@@ -342,8 +313,6 @@ def run_engine_queries(warmup: Sequence[BenchQuery], queries: Sequence[BenchQuer
 
 
 # -- report ------------------------------------------------------------------------------------
-
-
 def print_latency_table(measurements: Sequence[Measurement]) -> None:
     def row(kind: str, group: Sequence[Measurement]) -> tuple:
         n = len(group)
@@ -406,13 +375,11 @@ def print_details(measurements, engine_ms, repeated, cold_ms: float) -> None:
         flags = (" fuzzy" if m.used_fuzzy else "") + (
             f" suggestion={m.suggestion!r}" if m.suggestion else ""
         )
-        say(
-            f"    {m.ms:7.1f} ms  {m.query.kind:<9} {m.query.language}"
-            f"  {m.query.text!r}: {m.total} results{flags}"
-        )
+        say(f"    {m.ms:7.1f} ms  {m.query.kind:<9} {m.query.language}"
+            f"  {m.query.text!r}: {m.total} results{flags}")  # fmt: skip
 
 
-def print_summary(options, build: Build, measurements: Sequence[Measurement]) -> None:
+def print_summary(options, build: SimpleNamespace, measurements: Sequence[Measurement]) -> None:
     p50, p95, p99, worst = latency([m.ms for m in measurements])
     n = len(measurements)
     rebuild_target = TARGET_REBUILD_SECONDS * options.articles / TARGET_REBUILD_ARTICLES
@@ -436,8 +403,6 @@ def print_summary(options, build: Build, measurements: Sequence[Measurement]) ->
 
 
 # -- main --------------------------------------------------------------------------------------
-
-
 def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     started = time.perf_counter()
     notes = bench.use_site(workdir, "search", cleanups, debug=True, sqlite=True)
@@ -448,8 +413,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"Search benchmark: {options.articles:,} articles, {options.queries} queries, seed {SEED}")
     say(f"  temporary folder: {workdir} (SQLite database and index)")
     say(f"  {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.2f}")
-    for note in notes:
-        say(f"  {note}")
+    bench.say_each(notes)
     say(f"  setup and migrations: {time.perf_counter() - started:.1f} s")
 
     material = _corpus.load_demo_material()
@@ -476,7 +440,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--articles", 20_000, "articles (default 20000)"),
         ("--queries", 500, "measured queries (default 500)"),
         require=[(lambda o: o.articles >= 2 and o.queries >= 1,

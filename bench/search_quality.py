@@ -1,31 +1,4 @@
-"""Search quality: hit@1, hit@3, MRR@10 and zero results of the knowledge-base search on a set
-of articles and queries given as files, beside stock Whoosh BM25F as the baseline.
-
-    .venv/bin/python bench/search_quality.py                  # ../shared/search-eval
-    .venv/bin/python bench/search_quality.py --queries other_queries.jsonl
-    .venv/bin/python bench/search_quality.py --train half_a.jsonl --test half_b.jsonl
-
-Files (JSON lines, the format of ``../shared/search-eval``, see its README): articles with
-``id``, ``title``, ``summary``, ``body`` (Markdown), ``keywords``, ``category`` and optionally
-``language`` (default ``en``); queries with ``text``, ``relevant_id``, optionally
-``language`` and ``tags`` (the dataset's variation flags; ``K`` marks keyword-style queries,
-reported apart so a ranking that helps sentences cannot quietly hurt keyword queries).
-
-The articles are indexed by the configured Whoosh backend in a fresh temporary folder, as the
-site indexes published articles (Markdown to text, same fields), and each query goes through
-``backend.search()``, which is what the search page ranks with (the page then only drops
-articles unpublished a moment ago). Nothing touches the project's ``var/`` or a database.
-
-The baseline is stock Whoosh: the same texts in one index (title, keywords, summary, body,
-stemming analyzer), the query's words ORed across the fields, Whoosh's default BM25F.
-
-``--train FILE --test FILE`` (or ``--halves``: odd lines of ``--queries`` train, even ones
-test): the articles are published in a throwaway SQLite database and indexed as the site
-does; the test queries are measured cold; then each train query is replayed as a visitor of
-its own (a fresh session and client address) through the real views: the search page, the
-relevant article, a helpful vote. ``learn_search`` runs, the articles whose learned words
-changed are re-indexed, and the test queries are measured again.
-"""
+"""Search quality (hit@1, hit@3, MRR@10) on articles and queries files (README: Benchmarks)."""
 
 from __future__ import annotations
 
@@ -95,10 +68,8 @@ class Figures:
         )
 
 
-HEADER = (
-    f"{'':<28} {'hit@1':>7} {'hit@3':>7} {'MRR@10':>7} {'zero':>6} {'keyword@1':>9}"
-    f" {'p50 ms':>7} {'p95 ms':>7}"
-)
+HEADER = (f"{'':<28} {'hit@1':>7} {'hit@3':>7} {'MRR@10':>7} {'zero':>6} {'keyword@1':>9}"
+          f" {'p50 ms':>7} {'p95 ms':>7}")  # fmt: skip
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -107,15 +78,9 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def read_queries(path: Path) -> list[Query]:
-    return [
-        Query(
-            text=row["text"],
-            relevant_id=int(row["relevant_id"]),
-            language=row.get("language", "en"),
-            tags=row.get("tags", ""),
-        )
-        for row in read_jsonl(path)
-    ]
+    rows = read_jsonl(path)
+    return [Query(row["text"], int(row["relevant_id"]), row.get("language", "en"),
+                  row.get("tags", "")) for row in rows]  # fmt: skip
 
 
 def ours(articles: list[dict], work: Path) -> Callable[[Query], list[int]]:
@@ -126,18 +91,13 @@ def ours(articles: list[dict], work: Path) -> Callable[[Query], list[int]]:
     backend = WhooshSearchBackend(work / "ours")
     backend.rebuild(
         SearchDocument(
-            id=int(article["id"]),
-            language=article.get("language", "en"),
-            translation_key=f"article-{article['id']}",
-            title=article["title"],
-            keywords=article.get("keywords", ""),
-            summary=article.get("summary", ""),
-            body=markdown_to_text(article.get("body", "")),
-            category=str(article.get("category", "")).lower(),
-            url=f"/articles/{article['id']}/",
+            id=int(a["id"]), language=a.get("language", "en"), translation_key=f"article-{a['id']}",
+            title=a["title"], keywords=a.get("keywords", ""), summary=a.get("summary", ""),
+            body=markdown_to_text(a.get("body", "")), category=str(a.get("category", "")).lower(),
+            url=f"/articles/{a['id']}/",
         )
-        for article in articles
-    )
+        for a in articles
+    )  # fmt: skip
 
     def search(query: Query) -> list[int]:
         return [hit.id for hit in backend.search(query.text, language=query.language).hits]
@@ -162,14 +122,10 @@ def stock_whoosh(articles: list[dict], work: Path) -> Callable[[Query], list[int
     folder.mkdir()
     index = create_in(str(folder), schema)
     with index.writer() as writer:
-        for article in articles:
-            writer.add_document(
-                id=int(article["id"]),
-                title=article["title"],
-                keywords=article.get("keywords", ""),
-                summary=article.get("summary", ""),
-                body=markdown_to_text(article.get("body", "")),
-            )
+        for a in articles:
+            writer.add_document(id=int(a["id"]), title=a["title"], keywords=a.get("keywords", ""),
+                                summary=a.get("summary", ""),
+                                body=markdown_to_text(a.get("body", "")))  # fmt: skip
     parser = qparser.MultifieldParser(list(names), schema, group=qparser.OrGroup)
     parser.remove_plugin_class(qparser.WildcardPlugin)
     searcher = index.searcher()
@@ -201,15 +157,11 @@ def published(articles: list[dict]) -> dict[int, Any]:
                 slug=slugify(name)[:80] or "general", name_es=name, name_en=name
             )
         article = Article(
-            title=row["title"],
-            slug=f"{slugify(row['title'])[:180]}-{row['id']}",
-            summary=row.get("summary", ""),
-            body=row.get("body", ""),
-            keywords=row.get("keywords", ""),
-            language=row.get("language", "en"),
-            translation_key=f"article-{row['id']}",
-            category=category,
-        )
+            title=row["title"], slug=f"{slugify(row['title'])[:180]}-{row['id']}",
+            summary=row.get("summary", ""), body=row.get("body", ""),
+            keywords=row.get("keywords", ""), language=row.get("language", "en"),
+            translation_key=f"article-{row['id']}", category=category,
+        )  # fmt: skip
         found[int(row["id"])] = services.publish_article(article=article, actor=None)
     services.rebuild_search_index()
     return found
@@ -246,9 +198,8 @@ def replay(train: list[Query], by_id: dict[int, Any]) -> tuple[int, float]:
         visitor.get(article.get_absolute_url())
         visitor.post(f"{article.get_absolute_url()}feedback/", {"helpful": "yes"})
     services.learn()
-    for article_id in services.indexing.pending_index_updates().values_list(
-        "article_id", flat=True
-    ):
+    pending = services.indexing.pending_index_updates().values_list("article_id", flat=True)
+    for article_id in pending:
         services.sync_article_to_index(article_id=article_id)
     return SearchSignal.objects.count(), time.perf_counter() - started
 
@@ -288,10 +239,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         site_cold = measure("through the site, cold", through_the_site(by_id), queries)
         signals, seconds = replay(train, by_id)
         trained = measure("after training", through_the_site(by_id), queries)
-        say(
-            f"\nreplayed {len(train)} visitors through the views in {seconds:.0f} s: "
-            f"{signals} signals, then learn_search"
-        )
+        say(f"\nreplayed {len(train)} visitors through the views in {seconds:.0f} s: "
+            f"{signals} signals, then learn_search")  # fmt: skip
         say("\n".join([HEADER, site_cold.row(), trained.row()]))
         say(f"\n{target('after training', trained, TRAINED_HIT1, TRAINED_HIT3)}")
     return True
@@ -300,14 +249,14 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
 def target(label: str, figures: Figures, hit1: float, hit3: float) -> str:
     n = max(figures.queries, 1)
     met = figures.hit1 / n >= hit1 and figures.hit3 / n >= hit3
-    return f"target hit@1 >= {hit1:.0%} and hit@3 >= {hit3:.0%} ({label}): " + (
-        "met" if met else "not met"
+    return (
+        f"target hit@1 >= {hit1:.0%} and hit@3 >= {hit3:.0%} ({label}): {'' if met else 'not '}met"
     )
 
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--articles", str(DEFAULT_SET / "articles_en.jsonl"), "articles (JSON lines)"),
         ("--queries", str(DEFAULT_SET / "queries_en.jsonl"), "queries (JSON lines)"),
         ("--train", "", "queries replayed as visitors first"),

@@ -1,19 +1,4 @@
-"""Soak benchmark: the ``make run`` process set for half an hour under a day's light traffic,
-and proof that it stays up and loses or repeats nothing.
-
-Run with ``.venv/bin/python bench/soak.py`` (``--minutes 30`` by default; ``--help``).
-
-In a copy of the code, with the embedded defaults only (SQLite, the filesystem broker, mail
-written to files, DEBUG=1): ``make run``'s set-up, then ``honcho start`` on the Procfile
-(runserver, worker and beat under ``helpcenter/supervise.py``). Traffic the whole time: the
-customers of bench/_traffic.py at a quieter pace (and now and then a static file), an
-announcement every ``--announce-every`` minutes, an article published half-way and every
-``--burst-every`` seconds a burst of tasks sent at the same instant from several threads, as
-beat sends its due tasks. Then the to-do lists drain in real time, and it prints
-each process's uptime, restarts and exceptions, the traffic's errors, and every acknowledged
-write looked up in the database and every email in the mail folder. Exit status: 0 when all
-of that holds, 1 otherwise, 2 when the run itself failed.
-"""
+"""`make run`'s processes for half an hour under light traffic (README: Benchmarks)."""
 
 from __future__ import annotations
 
@@ -36,9 +21,14 @@ from _support import harness, say
 
 PROCESSES = ("web", "worker", "beat")
 UP_TIMEOUT = 180.0
+READ_PAUSE, WRITE_PAUSE, STAFF_PAUSE = 1.0, 8.0, 20.0  # seconds, for each reader, writer, staff
 DRAIN_TIMEOUT = 480.0  # case update emails wait CASE_UPDATE_COALESCE_MINUTES (3) first
 HONCHO_LINE = re.compile(r"^\d\d:\d\d:\d\d (\S+?)\.\d+\s*\| (.*)$")
 EXCEPTION_LINE = re.compile(r"Traceback \(most recent call last\)|\b(ERROR|CRITICAL)\b")
+CONFIGURED = (  # what `make run` leaves unset
+    "DATABASE_URL", "REDIS_URL", "REDIS_CACHE_URL", "EMAIL_URL", "SECRET_KEY", "SEARCH_INDEX_DIR",
+    "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "SITE_URL",
+)  # fmt: skip
 BURST_TASKS = (
     "kb.tasks.sweep_pending_index_updates", "kb.tasks.flush_article_views",
     "foundation.tasks.flush_counters", "notifications.tasks.process_due_announcements",
@@ -169,22 +159,16 @@ def left_undone(bursts: int) -> dict[str, int]:
 
 
 # -- set-up ------------------------------------------------------------------------------------
-
-
-def copy_of_the_code(workdir: Path, revision: str) -> Path:
-    """The project's files copied into ``workdir``: runserver reloads when a source file
-    changes, and edits made elsewhere during a half-hour run must not restart it. By default
-    the working tree (what git tracks or would); with ``revision``, that commit."""
+def copy_of_the_code(workdir: Path) -> Path:
+    """The files git tracks (or would) copied into ``workdir``: runserver reloads when a
+    source file changes, and edits made elsewhere during a half-hour run must not restart it."""
     code = workdir / "code"
     code.mkdir(parents=True)
-    if revision:
-        archive = ["git", "archive", "--format=tar", revision]
-    else:  # the working tree, through a tar of the files git tracks or would
-        listed = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
-        files = subprocess.run(listed, cwd=harness.ROOT, capture_output=True, check=True)
-        names = [n for n in files.stdout.decode().splitlines() if (harness.ROOT / n).is_file()]
-        archive = ["tar", "-cf", "-", "--", *names]
-    tar = subprocess.run(archive, cwd=harness.ROOT, capture_output=True, check=True).stdout
+    listed = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
+    files = subprocess.run(listed, cwd=harness.ROOT, capture_output=True, check=True)
+    names = [n for n in files.stdout.decode().splitlines() if (harness.ROOT / n).is_file()]
+    tar = subprocess.run(["tar", "-cf", "-", "--", *names], cwd=harness.ROOT, capture_output=True,
+                         check=True).stdout  # fmt: skip
     with tarfile.open(fileobj=io.BytesIO(tar)) as files:
         files.extractall(code, filter="data")
     return code
@@ -192,20 +176,9 @@ def copy_of_the_code(workdir: Path, revision: str) -> Path:
 
 def make_run_settings(var_dir: Path) -> dict[str, str]:
     """What ``make run`` runs with: DEBUG=1 and the embedded defaults, nothing configured."""
-    configured = {
-        "DATABASE_URL",
-        "REDIS_URL",
-        "REDIS_CACHE_URL",
-        "EMAIL_URL",
-        "SECRET_KEY",
-        "SEARCH_INDEX_DIR",
-        "ALLOWED_HOSTS",
-        "DJANGO_SETTINGS_MODULE",
-        "SITE_URL",
-    }
     port = harness.free_port()
     return {
-        **{key: value for key, value in os.environ.items() if key not in configured},
+        **{key: value for key, value in os.environ.items() if key not in CONFIGURED},
         "DJANGO_SETTINGS_MODULE": "helpcenter.settings", "DEBUG": "1", "VAR_DIR": str(var_dir),
         "HOST": "127.0.0.1", "PORT": str(port), "SITE_URL": f"http://127.0.0.1:{port}",
         "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "INFO",
@@ -228,8 +201,6 @@ def prepare(workdir: Path, env: dict[str, str], code: Path) -> None:
 
 
 # -- the day -----------------------------------------------------------------------------------
-
-
 def drive(site: MakeRun, options, traffic, mail: MailFolder) -> SimpleNamespace:
     """The run's timeline beside the clients: announcements, one article, task bursts, a
     line a minute; stops early if honcho exits (the site went down)."""
@@ -255,13 +226,11 @@ def drive(site: MakeRun, options, traffic, mail: MailFolder) -> SimpleNamespace:
         if now >= next_report:
             journal = traffic.journal
             restarts = sum(r.restarts for r in site.reports().values())
-            say(
-                f"  t={now - day.began:6.0f}s  requests {len(journal.outcomes):,}, errors"
+            say(f"  t={now - day.began:6.0f}s  requests {len(journal.outcomes):,}, errors"
                 f" {sum(1 for o in journal.outcomes if o.error)}, writes acknowledged"
                 f" {len(journal.acked_at)}, announcements {len(day.dispatches)}, bursts"
                 f" {day.bursts}, emails {mail.poll():,}, restarts {restarts};"
-                f" load {os.getloadavg()[0]:.2f}"
-            )
+                f" load {os.getloadavg()[0]:.2f}")  # fmt: skip
             next_report += 60
         time.sleep(0.5)
     day.ran = time.time() - day.began
@@ -274,7 +243,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"  {os.cpu_count()} CPUs; {bench.uptime()}")
     env = make_run_settings(workdir / "var")
     started = time.perf_counter()
-    code = copy_of_the_code(workdir, options.revision)
+    code = copy_of_the_code(workdir)
     prepare(workdir, env, code)
     os.environ.clear()
     os.environ.update(env)
@@ -296,16 +265,13 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     cleanups.append(site.stop)
     say(f"  honcho start: web, worker and beat up, banner printed {site.start():.1f} s later")
 
-    port, pauses = (
-        int(env["PORT"]),
-        (options.read_pause, options.write_pause, options.staff_pause, 1.0),
-    )
+    port, pauses = int(env["PORT"]), (READ_PAUSE, WRITE_PAUSE, STAFF_PAUSE, 1.0)
     traffic = _traffic.Traffic(port, data, options, pauses)
     mail = MailFolder(workdir / "var" / "mail")
     say(
-        f"\nTraffic: {options.readers} readers (a request every {options.read_pause:g} s each),"
-        f" {options.writers} customer(s) writing (every {options.write_pause:g} s), a staff"
-        f" member (a desk reply every {options.staff_pause:g} s), /healthz every second; an"
+        f"\nTraffic: {options.readers} readers (a request every {READ_PAUSE:g} s each),"
+        f" {options.writers} customer(s) writing (every {WRITE_PAUSE:g} s), a staff"
+        f" member (a desk reply every {STAFF_PAUSE:g} s), /healthz every second; an"
         f" announcement to {options.subscribers} subscribers every {options.announce_every:g}"
         f" min; a burst of {options.burst_size} tasks at once every {options.burst_every:g} s"
     )
@@ -313,7 +279,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     def assets(rng) -> None:
         visitor = _traffic.Visitor(traffic)
         paths = ("/static/js/timezone.js", "/static/vendor/htmx/htmx.min.js")
-        while not traffic.stop.wait(options.read_pause * 3):
+        while not traffic.stop.wait(READ_PAUSE * 3):
             visitor.request("static file", rng.choice(paths))
 
     traffic.start(assets)
@@ -340,15 +306,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     rows: list = [("process", "uptime", "restarts", "exceptions", "log lines")]
     for report in reports.values():
         uptime = (stopped - report.up_since) / 60 if report.up_since else 0.0
-        rows.append(
-            (
-                report.name,
-                f"{uptime:.1f} min",
-                report.restarts,
-                len(report.exceptions),
-                report.lines,
-            )
-        )
+        row = (f"{uptime:.1f} min", report.restarts, len(report.exceptions), report.lines)
+        rows.append((report.name, *row))
     bench.table(rows)
     for report in reports.values():
         for line in report.exceptions[:5]:
@@ -362,11 +321,9 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say("\nTraffic, per route")
     _traffic.route_table(traffic.journal)
     errors = Counter(o.error for o in traffic.journal.outcomes if o.error)
-    say(
-        f"  {len(traffic.journal.outcomes):,} requests in {day.ran / 60:.1f} min, errors"
+    say(f"  {len(traffic.journal.outcomes):,} requests in {day.ran / 60:.1f} min, errors"
         f" {errors.total()}"
-        + (": " + "; ".join(f"{k} x{n}" for k, n in errors.items()) if errors else "")
-    )
+        + (": " + "; ".join(f"{k} x{n}" for k, n in errors.items()) if errors else ""))  # fmt: skip
 
     say("\nChecks: what clients were told, against the database and the mail folder")
     left = left_undone(day.bursts)
@@ -386,28 +343,20 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         ),
         _traffic.Check("errors", not errors, f"{errors.total()} errors shown to clients"),
     ]  # fmt: skip
-    for check in checks:
-        say(f"  {'PASS' if check.ok else 'FAIL'}  {check.name}: {check.text}")
-    ok = all(check.ok for check in checks)
-    say(f"\n{'PASS' if ok else 'FAIL'}; {bench.uptime()}")
-    return ok
+    return _traffic.print_checks(checks)
 
 
 if __name__ == "__main__":
     options = bench.options(
-        __doc__, None,
+        __doc__,
         ("--minutes", 30.0, "how long (30)"),
         ("--readers", 2, "reading clients (2)"),
         ("--writers", 1, "customers writing (1)"),
-        ("--read-pause", 1.0, "seconds (1)"),
-        ("--write-pause", 8.0, "seconds (8)"),
-        ("--staff-pause", 20.0, "seconds (20)"),
         ("--cases", 20, "cases made beforehand (20)"),
         ("--subscribers", 30, "confirmed (30)"),
         ("--announce-every", 10.0, "minutes (10)"),
         ("--burst-every", 60.0, "seconds (60)"),
         ("--burst-size", 8, "tasks at once (8)"),
-        ("--revision", "", "run this commit (default: the working tree as it is)"),
         require=[
             (lambda o: o.minutes > 0 and o.readers >= 1 and o.writers >= 1,
              "--minutes > 0, --readers and --writers >= 1"),

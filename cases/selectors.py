@@ -299,7 +299,7 @@ def case_for_status_page(
 
     Its reason (with the reason's group) and team come from the copy each process keeps of
     these few rows (``foundation.process_memo``), not from joins: the page is CPU-bound (see
-    bench/status_page_cpu.py) and building the joined query costs more than running it. The
+    bench/status_page.py --cpu) and building the joined query costs more than running it. The
     timeline is a plain second query rather than ``prefetch_related`` for the same reason.
 
     With ``access_token_ids`` (the tokens behind a visitor's session grants) the same first
