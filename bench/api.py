@@ -1,16 +1,4 @@
-"""API benchmark: mixed API traffic on gunicorn with 2 workers, then webhook deliveries.
-
-Run with ``.venv/bin/python bench/api.py`` (``--seconds 10 --deliveries 500`` for a quick look).
-In a fresh temporary folder (SQLite; with ``DATABASE_URL`` a throwaway PostgreSQL database;
-with ``REDIS_URL`` its database 13 only): the demo content, ``--cases`` cases and an API key.
-Then gunicorn with 2 workers (production mode) beside a Celery worker, and ``--clients``
-threads of keep-alive API calls for ``--seconds`` (case lists and details, kb search,
-announcements, contact reasons; opening cases and replying, each with its Idempotency-Key):
-requests/s, p50/p99, errors (anything but 2xx). Then ``--deliveries`` events recorded through
-``webhooks.services.record_event`` (500 per transaction) for an endpoint at a loopback receiver
-that verifies each signature with ``standardwebhooks``, sent by the worker: the time until the
-last arrived, lost and duplicated (by ``webhook-id``). Any error, loss or duplicate: exit 1.
-"""
+"""Mixed API traffic on gunicorn with 2 workers, then webhook deliveries (README: Benchmarks)."""
 
 from __future__ import annotations
 
@@ -189,7 +177,6 @@ def run(options, workdir, cleanups) -> bool:
 if __name__ == "__main__":
     options = bench.options(
         __doc__,
-        None,
         ("--seconds", 60.0, "seconds of API traffic"),
         ("--clients", 8, "concurrent API clients (threads, keep-alive)"),
         ("--cases", 300, "cases opened before the traffic"),
