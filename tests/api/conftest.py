@@ -70,10 +70,10 @@ def api(client) -> ApiClient:
 def reason(db):
     weekday_hours()
     return ContactReasonFactory(
-        code="order-late",
+        code="order-stuck-preparing",
         parent=ReasonGroupFactory(code="orders", name_es="Pedidos", name_en="Orders"),
-        name_es="Mi pedido no llega",
-        name_en="My order has not arrived",
+        name_es="Mi pedido lleva días “En preparación”",
+        name_en="My order has been “Being prepared” for days",
     )
 
 

@@ -16,7 +16,7 @@ from tests.factories import AnnouncementFactory
 pytestmark = pytest.mark.django_db
 
 NEW_CASE = {
-    "reason": "order-late",
+    "reason": "order-stuck-preparing",
     "customer_email": "Ana@Example.com",
     "customer_name": "Ana Pérez",
     "language": "es",
@@ -39,7 +39,7 @@ def test_opening_a_case_for_a_customer_emails_them_its_link(api, key, reason):
     assert body["outcome"] == "opened"
     case = Case.objects.get(reference=body["case"]["reference"])
     assert case.customer_email == "Ana@Example.com" and case.reason == reason
-    assert body["case"]["reason"] == "order-late"
+    assert body["case"]["reason"] == "order-stuck-preparing"
     assert body["case"]["status"] == "received"
     assert OutgoingMessage.objects.filter(recipient="Ana@Example.com", kind="case").count() == 1
     # Times in ISO 8601 with their zone.

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 DELAY = {
     "customer_email": "Ana@Example.com",
     "language": "en",
-    "reason": "order-late",
+    "reason": "order-stuck-preparing",
     "subject": "Your order P-123456 is delayed",
     "body": "The carrier moved the delivery: it now arrives on Thursday.",
     "external_reference": "P-123456",
@@ -52,7 +52,7 @@ def test_the_customer_is_emailed_in_their_language_through_the_outbox(api, key, 
     link = _email_link(body["id"])
     assert link.startswith("/en/contact/?")
     assert parse_qs(urlsplit(link).query)["reason"] == [str(reason.pk)]
-    assert body["reason"] == "order-late" and body["expires_at"] > body["created_at"]
+    assert body["reason"] == "order-stuck-preparing" and body["expires_at"] > body["created_at"]
     assert ApiWrite.objects.get().resource == f"customer-notice:{body['id']}"
 
 
@@ -113,7 +113,7 @@ def test_a_customer_whose_case_link_this_browser_opened_is_told_on_the_form_and_
     opened = api.post(
         "/cases",
         {
-            "reason": "order-late",
+            "reason": "order-stuck-preparing",
             "customer_email": "ana@example.com",
             "customer_name": "Ana",
             "language": "en",

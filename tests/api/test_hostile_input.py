@@ -21,7 +21,7 @@ JUNK_BODIES = [
     json.dumps({"body_es": "x", "body_en": "y", "phase": "🙃", "areas": [None]}).encode(),
     json.dumps(
         {
-            "reason": "order-late",
+            "reason": "order-stuck-preparing",
             "customer_email": "a@b.es",
             "customer_name": "\u202e",
             "language": "es",
@@ -100,7 +100,7 @@ def test_text_no_database_can_store_is_refused_before_any_write(api, key, reason
     """PostgreSQL (CI, production) refuses a NUL in text, and UTF-8 cannot encode a lone
     surrogate: both are 422 here, whatever database the tests run on."""
     new_case = {
-        "reason": "order-late",
+        "reason": "order-stuck-preparing",
         "customer_email": "ana@example.com",
         "customer_name": "Ana",
         "language": "es",

@@ -133,7 +133,7 @@ def test_every_write_is_recorded_as_done_by_its_key(api, make_key, reason):
     response = api.post(
         "/cases",
         {
-            "reason": "order-late",
+            "reason": "order-stuck-preparing",
             "customer_email": "ana@example.com",
             "customer_name": "Ana",
             "language": "es",

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from cases.demo import TAXONOMY
 from cases.models import Attachment, Case, CustomerNotice
 from notifications.services import announcements
 from tests.conftest import ROOT
@@ -49,6 +50,11 @@ def test_the_readme_script_opens_one_case_tells_one_delay_attaches_one_invoice_h
     assert invoice.case == case and invoice.event.public
     assert invoice.content_type == "application/pdf"
     assert invoice.event.body == "Aquí tienes la factura de tu pedido."
+
+
+def test_the_readme_script_names_a_reason_that_make_run_has():
+    demo_codes = {code for *_, reasons in TAXONOMY for code, *_ in reasons}
+    assert set(re.findall(r'"reason": "([a-z-]+)"', _example())) <= demo_codes
 
 
 def test_the_readme_script_opens_the_case_past_a_live_incident(live_server, key, reason):

@@ -17,13 +17,13 @@ def test_contact_reasons_in_both_languages_with_any_key(api, make_key, reason):
     items = api.get("/contact-reasons", key=secret).json()["items"]
 
     # Every installation also has "Other / none of these" (cases' migration 0010), last.
-    assert [item["code"] for item in items] == ["order-late", "other"]
+    assert [item["code"] for item in items] == ["order-stuck-preparing", "other"]
     assert items[:1] == [
         {
-            "code": "order-late",
+            "code": "order-stuck-preparing",
             "group": {"code": "orders", "name_es": "Pedidos", "name_en": "Orders"},
-            "name_es": "Mi pedido no llega",
-            "name_en": "My order has not arrived",
+            "name_es": "Mi pedido lleva días “En preparación”",
+            "name_en": "My order has been “Being prepared” for days",
             "description_es": "",
             "description_en": "",
             "is_status_inquiry": False,
