@@ -91,8 +91,11 @@ def load(stdout: TextIO) -> None:
             "areas": ["payments"],
             "title_es": "Los pagos fallan ({labels.instance})",
             "title_en": "Payments are failing ({labels.instance})",
-            "body_es": "Algunos pagos con tarjeta fallan: {annotations.summary}. Ya estamos en ello.",
-            "body_en": "Some card payments fail: {annotations.summary}. We are on it.",
+            # Customers read it: no annotation (monitoring writes those in English, for staff).
+            "body_es": "Algunos pagos con tarjeta fallan. Ya estamos en ello: no hace falta que "
+            "nos escribas, te contamos aquí en cuanto funcione.",
+            "body_en": "Some card payments fail. We are on it: no need to write to us, we will "
+            "tell you here as soon as it works.",
         },
     )
     stdout.write(
