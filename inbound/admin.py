@@ -24,7 +24,6 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "status",
         "outcome",
         "sender",
-        "sender_auth",
         "subject",
         "case",
         "attachment_count",

@@ -87,7 +87,12 @@ class InboundMessage(models.Model):
         related_name="+",
     )
     case_event = models.ForeignKey(
-        "cases.CaseEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "cases.CaseEvent",
+        verbose_name=_("case event"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     requeued_at = models.DateTimeField(null=True, blank=True, editable=False)
