@@ -29,6 +29,7 @@ PASS, FAIL, NONE = "pass", "fail", "none"
 POLICIES = ("off", "hold_failed", "require")
 DnsFunction = Callable[..., bytes | None]
 _METHODS = ("dmarc", "dkim", "spf")
+MAX_HEADERS = 50
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,12 @@ class _Result:
     domain: str  # the identity the result is about (header.from, header.d, smtp.mailfrom)
 
 
+def _claimed_id(value: str) -> str:
+    """The authserv-id a header value starts with (before any version, comment or ";")."""
+    words = str(value).split(";", 1)[0].split("(", 1)[0].split()
+    return words[0].lower() if words else ""
+
+
 def trusted_results(values: Iterable[str], trusted_ids: Iterable[str]) -> list[_Result]:
     """The dmarc, dkim and spf results of the ``Authentication-Results`` header values whose
     authserv-id we trust; a header from anyone else is skipped. A header that names a trusted
@@ -101,14 +108,18 @@ def trusted_results(values: Iterable[str], trusted_ids: Iterable[str]) -> list[_
     found: list[_Result] = []
     if not trusted:
         return found
-    for value in values:
+    claiming = [value for value in values if _claimed_id(value) in trusted]
+    if len(claiming) > MAX_HEADERS:
+        # Our servers add one or two each; hundreds in their name are a sender's doing. None
+        # may be dropped to save time (the one dropped could be our server's fail), so the
+        # message fails as a whole, which can only hurt whoever wrote them.
+        return [_Result(_claimed_id(claiming[0]), "unreadable", FAIL, "")]
+    for value in claiming:
         try:
             header = authres.parse_value(" ".join(str(value).split()))
         except Exception:  # authres' SyntaxError and whatever a hostile header provokes
-            claimed = str(value).split(";", 1)[0].split("(", 1)[0].split()
-            if claimed and claimed[0].lower() in trusted:
-                logger.warning("Unparsable Authentication-Results: %.200r", value)
-                found.append(_Result(claimed[0].lower(), "unreadable", FAIL, ""))
+            logger.warning("Unparsable Authentication-Results: %.200r", value)
+            found.append(_Result(_claimed_id(value), "unreadable", FAIL, ""))
             continue
         authserv_id = str(header.authserv_id or "").lower()
         if authserv_id not in trusted:

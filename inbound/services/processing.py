@@ -100,6 +100,8 @@ def process_message(
                 settings.INBOUND_VERIFY_DKIM
                 and settings.INBOUND_SENDER_AUTH != "off"
                 and not named
+                and not mail.machine
+                and mail.report is None
                 and mail.sender
             ),
             dnsfunc=dkim_dns,

@@ -109,6 +109,13 @@ def test_a_pass_slipped_in_beside_our_servers_fail_still_fails():
     assert verdict_of(raw).code == "dmarc_fail"
 
 
+def test_hundreds_of_headers_in_our_servers_name_fail_rather_than_hide_its_verdict():
+    raw = compose(sender=FORGED, headers=results(DMARC_FAIL))
+    raw = (f"Authentication-Results: {OURS}; dmarc=pass\r\n" * 60).encode() + raw
+
+    assert verdict_of(raw).code == "unreadable_results"
+
+
 def test_with_no_trusted_server_configured_nothing_is_believed():
     raw = compose(sender=FORGED, headers=results(DMARC_PASS))
 
