@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -302,7 +301,10 @@ INBOUND_TRUSTED_AUTHSERV_IDS = [
 ]
 INBOUND_SENDER_AUTH = env.str("INBOUND_SENDER_AUTH", default="hold_failed")
 if INBOUND_SENDER_AUTH not in ("off", "hold_failed", "require"):
-    raise ImproperlyConfigured("INBOUND_SENDER_AUTH must be off, hold_failed or require")
+    sys.exit(
+        f"helpcenter: INBOUND_SENDER_AUTH must be off, hold_failed or require, "
+        f"not {INBOUND_SENDER_AUTH!r}."
+    )
 # With no trusted verdict, check the From domain's DKIM signature ourselves (DNS lookups).
 INBOUND_VERIFY_DKIM = env.bool("INBOUND_VERIFY_DKIM", default=False)
 ANYMAIL = {
