@@ -15,12 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.utils import translation
 
 from cases.models import Case, CaseEvent, CaseLinkRequest
-from inbound import selectors, services
+from inbound import selectors, services, tasks
 from inbound.models import InboundMessage
 from inbound.services.authentication import sender_verdict
 from inbound.sources.imap import ImapMailbox, fetch_imap
 from inbound.sources.maildir import fetch_maildir
 from notifications.models import OutgoingMessage
+from tests.conftest import wait_for
 from tests.factories import StaffFactory, UserFactory
 from tests.inbound.conftest import case_mail
 from tests.inbound.mail import compose, reply_to
@@ -445,6 +446,41 @@ def test_a_forged_message_through_the_maildir_is_held(tmp_path, make_case, other
 
     outcomes = set(InboundMessage.objects.values_list("subject", "outcome"))
     assert outcomes == {("Consulta", Outcome.UNAUTHENTICATED), ("Otra", Outcome.CASE_OPENED)}
+
+
+@pytest.fixture
+def worker_trusting_our_server(celery_worker):
+    """The session's worker, restarted with our server's authserv-id trusted (read when it
+    starts, as in production), and restarted again without it afterwards."""
+    celery_worker.stop()
+    celery_worker.env["INBOUND_TRUSTED_AUTHSERV_IDS"] = OURS
+    celery_worker.start()
+    yield celery_worker
+    celery_worker.stop()
+    celery_worker.env.pop("INBOUND_TRUSTED_AUTHSERV_IDS")
+    celery_worker.start()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_holds_a_forged_message_and_adds_the_token_reply(
+    worker_trusting_our_server, settings, make_case
+):
+    """Beat's Maildir job in the real worker, over the real broker: the same decision."""
+    case = make_case(email="ana@example.com")
+    maildir = settings.VAR_DIR / "mail-in"
+    drop_into(maildir, "forged.eml", compose(sender=FORGED, headers=results(DMARC_FAIL)))
+    reply = reply_to(case_mail(case), text="Era yo, sí.", headers=results(DMARC_FAIL))
+    drop_into(maildir, "reply.eml", reply)
+
+    tasks.fetch_inbound_maildir.delay()
+
+    wait_for(lambda: InboundMessage.objects.exclude(status=Status.RECEIVED).count() == 2)
+    forged = InboundMessage.objects.get(subject="Consulta")
+    assert (forged.status, forged.outcome) == (Status.HELD, Outcome.UNAUTHENTICATED)
+    assert forged.case is None
+    event = case.events.get(kind=CaseEvent.Kind.CUSTOMER_MESSAGE)
+    assert event.body == "Era yo, sí."
 
 
 @pytest.mark.django_db
