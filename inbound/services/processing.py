@@ -106,9 +106,10 @@ def process_message(
             ),
             dnsfunc=dkim_dns,
         )
+        held = authentication.held_by_policy(verdict, settings.INBOUND_SENDER_AUTH)
         reason = language = None
-        if not named and not mail.machine and mail.report is None and mail.sender:
-            language, reason = language_and_reason(mail)
+        if not named and not mail.machine and mail.report is None and mail.sender and not held:
+            language, reason = language_and_reason(mail)  # the search: only when it is used
         with transaction.atomic():
             locked = (
                 InboundMessage.objects.select_for_update()
