@@ -305,6 +305,21 @@ INBOUND_MAILDIR = Path(_maildir) if _maildir else None
 INBOUND_IMAP_URL = env.str("INBOUND_IMAP_URL", default="")
 INBOUND_IMAP_ARCHIVE_FOLDER = env.str("INBOUND_IMAP_ARCHIVE_FOLDER", default="")
 INBOUND_WEBHOOKS = env.list("INBOUND_WEBHOOKS", default=[])
+# Sender authentication (README, "Email in"): the receiving server's verdict is read from the
+# Authentication-Results headers of these authserv-ids only (anyone can write the header);
+# mail whose From is not authenticated, and is not a reply carrying our token, is held for
+# staff ("hold_failed"), also when no verdict at all ("require"), or never ("off").
+INBOUND_TRUSTED_AUTHSERV_IDS = [
+    value.strip().lower() for value in env.list("INBOUND_TRUSTED_AUTHSERV_IDS", default=[])
+]
+INBOUND_SENDER_AUTH = env.str("INBOUND_SENDER_AUTH", default="hold_failed")
+if INBOUND_SENDER_AUTH not in ("off", "hold_failed", "require"):
+    sys.exit(
+        f"helpcenter: INBOUND_SENDER_AUTH must be off, hold_failed or require, "
+        f"not {INBOUND_SENDER_AUTH!r}."
+    )
+# With no trusted verdict, check the From domain's DKIM signature ourselves (DNS lookups).
+INBOUND_VERIFY_DKIM = env.bool("INBOUND_VERIFY_DKIM", default=False)
 ANYMAIL = {
     "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
     # "user:password" that Postmark, SendGrid and Amazon SES send with each post.

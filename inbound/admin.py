@@ -1,6 +1,7 @@
 """Staff's view of the mail that came in: everything, with its original (the ``.eml``), and
-what needs a person: held replies (another sender, no new text, too many new cases from one
-address) and mail that could not be processed. Nothing is deleted here."""
+what needs a person: held mail (a reply from another sender or with no new text, too many new
+cases from one address, a sender who could not be authenticated) and mail that could not be
+processed. Nothing is deleted here."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,7 +30,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "source",
         "times_received",
     ]
-    list_filter = ["status", "outcome", "source"]
+    list_filter = ["status", "outcome", "sender_auth", "source"]
     search_fields = ["sender", "subject", "message_id", "case__reference"]
     list_select_related = ["case"]
     date_hierarchy = "received_at"
@@ -40,6 +41,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "outcome",
         "detail",
         "sender",
+        "sender_authentication",
         "subject",
         "body",
         "files",
@@ -129,6 +131,16 @@ class InboundMessageAdmin(admin.ModelAdmin):
         raw = bytes(obj.raw).replace(b"\r\n", b"\n")
         head = raw.partition(b"\n\n")[0][:20000]
         return format_html("<pre>{}</pre>", head.decode("utf-8", errors="replace"))
+
+    @admin.display(description=_("sender authentication"))
+    def sender_authentication(self, obj: InboundMessage) -> str:
+        if not obj.sender_auth:
+            return obj.get_sender_auth_display()
+        return format_html(
+            "<strong>{}</strong>: {}",
+            obj.get_sender_auth_display(),
+            selectors.sender_auth_message(obj.sender_auth_reason),
+        )
 
     @admin.display(description=_("attachments"))
     def files(self, obj: InboundMessage) -> str:

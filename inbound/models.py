@@ -22,6 +22,12 @@ class InboundMessage(models.Model):
         UNPROCESSED = "unprocessed", _("Could not be processed")
         DISMISSED = "dismissed", _("Dismissed by staff")
 
+    class SenderAuth(models.TextChoices):
+        NOT_CHECKED = "", _("Not checked")
+        PASS = "pass", _("Authenticated")
+        FAIL = "fail", _("Not authenticated")
+        NONE = "none", _("No verdict")
+
     class Outcome(models.TextChoices):
         NONE = "", _("Nothing yet")
         REPLY_ADDED = "reply_added", _("Added to its case as the customer's message")
@@ -34,6 +40,7 @@ class InboundMessage(models.Model):
         OTHER_SENDER = "other_sender", _("A reply from someone other than the case's customer")
         EMPTY = "empty", _("No new text")
         TOO_MANY = "too_many", _("Too many new cases from this address")
+        UNAUTHENTICATED = "unauthenticated", _("Its sender could not be authenticated")
         UNREADABLE = "unreadable", _("Could not be read")
         FAILED = "failed", _("Failed while processing")
 
@@ -55,6 +62,17 @@ class InboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # Read from the message once processed (empty while it waits).
     sender = models.EmailField(_("from"), blank=True)
+    # Whether its From is authenticated (SPF/DKIM/DMARC, inbound.services.authentication),
+    # and why: {"code": ..., "params": {...}}, said in the reader's language by
+    # inbound.selectors.sender_auth_message.
+    sender_auth = models.CharField(
+        _("sender authentication"),
+        max_length=4,
+        choices=SenderAuth.choices,
+        blank=True,
+        default=SenderAuth.NOT_CHECKED,
+    )
+    sender_auth_reason = models.JSONField(default=dict, blank=True, editable=False)
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     body = models.TextField(_("new text"), blank=True)
     # Names, types and sizes of the files it carried, and what became of each (the key of its
@@ -69,7 +87,12 @@ class InboundMessage(models.Model):
         related_name="+",
     )
     case_event = models.ForeignKey(
-        "cases.CaseEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "cases.CaseEvent",
+        verbose_name=_("case event"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     requeued_at = models.DateTimeField(null=True, blank=True, editable=False)

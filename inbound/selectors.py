@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cases import selectors as cases_selectors
 from inbound.models import InboundMessage
@@ -39,3 +40,49 @@ def file_rows(message: InboundMessage) -> list[dict]:
             )
         rows.append({**row, "why": why})
     return rows
+
+
+def sender_auth_message(reason: dict) -> str:
+    """Why a message's From was (or was not) taken as authenticated, in the active language,
+    from the code and what was found that the row stores (``sender_auth_reason``)."""
+    code = (reason or {}).get("code", "")
+    params = {key: str(value) for key, value in ((reason or {}).get("params") or {}).items()}
+    params.setdefault("domain", "?")
+    params.setdefault("by", "?")
+    messages = {
+        "dmarc_pass": _("DMARC passed for %(domain)s (checked by %(by)s)."),
+        "dmarc_fail": _("DMARC failed for %(domain)s (checked by %(by)s)."),
+        "dkim_pass": _(
+            "A DKIM signature of %(domain)s, the From domain, was valid (checked by %(by)s)."
+        ),
+        "spf_pass": _("SPF passed for %(domain)s, the From domain (checked by %(by)s)."),
+        "not_aligned": _(
+            "No DMARC result, no valid DKIM signature of %(domain)s and no SPF pass for it "
+            "(checked by %(by)s: %(found)s)."
+        ),
+        "unreadable_results": _(
+            "The Authentication-Results header of %(by)s could not be read: treated as a fail."
+        ),
+        "several_from": _("The message names several senders in From."),
+        "dkim_verified": _("We verified a DKIM signature of %(domain)s, the From domain."),
+        "dkim_invalid": _(
+            "The DKIM signature of %(domain)s did not verify: the message was changed, or was "
+            "not signed by %(domain)s."
+        ),
+        "dkim_temperror": _(
+            "The DKIM key of %(domain)s could not be looked up (%(error)s): no verdict."
+        ),
+        "no_verdict": _(
+            "No trusted server (INBOUND_TRUSTED_AUTHSERV_IDS) left a verdict on %(domain)s."
+        ),
+        "no_trusted_servers": _(
+            "Not checked: INBOUND_TRUSTED_AUTHSERV_IDS names no server whose verdict to trust."
+        ),
+        "no_sender": _("There is no sender address to authenticate."),
+        "check_failed": _("The check itself failed (%(error)s): no verdict."),
+    }
+    params.setdefault("found", "")
+    params.setdefault("error", "")
+    if code not in messages:
+        return code or "-"
+    return messages[code] % params

@@ -47,3 +47,12 @@ def test_deploy_checks_pass_with_production_settings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_an_unknown_sender_authentication_policy_refuses_to_start():
+    result = run_manage("check", INBOUND_SENDER_AUTH="hold")
+
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "helpcenter: INBOUND_SENDER_AUTH must be off, hold_failed or require, not 'hold'."
+    )

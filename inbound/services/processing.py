@@ -5,9 +5,11 @@ refused for good); mail a machine sent (auto-replies, lists, robots) and our own
 back are kept and nothing more; a message naming a case (its reply address, or our
 Message-ID in In-Reply-To/References) becomes the customer's message on that case exactly as
 if written on the case page, unless someone else wrote it (held for staff); any other
-message goes through the contact form's own decision (``cases.services.submit_contact``):
-the reason guessed by the engine behind the form's suggestions, a status question answered
-with the case links, or a new case with the same acknowledgement.
+message whose From is not authenticated (SPF/DKIM/DMARC, ``INBOUND_SENDER_AUTH``) is held
+for staff, since anyone can write a customer's address in From; the rest goes through the
+contact form's own decision (``cases.services.submit_contact``): the reason guessed by the
+engine behind the form's suggestions, a status question answered with the case links, or a
+new case with the same acknowledgement.
 """
 
 import logging
@@ -27,6 +29,7 @@ from cases import services as cases_services
 from cases.models import Attachment, Case, CaseEvent, ContactReason
 from foundation.queueing import enqueue_after_commit
 from inbound.models import InboundMessage
+from inbound.services import authentication
 from inbound.services.intake import PROCESS_TASK
 from inbound.services.parsing import (
     AttachmentInfo,
@@ -59,9 +62,16 @@ class Result:
     event: CaseEvent | None = None
 
 
-def process_message(*, message_id: int, now: datetime | None = None) -> str:
+def process_message(
+    *,
+    message_id: int,
+    now: datetime | None = None,
+    dkim_dns: authentication.DnsFunction | None = None,
+) -> str:
     """Handle one stored message if it is still waiting; returns its new status, or
     "skipped" when there was nothing to do (a second run, another worker got it first).
+
+    ``dkim_dns`` looks up DKIM keys for our own check (``INBOUND_VERIFY_DKIM``; default: DNS).
 
     A database error leaves the row waiting (the sweeper tries again, up to MAX_ATTEMPTS);
     any other failure files it for staff with its original and the error.
@@ -80,9 +90,26 @@ def process_message(*, message_id: int, now: datetime | None = None) -> str:
         return _file_for_staff(message, Outcome.UNREADABLE, repr(error), now=now)
     try:
         named = cases_selectors.cases_named_in(*mail.thread_values())
+        # Outside the transaction: our own DKIM check asks DNS. A reply naming its case is
+        # authenticated by our token, so it needs no lookup.
+        verdict = authentication.sender_verdict(
+            bytes(message.raw),
+            sender=mail.sender,
+            trusted_ids=settings.INBOUND_TRUSTED_AUTHSERV_IDS,
+            verify_dkim_signatures=bool(
+                settings.INBOUND_VERIFY_DKIM
+                and settings.INBOUND_SENDER_AUTH != "off"
+                and not named
+                and not mail.machine
+                and mail.report is None
+                and mail.sender
+            ),
+            dnsfunc=dkim_dns,
+        )
+        held = authentication.held_by_policy(verdict, settings.INBOUND_SENDER_AUTH)
         reason = language = None
-        if not named and not mail.machine and mail.report is None and mail.sender:
-            language, reason = language_and_reason(mail)
+        if not named and not mail.machine and mail.report is None and mail.sender and not held:
+            language, reason = language_and_reason(mail)  # the search: only when it is used
         with transaction.atomic():
             locked = (
                 InboundMessage.objects.select_for_update()
@@ -91,8 +118,8 @@ def process_message(*, message_id: int, now: datetime | None = None) -> str:
             )
             if locked is None:
                 return "skipped"
-            result = _decide(locked, mail, named, language, reason, now=now)
-            _record(locked, mail, result, now=now)
+            result = _decide(locked, mail, named, language, reason, verdict, now=now)
+            _record(locked, mail, result, verdict, now=now)
     except DatabaseError:
         if message.attempts + 1 >= MAX_ATTEMPTS:
             logger.exception("Inbound message %s failed %s times", message.pk, MAX_ATTEMPTS)
@@ -128,6 +155,7 @@ def _decide(
     named: list[Case],
     language: str | None,
     reason: ContactReason | None,
+    verdict: authentication.SenderVerdict,
     *,
     now: datetime,
 ) -> Result:
@@ -139,7 +167,14 @@ def _decide(
     if _ours(mail.sender):
         return Result(Status.IGNORED, Outcome.LOOP, mail.sender, case=case)
     if case is not None:
+        # Our token (the reply address, our Message-ID) authenticates a reply whatever SPF or
+        # DKIM say; _reply still holds one whose From is not the case's customer.
         return _reply(message, mail, case, now=now)
+    if authentication.held_by_policy(verdict, settings.INBOUND_SENDER_AUTH):
+        # Anyone can write a customer's address in From: until staff look, it opens no case
+        # (whose acknowledgement would write to the real customer), answers no status
+        # question with their case links, and goes on none of their cases.
+        return Result(Status.HELD, Outcome.UNAUTHENTICATED, verdict.summary())
     if reason is None:
         return Result(Status.UNPROCESSED, Outcome.FAILED, "no contact reason to file it under")
     return _new_message(message, mail, reason, language or settings.LANGUAGE_CODE, now=now)
@@ -368,13 +403,22 @@ def attachment_rows(attachments: list[AttachmentInfo]) -> list[dict]:
     ]
 
 
-def _record(message: InboundMessage, mail: ParsedMail, result: Result, *, now: datetime) -> None:
+def _record(
+    message: InboundMessage,
+    mail: ParsedMail,
+    result: Result,
+    verdict: authentication.SenderVerdict,
+    *,
+    now: datetime,
+) -> None:
     message.status = result.status
     message.outcome = result.outcome
     message.detail = with_refused_files(result.detail, message.attachments or [])
     message.case = result.case
     message.case_event = result.event
     message.sender = mail.sender
+    message.sender_auth = verdict.result
+    message.sender_auth_reason = verdict.as_row()
     message.subject = mail.subject[:300]
     message.body = mail.reply or mail.text[:20000]
     if not message.attachments:

@@ -24,8 +24,8 @@ from tests.browser.support import (
     wait_for_mail,
 )
 from tests.browser.test_attachments_journey import file_payload, fits_the_screen, wait_until_drawn
+from tests.inbound.conftest import dovecot  # noqa: F401
 from tests.inbound.mail import reply_to
-from tests.inbound.test_sources import dovecot  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,6 +10,7 @@ from notifications.models import OutgoingMessage
 from notifications.services import outbox
 from tests.cases.conftest import make_case, open_link, opening_hours, reason  # noqa: F401
 from tests.factories import ContactReasonFactory, ReasonGroupFactory
+from tests.harness import PrivateDovecot
 
 
 @pytest.fixture
@@ -21,6 +22,17 @@ def other_reason(db, opening_hours):  # noqa: F811
         name_es="Otro / ninguno de estos",
         name_en="Other / none of these",
     )
+
+
+@pytest.fixture
+def dovecot():
+    """A private Dovecot on a free port (Debian's dovecot-imapd), skipped when missing."""
+    if not PrivateDovecot.available():
+        pytest.skip(PrivateDovecot.MISSING)
+    server = PrivateDovecot()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from inbound.models import InboundMessage, MailboxCursor
 from inbound.sources.imap import ImapMailbox, fetch_imap
 from inbound.sources.maildir import fetch_maildir
 from tests.conftest import ROOT, broker_unreachable, subprocess_env, wait_for
-from tests.harness import PrivateDovecot
 from tests.inbound.conftest import case_mail
 from tests.inbound.mail import compose, reply_to
 
@@ -153,16 +152,6 @@ def test_a_message_that_keeps_failing_is_filed_for_staff(other_reason):
 
 
 # --- IMAP, on a real Dovecot -----------------------------------------------------------------
-
-
-@pytest.fixture
-def dovecot():
-    if not PrivateDovecot.available():
-        pytest.skip(PrivateDovecot.MISSING)
-    server = PrivateDovecot()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.django_db
