@@ -922,19 +922,6 @@ if __name__ == "__main__":
 # -- an IMAP server ---------------------------------------------------------------------------
 
 
-def development_settings(var_dir: Path) -> dict[str, str]:
-    """Environment for the site as ``make run`` has it (DEBUG on, the embedded defaults) in
-    ``var_dir``, logging only warnings. Put into ``os.environ`` before Django starts."""
-    return {
-        "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
-        "DEBUG": "1",
-        "VAR_DIR": str(var_dir),
-        "SEARCH_INDEX_DIR": str(var_dir / "index"),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
 class PrivateDovecot:
     """Dovecot (Debian's ``dovecot-imapd``) of our own: a private configuration in a temporary
     folder, plain IMAP on a free loopback port, one user whose mail is a Maildir in that
