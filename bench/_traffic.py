@@ -5,14 +5,18 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import logging
 import random
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import _support as bench
@@ -319,11 +323,16 @@ class Traffic:
 
 
 # -- data --------------------------------------------------------------------------------------
-def make_data(options) -> SiteData:
-    """Demo content, ``--articles`` more, ``--cases`` cases (half with a customer's session, half
-    for the desk), ``--subscribers`` confirmed subscribers and a staff member."""
+def make_data(options, cleanups: bench.Cleanups) -> SiteData:
+    """Django in this process (its log to errors only: what it says about the faults is
+    expected), then demo content, ``--articles`` more, ``--cases`` cases (half with a customer's
+    session, half for the desk), ``--subscribers`` confirmed subscribers and a staff member;
+    its connections are closed before the site's processes start."""
+    bench.start_django(cleanups)
+    logging.getLogger().setLevel(logging.ERROR)
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
+    from django.db import connections
     from django.utils import timezone
 
     from cases.models import ContactReason
@@ -352,7 +361,7 @@ def make_data(options) -> SiteData:
         f" {time.perf_counter() - started:.0f} s")  # fmt: skip
     reasons = ContactReason.objects.filter(parent__isnull=False, active=True)
     reasons = reasons.filter(is_status_inquiry=False)
-    return SiteData(
+    data = SiteData(
         article_paths=[p for p in bench.published_article_paths(300, SEED) if "/es/" in p],
         case_sessions=[(key, ref) for key, (_, ref, _) in zip(keys, opened, strict=False)],
         desk_cases=[reference for _, reference, _ in opened[half:]],
@@ -360,6 +369,8 @@ def make_data(options) -> SiteData:
         subscribers=options.subscribers,
         degraded_marker=bench.degraded_marker(),
     )
+    connections.close_all()
+    return data
 
 
 def publish_article_while_index_is_gone() -> int:
@@ -374,6 +385,15 @@ def publish_article_while_index_is_gone() -> int:
         category=Category.objects.order_by("pk").first(),
     )  # fmt: skip
     return publish_article(article=article, actor=None).pk
+
+
+def manage(command: list[str], env: dict[str, str], log: Path, cwd: Path = harness.ROOT) -> int:
+    """``manage.py`` ``command`` in ``cwd``, its output appended to ``log``; its exit status."""
+    with log.open("ab") as output:
+        return subprocess.run(
+            [sys.executable, "manage.py", *command], cwd=cwd, env=env, stdout=output,
+            stderr=subprocess.STDOUT, timeout=600, check=False,
+        ).returncode  # fmt: skip
 
 
 # -- checks ------------------------------------------------------------------------------------
@@ -411,9 +431,7 @@ def count_check(name: str, acked: dict[str, str], unsure: set[str], stored: Coun
     return Check(name, not missing and not duplicated, text)
 
 
-def verify(
-    sink, port: int, data: SiteData, journal: Journal, dispatches: list[int], in_flight=frozenset()
-) -> list[Check]:
+def verify(sink, traffic: Traffic, dispatches: list[int], in_flight=frozenset()) -> list[Check]:
     """Every acknowledged write in the database once, every outbox row in the sink once (the
     outbox rows ``in_flight`` when a worker was killed may be there twice: said so), every
     mailing sent to every subscriber, and the article published while the index was gone
@@ -422,6 +440,8 @@ def verify(
     from kb.models import ArticleFeedback
     from notifications.models import OutgoingMessage, Subscriber
     from notifications.services.outbox import build_email
+
+    port, data, journal = traffic.port, traffic.data, traffic.journal
 
     def tokens(texts) -> Counter:
         return Counter(match[0] for text in texts if (match := TOKEN.search(text)))
@@ -504,7 +524,8 @@ def verify(
     return checks
 
 
-def route_table(journal: Journal) -> None:
+def route_table(journal: Journal) -> Counter:
+    """Requests, errors and latencies per route, and the writes tried; returns the errors."""
     by_route: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in journal.outcomes:
         by_route[outcome.route].append(outcome)
@@ -515,3 +536,4 @@ def route_table(journal: Journal) -> None:
         rows.append((route, len(outcomes), sum(1 for o in outcomes if o.error), p50, p99))
     bench.table(rows)
     say(f"  writes tried: {', '.join(f'{k} {n}' for k, n in sorted(journal.attempts.items()))}")
+    return Counter(outcome.error for outcome in journal.outcomes if outcome.error)

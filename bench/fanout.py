@@ -35,18 +35,15 @@ def group_sample(pgid: int) -> tuple[int, int, dict[int, float]]:
     """For a process group: VmRSS summed (kB), how many processes, CPU seconds per pid."""
     total = count = 0
     cpu: dict[int, float] = {}
-    for entry in os.scandir("/proc"):
+    for pid, fields in harness.processes():
+        if int(fields[2]) != pgid:
+            continue
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
         try:
-            # The command may contain spaces and parentheses: split after the last ")".
-            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != pgid:
-                continue
-            cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-            status = Path(entry.path, "status").read_text()
-            total += int(status.split("VmRSS:", 1)[1].split()[0])
-            count += 1
-        except (OSError, IndexError, ValueError):
-            continue  # not a process, or it ended meanwhile
+            total += int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:", 1)[1].split()[0])
+        except (OSError, IndexError):
+            continue  # it ended meanwhile (a zombie has no VmRSS line)
+        count += 1
     return total, count, cpu
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -13,18 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import _support as bench
+import _traffic  # bench/_traffic.py: the customers, the journal and the loss checks
 from _support import harness, percentile, say
-from _traffic import (
-    UNIQUE_WORD,
-    Check,
-    Journal,
-    Traffic,
-    make_data,
-    print_checks,
-    publish_article_while_index_is_gone,
-    route_table,
-    verify,
-)
 
 GUNICORN_WORKERS = 2
 SIMULATED_MINUTES = 11  # past SWEEP_GRACE (5), SENDING_TIMEOUT (10) and the others
@@ -172,20 +161,16 @@ class Run:
         shutil.rmtree(index_dir)
         self.event(f"(c) search index folder deleted ({index_dir})")
         self.announce(3, "the index is gone")
-        publish_article_while_index_is_gone()
-        self.event(f"(c) staff publishes an article about '{UNIQUE_WORD}' while the index is gone")
+        _traffic.publish_article_while_index_is_gone()
+        word = _traffic.UNIQUE_WORD
+        self.event(f"(c) staff publishes an article about '{word}' while the index is gone")
         time.sleep(self.options.index_down)
         self.phase("(c) rebuild")
         log, began = self.workdir / "rebuild.log", time.perf_counter()
-        with log.open("wb") as output:
-            finished = subprocess.run(
-                [sys.executable, "manage.py", "rebuild_search_index"], cwd=harness.ROOT,
-                env=self.env, stdout=output, stderr=subprocess.STDOUT, timeout=600,
-            )  # fmt: skip
-        if finished.returncode:
+        if status := _traffic.manage(["rebuild_search_index"], self.env, log):
             self.problems.append(f"rebuild_search_index failed: {harness.log_tail(log, 5)}")
         self.event(f"(c) manage.py rebuild_search_index done in {time.perf_counter() - began:.1f} s"
-                   f" (exit status {finished.returncode})")  # fmt: skip
+                   f" (exit status {status})")  # fmt: skip
         self.phase("(c) after the rebuild", self.options.phase)
 
     def recover(self) -> list[str]:
@@ -217,7 +202,7 @@ class Run:
 
 
 # -- report ------------------------------------------------------------------------------------
-def phase_table(run: Run, journal: Journal) -> int:
+def phase_table(run: Run, journal: _traffic.Journal) -> int:
     """Print what users saw in each phase; returns the number of errors they saw in all."""
     run.sink.poll()
     rows: list = [("phase", "secs", "requests", "errors", "degraded", "p50 ms", "p99 ms",
@@ -275,18 +260,13 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say(f"  {os.cpu_count()} CPUs; {bench.uptime()}")
     site = Run(workdir, cleanups, options)
     bench.say_each(site.notes)
-    bench.start_django(cleanups)
     # This process publishes announcements and reads through the app while Redis is down: its
     # warnings about that are expected (gunicorn's log is summed up instead).
-    logging.getLogger().setLevel(logging.ERROR)
     logging.getLogger("foundation.queueing").setLevel(logging.CRITICAL)
     say("\nData")
-    data = make_data(options)
-    from django.db import connections
-
+    data = _traffic.make_data(options, cleanups)
     from foundation.tasks import record_worker_heartbeat
 
-    connections.close_all()
     site.new_worker(1)
     site.beat.start()
     record_worker_heartbeat.delay()  # beat's first one comes a minute later: /healthz says ok
@@ -297,7 +277,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         say("  note: the emails of the data set were not all sent before the traffic started")
     say(f"  emails of the data set delivered: {site.sink.poll()}")
 
-    traffic = Traffic(site.server.port, data, options)
+    traffic = _traffic.Traffic(site.server.port, data, options)
     say(f"\nTraffic: {options.readers} readers (home, search, articles, status pages, feed),"
         f" {options.writers} customers writing (cases, messages, votes, subscriptions), a staff"
         " member replying on the desk, /healthz every second")  # fmt: skip
@@ -322,22 +302,21 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     say("emails: accepted by the SMTP sink)")
     errors = phase_table(site, traffic.journal)
     say("\nPer route, whole run")
-    route_table(traffic.journal)
+    _traffic.route_table(traffic.journal)
     server_errors = server_log_summary(site)
     say(f"  worker alive: {site.worker.alive()}, beat alive: {site.beat.alive()}")
     say("\nRecovery (traffic stopped)")
     bench.say_each(site.recover())
 
     say("\nChecks: what clients were told, against the database and the SMTP sink")
-    port, journal = site.server.port, traffic.journal
-    checks = verify(site.sink, port, data, journal, site.dispatches, site.in_flight_at_kill)
+    checks = _traffic.verify(site.sink, traffic, site.dispatches, site.in_flight_at_kill)
     checks.append(
-        Check("errors", errors == 0 and server_errors == 0,
-              f"customers saw {errors} errors in all; Django logged {server_errors} server errors")
+        _traffic.Check("errors", errors == 0 and server_errors == 0, f"customers saw {errors}"
+                       f" errors in all; Django logged {server_errors} server errors")
     )  # fmt: skip
     if not (site.beat.alive() and site.worker.alive()):
         site.problems.append("the worker or beat died during the run")
-    return print_checks(checks, site.problems, site.warnings)
+    return _traffic.print_checks(checks, site.problems, site.warnings)
 
 
 if __name__ == "__main__":

@@ -94,26 +94,22 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     dovecot = harness.PrivateDovecot()
     dovecot.start()
     cleanups.append(dovecot.stop)
-    var_dir = workdir / "var"
-    os.environ.update(harness.development_settings(var_dir), INBOUND_IMAP_URL=dovecot.url(),
-                      INBOUND_POLL_SECONDS="1", INBOUND_IMAP_POLL_SECONDS="1")  # fmt: skip
-    for name in ("EMAIL_URL", "REDIS_URL", "REDIS_CACHE_URL"):
-        os.environ.pop(name, None)  # mail to files, the embedded broker
-    broker = f"kombu filesystem broker in {var_dir / 'broker'}"
+    redis_url = ""  # the embedded broker, as `make run` has it
     if options.broker == "redis":
         redis = harness.PrivateRedis(workdir)
         redis.start()
         cleanups.append(redis.stop)
-        os.environ["REDIS_URL"] = redis.url(0)
-        broker = f"a private redis-server on port {redis.port} (broker and cache)"
-    database = harness.use_database("bench_inbound", var_dir, cleanups)
-    harness.setup_django()
+        redis_url = redis.url(0)
+    notes = bench.use_site(workdir, "inbound", cleanups, debug=True, redis_url=redis_url)
+    os.environ.update(INBOUND_IMAP_URL=dovecot.url(), INBOUND_POLL_SECONDS="1",
+                      INBOUND_IMAP_POLL_SECONDS="1")  # fmt: skip
+    bench.start_django(cleanups)
     from django.core.management import call_command
 
     from cases.models import Case
 
     say(f"Inbound mail benchmark, {bench.uptime()}")
-    say(f"  database: {database}; broker: {broker}")
+    bench.say_each(notes)
     bench.load_demo_content()
     call_command("rebuild_search_index", stdout=io.StringIO())  # its progress bar
     rng = random.Random(SEED)
@@ -121,7 +117,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     cases = Case.objects.in_bulk(ids)
     messages = build_messages(options.messages, [cases[case_id] for case_id in ids], rng)
     started = time.monotonic()
-    again = deliver(messages, dovecot, var_dir / "mail-in", rng)
+    again = deliver(messages, dovecot, workdir / "var" / "mail-in", rng)
     say(
         f"  delivered {len(messages):,} messages ({again:,} of them twice) to Dovecot and the"
         f" Maildir in {time.monotonic() - started:.1f} s; {Counter(m['kind'] for m in messages)}"

@@ -11,7 +11,6 @@ import sys
 import tarfile
 import threading
 import time
-from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -191,12 +190,7 @@ def prepare(workdir: Path, env: dict[str, str], code: Path) -> None:
     log = workdir / "setup.log"
     for command in (["migrate", "--noinput"], ["createcachetable"], ["load_demo"],
                     ["rebuild_search_index"]):  # fmt: skip
-        with log.open("ab") as out:
-            done = subprocess.run(
-                [sys.executable, "manage.py", *command], cwd=code, env=env, stdout=out,
-                stderr=subprocess.STDOUT, check=False,
-            )  # fmt: skip
-        if done.returncode:
+        if _traffic.manage(command, env, log, code):
             raise RuntimeError(f"manage.py {command[0]} failed:\n{harness.log_tail(log)}")
 
 
@@ -249,15 +243,8 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     os.environ.update(env)
     os.chdir(code)  # Celery's Django fix-up puts the current folder first on sys.path
     sys.path.insert(0, str(code))  # this process too reads the copy
-    bench.start_django(cleanups)
-    import logging
-
-    logging.getLogger().setLevel(logging.ERROR)
     options.articles = 0  # the demo articles only
-    data = _traffic.make_data(options)
-    from django.db import connections
-
-    connections.close_all()
+    data = _traffic.make_data(options, cleanups)
     took = time.perf_counter() - started
     say(f"  set-up as `make run` does it, in a copy of the code: {took:.0f} s")
 
@@ -296,7 +283,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
         say(f"  NOT drained after {DRAIN_TIMEOUT:.0f} s: {left_undone(day.bursts)}")
     mail.poll()
     # Before the stop: the search check asks the site.
-    checks = _traffic.verify(mail, port, data, traffic.journal, day.dispatches)
+    checks = _traffic.verify(mail, traffic, day.dispatches)
     stopped_at, stopped = site.log_path.stat().st_size, time.time()
     honcho_alive = site.alive() and not day.down
     reports = site.reports(stopped_at)
@@ -319,8 +306,7 @@ def run(options, workdir: Path, cleanups: bench.Cleanups) -> bool:
     )
 
     say("\nTraffic, per route")
-    _traffic.route_table(traffic.journal)
-    errors = Counter(o.error for o in traffic.journal.outcomes if o.error)
+    errors = _traffic.route_table(traffic.journal)
     say(f"  {len(traffic.journal.outcomes):,} requests in {day.ran / 60:.1f} min, errors"
         f" {errors.total()}"
         + (": " + "; ".join(f"{k} x{n}" for k, n in errors.items()) if errors else ""))  # fmt: skip

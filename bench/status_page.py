@@ -67,14 +67,14 @@ def public_share() -> float:
 
 
 class DataMaker:
-    """Cases and their timelines, from a seeded generator (no queries until insertion)."""
+    """Cases and their timelines, from a seeded generator (no queries until insertion but
+    the references already taken, read once)."""
 
     def __init__(self, rng: random.Random, reasons: list[ContactReason], now: datetime) -> None:
-        from cases.services.lifecycle import REFERENCE_ALPHABET
+        from helpcenter.demo_history import References
 
         self.rng, self.reasons, self.now = rng, reasons, now
-        self.alphabet = REFERENCE_ALPHABET
-        self.references: set[str] = set()
+        self.references = References(rng)
         self.bodies = [self._text(180, 220) for _ in range(500)]
         self.kinds = {kind: rest for kind, *rest in EVENT_KINDS}  # weight, public, by customer
 
@@ -84,14 +84,6 @@ class DataMaker:
         while len(text) < size:
             text += self.rng.choice(SENTENCES) + " "
         return text[:size].rstrip()
-
-    def reference(self) -> str:
-        while True:
-            letters = "".join(self.rng.choices(self.alphabet, k=8))
-            reference = f"{letters[:4]}-{letters[4:]}"
-            if reference not in self.references:
-                self.references.add(reference)
-                return reference
 
     def case(
         self, index: int, *, events=EVENTS_PER_CASE, reason=None, status=None
@@ -105,7 +97,7 @@ class DataMaker:
         created = self.now - timedelta(minutes=rng.randint(events * 60, 120 * 24 * 60))
         description = self._text(200, 400)
         case = Case(
-            reference=self.reference(), customer_name=f"{first} {last}",
+            reference=self.references.next(), customer_name=f"{first} {last}",
             customer_email=f"{first}.{last}.{index}@example.com".lower(),
             language="es" if rng.random() < 0.8 else "en",
             reason=reason, subject=rng.choice(bench.CASE_SUBJECTS), description=description,

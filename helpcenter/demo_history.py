@@ -55,7 +55,9 @@ DEMO_SCALE = Scale(days=200, cases_per_day=9, events_per_case=6, searches_per_da
                    visits_per_day=700)  # fmt: skip
 
 
-class _References:
+class References:
+    """Case references drawn from ``rng``: none in the database, none drawn before."""
+
     def __init__(self, rng: random.Random) -> None:
         self.rng, self.used = rng, set(Case.objects.values_list("reference", flat=True))
 
@@ -93,7 +95,7 @@ def generate_history(
     growth = {reason.pk: rng.choice([0.6, 1.0, 1.0, 1.0, 1.6, 2.4]) for reason in reasons}
     weights = [rng.uniform(0.3, 3.0) for _ in reasons]
     articles = list(Article.objects.published().only("pk"))
-    references = _References(rng)
+    references = References(rng)
     today = today or timezone.localdate(timezone=service_zone())
     written = dict.fromkeys(["cases", "events", "searches", "feedback", "deflections"], 0)
     cases: list[Case] = []

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -140,17 +140,24 @@ def start_process(
         )
 
 
+def proc_stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command (which may hold spaces and
+    parentheses): state, parent, process group, ...; OSError when there is no such process."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def processes() -> Iterator[tuple[int, list[str]]]:
+    """Each process of the machine: its pid and ``proc_stat`` fields."""
+    for pid in (int(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()):
+        try:
+            fields = proc_stat(pid)
+        except OSError:
+            continue  # it ended meanwhile
+        yield pid, fields
+
+
 def child_pids(parent: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-                children.append(int(entry.name))
-    return children
+    return [pid for pid, fields in processes() if int(fields[1]) == parent]
 
 
 def http_get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
@@ -913,19 +920,6 @@ if __name__ == "__main__":
 
 
 # -- an IMAP server ---------------------------------------------------------------------------
-
-
-def development_settings(var_dir: Path) -> dict[str, str]:
-    """Environment for the site as ``make run`` has it (DEBUG on, the embedded defaults) in
-    ``var_dir``, logging only warnings. Put into ``os.environ`` before Django starts."""
-    return {
-        "DJANGO_SETTINGS_MODULE": "helpcenter.settings",
-        "DEBUG": "1",
-        "VAR_DIR": str(var_dir),
-        "SEARCH_INDEX_DIR": str(var_dir / "index"),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    }
 
 
 class PrivateDovecot:

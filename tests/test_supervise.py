@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT, wait_for
+from tests.harness import proc_stat
 
 # A child that writes its pid, says it is up, and sleeps.
 CHILD = (
@@ -81,6 +82,6 @@ def test_supervisor_marks_the_child_ready_when_it_says_so(tmp_path):
 
 def _is_zombie(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return proc_stat(pid)[0] == "Z"
     except OSError:
         return True
