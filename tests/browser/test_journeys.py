@@ -209,7 +209,7 @@ def test_case_from_contact_form_to_rating(
     )
     staff.page.get_by_role("button", name=in_language(language, "Send reply")).click()
     expect(workspace.locator(".timeline")).to_contain_text(words["reply"])
-    expect(workspace.locator("aside")).to_contain_text(in_language(language, "Resolved"))
+    expect(workspace.locator("#status-title")).to_contain_text(in_language(language, "Resolved"))
     staff.check("desk-case-answered", accessibility=True)
 
     page.reload()
