@@ -1,3 +1,5 @@
+import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,11 +74,53 @@ def wait_for(condition: Callable[[], object], timeout: float = 30.0, interval: f
         pytest.fail(str(error))
 
 
+TASK_LINE = re.compile(rb"Task [\w.]+\[([0-9a-f-]{36})\] (received|succeeded|failed|raised|retry)")
+
+
 class WorkerProcess(harness.CeleryProcess):
     """A real ``celery worker`` in its own process, consuming from the configured broker; it
     starts through ``tests.clock``, so that it shares a moved clock."""
 
     launcher = ("tests.clock", "celery")
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def busy_since(self, offset: int) -> set[bytes]:
+        """The tasks received after ``offset`` in the log that have not finished."""
+        received, finished = set(), set()
+        for task_id, what in TASK_LINE.findall(self.log_path.read_bytes()[offset:]):
+            (received if what == b"received" else finished).add(task_id)
+        return received - finished
+
+
+# The session's worker, once a test has started it: it outlives that test and goes on taking
+# whatever later tests queue after their commits.
+_session_worker: list[WorkerProcess] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item) -> None:
+    item.worker_log_offset = _session_worker[0].log_size() if _session_worker else 0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item) -> None:
+    """Before a transactional test's tables are flushed, let the session's worker finish what
+    the test queued: on PostgreSQL the flush's TRUNCATE and a task's queries deadlock."""
+    marker = item.get_closest_marker("django_db")
+    if not (marker and marker.kwargs.get("transaction") and _session_worker):
+        return
+    worker = _session_worker[0]
+    if not worker.alive():
+        return
+    from helpcenter.celery import app
+
+    app.control.purge()  # what it has not taken yet is the finished test's, not the next's
+    offset = getattr(item, "worker_log_offset", 0)
+    deadline = time.monotonic() + 15  # a task waiting for its retry's countdown: go on
+    while worker.busy_since(offset) and worker.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +155,9 @@ def celery_worker(django_db_setup, smtp_server, tmp_path_factory) -> Iterator[Wo
         subprocess_env(EMAIL_URL=f"smtp://127.0.0.1:{port}"),
     )
     worker.start()
+    _session_worker.append(worker)
     yield worker
+    _session_worker.clear()
     worker.stop()
 
 
