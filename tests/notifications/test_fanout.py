@@ -79,15 +79,17 @@ def test_worker_killed_mid_fan_out_loses_nothing_and_duplicates_at_most_what_was
         )
         assert len(sink.recipients()) < 300, "the fan-out ended before the kill"
 
+        # What the beat sweepers do a few minutes later: re-queue what the dead worker held.
+        # Before the successor starts: moving the clock under a live worker would make the row
+        # it is sending look stalled, and the sweeper would queue it a second time.
+        let_time_pass(minutes=11)
+        announcements.resume_unfinished_dispatches()
+        outbox.requeue_stalled_messages()
         successor = WorkerProcess(
             tmp_path / "successor.log", subprocess_env(EMAIL_URL=f"smtp://127.0.0.1:{port}")
         )
         successor.start()
         try:
-            # What the beat sweepers do a few minutes later: re-queue what the dead worker held.
-            let_time_pass(minutes=11)
-            announcements.resume_unfinished_dispatches()
-            outbox.requeue_stalled_messages()
             wait_for(lambda: all_sent(300), timeout=120)
         finally:
             successor.stop()
