@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from foundation.times import format_moment
 from notifications.services.outbox import queue_email
 from webhooks import selectors as webhook_selectors
 from webhooks import services as webhook_services
@@ -38,7 +39,7 @@ def tell_owners_of_disabled_webhooks(*, now: datetime | None = None) -> int:
                     ) % {
                         "name": endpoint.name,
                         "url": endpoint.url,
-                        "when": timezone.localtime(endpoint.disabled_at).strftime("%Y-%m-%d %H:%M"),
+                        "when": format_moment(endpoint.disabled_at, "day_time"),
                         "reason": endpoint.disabled_reason,
                         "admin": settings.SITE_URL
                         + reverse("admin:webhooks_endpoint_change", args=[endpoint.pk]),
