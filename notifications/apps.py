@@ -25,5 +25,7 @@ class NotificationsConfig(AppConfig):
             subscribers.mint_manage_link,
             mint_many=subscribers.mint_manage_links,
         )
-        # So does the mail to an incident's followers (its stop link).
-        outbox.register_link_minter(incidents.STOP_LINK_SCOPE, incidents.mint_stop_link)
+        # So does the mail to an incident's followers (its stop link), also sent in chunks.
+        outbox.register_link_minter(
+            incidents.STOP_LINK_SCOPE, incidents.mint_stop_link, mint_many=incidents.mint_stop_links
+        )

@@ -25,13 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, formatdate, parseaddr
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.mail.message import sanitize_address
 from django.db import connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
 
@@ -94,6 +95,21 @@ def register_link_minter(
     _link_minters[scope] = mint
     if mint_many is not None:
         _many_link_minters[scope] = mint_many
+
+
+def links_for_recipients(
+    objects: QuerySet, pairs: list[tuple[int, str]], link: Callable[[Any], str]
+) -> dict[tuple[int, str], str]:
+    """A ``mint_many`` made of a model with an ``email``: ``link(obj)`` for each (object id,
+    recipient) pair whose object writes from that recipient address, in one query."""
+    found = objects.filter(pk__in={pk for pk, _recipient in pairs})
+    by_id = {obj.pk: obj for obj in found}
+    links = {}
+    for pk, recipient in pairs:
+        obj = by_id.get(pk)
+        if obj is not None and obj.email.lower() == recipient.strip().lower():
+            links[(pk, recipient)] = link(obj)
+    return links
 
 
 def link_placeholder(scope: str, object_id: int) -> str:
@@ -194,6 +210,31 @@ def queue_email(
     if created:
         enqueue_after_commit(SEND_TASK, message.pk)
     return message
+
+
+def queue_emails(messages: list[OutgoingMessage], *, batch_size: int = 500) -> list[int]:
+    """``queue_email`` for many at once: unsaved rows, each with its dedupe key, written in
+    batches (a few queries per batch, not per email) and queued after commit in chunks sent
+    over one connection each. Idempotent: a key already in the outbox is neither written nor
+    queued again. Returns the ids queued."""
+    queued: list[int] = []
+    for start in range(0, len(messages), batch_size):
+        batch = {message.dedupe_key: message for message in messages[start : start + batch_size]}
+        known = set(
+            OutgoingMessage.objects.filter(dedupe_key__in=list(batch)).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+        fresh = [message for key, message in batch.items() if key not in known]
+        for message in fresh:
+            message.subject = _single_line(message.subject)[:300]
+        OutgoingMessage.objects.bulk_create(fresh, ignore_conflicts=True)
+        queued += OutgoingMessage.objects.filter(
+            dedupe_key__in=[message.dedupe_key for message in fresh],
+            status=OutgoingMessage.Status.QUEUED,
+        ).values_list("pk", flat=True)
+    queue_sending(queued)
+    return queued
 
 
 def _claim(message_id: int) -> OutgoingMessage | None:

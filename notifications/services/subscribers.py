@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from notifications.models import OutgoingMessage, Subscriber
-from notifications.services.outbox import link_placeholder, queue_email
+from notifications.services.outbox import link_placeholder, links_for_recipients, queue_email
 
 CONFIRM_SALT = "notifications.subscribe.confirm"
 UNSUBSCRIBE_SALT = "notifications.subscribe.unsubscribe"
@@ -94,16 +94,8 @@ def mint_manage_links(
 ) -> dict[tuple[int, str], str]:
     """``mint_manage_link`` for a fan-out chunk: the links of the (subscriber id, recipient)
     pairs whose subscriber writes from that recipient address, in one query."""
-    subscribers = Subscriber.objects.filter(pk__in={pk for pk, _recipient in pairs}).only(
-        "pk", "email", "language"
-    )
-    by_id = {subscriber.pk: subscriber for subscriber in subscribers}
-    links = {}
-    for pk, recipient in pairs:
-        subscriber = by_id.get(pk)
-        if subscriber is not None and subscriber.email.lower() == recipient.strip().lower():
-            links[(pk, recipient)] = unsubscribe_url(subscriber)
-    return links
+    subscribers = Subscriber.objects.only("pk", "email", "language")
+    return links_for_recipients(subscribers, pairs, unsubscribe_url)
 
 
 def _normalise(email: str) -> str:

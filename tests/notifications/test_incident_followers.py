@@ -131,6 +131,64 @@ def test_each_follower_gets_their_own_link_when_a_chunk_sends_their_mail(inciden
     assert links["marta@example.com"].startswith("http://testserver/en/notices/stop/")
 
 
+def followed_by(incident, count: int) -> list[IncidentFollower]:
+    """``count`` followers written at once (following one by one is rate-limited per address)."""
+    return IncidentFollower.objects.bulk_create(
+        IncidentFollower(announcement=incident, email=f"f{n}@example.com",
+                         language="es" if n % 2 else "en", created_at=incident.published_at)
+        for n in range(count)
+    )  # fmt: skip
+
+
+def test_an_update_mails_many_followers_in_a_few_queries_and_chunks(
+    incident, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """A big outage gathers thousands of followers, and the update is posted from the desk in
+    a person's request: its rows are written in batches, not one by one."""
+    followed_by(incident, 1200)
+
+    # A query per few dozen rows at most (SQLite caps an INSERT at 999 values), not 2 per email.
+    with django_capture_on_commit_callbacks() as queued, django_assert_max_num_queries(80):
+        update(incident)
+
+    rows = OutgoingMessage.objects.filter(kind="notice", recipient__startswith="f")
+    assert rows.count() == 1200 and rows.filter(language="en").count() == 600
+    sends = [callback for callback in queued if "send_message" in str(callback)]
+    assert len(sends) == -(-1200 // outbox.SEND_BATCH_SIZE)  # chunks, not a task per email
+
+    with django_assert_max_num_queries(80):
+        update(incident, phase="monitoring")  # a second update: each follower mailed again
+    assert rows.count() == 2400
+
+
+def test_the_same_update_mailed_twice_writes_and_queues_nothing_more(
+    incident, django_capture_on_commit_callbacks
+):
+    followed_by(incident, 3)
+    posted = update(incident)
+    with django_capture_on_commit_callbacks() as queued:
+        assert incidents.mail_incident_followers(update=posted) == 3
+    assert queued == [] and OutgoingMessage.objects.filter(kind="notice").count() == 3
+
+
+def test_a_chunk_of_follower_mail_mints_its_stop_links_in_one_query(
+    incident, smtp_sink, django_assert_max_num_queries
+):
+    followed_by(incident, 40)
+    update(incident)
+    ids = list(OutgoingMessage.objects.filter(kind="notice").values_list("pk", flat=True))
+
+    # Claim, suppression list, the links at once, then one write per email sent: 40 + a few.
+    with django_assert_max_num_queries(40 + 8):
+        assert outbox.deliver_messages(message_ids=ids)["sent"] == 40
+
+    links = {str(m["To"]): str(m["List-Unsubscribe"]).strip()[1:-1] for m in smtp_sink.messages}
+    for follower in IncidentFollower.objects.all():
+        token = links[follower.email].rsplit("/", 2)[-2]
+        assert incidents.follower_for_stop(token=token) == follower
+        assert f"/{follower.language}/notices/stop/" in links[follower.email]
+
+
 def test_a_stop_placeholder_typed_into_a_mail_to_someone_else_mints_nothing(incident, smtp_sink):
     follower = follow(incident)
     forged = outbox.queue_email(
