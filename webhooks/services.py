@@ -6,9 +6,10 @@ the caller's transaction (the rows exist if and only if the change committed), a
 their sending after commit. ``deliver`` claims a row with one UPDATE whose WHERE says it is
 still due (pending and due, or "sending" under a lease that ran out: a killed worker's), posts
 it outside any transaction, and records the outcome: a delivered row is never claimed again.
-Failures wait for the next step of ``RETRY_SCHEDULE``; the beat sweeper
-(``requeue_due_deliveries``) queues retries as they fall due and what a lost task or a down
-broker left behind. An endpoint that has failed every attempt for ``DISABLE_AFTER`` is
+Failures wait for the next step of ``RETRY_SCHEDULE``: a retry due within
+``PROMPT_RETRY_WITHIN`` is queued for its moment as the attempt fails; the beat sweeper
+(``requeue_due_deliveries``) queues the later ones as they fall due and what a lost task or a
+down broker left behind. An endpoint that has failed every attempt for ``DISABLE_AFTER`` is
 disabled (notifications emails its owner, see ``webhooks.selectors``).
 
 A worker killed in the middle of a post leaves that one row "sending": the sweeper posts it
@@ -39,7 +40,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from foundation.queueing import enqueue_after_commit
+from foundation.queueing import enqueue_after_commit, enqueue_at_after_commit
 from webhooks.models import Attempt, Delivery, Endpoint, EventType
 
 # Queued by name (foundation.queueing): webhooks.tasks imports the services, never the reverse.
@@ -58,6 +59,11 @@ RETRY_SCHEDULE = (
     timedelta(hours=10),
 )
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+# A retry due this soon is queued for its moment (a Celery eta) when the attempt fails: the
+# sweeper's 30-second round would make "5 seconds" up to 35. Later retries are the sweeper's
+# alone (an eta task lives in a worker's memory until it runs, and Redis hands one out again
+# after its hour-long visibility timeout); it is also the backstop for a lost eta task.
+PROMPT_RETRY_WITHIN = timedelta(minutes=5)
 DISABLE_AFTER = timedelta(hours=24)
 # How long a worker holds a claimed row; far above the request timeout. After it, the row is
 # presumed to belong to a dead worker and is sent again.
@@ -405,14 +411,19 @@ def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:
         fields = {"status": Delivery.Status.FAILED}
         outcome = "failed"
     else:
-        fields = {
-            "status": Delivery.Status.PENDING,
-            "next_attempt_at": now + RETRY_SCHEDULE[delivery.attempts - 1],
-        }
+        wait = RETRY_SCHEDULE[delivery.attempts - 1]
+        fields = {"status": Delivery.Status.PENDING, "next_attempt_at": now + wait}
+        if wait <= PROMPT_RETRY_WITHIN:
+            # Queued for that moment below: the sweeper leaves it alone unless the task is
+            # lost (then it is SWEEP_GRACE late, as a lost first attempt is).
+            fields["requeued_at"] = fields["next_attempt_at"]
         outcome = "retry"
-    _held(delivery).update(
+    held = _held(delivery).update(
         last_response_code=answer.code, last_error=answer.error[:ERROR_LENGTH], **fields
     )
+    if held and "requeued_at" in fields:
+        # Sent twice (this and a sweeper's), it is still posted once: ``_claim``.
+        enqueue_at_after_commit(fields["next_attempt_at"], DELIVER_TASK, delivery.pk)
     if endpoint.failing_since is None:
         Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
             failing_since=now

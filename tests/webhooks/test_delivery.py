@@ -32,8 +32,12 @@ def test_failures_are_retried_on_the_schedule_then_the_delivery_fails(endpoint, 
             assert delivery.next_attempt_at == timezone.now() + wait
             assert services.deliver(delivery_id=delivery.pk) == "skipped"  # not due yet
             clock.shift(wait)
-            assert services.requeue_due_deliveries() == 1  # the beat queues the retry
-            assert services.requeue_due_deliveries() == 0  # once
+            if wait <= services.PROMPT_RETRY_WITHIN:
+                # Queued for its moment when the attempt failed: the sweeper leaves it alone.
+                assert services.requeue_due_deliveries() == 0
+            else:
+                assert services.requeue_due_deliveries() == 1  # the beat queues the retry
+                assert services.requeue_due_deliveries() == 0  # once
             outcome = services.deliver(delivery_id=delivery.pk)
         assert outcome == "failed"
 
@@ -41,6 +45,30 @@ def test_failures_are_retried_on_the_schedule_then_the_delivery_fails(endpoint, 
     assert (delivery.status, delivery.attempts) == ("failed", services.MAX_ATTEMPTS)
     assert delivery.last_error == "HTTP 503" and delivery.attempt_log.count() == 8
     assert set(receiver.ids()) == {delivery.event_id} and len(receiver.ids()) == 8
+
+
+def test_a_prompt_retry_is_queued_for_its_moment_and_swept_only_if_lost(
+    endpoint, receiver, django_capture_on_commit_callbacks
+):
+    receiver.answer = 503
+    with time_machine.travel(START, tick=False) as clock:
+        open_case()
+        delivery = Delivery.objects.get()
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert services.deliver(delivery_id=delivery.pk) == "retry"
+        # The one task, for the retry's moment (5 s), not for the sweeper's next round.
+        (queued,) = [callback.args for callback in callbacks]
+        assert queued == (services.DELIVER_TASK, (delivery.pk,), {}, START + timedelta(seconds=5))
+
+        clock.shift(timedelta(seconds=5))
+        assert services.requeue_due_deliveries() == 0  # the eta task is on its way
+        clock.shift(services.SWEEP_GRACE)  # ... or was lost with a worker: the sweeper's
+        assert services.requeue_due_deliveries() == 1
+        assert services.requeue_due_deliveries() == 0
+        receiver.answer = 204
+        assert services.deliver(delivery_id=delivery.pk) == "delivered"
+        assert services.deliver(delivery_id=delivery.pk) == "skipped"  # its second task
+    assert len(receiver.ids()) == 2
 
 
 def test_a_retry_that_succeeds_is_delivered_and_the_endpoint_is_healthy_again(endpoint, receiver):
