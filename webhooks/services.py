@@ -26,6 +26,7 @@ import json
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -118,25 +119,44 @@ def _address_allowed(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_url(url: str) -> None:
-    """Refuse what an endpoint must not be: not http(s), no host, or (unless
-    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES) a host that resolves to a loopback, private, link-local
-    or otherwise non-public address: the site must not be made to post into its own network."""
+# socket.getaddrinfo's shape; an argument so tests can answer for a name without DNS.
+Resolver = Callable[..., list[tuple]]
+
+
+def _check_scheme(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(_("Enter an http:// or https:// address."), code="scheme")
-    if settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:
-        return
+
+
+def _checked_addresses(url: str, *, resolver: Resolver = socket.getaddrinfo) -> list[str]:
+    """The addresses of the URL's host, looked up once, each one checked (unless
+    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES): a post connects to one of these, never to what a
+    second lookup might answer (DNS rebinding)."""
+    parts = urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+        found = resolver(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError, UnicodeError) as error:
         raise ValidationError(_("That host cannot be found."), code="unresolvable") from error
-    if not found or not all(_address_allowed(info[4][0]) for info in found):
+    addresses = list(dict.fromkeys(info[4][0] for info in found))
+    if not addresses or not (
+        settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES or all(map(_address_allowed, addresses))
+    ):
         raise ValidationError(
             _("That address is in a private network; webhooks go to public addresses."),
             code="private",
         )
+    return addresses
+
+
+def check_url(url: str, *, resolver: Resolver = socket.getaddrinfo) -> None:
+    """Refuse what an endpoint must not be: not http(s), no host, or (unless
+    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES) a host that resolves to a loopback, private, link-local
+    or otherwise non-public address: the site must not be made to post into its own network."""
+    _check_scheme(url)
+    if not settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:
+        _checked_addresses(url, resolver=resolver)
 
 
 def _clean_event_types(event_types: list[str]) -> list[str]:
@@ -340,7 +360,41 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-def _post(delivery: Delivery, *, secret: str, now: datetime) -> _Answer:
+def _post_pinned(url: str, *, address: str, body: bytes, headers: dict[str, str]):
+    """POST to ``url`` over a connection to ``address`` (one its host resolved to, checked),
+    with the URL's host in the Host header, and for https in the TLS SNI and as the name the
+    certificate must be valid for: urllib3 does not look the name up again."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    pool = _pool().connection_from_host(
+        address,
+        port=parts.port or (443 if https else 80),
+        scheme=parts.scheme,
+        # Part of the pool's key: one pool per (address, port, name).
+        pool_kwargs={"server_hostname": parts.hostname, "assert_hostname": parts.hostname}
+        if https
+        else None,
+    )
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return pool.urlopen(
+        "POST",
+        target,
+        body=body,
+        headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+        timeout=urllib3.Timeout(
+            connect=settings.WEBHOOKS_CONNECT_TIMEOUT,
+            read=settings.WEBHOOKS_READ_TIMEOUT,
+            # A receiver that answers a byte at a time still ends within this.
+            total=settings.WEBHOOKS_CONNECT_TIMEOUT + settings.WEBHOOKS_READ_TIMEOUT,
+        ),
+        retries=False,
+        redirect=False,  # a redirect could point anywhere: it is a failure
+        assert_same_host=False,
+        preload_content=False,
+    )
+
+
+def _post(delivery: Delivery, *, secret: str, now: datetime, resolver: Resolver) -> _Answer:
     endpoint = delivery.endpoint
     body = delivery.body.encode()
     timestamp = int(now.timestamp())
@@ -354,22 +408,17 @@ def _post(delivery: Delivery, *, secret: str, now: datetime) -> _Answer:
         ),
     }
     try:
-        check_url(endpoint.url)  # again at send time: the host's addresses may have changed
-        response = _pool().request(
-            "POST",
-            endpoint.url,
-            body=body,
-            headers=headers,
-            timeout=urllib3.Timeout(
-                connect=settings.WEBHOOKS_CONNECT_TIMEOUT,
-                read=settings.WEBHOOKS_READ_TIMEOUT,
-                # A receiver that answers a byte at a time still ends within this.
-                total=settings.WEBHOOKS_CONNECT_TIMEOUT + settings.WEBHOOKS_READ_TIMEOUT,
-            ),
-            retries=False,
-            redirect=False,  # a redirect could point anywhere: it is a failure
-            preload_content=False,
-        )
+        # Again at send time (the host's addresses may have changed), and the post goes to
+        # an address this one lookup checked.
+        _check_scheme(endpoint.url)
+        addresses = _checked_addresses(endpoint.url, resolver=resolver)
+        for position, address in enumerate(addresses, start=1):
+            try:
+                response = _post_pinned(endpoint.url, address=address, body=body, headers=headers)
+                break
+            except urllib3.exceptions.ConnectTimeoutError:  # refused, unreachable, no answer
+                if position == len(addresses):  # the next address, as urllib3's own lookup
+                    raise
         try:
             response.read(4096, decode_content=False)  # what a receiver says is not kept
         finally:
@@ -439,7 +488,7 @@ def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:
     return outcome
 
 
-def _send_claimed(delivery: Delivery, now: datetime) -> str:
+def _send_claimed(delivery: Delivery, now: datetime, resolver: Resolver) -> str:
     if not delivery.endpoint.is_active:
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.FAILED, last_error=_("endpoint disabled")
@@ -452,7 +501,7 @@ def _send_claimed(delivery: Delivery, now: datetime) -> str:
         # Nothing is posted unsigned: the attempt fails (and is retried) until staff act.
         answer = _Answer(None, _("The signing secret cannot be decrypted: give it a new one."))
     else:
-        answer = _post(delivery, secret=secret, now=now)
+        answer = _post(delivery, secret=secret, now=now, resolver=resolver)
     duration = int((time.monotonic() - started) * 1000)
     if answer.code is not None and 200 <= answer.code < 300:
         _record_success(delivery, answer, now)
@@ -469,14 +518,17 @@ def _send_claimed(delivery: Delivery, now: datetime) -> str:
     return outcome
 
 
-def deliver(*, delivery_id: int, now: datetime | None = None) -> str:
+def deliver(
+    *, delivery_id: int, now: datetime | None = None, resolver: Resolver = socket.getaddrinfo
+) -> str:
     """Post one delivery if it is due: "delivered", "retry", "failed" or "skipped" (not due,
-    already delivered, or held by another worker)."""
+    already delivered, or held by another worker). ``resolver`` looks up the endpoint's host
+    (``socket.getaddrinfo``)."""
     now = now or timezone.now()
     delivery = _claim(delivery_id, now)
     if delivery is None:
         return "skipped"
-    return _send_claimed(delivery, now)
+    return _send_claimed(delivery, now, resolver)
 
 
 def deliver_many(*, delivery_ids: list[int]) -> dict[str, int]:
