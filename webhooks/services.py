@@ -41,8 +41,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from foundation.i18n import Language
 from foundation.queueing import enqueue_after_commit, enqueue_at_after_commit
-from webhooks.models import Attempt, Delivery, Endpoint, EventType
+from webhooks.models import Attempt, Delivery, DisabledReason, Endpoint, EventType
 
 # Queued by name (foundation.queueing): webhooks.tasks imports the services, never the reverse.
 DELIVER_TASK = "webhooks.tasks.deliver_webhook"
@@ -178,9 +179,11 @@ def create_endpoint(
     url: str,
     event_types: list[str],
     owner,
+    language: str = Language.SPANISH,
     now: datetime | None = None,
 ) -> NewEndpoint:
-    """Register an endpoint with a fresh signing secret (returned once, stored encrypted)."""
+    """Register an endpoint with a fresh signing secret (returned once, stored encrypted).
+    Its owner is written to in ``language``."""
     check_url(url)
     secret = new_secret()
     endpoint = Endpoint.objects.create(
@@ -189,6 +192,7 @@ def create_endpoint(
         event_types=_clean_event_types(event_types),
         secret_encrypted=_cipher().encrypt(secret.encode()).decode(),
         owner=owner if owner is not None and owner.is_authenticated else None,
+        language=Language(language),
         created_at=now or timezone.now(),
     )
     return NewEndpoint(endpoint=endpoint, secret=secret)
@@ -205,21 +209,30 @@ def rotate_secret(*, endpoint: Endpoint) -> str:
 def enable_endpoints(*, endpoint_ids: list[int]) -> int:
     """Staff turned these endpoints on again: their failing clock starts afresh."""
     return Endpoint.objects.filter(pk__in=endpoint_ids, disabled_at__isnull=False).update(
-        disabled_at=None, disabled_reason="", failing_since=None
+        disabled_at=None, disabled_reason_code="", disabled_reason_params={}, failing_since=None
     )
 
 
 @transaction.atomic
 def disable_endpoint(
-    *, endpoint_id: int, reason: str, tell_owner: bool, now: datetime | None = None
+    *,
+    endpoint_id: int,
+    reason: DisabledReason,
+    reason_params: dict | None = None,
+    tell_owner: bool,
+    now: datetime | None = None,
 ) -> bool:
     """Stop sending to an endpoint: its pending deliveries fail (staff may redeliver them once
     it is enabled again). With ``tell_owner`` its owner is emailed (notifications finds it
-    through ``selectors.endpoints_disabled_untold``). Returns False if it was already
-    disabled."""
+    through ``selectors.endpoints_disabled_untold``). Why is stored as ``reason`` and its
+    JSON-safe ``reason_params``, said in each reader's language by
+    ``selectors.disabled_reason_message``. Returns False if it was already disabled."""
     now = now or timezone.now()
     disabled = Endpoint.objects.filter(pk=endpoint_id, disabled_at__isnull=True).update(
-        disabled_at=now, disabled_reason=reason[:200], owner_told_of=None if tell_owner else now
+        disabled_at=now,
+        disabled_reason_code=DisabledReason(reason),
+        disabled_reason_params=reason_params or {},
+        owner_told_of=None if tell_owner else now,
     )
     if disabled:
         Delivery.objects.filter(endpoint_id=endpoint_id, status=Delivery.Status.PENDING).update(
@@ -230,7 +243,7 @@ def disable_endpoint(
 
 def disable_endpoints(*, endpoint_ids: list[int], now: datetime | None = None) -> int:
     return sum(
-        disable_endpoint(endpoint_id=pk, reason=_("disabled by staff"), tell_owner=False, now=now)
+        disable_endpoint(endpoint_id=pk, reason=DisabledReason.STAFF, tell_owner=False, now=now)
         for pk in endpoint_ids
     )
 
@@ -480,8 +493,8 @@ def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:
     elif endpoint.failing_since <= now - DISABLE_AFTER:
         disable_endpoint(
             endpoint_id=endpoint.pk,
-            reason=_("every delivery failed for %(hours)d hours")
-            % {"hours": DISABLE_AFTER.total_seconds() // 3600},
+            reason=DisabledReason.FAILING,
+            reason_params={"hours": int(DISABLE_AFTER.total_seconds() // 3600)},
             tell_owner=True,
             now=now,
         )
