@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import partial
 
 from celery import current_app as app
@@ -20,11 +21,11 @@ logger = logging.getLogger(__name__)
 _left_to_sweepers = threading.local()
 
 
-def _send(task_name: str, args: tuple, kwargs: dict) -> None:
+def _send(task_name: str, args: tuple, kwargs: dict, eta: datetime | None = None) -> None:
     try:
         # The registered task's own apply_async when this process has imported it, else
         # send_task by name: the same message either way.
-        app.signature(task_name).apply_async(args=args, kwargs=kwargs)
+        app.signature(task_name).apply_async(args=args, kwargs=kwargs, eta=eta)
     except Exception:
         # The broker is down. The work is already recorded in the database (an outbox row, an
         # article marked for indexing), and a periodic sweeper queues it again: the customer's
@@ -42,6 +43,18 @@ def enqueue_after_commit(task_name: str, *args, **kwargs) -> None:
     if task_name in getattr(_left_to_sweepers, "names", ()):
         return
     transaction.on_commit(partial(_send, task_name, args, kwargs))
+
+
+def enqueue_at_after_commit(eta: datetime, task_name: str, *args) -> None:
+    """``enqueue_after_commit``, for a task to run at ``eta`` (a worker holds it until then).
+
+    Only for moments a few minutes away: a worker killed meanwhile loses what it held, and
+    the Redis broker hands a task out again once its visibility timeout (an hour) has passed.
+    Whatever is due later, or must not be lost, is a row that a periodic sweeper also finds.
+    """
+    if task_name in getattr(_left_to_sweepers, "names", ()):
+        return
+    transaction.on_commit(partial(_send, task_name, args, {}, eta))
 
 
 @contextmanager

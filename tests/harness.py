@@ -802,12 +802,14 @@ class WebhookReceiver:
         self.received: list[tuple[float, str, str]] = []
         self.rejected: list[str] = []
         self.bodies: list[dict] = []
+        self.hosts: list[str] = []  # the Host header of each verified post
         self._lock = threading.Lock()
         self.server = None
+        self.tls = None  # an ssl.SSLContext to serve https (set before start)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hooks/"
 
     def start(self) -> WebhookReceiver:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -829,6 +831,8 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
@@ -853,6 +857,7 @@ class WebhookReceiver:
                 )
             )
             self.bodies.append(payload)
+            self.hosts.append(headers.get("Host", ""))
         return self.answer
 
     def ids(self) -> list[str]:
@@ -864,6 +869,7 @@ class WebhookReceiver:
             self.received.clear()
             self.rejected.clear()
             self.bodies.clear()
+            self.hosts.clear()
         self.answer, self.delay = 204, 0.0
 
     def stop(self) -> None:

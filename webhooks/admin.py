@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from webhooks import services
+from foundation.i18n import current_language
+from webhooks import selectors, services
 from webhooks.models import Attempt, Delivery, Endpoint, EventType
 
 
@@ -31,7 +32,7 @@ class EndpointForm(forms.ModelForm):
 
     class Meta:
         model = Endpoint
-        fields = ["name", "url", "event_types", "owner"]
+        fields = ["name", "url", "event_types", "owner", "language"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -66,19 +67,24 @@ class EndpointAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "subscribed", "state", "failing_since", "owner"]
     list_filter = [("disabled_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "url"]
-    readonly_fields = ["created_at", "failing_since", "disabled_at", "disabled_reason"]
+    readonly_fields = ["created_at", "failing_since", "disabled_at", "why_disabled"]
     actions = ["enable", "disable"]
 
     @admin.display(description=_("events"))
     def subscribed(self, endpoint: Endpoint) -> str:
         return ", ".join(endpoint.event_types)
 
+    @admin.display(description=_("why disabled"))
+    def why_disabled(self, endpoint: Endpoint) -> str:
+        return selectors.disabled_reason_message(endpoint)
+
     @admin.display(description=_("state"))
     def state(self, endpoint: Endpoint) -> str:
         return _("Active") if endpoint.is_active else _("Disabled")
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
-        return {"owner": request.user.pk}
+        # Whoever registers it, in the language they use the admin in (both can be changed).
+        return {"owner": request.user.pk, "language": current_language()}
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form, change: bool) -> None:
         if change:
@@ -89,6 +95,7 @@ class EndpointAdmin(admin.ModelAdmin):
             url=form.cleaned_data["url"],
             event_types=form.cleaned_data["event_types"],
             owner=form.cleaned_data["owner"] or request.user,
+            language=form.cleaned_data["language"],
             now=timezone.now(),
         )
         for field in Endpoint._meta.concrete_fields:

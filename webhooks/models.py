@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from foundation.i18n import Language
+
 
 class EventType(models.TextChoices):
     CASE_OPENED = "case.opened", _("A case was opened")
@@ -22,6 +24,11 @@ class EventType(models.TextChoices):
     ANNOUNCEMENT_UPDATED = "announcement.updated", _("A notice got an update")
     ANNOUNCEMENT_RESOLVED = "announcement.resolved", _("An incident or maintenance was resolved")
     ARTICLE_PUBLISHED = "article.published", _("An article was published")
+
+
+class DisabledReason(models.TextChoices):
+    FAILING = "failing", _("Every delivery failed for a day")
+    STAFF = "staff", _("Disabled by staff")
 
 
 class Endpoint(models.Model):
@@ -48,7 +55,19 @@ class Endpoint(models.Model):
     # Set by the first failed attempt after a success; cleared by the next success.
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
     disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True)
-    disabled_reason = models.CharField(_("why disabled"), max_length=200, blank=True)
+    # Why, as a code and what it needs ({"hours": 24}), said in the reader's language by
+    # webhooks.selectors.disabled_reason_message (staff in the admin, the owner in an email).
+    disabled_reason_code = models.CharField(
+        _("why disabled"), max_length=20, choices=DisabledReason.choices, blank=True
+    )
+    disabled_reason_params = models.JSONField(default=dict, blank=True, editable=False)
+    language = models.CharField(
+        _("language of its emails"),
+        max_length=2,
+        choices=Language.choices,
+        default=Language.SPANISH,
+        help_text=_("The owner is written to in this language."),
+    )
     # The disabling the owner was emailed about (== disabled_at once told).
     owner_told_of = models.DateTimeField(_("owner told"), null=True, blank=True)
 

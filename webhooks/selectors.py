@@ -1,6 +1,8 @@
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from webhooks.models import Endpoint, EventType
+from webhooks.models import DisabledReason, Endpoint, EventType
 
 
 def event_type_choices() -> list[tuple[str, str]]:
@@ -15,3 +17,20 @@ def endpoints_disabled_untold() -> QuerySet[Endpoint]:
         .select_related("owner")
         .order_by("pk")
     )
+
+
+def disabled_reason_message(endpoint: Endpoint) -> str:
+    """Why the endpoint was disabled, in the active language ("" while it is active), from
+    the code and parameters the row stores."""
+    code, params = endpoint.disabled_reason_code, endpoint.disabled_reason_params or {}
+    if code == DisabledReason.FAILING:
+        hours = int(params.get("hours", 24))
+        return ngettext(
+            "every delivery failed for %(hours)d hour",
+            "every delivery failed for %(hours)d hours",
+            hours,
+        ) % {"hours": hours}
+    if code == DisabledReason.STAFF:
+        return _("disabled by staff")
+    # A reason written before the codes that the migration could not tell, kept as written.
+    return str(params.get("text", "")) if endpoint.disabled_at else ""

@@ -6,9 +6,10 @@ the caller's transaction (the rows exist if and only if the change committed), a
 their sending after commit. ``deliver`` claims a row with one UPDATE whose WHERE says it is
 still due (pending and due, or "sending" under a lease that ran out: a killed worker's), posts
 it outside any transaction, and records the outcome: a delivered row is never claimed again.
-Failures wait for the next step of ``RETRY_SCHEDULE``; the beat sweeper
-(``requeue_due_deliveries``) queues retries as they fall due and what a lost task or a down
-broker left behind. An endpoint that has failed every attempt for ``DISABLE_AFTER`` is
+Failures wait for the next step of ``RETRY_SCHEDULE``: a retry due within
+``PROMPT_RETRY_WITHIN`` is queued for its moment as the attempt fails; the beat sweeper
+(``requeue_due_deliveries``) queues the later ones as they fall due and what a lost task or a
+down broker left behind. An endpoint that has failed every attempt for ``DISABLE_AFTER`` is
 disabled (notifications emails its owner, see ``webhooks.selectors``).
 
 A worker killed in the middle of a post leaves that one row "sending": the sweeper posts it
@@ -25,6 +26,7 @@ import json
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -39,8 +41,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from foundation.queueing import enqueue_after_commit
-from webhooks.models import Attempt, Delivery, Endpoint, EventType
+from foundation.i18n import Language
+from foundation.queueing import enqueue_after_commit, enqueue_at_after_commit
+from webhooks.models import Attempt, Delivery, DisabledReason, Endpoint, EventType
 
 # Queued by name (foundation.queueing): webhooks.tasks imports the services, never the reverse.
 DELIVER_TASK = "webhooks.tasks.deliver_webhook"
@@ -58,6 +61,11 @@ RETRY_SCHEDULE = (
     timedelta(hours=10),
 )
 MAX_ATTEMPTS = len(RETRY_SCHEDULE) + 1
+# A retry due this soon is queued for its moment (a Celery eta) when the attempt fails: the
+# sweeper's 30-second round would make "5 seconds" up to 35. Later retries are the sweeper's
+# alone (an eta task lives in a worker's memory until it runs, and Redis hands one out again
+# after its hour-long visibility timeout); it is also the backstop for a lost eta task.
+PROMPT_RETRY_WITHIN = timedelta(minutes=5)
 DISABLE_AFTER = timedelta(hours=24)
 # How long a worker holds a claimed row; far above the request timeout. After it, the row is
 # presumed to belong to a dead worker and is sent again.
@@ -112,25 +120,44 @@ def _address_allowed(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_url(url: str) -> None:
-    """Refuse what an endpoint must not be: not http(s), no host, or (unless
-    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES) a host that resolves to a loopback, private, link-local
-    or otherwise non-public address: the site must not be made to post into its own network."""
+# socket.getaddrinfo's shape; an argument so tests can answer for a name without DNS.
+Resolver = Callable[..., list[tuple]]
+
+
+def _check_scheme(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(_("Enter an http:// or https:// address."), code="scheme")
-    if settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:
-        return
+
+
+def _checked_addresses(url: str, *, resolver: Resolver = socket.getaddrinfo) -> list[str]:
+    """The addresses of the URL's host, looked up once, each one checked (unless
+    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES): a post connects to one of these, never to what a
+    second lookup might answer (DNS rebinding)."""
+    parts = urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+        found = resolver(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError, UnicodeError) as error:
         raise ValidationError(_("That host cannot be found."), code="unresolvable") from error
-    if not found or not all(_address_allowed(info[4][0]) for info in found):
+    addresses = list(dict.fromkeys(info[4][0] for info in found))
+    if not addresses or not (
+        settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES or all(map(_address_allowed, addresses))
+    ):
         raise ValidationError(
             _("That address is in a private network; webhooks go to public addresses."),
             code="private",
         )
+    return addresses
+
+
+def check_url(url: str, *, resolver: Resolver = socket.getaddrinfo) -> None:
+    """Refuse what an endpoint must not be: not http(s), no host, or (unless
+    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES) a host that resolves to a loopback, private, link-local
+    or otherwise non-public address: the site must not be made to post into its own network."""
+    _check_scheme(url)
+    if not settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:
+        _checked_addresses(url, resolver=resolver)
 
 
 def _clean_event_types(event_types: list[str]) -> list[str]:
@@ -152,9 +179,11 @@ def create_endpoint(
     url: str,
     event_types: list[str],
     owner,
+    language: str = Language.SPANISH,
     now: datetime | None = None,
 ) -> NewEndpoint:
-    """Register an endpoint with a fresh signing secret (returned once, stored encrypted)."""
+    """Register an endpoint with a fresh signing secret (returned once, stored encrypted).
+    Its owner is written to in ``language``."""
     check_url(url)
     secret = new_secret()
     endpoint = Endpoint.objects.create(
@@ -163,6 +192,7 @@ def create_endpoint(
         event_types=_clean_event_types(event_types),
         secret_encrypted=_cipher().encrypt(secret.encode()).decode(),
         owner=owner if owner is not None and owner.is_authenticated else None,
+        language=Language(language),
         created_at=now or timezone.now(),
     )
     return NewEndpoint(endpoint=endpoint, secret=secret)
@@ -179,21 +209,30 @@ def rotate_secret(*, endpoint: Endpoint) -> str:
 def enable_endpoints(*, endpoint_ids: list[int]) -> int:
     """Staff turned these endpoints on again: their failing clock starts afresh."""
     return Endpoint.objects.filter(pk__in=endpoint_ids, disabled_at__isnull=False).update(
-        disabled_at=None, disabled_reason="", failing_since=None
+        disabled_at=None, disabled_reason_code="", disabled_reason_params={}, failing_since=None
     )
 
 
 @transaction.atomic
 def disable_endpoint(
-    *, endpoint_id: int, reason: str, tell_owner: bool, now: datetime | None = None
+    *,
+    endpoint_id: int,
+    reason: DisabledReason,
+    reason_params: dict | None = None,
+    tell_owner: bool,
+    now: datetime | None = None,
 ) -> bool:
     """Stop sending to an endpoint: its pending deliveries fail (staff may redeliver them once
     it is enabled again). With ``tell_owner`` its owner is emailed (notifications finds it
-    through ``selectors.endpoints_disabled_untold``). Returns False if it was already
-    disabled."""
+    through ``selectors.endpoints_disabled_untold``). Why is stored as ``reason`` and its
+    JSON-safe ``reason_params``, said in each reader's language by
+    ``selectors.disabled_reason_message``. Returns False if it was already disabled."""
     now = now or timezone.now()
     disabled = Endpoint.objects.filter(pk=endpoint_id, disabled_at__isnull=True).update(
-        disabled_at=now, disabled_reason=reason[:200], owner_told_of=None if tell_owner else now
+        disabled_at=now,
+        disabled_reason_code=DisabledReason(reason),
+        disabled_reason_params=reason_params or {},
+        owner_told_of=None if tell_owner else now,
     )
     if disabled:
         Delivery.objects.filter(endpoint_id=endpoint_id, status=Delivery.Status.PENDING).update(
@@ -204,7 +243,7 @@ def disable_endpoint(
 
 def disable_endpoints(*, endpoint_ids: list[int], now: datetime | None = None) -> int:
     return sum(
-        disable_endpoint(endpoint_id=pk, reason=_("disabled by staff"), tell_owner=False, now=now)
+        disable_endpoint(endpoint_id=pk, reason=DisabledReason.STAFF, tell_owner=False, now=now)
         for pk in endpoint_ids
     )
 
@@ -334,7 +373,41 @@ def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-def _post(delivery: Delivery, *, secret: str, now: datetime) -> _Answer:
+def _post_pinned(url: str, *, address: str, body: bytes, headers: dict[str, str]):
+    """POST to ``url`` over a connection to ``address`` (one its host resolved to, checked),
+    with the URL's host in the Host header, and for https in the TLS SNI and as the name the
+    certificate must be valid for: urllib3 does not look the name up again."""
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    pool = _pool().connection_from_host(
+        address,
+        port=parts.port or (443 if https else 80),
+        scheme=parts.scheme,
+        # Part of the pool's key: one pool per (address, port, name).
+        pool_kwargs={"server_hostname": parts.hostname, "assert_hostname": parts.hostname}
+        if https
+        else None,
+    )
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return pool.urlopen(
+        "POST",
+        target,
+        body=body,
+        headers={**headers, "Host": parts.netloc.rpartition("@")[2]},
+        timeout=urllib3.Timeout(
+            connect=settings.WEBHOOKS_CONNECT_TIMEOUT,
+            read=settings.WEBHOOKS_READ_TIMEOUT,
+            # A receiver that answers a byte at a time still ends within this.
+            total=settings.WEBHOOKS_CONNECT_TIMEOUT + settings.WEBHOOKS_READ_TIMEOUT,
+        ),
+        retries=False,
+        redirect=False,  # a redirect could point anywhere: it is a failure
+        assert_same_host=False,
+        preload_content=False,
+    )
+
+
+def _post(delivery: Delivery, *, secret: str, now: datetime, resolver: Resolver) -> _Answer:
     endpoint = delivery.endpoint
     body = delivery.body.encode()
     timestamp = int(now.timestamp())
@@ -348,22 +421,17 @@ def _post(delivery: Delivery, *, secret: str, now: datetime) -> _Answer:
         ),
     }
     try:
-        check_url(endpoint.url)  # again at send time: the host's addresses may have changed
-        response = _pool().request(
-            "POST",
-            endpoint.url,
-            body=body,
-            headers=headers,
-            timeout=urllib3.Timeout(
-                connect=settings.WEBHOOKS_CONNECT_TIMEOUT,
-                read=settings.WEBHOOKS_READ_TIMEOUT,
-                # A receiver that answers a byte at a time still ends within this.
-                total=settings.WEBHOOKS_CONNECT_TIMEOUT + settings.WEBHOOKS_READ_TIMEOUT,
-            ),
-            retries=False,
-            redirect=False,  # a redirect could point anywhere: it is a failure
-            preload_content=False,
-        )
+        # Again at send time (the host's addresses may have changed), and the post goes to
+        # an address this one lookup checked.
+        _check_scheme(endpoint.url)
+        addresses = _checked_addresses(endpoint.url, resolver=resolver)
+        for position, address in enumerate(addresses, start=1):
+            try:
+                response = _post_pinned(endpoint.url, address=address, body=body, headers=headers)
+                break
+            except urllib3.exceptions.ConnectTimeoutError:  # refused, unreachable, no answer
+                if position == len(addresses):  # the next address, as urllib3's own lookup
+                    raise
         try:
             response.read(4096, decode_content=False)  # what a receiver says is not kept
         finally:
@@ -405,14 +473,19 @@ def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:
         fields = {"status": Delivery.Status.FAILED}
         outcome = "failed"
     else:
-        fields = {
-            "status": Delivery.Status.PENDING,
-            "next_attempt_at": now + RETRY_SCHEDULE[delivery.attempts - 1],
-        }
+        wait = RETRY_SCHEDULE[delivery.attempts - 1]
+        fields = {"status": Delivery.Status.PENDING, "next_attempt_at": now + wait}
+        if wait <= PROMPT_RETRY_WITHIN:
+            # Queued for that moment below: the sweeper leaves it alone unless the task is
+            # lost (then it is SWEEP_GRACE late, as a lost first attempt is).
+            fields["requeued_at"] = fields["next_attempt_at"]
         outcome = "retry"
-    _held(delivery).update(
+    held = _held(delivery).update(
         last_response_code=answer.code, last_error=answer.error[:ERROR_LENGTH], **fields
     )
+    if held and "requeued_at" in fields:
+        # Sent twice (this and a sweeper's), it is still posted once: ``_claim``.
+        enqueue_at_after_commit(fields["next_attempt_at"], DELIVER_TASK, delivery.pk)
     if endpoint.failing_since is None:
         Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
             failing_since=now
@@ -420,15 +493,15 @@ def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:
     elif endpoint.failing_since <= now - DISABLE_AFTER:
         disable_endpoint(
             endpoint_id=endpoint.pk,
-            reason=_("every delivery failed for %(hours)d hours")
-            % {"hours": DISABLE_AFTER.total_seconds() // 3600},
+            reason=DisabledReason.FAILING,
+            reason_params={"hours": int(DISABLE_AFTER.total_seconds() // 3600)},
             tell_owner=True,
             now=now,
         )
     return outcome
 
 
-def _send_claimed(delivery: Delivery, now: datetime) -> str:
+def _send_claimed(delivery: Delivery, now: datetime, resolver: Resolver) -> str:
     if not delivery.endpoint.is_active:
         Delivery.objects.filter(pk=delivery.pk).update(
             status=Delivery.Status.FAILED, last_error=_("endpoint disabled")
@@ -441,7 +514,7 @@ def _send_claimed(delivery: Delivery, now: datetime) -> str:
         # Nothing is posted unsigned: the attempt fails (and is retried) until staff act.
         answer = _Answer(None, _("The signing secret cannot be decrypted: give it a new one."))
     else:
-        answer = _post(delivery, secret=secret, now=now)
+        answer = _post(delivery, secret=secret, now=now, resolver=resolver)
     duration = int((time.monotonic() - started) * 1000)
     if answer.code is not None and 200 <= answer.code < 300:
         _record_success(delivery, answer, now)
@@ -458,14 +531,17 @@ def _send_claimed(delivery: Delivery, now: datetime) -> str:
     return outcome
 
 
-def deliver(*, delivery_id: int, now: datetime | None = None) -> str:
+def deliver(
+    *, delivery_id: int, now: datetime | None = None, resolver: Resolver = socket.getaddrinfo
+) -> str:
     """Post one delivery if it is due: "delivered", "retry", "failed" or "skipped" (not due,
-    already delivered, or held by another worker)."""
+    already delivered, or held by another worker). ``resolver`` looks up the endpoint's host
+    (``socket.getaddrinfo``)."""
     now = now or timezone.now()
     delivery = _claim(delivery_id, now)
     if delivery is None:
         return "skipped"
-    return _send_claimed(delivery, now)
+    return _send_claimed(delivery, now, resolver)
 
 
 def deliver_many(*, delivery_ids: list[int]) -> dict[str, int]:

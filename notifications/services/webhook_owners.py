@@ -27,7 +27,7 @@ def tell_owners_of_disabled_webhooks(*, now: datetime | None = None) -> int:
         owner = endpoint.owner
         with transaction.atomic():
             if owner.email:
-                language = settings.LANGUAGE_CODE
+                language = endpoint.language  # chosen when it was registered
                 with translation.override(language):
                     subject = _("Webhook endpoint “%(name)s” was disabled") % {
                         "name": endpoint.name
@@ -40,7 +40,7 @@ def tell_owners_of_disabled_webhooks(*, now: datetime | None = None) -> int:
                         "name": endpoint.name,
                         "url": endpoint.url,
                         "when": format_moment(endpoint.disabled_at, "day_time"),
-                        "reason": endpoint.disabled_reason,
+                        "reason": webhook_selectors.disabled_reason_message(endpoint),
                         "admin": settings.SITE_URL
                         + reverse("admin:webhooks_endpoint_change", args=[endpoint.pk]),
                     }

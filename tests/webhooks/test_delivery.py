@@ -15,7 +15,7 @@ from tests.factories import StaffFactory, grant
 from tests.webhooks.conftest import deliver_pending
 from tests.webhooks.test_events import open_case
 from webhooks import services
-from webhooks.models import Delivery, Endpoint
+from webhooks.models import Delivery, DisabledReason, Endpoint
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -32,8 +32,12 @@ def test_failures_are_retried_on_the_schedule_then_the_delivery_fails(endpoint, 
             assert delivery.next_attempt_at == timezone.now() + wait
             assert services.deliver(delivery_id=delivery.pk) == "skipped"  # not due yet
             clock.shift(wait)
-            assert services.requeue_due_deliveries() == 1  # the beat queues the retry
-            assert services.requeue_due_deliveries() == 0  # once
+            if wait <= services.PROMPT_RETRY_WITHIN:
+                # Queued for its moment when the attempt failed: the sweeper leaves it alone.
+                assert services.requeue_due_deliveries() == 0
+            else:
+                assert services.requeue_due_deliveries() == 1  # the beat queues the retry
+                assert services.requeue_due_deliveries() == 0  # once
             outcome = services.deliver(delivery_id=delivery.pk)
         assert outcome == "failed"
 
@@ -41,6 +45,30 @@ def test_failures_are_retried_on_the_schedule_then_the_delivery_fails(endpoint, 
     assert (delivery.status, delivery.attempts) == ("failed", services.MAX_ATTEMPTS)
     assert delivery.last_error == "HTTP 503" and delivery.attempt_log.count() == 8
     assert set(receiver.ids()) == {delivery.event_id} and len(receiver.ids()) == 8
+
+
+def test_a_prompt_retry_is_queued_for_its_moment_and_swept_only_if_lost(
+    endpoint, receiver, django_capture_on_commit_callbacks
+):
+    receiver.answer = 503
+    with time_machine.travel(START, tick=False) as clock:
+        open_case()
+        delivery = Delivery.objects.get()
+        with django_capture_on_commit_callbacks() as callbacks:
+            assert services.deliver(delivery_id=delivery.pk) == "retry"
+        # The one task, for the retry's moment (5 s), not for the sweeper's next round.
+        (queued,) = [callback.args for callback in callbacks]
+        assert queued == (services.DELIVER_TASK, (delivery.pk,), {}, START + timedelta(seconds=5))
+
+        clock.shift(timedelta(seconds=5))
+        assert services.requeue_due_deliveries() == 0  # the eta task is on its way
+        clock.shift(services.SWEEP_GRACE)  # ... or was lost with a worker: the sweeper's
+        assert services.requeue_due_deliveries() == 1
+        assert services.requeue_due_deliveries() == 0
+        receiver.answer = 204
+        assert services.deliver(delivery_id=delivery.pk) == "delivered"
+        assert services.deliver(delivery_id=delivery.pk) == "skipped"  # its second task
+    assert len(receiver.ids()) == 2
 
 
 def test_a_retry_that_succeeds_is_delivered_and_the_endpoint_is_healthy_again(endpoint, receiver):
@@ -75,7 +103,8 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_its_owner_emailed_once(en
 
         endpoint.refresh_from_db()
         assert endpoint.disabled_at == timezone.now()
-        assert "24" in endpoint.disabled_reason
+        assert endpoint.disabled_reason_code == "failing"
+        assert endpoint.disabled_reason_params == {"hours": 24}
         assert not Delivery.objects.filter(status="pending").exists()  # the rest failed
         open_case()
         assert Delivery.objects.count() == 3  # a disabled endpoint gets no new rows
@@ -86,6 +115,26 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_its_owner_emailed_once(en
     email = OutgoingMessage.objects.get(recipient="integraciones@example.com")
     assert "CRM" in email.subject and endpoint.url in email.body_text
     assert f"/admin/webhooks/endpoint/{endpoint.pk}/change/" in email.body_text
+    assert email.language == "es"  # the endpoint's language, Spanish unless chosen
+    assert "todas las entregas fallaron durante 24 horas" in email.body_text
+
+
+def test_the_owner_is_written_to_in_the_endpoints_language(endpoint):
+    Endpoint.objects.filter(pk=endpoint.pk).update(language="en")
+    services.disable_endpoint(
+        endpoint_id=endpoint.pk,
+        reason=DisabledReason.FAILING,
+        reason_params={"hours": 24},
+        tell_owner=True,
+        now=START,
+    )
+
+    assert tell_owners_of_disabled_webhooks() == 1
+    email = OutgoingMessage.objects.get()
+    assert email.language == "en"
+    assert email.subject == "Webhook endpoint “CRM” was disabled"
+    assert "was disabled on " in email.body_text
+    assert ": every delivery failed for 24 hours." in email.body_text
 
 
 def test_enabling_again_starts_afresh(endpoint, receiver):
@@ -134,7 +183,12 @@ def admin_client(client):
 def test_staff_register_an_endpoint_and_see_its_secret_once(admin_client, receiver):
     response = admin_client.post(
         "/admin/webhooks/endpoint/add/",
-        {"name": "CRM", "url": receiver.url, "event_types": ["case.opened", "case.rated"]},
+        {
+            "name": "CRM",
+            "url": receiver.url,
+            "event_types": ["case.opened", "case.rated"],
+            "language": "es",
+        },
     )
 
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
@@ -148,6 +202,69 @@ def test_staff_register_an_endpoint_and_see_its_secret_once(admin_client, receiv
     open_case()
     deliver_pending()
     assert [body["type"] for body in receiver.bodies] == ["case.opened"]
+
+
+def test_a_new_endpoint_is_in_the_language_of_who_registers_it(admin_client, receiver):
+    english = admin_client.get("/admin/webhooks/endpoint/add/", HTTP_ACCEPT_LANGUAGE="en")
+    assert '<option value="en" selected>' in english.text
+    spanish = admin_client.get("/admin/webhooks/endpoint/add/", HTTP_ACCEPT_LANGUAGE="es")
+    assert '<option value="es" selected>' in spanish.text
+
+    admin_client.post(
+        "/admin/webhooks/endpoint/add/",
+        {"name": "CRM", "url": receiver.url, "event_types": ["case.opened"], "language": "en"},
+        HTTP_ACCEPT_LANGUAGE="es",
+    )
+    endpoint = Endpoint.objects.get()
+    assert endpoint.language == "en"  # what the form said: it can be changed
+
+    admin_client.post(
+        f"/admin/webhooks/endpoint/{endpoint.pk}/change/",
+        {
+            "name": "CRM",
+            "url": receiver.url,
+            "event_types": ["case.opened"],
+            "owner": admin_client.admin.pk,
+            "language": "es",
+        },
+    )
+    endpoint.refresh_from_db()
+    assert endpoint.language == "es"
+
+
+@pytest.mark.parametrize(
+    ("language", "failing", "staff"),
+    [
+        ("es", "todas las entregas fallaron durante 24 horas", "desactivado por el equipo"),
+        ("en", "every delivery failed for 24 hours", "disabled by staff"),
+    ],
+)
+def test_why_an_endpoint_was_disabled_is_said_in_the_readers_language(
+    admin_client, receiver, language, failing, staff
+):
+    failed = services.create_endpoint(
+        name="CRM", url=receiver.url, event_types=["case.opened"], owner=None
+    ).endpoint
+    stopped = services.create_endpoint(
+        name="ERP", url=receiver.url, event_types=["case.opened"], owner=None
+    ).endpoint
+    services.disable_endpoint(
+        endpoint_id=failed.pk,
+        reason=DisabledReason.FAILING,
+        reason_params={"hours": 24},
+        tell_owner=True,
+    )
+    services.disable_endpoints(endpoint_ids=[stopped.pk])
+
+    for endpoint, reason in ((failed, failing), (stopped, staff)):
+        page = admin_client.get(
+            f"/admin/webhooks/endpoint/{endpoint.pk}/change/", HTTP_ACCEPT_LANGUAGE=language
+        )
+        assert page.status_code == 200 and reason in page.text
+
+    services.enable_endpoints(endpoint_ids=[failed.pk])
+    failed.refresh_from_db()
+    assert (failed.disabled_reason_code, failed.disabled_reason_params) == ("", {})
 
 
 def test_a_private_address_is_refused_in_the_admin(admin_client, settings):
@@ -249,3 +366,43 @@ def test_a_secret_that_cannot_be_decrypted_sends_nothing_unsigned(endpoint, rece
     assert not receiver.received
     error = Delivery.objects.get().last_error
     assert "cannot be decrypted" in error or "no se puede descifrar" in error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_turns_the_stored_sentences_into_codes():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("webhooks", "0001_initial")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    OldEndpoint = executor.loader.project_state(before).apps.get_model("webhooks", "Endpoint")
+    for name, reason in (
+        ("a", "todas las entregas fallaron durante 24 horas"),
+        ("b", "every delivery failed for 24 hours"),
+        ("c", "desactivado por el equipo"),
+        ("d", "por otra cosa"),
+        ("e", ""),
+    ):
+        OldEndpoint.objects.create(
+            name=name,
+            url="https://example.com/",
+            secret_encrypted="-",
+            disabled_at=START if reason else None,
+            disabled_reason=reason,
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert {
+        endpoint.name: (endpoint.disabled_reason_code, endpoint.disabled_reason_params)
+        for endpoint in Endpoint.objects.all()
+    } == {
+        "a": ("failing", {"hours": 24}),
+        "b": ("failing", {"hours": 24}),
+        "c": ("staff", {}),
+        "d": ("", {"text": "por otra cosa"}),
+        "e": ("", {}),
+    }
+    assert Endpoint.objects.get(name="d").language == "es"

@@ -37,6 +37,20 @@ def test_broker_down_at_commit_the_sweeper_sends_later(celery_worker, endpoint, 
     assert len(receiver.ids()) == 1
 
 
+def test_the_first_retry_leaves_five_seconds_later_without_the_sweeper(
+    celery_worker, endpoint, receiver
+):
+    receiver.answer = 503  # the first attempt fails; the retry finds the receiver back
+    open_case()
+    wait_for(lambda: len(receiver.received) == 1, timeout=30)
+    receiver.answer = 204
+
+    wait_for(lambda: delivered(1), timeout=20)  # no sweeper runs in the tests
+    (first, *_), (second, *_) = receiver.received
+    assert 4.5 <= second - first < 9  # 5 s after the attempt began (its post took a moment)
+    assert Delivery.objects.get().attempts == 2
+
+
 @pytest.mark.slow  # about 20 s: kept in `make test` and CI; `-m "not slow"` skips it
 def test_worker_killed_mid_delivery_loses_and_duplicates_nothing(
     celery_worker, endpoint, receiver, tmp_path
