@@ -88,7 +88,10 @@ def test_a_name_with_one_private_address_among_public_ones_is_refused(receiver, 
 def _certificate_authority(tmp_path):
     """A CA, and a certificate it signed for NAME; returns (the CA's file, the server's
     ssl context)."""
-    now = datetime.datetime.now(datetime.UTC)
+    # OpenSSL checks validity against the machine's real clock, which the suite's moved clocks
+    # (tests.clock) do not move: a window that holds any date the suite can run on.
+    valid_from = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+    valid_until = datetime.datetime(2099, 12, 31, tzinfo=datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test webhooks CA")])
     ca = (
@@ -97,8 +100,8 @@ def _certificate_authority(tmp_path):
         .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_until)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -126,8 +129,8 @@ def _certificate_authority(tmp_path):
         .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_until)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(NAME)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
