@@ -489,3 +489,14 @@ def test_words_that_cannot_be_published_as_filled_in_leave_a_draft_instead(
 
     assert result["outcome"] == "opened" and result["incident"]["publication"] == "draft"
     assert Dispatch.objects.count() == 0
+
+
+def test_a_rule_whose_pattern_would_backtrack_forever_in_python_answers_at_once(
+    api, monitoring_key, reason
+):
+    AlertRuleFactory(matchers='instance=~"(a+)+$"', publish_at_once=True)
+
+    (missed,) = send(api, monitoring_key, alertmanager(am_alert("f1", instance="a" * 999 + "b")))
+    (taken,) = send(api, monitoring_key, alertmanager(am_alert("f2", instance="a" * 999)))
+
+    assert missed["outcome"] == "unmatched" and taken["outcome"] == "opened"
