@@ -500,3 +500,72 @@ def test_a_rule_whose_pattern_would_backtrack_forever_in_python_answers_at_once(
     (taken,) = send(api, monitoring_key, alertmanager(am_alert("f2", instance="a" * 999)))
 
     assert missed["outcome"] == "unmatched" and taken["outcome"] == "opened"
+
+
+def test_the_generic_endpoint_takes_several_alerts_at_once_each_deduplicated_as_if_sent_alone(
+    api, monitoring_key, published_rule
+):
+    def generic(fingerprint, status="firing", service="payments"):
+        return {"status": status, "fingerprint": fingerprint,
+                "labels": {"service": service, "instance": fingerprint}}  # fmt: skip
+
+    answers = send(
+        api,
+        monitoring_key,
+        {
+            "alerts": [
+                generic("pay-1"),
+                generic("pay-2"),
+                generic("pay-1"),
+                generic("x", service="mail"),
+            ]
+        },
+        path="/alerts",
+    )
+
+    assert [(a["fingerprint"], a["outcome"]) for a in answers] == [
+        ("pay-1", "opened"),
+        ("pay-2", "updated"),  # joined the incident pay-1 opened
+        ("pay-1", "updated"),  # a repeat within the same request
+        ("x", "unmatched"),
+    ]
+    incident = Announcement.objects.get()
+    assert {a["incident"]["id"] for a in answers[:3]} == {incident.pk}
+    assert Alert.objects.filter(source="generic").count() == 2
+    assert ApiWrite.objects.count() == 1  # one request, one write of the key
+    assert Dispatch.objects.filter(announcement=incident).count() == 1
+
+    (again,) = send(api, monitoring_key, generic("pay-1"), path="/alerts")  # the single form
+    assert again["outcome"] == "updated"
+    answers = send(
+        api,
+        monitoring_key,
+        {"alerts": [generic("pay-1", "resolved"), generic("pay-2", "resolved")]},
+        path="/alerts",
+    )
+    assert [a["outcome"] for a in answers] == ["resolved", "resolved"]
+    # Each incident as it stands after the whole request: resolved by the last of its alerts.
+    assert answers[0]["incident"]["phase"] == answers[1]["incident"]["phase"] == "resolved"
+    incident.refresh_from_db()
+    assert incident.is_resolved
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"alerts": []}',
+        b'{"alerts": [{"status": "exploding"}]}',
+        b'{"alerts": [{"status": "firing"}, {"labels": {"a": "b"}}]}',
+        b'{"alerts": {"status": "firing"}}',
+        b"[]",
+        b'[{"status": "firing"}]',
+        b'"firing"',
+    ],
+)
+def test_a_malformed_generic_body_is_a_problem_never_a_500(
+    api, monitoring_key, published_rule, body
+):
+    response = api.post("/alerts", body, key=monitoring_key, idempotency_key=None)
+
+    assert_problem(response, 422, "invalid_request")
+    assert Alert.objects.count() == 0 and ApiWrite.objects.count() == 0
