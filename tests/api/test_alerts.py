@@ -569,3 +569,24 @@ def test_a_malformed_generic_body_is_a_problem_never_a_500(
 
     assert_problem(response, 422, "invalid_request")
     assert Alert.objects.count() == 0 and ApiWrite.objects.count() == 0
+
+
+def test_the_admins_publish_action_refuses_a_draft_resolved_before_publishing_without_a_500(
+    api, monitoring_key, reason, admin_client
+):
+    AlertRuleFactory(publish_at_once=False)
+    send(api, monitoring_key, alertmanager(am_alert()))
+    send(api, monitoring_key, alertmanager(am_alert(status="resolved")))
+    incident = Announcement.objects.get()
+
+    response = admin_client.post(
+        "/admin/notifications/announcement/",
+        {"action": "publish_selected", "_selected_action": [incident.pk]},
+        headers={"accept-language": "en"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "It was resolved before it was published" in response.text
+    incident.refresh_from_db()
+    assert incident.resolved_before_publishing and Dispatch.objects.count() == 0
