@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -70,9 +71,16 @@ class AnnouncementAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Publish the selected announcements now"), permissions=["change"])
     def publish_selected(self, request, queryset) -> None:
+        refused = []
         for announcement in queryset:
-            announcements.publish_announcement(announcement=announcement, actor=request.user)
-        self.message_user(request, _("Published."), messages.SUCCESS)
+            try:
+                announcements.publish_announcement(announcement=announcement, actor=request.user)
+            except ValidationError as error:
+                refused.append(f"{announcement}: {' '.join(error.messages)}")
+        for problem in refused:
+            self.message_user(request, problem, messages.ERROR)
+        if len(refused) < len(queryset):
+            self.message_user(request, _("Published."), messages.SUCCESS)
 
 
 @admin.register(Subscriber)

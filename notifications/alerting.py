@@ -5,7 +5,10 @@ Pure functions, shared by the model's validators, the admin's form and the alert
 Matchers are written as in Alertmanager's routes, one per line: ``service="payments"``,
 ``severity=~"critical|page"``, ``env!="staging"``, ``team!~"ops-.*"``. A regular expression
 must match the whole value (anchored, as in Alertmanager); a label the alert does not carry
-counts as the empty string.
+counts as the empty string. Regular expressions are RE2's, as Alertmanager's (Go's ``regexp``):
+matching takes time linear in the value whatever a person writes (no catastrophic
+backtracking), and Perl-only syntax (lookarounds, backreferences) is refused when the rule is
+saved, as Alertmanager would refuse it.
 
 Templates take ``{labels.<name>}`` and ``{annotations.<name>}``. What an alert carries is text
 from another system: in a title it becomes plain text on one line; in a Markdown text every
@@ -14,8 +17,9 @@ image or HTML to a notice (and the notice's Markdown is sanitised again when sho
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import re2
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -27,6 +31,11 @@ BRACED = re.compile(r"\{[^{}\s]*\}")
 MAX_VALUE_LENGTH = 300
 # Every character Python-Markdown (with tables) reads as syntax; < and & become entities.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# RE2's own defaults (Go's syntax); errors are ours to word, not RE2's to log on stderr.
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+# What RE2 says of Perl's lookarounds ("(?=", "(?!", "(?<=", "(?<!") and backreferences ("\1").
+_PERL_ONLY = re.compile(r"invalid perl operator|invalid escape sequence: \\[1-9]")
 
 
 @dataclass(frozen=True)
@@ -34,14 +43,49 @@ class Matcher:
     label: str
     operator: str
     value: str
+    pattern: object = field(default=None, compare=False, repr=False)  # compiled, for =~ and !~
 
     def matches(self, labels: dict[str, str]) -> bool:
         actual = labels.get(self.label, "")
         if self.operator in ("=", "!="):
             equal = actual == self.value
             return equal if self.operator == "=" else not equal
-        found = re.fullmatch(self.value, actual) is not None
+        pattern = self.pattern or compile_pattern(self.value)
+        found = pattern.fullmatch(actual) is not None
         return found if self.operator == "=~" else not found
+
+
+def compile_pattern(value: str):
+    """A matcher's regular expression compiled with RE2 (``re2.error`` when RE2 refuses it)."""
+    return re2.compile(value, _RE2_OPTIONS)
+
+
+def _compiled(value: str, number: int):
+    if len(value) > MAX_PATTERN_LENGTH:
+        raise ValidationError(
+            _("Line %(number)d: the expression is too long."),
+            code="invalid_matcher",
+            params={"number": number},
+        )
+    try:
+        return compile_pattern(value)
+    except re2.error as error:
+        reason = error.args[0] if error.args else b""
+        reason = reason.decode(errors="replace") if isinstance(reason, bytes) else str(reason)
+        if _PERL_ONLY.search(reason):
+            raise ValidationError(
+                _(
+                    "Line %(number)d: lookarounds such as (?=…) or (?!…) and backreferences "
+                    "such as \\1 do not exist in Alertmanager's regular expressions (RE2)."
+                ),
+                code="invalid_matcher",
+                params={"number": number},
+            ) from None
+        raise ValidationError(
+            _("Line %(number)d: the regular expression is not valid."),
+            code="invalid_matcher",
+            params={"number": number},
+        ) from None
 
 
 def parse_matchers(text: str) -> list[Matcher]:
@@ -60,22 +104,8 @@ def parse_matchers(text: str) -> list[Matcher]:
             )
         label, operator, raw = found.groups()
         value = re.sub(r"\\(.)", r"\1", raw)
-        if operator in ("=~", "!~"):
-            if len(value) > MAX_PATTERN_LENGTH:
-                raise ValidationError(
-                    _("Line %(number)d: the expression is too long."),
-                    code="invalid_matcher",
-                    params={"number": number},
-                )
-            try:
-                re.compile(value)
-            except re.error:
-                raise ValidationError(
-                    _("Line %(number)d: the regular expression is not valid."),
-                    code="invalid_matcher",
-                    params={"number": number},
-                ) from None
-        matchers.append(Matcher(label, operator, value))
+        pattern = _compiled(value, number) if operator in ("=~", "!~") else None
+        matchers.append(Matcher(label, operator, value, pattern))
     if len(matchers) > MAX_MATCHERS:
         raise ValidationError(
             _("At most %(count)d matchers."), code="invalid_matcher", params={"count": MAX_MATCHERS}

@@ -310,6 +310,16 @@ class Announcement(models.Model):
         """An incident resolved or a maintenance completed: no longer a problem to act on."""
         return self.phase in (self.Phase.RESOLVED, self.Phase.COMPLETED)
 
+    @property
+    def resolved_before_publishing(self) -> bool:
+        """Over before anyone published it (its alerts resolved while it was a draft): closed,
+        never shown on the site nor mailed, and never to be published as an ongoing problem."""
+        return (
+            self.publication == self.Publication.EXPIRED
+            and self.published_at is None
+            and self.resolved_at is not None
+        )
+
 
 class AnnouncementUpdate(models.Model):
     """A timestamped public update on an announcement (incident progress, changed times)."""

@@ -218,9 +218,9 @@ def notice_lists(*, now: datetime | None = None) -> dict[str, list[Announcement]
     upcoming = [a for a in current if a.starts_at and a.starts_at > now]
     current = [a for a in current if a not in upcoming]
     past = list(
-        Announcement.objects.filter(publication=Publication.EXPIRED).order_by(
-            "-published_at", "-created_at"
-        )[:20]
+        Announcement.objects.filter(
+            publication=Publication.EXPIRED, published_at__isnull=False
+        ).order_by("-published_at", "-created_at")[:20]
     )
     return {"current": current, "upcoming": upcoming, "past": past}
 
@@ -235,6 +235,7 @@ def published_announcement(*, slug: str) -> Announcement | None:
         Announcement.objects.filter(
             slug=slug, publication__in=[Publication.PUBLISHED, Publication.EXPIRED]
         )
+        .exclude(published_at__isnull=True)  # closed before it was ever published
         .prefetch_related("updates")
         .first()
     )
@@ -244,6 +245,7 @@ def feed_announcements(limit: int = 30) -> QuerySet[Announcement]:
     """The feed's notices, newest first, each with its updates (newest first)."""
     return (
         Announcement.objects.filter(publication__in=[Publication.PUBLISHED, Publication.EXPIRED])
+        .exclude(published_at__isnull=True)  # closed before it was ever published
         .prefetch_related("updates")
         .order_by("-published_at")[:limit]
     )
@@ -252,13 +254,17 @@ def feed_announcements(limit: int = 30) -> QuerySet[Announcement]:
 def calendar_events() -> QuerySet[Announcement]:
     """Maintenance windows and holiday notices, for the iCalendar feed. A holiday notice made
     from a calendar day is left out: the day itself is in the feed (``calendar_days``)."""
-    return Announcement.objects.filter(
-        publication__in=[Publication.PUBLISHED, Publication.SCHEDULED, Publication.EXPIRED],
-        kind__in=[Announcement.Kind.MAINTENANCE, Announcement.Kind.HOLIDAY],
-        starts_at__isnull=False,
-        ends_at__isnull=False,
-        calendar_exception__isnull=True,
-    ).order_by("starts_at")
+    return (
+        Announcement.objects.filter(
+            publication__in=[Publication.PUBLISHED, Publication.SCHEDULED, Publication.EXPIRED],
+            kind__in=[Announcement.Kind.MAINTENANCE, Announcement.Kind.HOLIDAY],
+            starts_at__isnull=False,
+            ends_at__isnull=False,
+            calendar_exception__isnull=True,
+        )
+        .exclude(publication=Publication.EXPIRED, published_at__isnull=True)
+        .order_by("starts_at")
+    )
 
 
 def calendar_days(*, today: date | None = None, days: int = 366) -> list[Closure]:

@@ -1,4 +1,5 @@
-"""Alerts from monitoring: Alertmanager's webhook, and one alert in a small generic JSON.
+"""Alerts from monitoring: Alertmanager's webhook, and alerts in a small generic JSON (one
+alert, or several as ``{"alerts": [...]}``).
 
 The two POSTs of the API without an ``Idempotency-Key``: Alertmanager cannot send one (its
 webhook sends the same body, without custom headers, on every repeat and from every replica
@@ -11,7 +12,7 @@ import json
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from ninja import Router
+from ninja import Body, Router
 from ninja.responses import NinjaJSONEncoder
 
 from api import services
@@ -23,7 +24,9 @@ from api.v1.schemas import (
     AlertmanagerIn,
     AlertResultOut,
     AlertResultsOut,
+    AlertsIn,
     AnnouncementOut,
+    GenericAlertsIn,
 )
 from notifications import selectors
 from notifications.services import alerts
@@ -99,18 +102,23 @@ def alertmanager(request: HttpRequest, payload: AlertmanagerIn) -> JsonResponse:
 @router.post(
     "/alerts",
     response={200: AlertResultsOut, **PROBLEMS},
-    summary="One alert, from any monitoring system",
+    summary="Alerts from any monitoring system: one, or several at once",
 )
-def generic(request: HttpRequest, payload: AlertIn) -> JsonResponse:
-    """Send it while it fires (again as often as you like: one fingerprint is one alert) and
-    once more with ``status: resolved``. Without a fingerprint, its labels make one. No
-    ``Idempotency-Key`` needed. Needs notices:write."""
-    incoming = alerts.IncomingAlert(
-        status=payload.status,
-        labels=payload.labels,
-        annotations=payload.annotations,
-        starts_at=payload.starts_at,
-        ends_at=payload.ends_at,
-        fingerprint=payload.fingerprint or "",
-    )
-    return _receive(request, [incoming], alerts.GENERIC)
+def generic(request: HttpRequest, payload: Body[GenericAlertsIn]) -> JsonResponse:
+    """One alert, or several as ``{"alerts": [...]}`` (1,000 at most), each answered in
+    order. Send an alert while it fires (again as often as you like: one fingerprint is one
+    alert) and once more with ``status: resolved``. Without a fingerprint, its labels make one.
+    No ``Idempotency-Key`` needed. Needs notices:write."""
+    sent: list[AlertIn] = payload.alerts if isinstance(payload, AlertsIn) else [payload]
+    incoming = [
+        alerts.IncomingAlert(
+            status=alert.status,
+            labels=alert.labels,
+            annotations=alert.annotations,
+            starts_at=alert.starts_at,
+            ends_at=alert.ends_at,
+            fingerprint=alert.fingerprint or "",
+        )
+        for alert in sent
+    ]
+    return _receive(request, incoming, alerts.GENERIC)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from ninja import Schema
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Discriminator, Field, StringConstraints, Tag
 
 Language = Literal["es", "en"]
 CaseStatus = Literal["received", "in_progress", "waiting", "resolved", "closed", "reopened"]
@@ -506,6 +506,23 @@ class AlertIn(Schema):
     )
     starts_at: Moment | None = Field(default=None, description="Firing since; empty: now.")
     ends_at: Moment | None = Field(default=None, description="When it resolved; empty: now.")
+
+
+class AlertsIn(Schema):
+    """Several alerts at once, each as one alert is sent (and answered in the same order)."""
+
+    alerts: list[AlertIn] = Field(min_length=1, max_length=1000)
+
+
+def _one_or_several(body: object) -> str:
+    return "several" if isinstance(body, dict) and "alerts" in body else "one"
+
+
+# The generic endpoint's body: one alert, or {"alerts": [...]}.
+GenericAlertsIn = Annotated[
+    Annotated[AlertIn, Tag("one")] | Annotated[AlertsIn, Tag("several")],
+    Discriminator(_one_or_several),
+]
 
 
 class AlertResultOut(Schema):

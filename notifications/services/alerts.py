@@ -19,7 +19,10 @@ resolves, whatever the rules become meanwhile.
 Each incident is the rule's words with the alert's labels filled in (``notifications.alerting``),
 created, published and resolved through the announcement services (the site's banner, the
 subscribers' mailing and the incident's followers, as for one written by a person). A rule that
-does not publish at once leaves a draft on the notices desk, marked as opened by monitoring.
+does not publish at once leaves a draft on the notices desk, marked as opened by monitoring; if
+its alerts resolve before anyone publishes it, the draft is closed (``resolved_before_publishing``:
+it can no longer be published as an ongoing problem) and comes back as a draft if they fire
+again within the rule's ``reopen_within``.
 """
 
 import hashlib
@@ -199,9 +202,12 @@ def _standard(sentence_in) -> dict[str, str]:
 def _current_incident(rule: AlertRule, now: datetime) -> tuple[Announcement | None, bool]:
     """The rule's incident an alert firing now belongs to, and whether it must be reopened:
     its latest, while unresolved or resolved less than ``reopen_within`` ago (never one a
-    person withdrew)."""
+    person withdrew; a draft closed because it resolved before anyone published it comes back
+    as a draft)."""
     latest = rule.incidents.order_by("-created_at", "-pk").first()
-    if latest is None or latest.publication == Publication.EXPIRED:
+    if latest is None:
+        return None, False
+    if latest.publication == Publication.EXPIRED and not latest.resolved_before_publishing:
         return None, False
     if not latest.is_resolved:
         return latest, False

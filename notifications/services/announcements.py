@@ -208,6 +208,22 @@ def save_announcement(
     return announcement
 
 
+def _refuse_if_over(announcement: Announcement | None) -> None:
+    """An incident over before it was published is never published: it would announce (and
+    mail) a problem that no longer exists."""
+    if announcement is None:
+        return
+    unpublished = announcement.publication in (Publication.DRAFT, Publication.SCHEDULED)
+    if announcement.resolved_before_publishing or (unpublished and announcement.is_resolved):
+        raise ValidationError(
+            _(
+                "It was resolved before it was published: publishing it now would announce a "
+                "problem that is already over."
+            ),
+            code="already_resolved",
+        )
+
+
 @transaction.atomic
 def publish_announcement(
     *,
@@ -222,6 +238,10 @@ def publish_announcement(
     publishing an already published announcement changes nothing and sends nothing.
     """
     now = now or timezone.now()
+    _refuse_if_over(announcement)
+    if announcement.pk is not None:
+        # As it is now, not as the caller read it: monitoring may have closed it meanwhile.
+        _refuse_if_over(Announcement.objects.select_for_update().filter(pk=announcement.pk).first())
     if announcement.publication not in (Publication.PUBLISHED, Publication.EXPIRED):
         validate_announcement(announcement, publishing=True)
     announcement = save_announcement(announcement=announcement, actor=actor)
@@ -351,6 +371,25 @@ def _mark_resolution(announcement: Announcement, *, at: datetime) -> list[str]:
     return []
 
 
+def _close_or_reopen_unpublished(
+    announcement: Announcement, *, closed_before: bool, at: datetime
+) -> list[str]:
+    """A draft (or scheduled notice) resolved before anyone published it is closed at once
+    (expired, never published: ``resolved_before_publishing``), so it can never be published as
+    ongoing; one that comes back (a phase before the last) is a draft again. Returns the fields
+    it changed."""
+    unpublished = announcement.publication in (Publication.DRAFT, Publication.SCHEDULED)
+    if announcement.is_resolved and unpublished:
+        announcement.publication = Publication.EXPIRED
+        announcement.expire_at = at
+        return ["publication", "expire_at"]
+    if closed_before and not announcement.is_resolved:
+        announcement.publication = Publication.DRAFT
+        announcement.expire_at = None
+        return ["publication", "expire_at"]
+    return []
+
+
 @transaction.atomic
 def post_update(
     *,
@@ -384,9 +423,11 @@ def post_update(
     )
     resolved = False
     if phase:
+        closed_before = announcement.resolved_before_publishing
         announcement.phase = phase
         changed = _mark_resolution(announcement, at=now)
-        announcement.save(update_fields=["phase", "updated_at", *changed])
+        changed += _close_or_reopen_unpublished(announcement, closed_before=closed_before, at=now)
+        announcement.save(update_fields=["phase", "updated_at", *set(changed)])
         resolved = bool(changed) and announcement.resolved_at is not None
     if announcement.publication == Publication.PUBLISHED:
         record_event(
@@ -407,7 +448,10 @@ def process_due_announcements(*, now: datetime | None = None) -> dict[str, int]:
     and announce upcoming holidays. Safe to run as often as wanted (each step is idempotent)."""
     now = now or timezone.now()
     counts = {"published": 0, "expired": 0, "phases": 0, "holidays": 0}
-    due = Announcement.objects.filter(publication=Publication.SCHEDULED, publish_at__lte=now)
+    # One already resolved (a phase set in the admin) is never published as ongoing.
+    due = Announcement.objects.filter(
+        publication=Publication.SCHEDULED, publish_at__lte=now
+    ).exclude(phase__in=[Phase.RESOLVED, Phase.COMPLETED])
     for announcement in due:
         publish_announcement(announcement=announcement, actor=None, now=now)
         counts["published"] += 1

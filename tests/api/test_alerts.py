@@ -189,16 +189,93 @@ def test_a_draft_rule_leaves_a_draft_on_the_desk_marked_as_from_monitoring_for_s
     assert Dispatch.objects.filter(announcement=incident).count() == 1
 
 
-def test_a_draft_whose_alerts_resolve_before_anyone_publishes_it_stays_an_unpublished_draft(
-    api, monitoring_key, reason
+def announcer_client(client):
+    staff = StaffFactory()
+    staff.groups.add(Group.objects.get(name="Announcers"))
+    client.force_login(staff)
+    return client
+
+
+def test_a_draft_whose_alerts_resolve_before_anyone_publishes_it_is_closed_and_never_published(
+    api, monitoring_key, reason, client
 ):
-    AlertRuleFactory(publish_at_once=False)
+    AlertRuleFactory(name="Pasarela de pago", publish_at_once=False, reopen_within=900)
+    SubscriberFactory()
+    send(api, monitoring_key, alertmanager(am_alert()))
+    incident = Announcement.objects.get()
+    desk = announcer_client(client)
+    assert "Publicar ahora" in desk.get(f"/es/desk/notices/{incident.pk}/").text
+
+    (result,) = send(api, monitoring_key, alertmanager(am_alert(status="resolved")))
+
+    assert result["outcome"] == "resolved" and result["incident"]["publication"] == "expired"
+    incident.refresh_from_db()
+    assert incident.resolved_before_publishing and incident.published_at is None
+    assert incident.is_resolved and incident.resolved_at is not None
+    assert Dispatch.objects.count() == 0
+    # The desk says so plainly, with the time, and offers no publication.
+    page = desk.get(f"/es/desk/notices/{incident.pk}/").text
+    assert "Resuelto antes de publicarse" in page and "Publicar ahora" not in page
+    assert "nadie supo de un problema que ya había terminado" in page
+    assert "vuelve aquí como borrador" in page
+    assert "Resolved before publishing" in desk.get("/en/desk/notices/").text
+    assert "Publish now" not in desk.get(f"/en/desk/notices/{incident.pk}/").text
+    # Customers never see it: not in the past notices, no page of its own, not in the feed.
+    desk.logout()
+    assert incident.title_es not in client.get("/es/notices/").text
+    assert client.get(incident.get_absolute_url()).status_code == 404
+
+    # "Publish now" from a page opened before it resolved: refused, in words, no 500.
+    desk = announcer_client(client)
+    response = desk.post(f"/es/desk/notices/{incident.pk}/publish/", {"publish_at": ""})
+    assert response.status_code == 302
+    shown = desk.get(response["Location"]).text
+    assert "No se ha publicado. Se resolvió antes de publicarse" in shown
+    # And through the API.
+    refused = api.post(f"/announcements/{incident.pk}/publish", {}, key=monitoring_key)
+    assert_problem(refused, 422, "already_resolved")
+    incident.refresh_from_db()
+    assert incident.resolved_before_publishing and Dispatch.objects.count() == 0
+
+
+def test_a_closed_draft_comes_back_as_a_draft_when_its_alert_fires_again_within_the_window(
+    api, monitoring_key, reason, client
+):
+    AlertRuleFactory(publish_at_once=False, reopen_within=900)
     send(api, monitoring_key, alertmanager(am_alert()))
     send(api, monitoring_key, alertmanager(am_alert(status="resolved")))
-
     incident = Announcement.objects.get()
-    assert incident.publication == Announcement.Publication.DRAFT and incident.is_resolved
-    assert Dispatch.objects.count() == 0
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        (again,) = send(api, monitoring_key, alertmanager(am_alert(starts=timezone.now())))
+
+    assert again["outcome"] == "reopened" and again["incident"]["id"] == incident.pk
+    incident.refresh_from_db()
+    assert incident.publication == Announcement.Publication.DRAFT
+    assert incident.phase == "investigating" and incident.resolved_at is None
+    assert incident.expire_at is None and not incident.resolved_before_publishing
+    assert "Publicar ahora" in announcer_client(client).get(f"/es/desk/notices/{incident.pk}/").text
+    client.post(f"/es/desk/notices/{incident.pk}/publish/", {"publish_at": ""})
+    incident.refresh_from_db()
+    assert incident.publication == Announcement.Publication.PUBLISHED
+    assert Dispatch.objects.filter(announcement=incident).count() == 1
+
+
+def test_a_closed_draft_stays_closed_when_its_alert_fires_again_after_the_window(
+    api, monitoring_key, reason
+):
+    AlertRuleFactory(publish_at_once=False, reopen_within=900)
+    send(api, monitoring_key, alertmanager(am_alert()))
+    send(api, monitoring_key, alertmanager(am_alert(status="resolved")))
+    closed = Announcement.objects.get()
+
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        (later,) = send(api, monitoring_key, alertmanager(am_alert(starts=timezone.now())))
+
+    assert later["outcome"] == "opened" and later["incident"]["id"] != closed.pk
+    assert later["incident"]["publication"] == "draft"
+    closed.refresh_from_db()
+    assert closed.resolved_before_publishing
 
 
 def test_an_alert_waits_for_the_minimum_duration_then_the_beat_job_opens_its_incident(
@@ -412,3 +489,104 @@ def test_words_that_cannot_be_published_as_filled_in_leave_a_draft_instead(
 
     assert result["outcome"] == "opened" and result["incident"]["publication"] == "draft"
     assert Dispatch.objects.count() == 0
+
+
+def test_a_rule_whose_pattern_would_backtrack_forever_in_python_answers_at_once(
+    api, monitoring_key, reason
+):
+    AlertRuleFactory(matchers='instance=~"(a+)+$"', publish_at_once=True)
+
+    (missed,) = send(api, monitoring_key, alertmanager(am_alert("f1", instance="a" * 999 + "b")))
+    (taken,) = send(api, monitoring_key, alertmanager(am_alert("f2", instance="a" * 999)))
+
+    assert missed["outcome"] == "unmatched" and taken["outcome"] == "opened"
+
+
+def test_the_generic_endpoint_takes_several_alerts_at_once_each_deduplicated_as_if_sent_alone(
+    api, monitoring_key, published_rule
+):
+    def generic(fingerprint, status="firing", service="payments"):
+        return {"status": status, "fingerprint": fingerprint,
+                "labels": {"service": service, "instance": fingerprint}}  # fmt: skip
+
+    answers = send(
+        api,
+        monitoring_key,
+        {
+            "alerts": [
+                generic("pay-1"),
+                generic("pay-2"),
+                generic("pay-1"),
+                generic("x", service="mail"),
+            ]
+        },
+        path="/alerts",
+    )
+
+    assert [(a["fingerprint"], a["outcome"]) for a in answers] == [
+        ("pay-1", "opened"),
+        ("pay-2", "updated"),  # joined the incident pay-1 opened
+        ("pay-1", "updated"),  # a repeat within the same request
+        ("x", "unmatched"),
+    ]
+    incident = Announcement.objects.get()
+    assert {a["incident"]["id"] for a in answers[:3]} == {incident.pk}
+    assert Alert.objects.filter(source="generic").count() == 2
+    assert ApiWrite.objects.count() == 1  # one request, one write of the key
+    assert Dispatch.objects.filter(announcement=incident).count() == 1
+
+    (again,) = send(api, monitoring_key, generic("pay-1"), path="/alerts")  # the single form
+    assert again["outcome"] == "updated"
+    answers = send(
+        api,
+        monitoring_key,
+        {"alerts": [generic("pay-1", "resolved"), generic("pay-2", "resolved")]},
+        path="/alerts",
+    )
+    assert [a["outcome"] for a in answers] == ["resolved", "resolved"]
+    # Each incident as it stands after the whole request: resolved by the last of its alerts.
+    assert answers[0]["incident"]["phase"] == answers[1]["incident"]["phase"] == "resolved"
+    incident.refresh_from_db()
+    assert incident.is_resolved
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"alerts": []}',
+        b'{"alerts": [{"status": "exploding"}]}',
+        b'{"alerts": [{"status": "firing"}, {"labels": {"a": "b"}}]}',
+        b'{"alerts": {"status": "firing"}}',
+        b"[]",
+        b'[{"status": "firing"}]',
+        b'"firing"',
+    ],
+)
+def test_a_malformed_generic_body_is_a_problem_never_a_500(
+    api, monitoring_key, published_rule, body
+):
+    response = api.post("/alerts", body, key=monitoring_key, idempotency_key=None)
+
+    assert_problem(response, 422, "invalid_request")
+    assert Alert.objects.count() == 0 and ApiWrite.objects.count() == 0
+
+
+def test_the_admins_publish_action_refuses_a_draft_resolved_before_publishing_without_a_500(
+    api, monitoring_key, reason, admin_client
+):
+    AlertRuleFactory(publish_at_once=False)
+    send(api, monitoring_key, alertmanager(am_alert()))
+    send(api, monitoring_key, alertmanager(am_alert(status="resolved")))
+    incident = Announcement.objects.get()
+
+    response = admin_client.post(
+        "/admin/notifications/announcement/",
+        {"action": "publish_selected", "_selected_action": [incident.pk]},
+        headers={"accept-language": "en"},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "It was resolved before it was published" in response.text
+    incident.refresh_from_db()
+    assert incident.resolved_before_publishing and Dispatch.objects.count() == 0

@@ -7,9 +7,10 @@ import subprocess
 
 import pytest
 import yaml
+from pydantic import TypeAdapter
 
 from api.models import Scope
-from api.v1.schemas import AlertIn
+from api.v1.schemas import AlertIn, AlertsIn, GenericAlertsIn
 from notifications.models import Announcement
 from tests.conftest import ROOT
 from tests.factories import AlertRuleFactory
@@ -58,7 +59,16 @@ def test_the_readme_alertmanager_receiver_sends_the_key_as_bearer_to_the_endpoin
     assert webhook["http_config"]["authorization"]["credentials"].startswith("hc_")
 
 
-def test_the_readme_generic_example_is_the_format_the_endpoint_reads():
-    example = json.loads(re.search(r"```json\n(.*?)\n```", _section(), re.S).group(1))
+def test_the_readme_generic_examples_are_the_format_the_endpoint_reads():
+    one, several = (
+        json.loads(block) for block in re.findall(r"```json\n(.*?)\n```", _section(), re.S)
+    )
 
-    assert AlertIn.model_validate(example).labels["service"] == "payments"
+    assert AlertIn.model_validate(one).labels["service"] == "payments"
+    body = TypeAdapter(GenericAlertsIn)
+    assert isinstance(body.validate_python(one), AlertIn)
+    batch = body.validate_python(several)
+    assert isinstance(batch, AlertsIn) and [a.status for a in batch.alerts] == [
+        "firing",
+        "resolved",
+    ]

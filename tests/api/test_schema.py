@@ -62,6 +62,14 @@ def test_the_schema_lists_every_endpoint(schema):
     assert {(method, path) for method, path, _operation in _operations(schema)} == OPERATIONS
 
 
+def test_the_generic_alerts_endpoint_takes_one_alert_or_several(schema):
+    body = schema["paths"]["/api/v1/alerts"]["post"]["requestBody"]["content"]["application/json"]
+    refs = [choice["$ref"].rsplit("/", 1)[-1] for choice in body["schema"]["oneOf"]]
+    assert refs == ["AlertIn", "AlertsIn"]
+    several = schema["components"]["schemas"]["AlertsIn"]["properties"]["alerts"]
+    assert several["items"]["$ref"].endswith("/AlertIn") and several["maxItems"] == 1000
+
+
 def test_every_post_requires_an_idempotency_key_and_every_call_a_key(schema):
     for method, path, operation in _operations(schema):
         assert operation.get("security"), path

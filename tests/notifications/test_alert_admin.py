@@ -58,6 +58,7 @@ def test_a_rule_is_written_in_the_admin_with_its_areas_ticked_from_the_contact_r
     ("field", "value", "message"),
     [
         ("matchers", "service=payments", "La línea 1 no es una condición"),
+        ("matchers", 'service=~"pay(?=ments)"', "no existen en las expresiones regulares"),
         ("title_en", "Payments are failing ({label.instance})", "no es un marcador"),
         ("title_es", "Dos\nlíneas", "Escríbelo en una sola línea"),
     ],

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from foundation.markdown import markdown_to_text, render_markdown
 from notifications import tasks
@@ -54,6 +54,37 @@ def test_a_matcher_that_cannot_be_read_is_refused_naming_its_line(text):
 
     assert refused.value.code == "invalid_matcher"
     assert refused.value.params == {"number": 2}
+
+
+def test_a_pattern_that_would_backtrack_forever_in_python_matches_at_once_with_re2():
+    # Python's re would try 2**999 ways of splitting the a's before saying no; RE2 is linear.
+    (matcher,) = parse_matchers('instance=~"(a+)+$"')
+
+    assert matcher.matches({"instance": "a" * 999 + "b"}) is False
+    assert matcher.matches({"instance": "a" * 999}) is True
+
+
+def test_regular_expressions_read_as_alertmanager_reads_them():
+    # Go's syntax through RE2: anchored, "." stops at a line break, (?s) lets it cross one.
+    assert not matches_all(parse_matchers('service=~"pay.*"'), {"service": "pay\nments"})
+    assert matches_all(parse_matchers('service=~"(?s)pay.*"'), {"service": "pay\nments"})
+    assert matches_all(parse_matchers('service=~"(?i)PAY[a-z]+"'), LABELS)
+    assert not matches_all(parse_matchers('service=~"pay"'), LABELS)
+
+
+@pytest.mark.parametrize(
+    "pattern", ["pay(?=ments)", "pay(?!x).*", "(?<=p)ay.*", "(?<!x)payments", r"(p)ay\\1"]
+)
+def test_perl_only_syntax_is_refused_saying_alertmanager_has_none(pattern):
+    with pytest.raises(ValidationError) as refused:
+        parse_matchers(f'service=~"{pattern}"')
+
+    assert refused.value.code == "invalid_matcher" and refused.value.params == {"number": 1}
+    with translation.override("en"):
+        assert "lookarounds such as (?=…)" in refused.value.messages[0]
+        assert "regular expressions (RE2)" in refused.value.messages[0]
+    with translation.override("es"):
+        assert "(RE2)" in refused.value.messages[0]
 
 
 def test_a_template_with_a_brace_that_is_not_a_placeholder_is_refused():
