@@ -176,9 +176,15 @@ def case_reply(request: HtmxHttpRequest, reference: str) -> HttpResponse:
                 attachments_token=token,
             )
             form = None
+            messages.success(request, _("Reply sent."))
         except ValidationError as error:
             form.add_error(None, error)
-    return _after_change(request, reference, reply_form=form)
+    response = _after_change(request, reference, reply_form=form)
+    if request.htmx and form is None:
+        # Sent from the bottom of a long page: back to its top, where the message says so and
+        # the status shows what the reply made of it (a refusal stays by the reply box).
+        response["HX-Reswap"] = "innerHTML show:#workspace:top"
+    return response
 
 
 @require_POST

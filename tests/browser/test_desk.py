@@ -89,7 +89,14 @@ def test_a_days_queue_from_a_phone(
     staff.check("queue", accessibility=True)
     fits_the_screen(staff)
 
-    # 1. Find the customer by address from the header's search box.
+    # 1. Find the customer by address from the header's search box. On a phone the header is
+    # one short row, the name and a menu (a <details>, opened by keyboard) holding the search,
+    # the links, the language and sign-out.
+    assert page.locator("header").bounding_box()["height"] <= 100
+    expect(page.get_by_label(in_language(language, "Search cases"))).to_be_hidden()
+    page.locator(".desk-menu > summary").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name=in_language(language, "Sign out"))).to_be_visible()
     page.get_by_label(in_language(language, "Search cases")).fill("LUCIA@example.com")
     page.get_by_label(in_language(language, "Search cases")).press("Enter")
     expect(page).to_have_url(re.compile(r"/desk/\?q="))

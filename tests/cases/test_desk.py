@@ -273,6 +273,35 @@ def test_a_reply_refused_without_javascript_is_shown_again_with_its_reason(
     assert empty.status_code == 200 and 'class="field field--error"' in empty.text
 
 
+@pytest.mark.parametrize(
+    ("language", "refused_words", "sent_words"),
+    [
+        ("es", "Un caso no puede pasar de «Cerrado» a «En curso».", "Respuesta enviada."),
+        ("en", "A case cannot go from “Closed” to “In progress”.", "Reply sent."),
+    ],
+)
+def test_with_javascript_what_a_change_says_is_drawn_in_the_part_htmx_redraws(
+    client, agent, make_case, language, refused_words, sent_words
+):
+    """htmx redraws only the case's workspace: a status the workflow refuses says so there at
+    once (the page's message area is not redrawn, so the words used to wait for the next page),
+    and a reply sent says so and brings the person back to the top of the case."""
+    case = make_case()
+    url = f"/{language}/desk/cases/{case.reference}/"
+    client.post(url + "status/", {"status": "closed"}, HTTP_HX_REQUEST="true")
+
+    refused = client.post(url + "status/", {"status": "in_progress"}, HTTP_HX_REQUEST="true")
+
+    assert refused.status_code == 200 and "<html" not in refused.text
+    assert refused_words in refused.text and 'role="status"' in refused.text
+    assert refused_words not in client.get(f"/{language}/desk/").text  # said once, not later
+    client.post(url + "status/", {"status": "reopened"}, HTTP_HX_REQUEST="true")
+    sent = client.post(url + "reply/", {"body": "Ya está", "status": ""}, HTTP_HX_REQUEST="true")
+    assert sent_words in sent.text and sent["HX-Reswap"] == "innerHTML show:#workspace:top"
+    empty = client.post(url + "reply/", {"body": "", "status": ""}, HTTP_HX_REQUEST="true")
+    assert "HX-Reswap" not in empty and sent_words not in empty.text
+
+
 def test_looking_for_an_article_leaves_the_reply_box_being_typed_in_alone(
     client, agent, make_case, publish
 ):
