@@ -109,7 +109,7 @@ def test_the_desk_says_an_ongoing_incident_also_resolves_after_its_silence(
     incident = Announcement.objects.get()
     desk = announcer_client(client)
     assert (
-        "cuando lleve 45 minutos sin llegar ninguna"
+        "cuando pasen 45 minutos sin que llegue ninguna"
         in desk.get(f"/es/desk/notices/{incident.pk}/").text
     )
     assert (
