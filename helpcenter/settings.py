@@ -216,6 +216,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.promote_pending_alerts",
         "schedule": 30.0,
     },
+    "notifications-resolve-silent-alerts": {
+        "task": "notifications.tasks.resolve_silent_alerts",
+        "schedule": 30.0,
+    },
     "notifications-requeue-stalled-messages": {
         "task": "notifications.tasks.requeue_stalled_messages",
         "schedule": 60.0,

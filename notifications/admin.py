@@ -187,6 +187,7 @@ class AlertRuleForm(forms.ModelForm):
             "resolution_en",
             "min_duration",
             "reopen_within",
+            "resolve_after_silence",
         ]
         widgets = {
             "matchers": forms.Textarea(attrs={"rows": 3, "style": "font-family: monospace"}),
@@ -233,7 +234,10 @@ class AlertRuleAdmin(admin.ModelAdmin):
             },
         ),
         (_("Resolution"), {"fields": ["resolution_es", "resolution_en"]}),
-        (_("Timing"), {"fields": ["min_duration", "reopen_within"]}),
+        (
+            _("Timing"),
+            {"fields": ["min_duration", "reopen_within", "resolve_after_silence"]},
+        ),
     ]
 
 
@@ -247,10 +251,11 @@ class AlertAdmin(admin.ModelAdmin):
         "status",
         "starts_at",
         "ends_at",
+        "resolution",
         "last_seen_at",
         "announcement",
     ]
-    list_filter = ["status", "source", "rule"]
+    list_filter = ["status", "resolution", "source", "rule"]
     search_fields = ["fingerprint"]
     list_select_related = ["rule", "announcement"]
     date_hierarchy = "last_seen_at"

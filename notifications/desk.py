@@ -123,6 +123,9 @@ def announcement_compose(request: HtmxHttpRequest, pk: int | None = None) -> Htt
             ),
             progress=selectors.announcement_progress(announcement),
             alerts=selectors.alerts_of(announcement) if announcement.opened_by_rule_id else [],
+            silent_ending=selectors.silent_ending(announcement)
+            if announcement.opened_by_rule_id
+            else None,
         )
     return render(request, "notifications/desk/announcement_compose.html", context)
 

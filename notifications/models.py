@@ -2,6 +2,7 @@ import unicodedata
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -452,6 +453,11 @@ class Dispatch(models.Model):
 # --- Incidents from monitoring ----------------------------------------------------------------
 
 
+# An alert not received for this long counts as resolved (a rule's resolve_after_silence):
+# shorter would end incidents between two sendings of an alert still firing.
+MIN_SILENCE_MINUTES, MAX_SILENCE_MINUTES = 5, 7 * 24 * 60
+
+
 class AlertRule(models.Model):
     """Which alerts from monitoring open an incident, and in which words.
 
@@ -535,6 +541,32 @@ class AlertRule(models.Model):
             "incident instead of opening a new one."
         ),
     )
+    resolve_after_silence = models.PositiveIntegerField(
+        _("resolve when silent for (minutes)"),
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(
+                MIN_SILENCE_MINUTES,
+                message=_(
+                    "At least %(limit_value)s minutes: shorter would resolve incidents between "
+                    "two sendings of an alert still firing."
+                ),
+            ),
+            MaxValueValidator(
+                MAX_SILENCE_MINUTES,
+                message=_("At most a week (%(limit_value)s minutes)."),
+            ),
+        ],
+        help_text=_(
+            "For monitoring that sends a firing alert again and again and simply stops when "
+            "the problem is gone (Alertmanager with send_resolved: false, most other tools): "
+            "an alert not received for this long counts as resolved. It must be longer than "
+            "the time between two sendings of a firing alert (Alertmanager's repeat_interval), "
+            "or incidents resolve while the problem lasts. At least 5 minutes; empty: only "
+            "when monitoring says it resolved."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -561,6 +593,11 @@ class Alert(models.Model):
         ALERTMANAGER = "alertmanager", "Alertmanager"
         GENERIC = "generic", _("Generic JSON")
 
+    class Resolution(models.TextChoices):
+        SENT = "sent", _("Monitoring sent its resolution")
+        SILENCE = "silence", _("Not received for the rule's silence")
+        ENDS_AT = "ends_at", _("Its announced end passed without a new sending")
+
     rule = models.ForeignKey(
         AlertRule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="alerts"
     )
@@ -573,6 +610,12 @@ class Alert(models.Model):
     ends_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     first_seen_at = models.DateTimeField(_("first received"), default=timezone.now)
     last_seen_at = models.DateTimeField(_("last received"), default=timezone.now)
+    # The end a firing alert announced (Alertmanager's endsAt, when a real future time): it
+    # counts as resolved then unless it is received again before.
+    expected_end_at = models.DateTimeField(_("announced end"), null=True, blank=True)
+    resolution = models.CharField(
+        _("how it resolved"), max_length=8, choices=Resolution.choices, blank=True
+    )
     # Who sent it (an API key's user): the incident it opens later is theirs too.
     received_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

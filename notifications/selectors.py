@@ -298,6 +298,44 @@ def alerts_of(announcement: Announcement, limit: int = 20) -> list[Alert]:
     )
 
 
+@dataclass(frozen=True)
+class SilentEnding:
+    """How an incident from monitoring ended because its alerts stopped arriving (the desk
+    says so plainly): the last alert that counted as resolved, when it was last received, and
+    either the minutes of silence after which it counted as resolved or the end it announced."""
+
+    last_seen_at: datetime
+    resolved_at: datetime
+    silent_minutes: int
+    announced_end: datetime | None
+
+
+def silent_ending(announcement: Announcement) -> SilentEnding | None:
+    """Whether the incident was resolved because its alerts stopped arriving: resolved, and the
+    last of its alerts to end ended by silence (or past its announced end) no later than the
+    incident's resolution (an incident a person resolved before is not theirs)."""
+    if not announcement.is_resolved or announcement.resolved_at is None:
+        return None
+    last = (
+        announcement.alerts.exclude(ends_at=None)
+        .exclude(status__in=[Alert.Status.PENDING, Alert.Status.FIRING])
+        .order_by("-ends_at", "-pk")
+        .first()
+    )
+    silent = (Alert.Resolution.SILENCE, Alert.Resolution.ENDS_AT)
+    if last is None or last.resolution not in silent or last.ends_at > announcement.resolved_at:
+        return None
+    if announcement.alerts.filter(status=Alert.Status.FIRING).exists():
+        return None
+    announced = last.ends_at if last.resolution == Alert.Resolution.ENDS_AT else None
+    return SilentEnding(
+        last_seen_at=last.last_seen_at,
+        resolved_at=last.ends_at,
+        silent_minutes=int((last.ends_at - last.last_seen_at).total_seconds() // 60),
+        announced_end=announced,
+    )
+
+
 def dispatch_for_desk(pk: int) -> Dispatch | None:
     return Dispatch.objects.filter(pk=pk).first()
 

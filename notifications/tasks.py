@@ -53,6 +53,13 @@ def promote_pending_alerts() -> int:
 
 
 @shared_task
+def resolve_silent_alerts() -> int:
+    """Resolve the alerts (and incidents) that stopped arriving: not received for their rule's
+    silence, or past the end they announced."""
+    return alerts.resolve_silent_alerts()
+
+
+@shared_task
 def tell_owners_of_disabled_webhooks() -> int:
     """Email the owners of webhook endpoints disabled for failing (once per disabling)."""
     return webhook_owners.tell_owners_of_disabled_webhooks()

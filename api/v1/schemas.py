@@ -505,7 +505,11 @@ class AlertIn(Schema):
         description="The same for every report of one alert; empty: made from the labels.",
     )
     starts_at: Moment | None = Field(default=None, description="Firing since; empty: now.")
-    ends_at: Moment | None = Field(default=None, description="When it resolved; empty: now.")
+    ends_at: Moment | None = Field(
+        default=None,
+        description="Resolved: when it resolved; empty: now. Firing: when it will be over "
+        "unless sent again before (a future time), as Alertmanager's endsAt; empty: not known.",
+    )
 
 
 class AlertsIn(Schema):

@@ -15,6 +15,12 @@ resolves, whatever the rules become meanwhile.
 - **Repeats.** Alertmanager sends a firing group again every ``repeat_interval`` (and each
   replica of a cluster may send it): an alert already firing only has its last sighting noted,
   so any number of repeats make one incident and one mailing.
+- **Silence.** Monitoring that never says an alert resolved (Alertmanager with
+  ``send_resolved: false``, most other tools) sends it again while it fires and simply stops.
+  Under a rule with ``resolve_after_silence``, an alert not received for that long counts as
+  resolved; so does one whose announced end (a real future ``endsAt``) passes before it is
+  received again. ``resolve_silent_alerts`` (a beat job) resolves them, and their incident,
+  exactly as a resolution sent by monitoring would (``Alert.resolution`` says which it was).
 
 Each incident is the rule's words with the alert's labels filled in (``notifications.alerting``),
 created, published and resolved through the announcement services (the site's banner, the
@@ -34,6 +40,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -156,6 +163,7 @@ def _receive(
         alert.status = Status.PENDING
         alert.starts_at = min(incoming.starts_at or now, now)
         alert.ends_at = None
+        alert.resolution = ""
         alert.announcement = None
     alert.source = source
     if actor is not None and actor.pk is not None:
@@ -163,6 +171,9 @@ def _receive(
     alert.labels = incoming.labels
     alert.annotations = incoming.annotations
     alert.last_seen_at = now
+    # Each sending announces its own end (or none): a past one is no promise of anything.
+    ends_at = incoming.ends_at
+    alert.expected_end_at = ends_at if ends_at is not None and ends_at > now else None
     if alert.status == Status.FIRING:
         alert.save()
         return AlertOutcome(fingerprint, "updated", rule.name, alert.announcement)
@@ -175,8 +186,24 @@ def _receive(
 
 def _may_open(alert: Alert, rule: AlertRule, now: datetime) -> bool:
     """Firing for the rule's minimum duration, under a rule still enabled (a disabled rule
-    opens nothing more; what it opened still resolves)."""
-    return rule.enabled and now - alert.starts_at >= timedelta(seconds=rule.min_duration)
+    opens nothing more; what it opened still resolves), and not over by silence."""
+    return (
+        rule.enabled
+        and now - alert.starts_at >= timedelta(seconds=rule.min_duration)
+        and _silent_end(alert, rule, now) is None
+    )
+
+
+def _silent_end(alert: Alert, rule: AlertRule, now: datetime) -> tuple[str, datetime] | None:
+    """Whether an alert still pending or firing is over because it stopped arriving, and how:
+    ``(Resolution.ENDS_AT, its announced end)`` once the end it announced has passed, or
+    ``(Resolution.SILENCE, now)`` once it has not been received for the rule's silence."""
+    if alert.expected_end_at is not None and alert.expected_end_at <= now:
+        return Alert.Resolution.ENDS_AT, alert.expected_end_at
+    silence = rule.resolve_after_silence
+    if silence and now - alert.last_seen_at >= timedelta(minutes=silence):
+        return Alert.Resolution.SILENCE, now
+    return None
 
 
 def _texts(rule: AlertRule, alert: Alert, prefix: str) -> dict[str, str]:
@@ -294,20 +321,44 @@ def _resolve(
         return AlertOutcome(fingerprint, "ignored", rule.name)
     if alert.status in (Status.RESOLVED, Status.FLAPPED):
         return AlertOutcome(fingerprint, alert.status, rule.name, alert.announcement)
-    alert.ends_at = min(incoming.ends_at or now, now)
     alert.last_seen_at = now
     alert.labels = incoming.labels or alert.labels
     alert.annotations = incoming.annotations or alert.annotations
+    outcome = _end(
+        alert,
+        rule,
+        resolution=Alert.Resolution.SENT,
+        ends_at=min(incoming.ends_at or now, now),
+        actor=actor,
+        now=now,
+    )
+    return AlertOutcome(fingerprint, outcome, rule.name, alert.announcement)
+
+
+def _end(
+    alert: Alert,
+    rule: AlertRule,
+    *,
+    resolution: str,
+    ends_at: datetime,
+    actor: AbstractBaseUser | None,
+    now: datetime,
+) -> str:
+    """An alert pending or firing is over (``resolution`` says how we know): one still
+    pending has flapped; one firing resolves, and its incident with it once none of its
+    alerts fires. Returns ``flapped`` or ``resolved``."""
+    alert.ends_at = ends_at
+    alert.expected_end_at = None
+    alert.resolution = resolution
     if alert.status == Status.PENDING:
         alert.status = Status.FLAPPED  # it never lasted long enough to open anything
         alert.save()
-        return AlertOutcome(fingerprint, "flapped", rule.name)
+        return "flapped"
     alert.status = Status.RESOLVED
     alert.save()
-    incident = alert.announcement
-    if incident is not None:
-        _resolve_incident_if_quiet(incident, alert, rule, actor=actor, now=now)
-    return AlertOutcome(fingerprint, "resolved", rule.name, incident)
+    if alert.announcement is not None:
+        _resolve_incident_if_quiet(alert.announcement, alert, rule, actor=actor, now=now)
+    return "resolved"
 
 
 def _resolve_incident_if_quiet(
@@ -357,3 +408,39 @@ def promote_pending_alerts(*, now: datetime | None = None) -> int:
             _open(alert, alert.rule, actor=alert.received_by, now=now)
             promoted += 1
     return promoted
+
+
+def resolve_silent_alerts(*, now: datetime | None = None) -> int:
+    """The beat job: resolve every alert pending or firing that stopped arriving (not received
+    for its rule's ``resolve_after_silence``, or past the end it announced), and its incident
+    once none of its alerts fires, as a resolution sent by monitoring would. Idempotent: an
+    alert resolved once is no longer pending or firing. Returns how many it resolved."""
+    now = now or timezone.now()
+    resolved = 0
+    candidates = Alert.objects.filter(
+        Q(expected_end_at__lte=now) | Q(rule__resolve_after_silence__isnull=False),
+        status__in=[Status.PENDING, Status.FIRING],
+    ).select_related("rule")
+    for candidate in candidates:
+        if _silent_end(candidate, candidate.rule, now) is None:
+            continue
+        with transaction.atomic():
+            AlertRule.objects.select_for_update().filter(pk=candidate.rule_id).first()
+            alert = Alert.objects.select_related("rule", "received_by", "announcement").get(
+                pk=candidate.pk
+            )
+            ending = _silent_end(alert, alert.rule, now)
+            if alert.status not in (Status.PENDING, Status.FIRING) or ending is None:
+                continue  # received again, or resolved, meanwhile
+            resolution, ends_at = ending
+            # The resolution is the work of the key that sent the alert, as if it had sent it.
+            _end(
+                alert,
+                alert.rule,
+                resolution=resolution,
+                ends_at=ends_at,
+                actor=alert.received_by,
+                now=now,
+            )
+            resolved += 1
+    return resolved

@@ -49,6 +49,7 @@ def test_a_rule_is_written_in_the_admin_with_its_areas_ticked_from_the_contact_r
 
     rule = AlertRule.objects.get()
     assert rule.areas == ["payments"] and rule.min_duration == 120
+    assert rule.resolve_after_silence is None  # empty: only a resolution sent resolves
     assert not rule.publish_at_once  # a draft for a person unless asked
     listing = admin_client.get("/admin/notifications/alertrule/", headers={"accept-language": "en"})
     assert "Monitoring rules" in listing.text and "Pasarela de pago" in listing.text
@@ -61,6 +62,8 @@ def test_a_rule_is_written_in_the_admin_with_its_areas_ticked_from_the_contact_r
         ("matchers", 'service=~"pay(?=ments)"', "no existen en las expresiones regulares"),
         ("title_en", "Payments are failing ({label.instance})", "no es un marcador"),
         ("title_es", "Dos\nlíneas", "Escríbelo en una sola línea"),
+        ("resolve_after_silence", "4", "Al menos 5 minutos"),
+        ("resolve_after_silence", "20000", "Como mucho una semana"),
     ],
 )
 def test_a_rule_that_cannot_work_is_refused_saying_why(
@@ -97,3 +100,16 @@ def test_the_alert_log_is_read_only_and_announcers_may_read_it(client):
     assert client.get("/admin/notifications/alert/add/").status_code == 403
     assert client.get(f"/admin/notifications/alertrule/{rule.pk}/change/").status_code == 200
     assert client.get("/admin/notifications/alertrule/add/").status_code == 403
+
+
+def test_a_rule_resolves_after_a_silence_explained_in_both_languages(admin_client, reasons):
+    form = admin_client.get(ADD, headers={"accept-language": "es"}).text
+    assert "Resolver tras un silencio de (minutos)" in form and "repeat_interval" in form
+    assert (
+        "Resolve when silent for (minutes)"
+        in admin_client.get(ADD, headers={"accept-language": "en"}).text
+    )
+
+    admin_client.post(ADD, {**RULE, "resolve_after_silence": "30"})
+
+    assert AlertRule.objects.get().resolve_after_silence == 30

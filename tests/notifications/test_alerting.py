@@ -131,3 +131,25 @@ def test_the_beat_task_opens_a_pending_incident_once_however_often_it_runs():
 
     assert Announcement.objects.get().publication == "draft"
     assert Alert.objects.get().status == Alert.Status.FIRING
+
+
+@pytest.mark.django_db
+def test_the_beat_task_resolves_an_alert_gone_silent_once_however_often_it_runs():
+    AlertRuleFactory(resolve_after_silence=20)
+    start = timezone.now()
+    alert = IncomingAlert("firing", {"service": "payments"}, {}, starts_at=start)
+    receive_alerts(alerts=[alert], source="generic", actor=None, now=start)
+
+    assert tasks.resolve_silent_alerts() == 0
+    with time_machine.travel(start + timedelta(minutes=21)):
+        assert [tasks.resolve_silent_alerts() for _ in range(2)] == [1, 0]
+
+    assert Alert.objects.get().resolution == Alert.Resolution.SILENCE
+    assert Announcement.objects.get().resolved_before_publishing
+
+
+def test_the_beat_schedule_runs_the_silence_job():
+    from django.conf import settings
+
+    tasks_run = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "notifications.tasks.resolve_silent_alerts" in tasks_run
