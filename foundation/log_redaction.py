@@ -25,15 +25,19 @@ _MARKERS = ("/access/", "/confirm/", "/unsubscribe/", "/preferences/")
 # webhook signing secret, wherever they were sent by mistake (a query string, a message).
 SECRET_VALUE = re.compile(r"\b(hc_[a-z0-9]{8}_|whsec_)[A-Za-z0-9_\-+/=]+")
 _VALUE_MARKERS = ("hc_", "whsec_")
+# A customer notice's email link (``/contact/?reason=…&notice=<signed id>``) shows the notice.
+SECRET_PARAMETER = re.compile(r"([?&](?:amp;)?notice=)[^&\s\"'<>#]+")
 
 
 def redact(text: str) -> str:
-    """``text`` with the token of every secret link, and every API key's or webhook signing
-    secret's secret part, replaced by ``[redacted]``."""
+    """``text`` with the token of every secret link (a customer notice's too), and every API
+    key's or webhook signing secret's secret part, replaced by ``[redacted]``."""
     if any(marker in text for marker in _MARKERS):
         text = SECRET_PATH.sub(rf"\g<1>{REDACTED}", text)
     if any(marker in text for marker in _VALUE_MARKERS):
         text = SECRET_VALUE.sub(rf"\g<1>{REDACTED}", text)
+    if "notice=" in text:
+        text = SECRET_PARAMETER.sub(rf"\g<1>{REDACTED}", text)
     return text
 
 

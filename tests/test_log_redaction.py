@@ -14,6 +14,8 @@ SECRET_PATHS = [
     f"https://help.example.com/es/notices/subscribe/confirm/{TOKEN}/",
     f"/es/notices/unsubscribe/{TOKEN}/",
     f"/en/notices/preferences/{TOKEN}/?lang=en",
+    # A customer notice's email link: its signed id shows the notice (an order's news).
+    f"/es/contact/?reason=3&notice={TOKEN}",
 ]
 
 
