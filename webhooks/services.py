@@ -182,10 +182,22 @@ def _checked_addresses(url: str, *, resolver: Resolver = socket.getaddrinfo) -> 
 
 
 def check_url(url: str, *, resolver: Resolver = socket.getaddrinfo) -> None:
-    """Refuse what an endpoint must not be: not http(s), no host, or (unless
-    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES) a host that resolves to a loopback, private, link-local
-    or otherwise non-public address: the site must not be made to post into its own network."""
+    """Refuse what an endpoint must not be: not http(s), no host, a user name or password in
+    it, or (unless WEBHOOKS_ALLOW_PRIVATE_ADDRESSES) a host that resolves to a loopback,
+    private, link-local or otherwise non-public address: the site must not be made to post
+    into its own network."""
     _check_scheme(url)
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # Never sent (a delivery is signed, not logged in), and shown wherever the URL is.
+        # Checked when an endpoint is saved: one saved before still posts as it did.
+        raise ValidationError(
+            _(
+                "Leave the user name and password out of the address: the receiver checks "
+                "each delivery's signature instead."
+            ),
+            code="credentials",
+        )
     if not settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:
         _checked_addresses(url, resolver=resolver)
 

@@ -249,3 +249,15 @@ def test_a_public_ipv4_address_in_ipv6_form_is_public(db, settings, address):
     """A DNS64 network answers public names with 64:ff9b:: addresses: those still go out."""
     settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
     services.check_url(f"https://[{address}]/hooks")  # never contacted
+
+
+def test_an_endpoint_address_holds_no_user_name_or_password(db):
+    """A password in the URL was never sent (deliveries are signed, not logged in) and showed
+    in the endpoint list and the delivery log to whoever may read them: refused, and said."""
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        services.check_url("https://crm:s3cret@93.184.215.14/hooks")
+    assert refused.value.code == "credentials"
+    with pytest.raises(ValidationError):
+        services.check_url("https://crm@93.184.215.14/hooks")
