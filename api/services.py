@@ -102,7 +102,12 @@ def authenticate_key(secret: str, *, now: datetime | None = None) -> ApiKey:
     now = now or timezone.now()
     body = secret.removeprefix(KEY_START)
     prefix, _, _rest = body.partition("_")
-    if not secret.startswith(KEY_START) or len(prefix) != PREFIX_LENGTH:
+    # Only what a prefix can be reaches the query (a NUL would make PostgreSQL raise).
+    if (
+        not secret.startswith(KEY_START)
+        or len(prefix) != PREFIX_LENGTH
+        or not set(prefix) <= set(PREFIX_ALPHABET)
+    ):
         raise KeyRefused("key_unknown")
     key = ApiKey.objects.select_related("user").filter(prefix=prefix).first()
     # Compared in constant time, so the time taken tells nothing about the stored hash.

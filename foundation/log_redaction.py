@@ -1,4 +1,5 @@
-"""No secret link reaches a log: tokens in URLs are redacted from every log record.
+"""No secret link reaches a log: tokens in URLs are redacted from every log record (and so
+are API keys and webhook signing secrets sent where they should not be).
 
 A case link (``/cases/access/<token>/``) opens a customer's case and a subscription link
 (``/notices/unsubscribe/<token>/`` ...) changes what they receive: anyone who reads a log line
@@ -20,13 +21,24 @@ SECRET_PATH = re.compile(
     r"[^/\s?#\"'<>]+"
 )
 _MARKERS = ("/access/", "/confirm/", "/unsubscribe/", "/preferences/")
+# An API key (``hc_<prefix>_<secret>``: the prefix stays, it names the key to revoke) and a
+# webhook signing secret, wherever they were sent by mistake (a query string, a message).
+SECRET_VALUE = re.compile(r"\b(hc_[a-z0-9]{8}_|whsec_)[A-Za-z0-9_\-+/=]+")
+_VALUE_MARKERS = ("hc_", "whsec_")
+# A customer notice's email link (``/contact/?reason=…&notice=<signed id>``) shows the notice.
+SECRET_PARAMETER = re.compile(r"([?&](?:amp;)?notice=)[^&\s\"'<>#]+")
 
 
 def redact(text: str) -> str:
-    """``text`` with the token of every secret link replaced by ``[redacted]``."""
-    if not any(marker in text for marker in _MARKERS):
-        return text
-    return SECRET_PATH.sub(rf"\g<1>{REDACTED}", text)
+    """``text`` with the token of every secret link (a customer notice's too), and every API
+    key's or webhook signing secret's secret part, replaced by ``[redacted]``."""
+    if any(marker in text for marker in _MARKERS):
+        text = SECRET_PATH.sub(rf"\g<1>{REDACTED}", text)
+    if any(marker in text for marker in _VALUE_MARKERS):
+        text = SECRET_VALUE.sub(rf"\g<1>{REDACTED}", text)
+    if "notice=" in text:
+        text = SECRET_PARAMETER.sub(rf"\g<1>{REDACTED}", text)
+    return text
 
 
 def _redact_value(value: Any) -> Any:

@@ -14,6 +14,8 @@ SECRET_PATHS = [
     f"https://help.example.com/es/notices/subscribe/confirm/{TOKEN}/",
     f"/es/notices/unsubscribe/{TOKEN}/",
     f"/en/notices/preferences/{TOKEN}/?lang=en",
+    # A customer notice's email link: its signed id shows the notice (an order's news).
+    f"/es/contact/?reason=3&notice={TOKEN}",
 ]
 
 
@@ -90,3 +92,33 @@ def test_the_filter_redacts_a_record_made_elsewhere():
 def test_ordinary_paths_are_left_alone():
     assert redact("/es/articles/access-to-your-account/") == "/es/articles/access-to-your-account/"
     assert redact("GET /es/notices/ HTTP/1.1") == "GET /es/notices/ HTTP/1.1"
+
+
+API_KEY_SECRET = "Q2hhbmdlTWUtdGhpcy1pcy1hLXNlY3JldC1wYXJ0LW9mLWs"
+WEBHOOK_SECRET = "whsec_c2VjcmV0LXNpZ25pbmcta2V5LWZvci13ZWJob29rcw=="
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # An integrator who put the key in the query string: the access log's request line.
+        f'"GET /api/v1/cases?customer_email=ana%40example.com&key=hc_k7m2q9xa_{API_KEY_SECRET} '
+        'HTTP/1.1" 401 180',
+        f"Authorization: Bearer hc_k7m2q9xa_{API_KEY_SECRET}",
+        f"receiver configured with {WEBHOOK_SECRET} by mistake",
+    ],
+)
+def test_api_keys_and_webhook_secrets_are_redacted_from_any_log_line(collect, caplog, line):
+    """A key sent where it should not be (a URL, pasted in a message that gets logged) never
+    reaches a log whole: its prefix stays, so staff can tell which key to revoke."""
+    handler = collect("gunicorn.access")
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("gunicorn.access").info("%s", line)
+        logging.getLogger("gunicorn.access").info(line)
+
+    written = "\n".join(handler.lines)
+    assert API_KEY_SECRET not in written and WEBHOOK_SECRET not in written
+    assert API_KEY_SECRET not in caplog.text and WEBHOOK_SECRET not in caplog.text
+    assert "[redacted]" in written
+    if "hc_" in line:
+        assert "hc_k7m2q9xa_[redacted]" in written

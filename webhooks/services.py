@@ -115,9 +115,39 @@ def sign(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 # --- Endpoints ----------------------------------------------------------------------------------
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address the packet is taken to: NAT64's
+# well-known prefix (RFC 6052) and IPv4-compatible addresses (deprecated, still routed by some
+# stacks). NAT64's local-use prefix (RFC 8215) is this network's own: never public.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to (mapped, compatible, NAT64, 6to4), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _address_allowed(address: str) -> bool:
+    """A public unicast address; an IPv6 one that carries an IPv4 address is judged by that
+    one too (Python calls ``::127.0.0.1`` and ``64:ff9b::7f00:1`` global: a host or a NAT64
+    gateway takes them to loopback)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    return ip.is_global and not ip.is_multicast
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return False
+        inner = _embedded_ipv4(ip)
+        if inner is not None:
+            return inner.is_global and not inner.is_multicast
+    return True
 
 
 # socket.getaddrinfo's shape; an argument so tests can answer for a name without DNS.
@@ -152,10 +182,22 @@ def _checked_addresses(url: str, *, resolver: Resolver = socket.getaddrinfo) -> 
 
 
 def check_url(url: str, *, resolver: Resolver = socket.getaddrinfo) -> None:
-    """Refuse what an endpoint must not be: not http(s), no host, or (unless
-    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES) a host that resolves to a loopback, private, link-local
-    or otherwise non-public address: the site must not be made to post into its own network."""
+    """Refuse what an endpoint must not be: not http(s), no host, a user name or password in
+    it, or (unless WEBHOOKS_ALLOW_PRIVATE_ADDRESSES) a host that resolves to a loopback,
+    private, link-local or otherwise non-public address: the site must not be made to post
+    into its own network."""
     _check_scheme(url)
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # Never sent (a delivery is signed, not logged in), and shown wherever the URL is.
+        # Checked when an endpoint is saved: one saved before still posts as it did.
+        raise ValidationError(
+            _(
+                "Leave the user name and password out of the address: the receiver checks "
+                "each delivery's signature instead."
+            ),
+            code="credentials",
+        )
     if not settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:
         _checked_addresses(url, resolver=resolver)
 

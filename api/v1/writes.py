@@ -35,10 +35,16 @@ def idempotent(handler: Callable[..., Written]) -> Callable[..., JsonResponse]:
     @functools.wraps(handler)
     def view(request: HttpRequest, *args, **kwargs) -> JsonResponse:
         idempotency_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-        if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        # Printable characters only: a NUL would make PostgreSQL raise on the write's row.
+        if (
+            not idempotency_key
+            or len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH
+            or not idempotency_key.isprintable()
+        ):
             raise ApiProblem(
                 "invalid_request",
-                detail=f"{IDEMPOTENCY_HEADER}: 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} characters.",
+                detail=f"{IDEMPOTENCY_HEADER}: 1 to {IDEMPOTENCY_KEY_MAX_LENGTH} printable "
+                "characters.",
             )
 
         def perform() -> tuple[int, dict, str]:

@@ -56,10 +56,15 @@ from cases.services.link_requests import (
     request_case_links,
     requeue_case_link_requests,
 )
-from cases.services.notices import answered_by_notice, send_customer_notice
+from cases.services.notices import (
+    CUSTOMER_NOTICES_PER_ADDRESS,
+    answered_by_notice,
+    send_customer_notice,
+)
 from cases.services.search_text import write_all_case_search_texts, write_case_search_text
 
 __all__ = [
+    "CUSTOMER_NOTICES_PER_ADDRESS",
     "AttachedFiles",
     "ContactOutcome",
     "DuplicateChoice",

@@ -4,18 +4,25 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from cases.models import ContactReason, CustomerNotice, Deflection
 from cases.selectors import notice_token
 from cases.services.contact import record_deflection
 from cases.services.mail import render_case_email
+from foundation.ratelimit import allow
 from notifications.services.outbox import queue_email
 
 # How long a notice leads the contact form and shows on the case page, unless told.
 CUSTOMER_NOTICE_DAYS = 14
+# Notices one address is sent in an hour at most: a key may make 120 requests a minute, and an
+# order system in a loop (or a leaked key) must not fill a customer's mailbox. A refused
+# notice stores nothing: the same request goes through once the hour has passed.
+CUSTOMER_NOTICES_PER_ADDRESS = 10
 
 
 @transaction.atomic
@@ -36,6 +43,20 @@ def send_customer_notice(
     chosen and the notice first, so a customer who still wants to write is told it again
     before writing."""
     now = now or timezone.now()
+    if not allow(
+        "customer-notice-email",
+        customer_email.strip().lower(),
+        limit=CUSTOMER_NOTICES_PER_ADDRESS,
+        window_seconds=3600,
+    ):
+        raise ValidationError(
+            _(
+                "This address has been sent %(limit)d notices in the last hour; "
+                "try again in an hour."
+            ),
+            code="too_many_notices",
+            params={"limit": CUSTOMER_NOTICES_PER_ADDRESS},
+        )
     notice = CustomerNotice.objects.create(
         customer_email=customer_email.strip(),
         language=language,

@@ -8,17 +8,22 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from foundation.ratelimit import allow
 from notifications.models import OutgoingMessage, Subscriber
 from notifications.services.outbox import link_placeholder, links_for_recipients, queue_email
 
 CONFIRM_SALT = "notifications.subscribe.confirm"
 UNSUBSCRIBE_SALT = "notifications.subscribe.unsubscribe"
 CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 3
+# Confirmation emails one address may be sent in an hour, whoever asks for them.
+SUBSCRIBE_LIMIT_PER_EMAIL = (3, 60 * 60)
 
 
 def _token(subscriber: Subscriber, salt: str, *, now: datetime | None = None) -> str:
@@ -115,9 +120,17 @@ def request_subscription(
 
     The caller shows the same answer whatever happens here, so nobody can learn whether an
     address is subscribed. An address already confirmed gets a link to its preferences instead.
+    Raises ``ValidationError`` (code ``too_many_requests``) past ``SUBSCRIBE_LIMIT_PER_EMAIL``
+    for the address, whoever asks (the site's form or an API key), with nothing recorded.
     """
     email = _normalise(email)
-    subscriber, _ = Subscriber.objects.get_or_create(
+    limit, window = SUBSCRIBE_LIMIT_PER_EMAIL
+    if not allow("subscribe-email", email.lower(), limit=limit, window_seconds=window):
+        raise ValidationError(
+            _("Too many requests for this address. Please try again in an hour."),
+            code="too_many_requests",
+        )
+    subscriber, _created = Subscriber.objects.get_or_create(
         email=email, defaults={"language": language, "kinds": kinds, "areas": areas}
     )
     if not subscriber.is_active:

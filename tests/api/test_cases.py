@@ -245,3 +245,19 @@ def test_changing_a_status_follows_the_workflow(api, key, reason):
         "invalid_request",
     )
     assert Case.objects.get().resolved_at <= timezone.now()
+
+
+@pytest.mark.parametrize("idempotency_key", ["order\x00P-123456", "order\nP", "\x7f", "ñandú-1"])
+def test_an_idempotency_key_with_control_characters_is_invalid_not_an_error(
+    api, key, reason, idempotency_key
+):
+    """A NUL is refused by PostgreSQL in text (the row would raise, a 500): a key holds
+    printable characters only, as the header's grammar says; anything printable is kept."""
+    response = api.post("/cases", NEW_CASE, key=key, idempotency_key=idempotency_key)
+
+    if idempotency_key.isprintable():
+        assert response.status_code == 201
+    else:
+        body = assert_problem(response, 422, "invalid_request")
+        assert "Idempotency-Key" in body["detail"]
+        assert Case.objects.count() == 0

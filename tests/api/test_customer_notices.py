@@ -146,3 +146,20 @@ def test_a_notice_for_an_unknown_reason_or_without_the_scope_is_refused(api, mak
         "scope_missing",
     )
     assert CustomerNotice.objects.count() == 0
+
+
+def test_one_address_is_sent_a_few_notices_an_hour_not_what_a_looping_key_asks(api, key, reason):
+    """A key runs at 120 requests a minute: an order system in a loop, or a leaked key, must
+    not fill one customer's mailbox. Past the limit the notice is refused with the service's
+    code, nothing is stored or mailed, and the same request can be sent again later."""
+    for number in range(case_services.CUSTOMER_NOTICES_PER_ADDRESS):
+        _send(api, key, external_reference=f"P-{number}")
+
+    refused = api.post("/customer-notices", {**DELAY, "customer_email": "ana@example.com"}, key=key)
+
+    assert_problem(refused, 422, "too_many_notices")
+    assert "10 avisos en la última hora" in refused.json()["detail"]  # Spanish by default
+    limit = case_services.CUSTOMER_NOTICES_PER_ADDRESS
+    assert CustomerNotice.objects.count() == OutgoingMessage.objects.count() == limit
+    assert not ApiWrite.objects.filter(status_code=422).exists()
+    _send(api, key, customer_email="luis@example.com")  # another customer is told as usual

@@ -165,3 +165,12 @@ def test_keys_are_revoked_not_deleted(admin_client, key):
     response = admin_client.get(f"/admin/api/apikey/{stored.pk}/delete/")
 
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("prefix", ["ab\x00defgh", "ABCDEFGH", "abc%defg", "ñbcdefgh"])
+def test_a_key_whose_prefix_could_not_be_one_is_unknown_not_an_error(api, key, prefix):
+    """Prefixes are 8 lowercase letters and digits; anything else is unknown without a query
+    (a NUL made PostgreSQL raise: a 500)."""
+    forged = f"hc_{prefix}_{key.rsplit('_', 1)[1]}"
+
+    assert_problem(api.get("/contact-reasons", key=forged), 401, "key_unknown")

@@ -88,3 +88,20 @@ def test_opening_hours_on_a_day_of_special_hours(api, key, reason):
     items = api.get("/closures", key=key).json()["items"]
 
     assert items[0]["opens_at"] == "10:00:00" and items[0]["closed"] is False
+
+
+def test_a_key_cannot_mail_one_address_confirmation_after_confirmation(api, key):
+    """The site's form asks for 3 confirmations an hour per address at most; the API is held
+    to the same count (kept by the service, shared with the form), so a key cannot flood
+    someone's mailbox with confirmations they never asked for."""
+    for _attempt in range(3):
+        response = api.post(
+            "/subscribers", {"email": "luis@example.com", "language": "en"}, key=key
+        )
+        assert response.status_code == 202
+    OutgoingMessage.objects.all().delete()  # (one a minute at most anyway): the count matters
+
+    refused = api.post("/subscribers", {"email": "Luis@Example.com", "language": "en"}, key=key)
+
+    assert_problem(refused, 422, "too_many_requests")
+    assert not OutgoingMessage.objects.exists()

@@ -334,3 +334,30 @@ def test_a_forged_form_token_is_replaced_and_never_queried(client, reason, prove
         f"/es/cases/{proven.reference}/message/", {"body": "Hola", "upload_token": "\x00" * 70}
     )
     assert message.status_code == 302
+
+
+def test_one_request_cannot_write_more_than_a_message_of_files_to_disk(rf, settings):
+    """100 files each just under the per-file limit passed it one by one: a single anonymous
+    request wrote a gigabyte of temporary files. Past what a message may hold plus one file,
+    every further file is dropped while it is read, and named like any file too large."""
+    from django.core.files.uploadhandler import load_handler
+    from django.test.client import encode_multipart
+
+    from foundation.uploads import OVERSIZED
+
+    settings.ATTACHMENT_MAX_FILE_BYTES = MB
+    settings.ATTACHMENT_MAX_MESSAGE_BYTES = 2 * MB
+    parts = {f"file{number}": upload(f"{number}.txt", b"a" * (MB - 1000)) for number in range(8)}
+    request = rf.post(
+        "/", encode_multipart("XxX", parts), content_type="multipart/form-data; boundary=XxX"
+    )
+    request.upload_handlers = [
+        load_handler(path, request) for path in settings.FILE_UPLOAD_HANDLERS
+    ]
+
+    kept = sum(upload.size for upload in request.FILES.values())
+
+    assert kept <= 3 * MB and len(request.FILES) == 3
+    assert [name for _field, name in getattr(request, OVERSIZED)] == [
+        f"{number}.txt" for number in range(3, 8)
+    ]

@@ -18,6 +18,7 @@ from cases.models import Case, CaseEvent, CaseLinkRequest
 from inbound import selectors, services, tasks
 from inbound.models import InboundMessage
 from inbound.services.authentication import sender_verdict
+from inbound.services.parsing import parse_message
 from inbound.sources.imap import ImapMailbox, fetch_imap
 from inbound.sources.maildir import fetch_maildir
 from notifications.models import OutgoingMessage
@@ -129,6 +130,23 @@ def test_several_senders_in_from_are_not_authenticated():
     raw = compose(sender="ana@example.com, eva@evil.test", headers=results(DMARC_PASS))
 
     assert verdict_of(raw).code == "several_from"
+
+
+@pytest.mark.parametrize(
+    "sender", ["ana@example.com <eva@evil.test>", "<ana@example.com>eva@evil.test"]
+)
+def test_a_from_that_parsers_read_differently_is_not_authenticated(sender):
+    """``ana@example.com <eva@evil.test>`` is eva@evil.test to a receiving server (the address
+    in angle brackets, its DMARC and DKIM about evil.test) and ana@example.com to Python's
+    parser. A server whose dmarc= result names no header.from vouched for evil.test, not for
+    the address we read: such a From holds two addresses to the stricter reading, and fails."""
+    verdict_value = "dkim=pass header.d=evil.test; spf=pass smtp.mailfrom=eva@evil.test; dmarc=pass"
+    raw = compose(sender=sender, headers=results(verdict_value))
+    assert parse_message(raw).sender == "ana@example.com"
+
+    verdict = verdict_of(raw)
+
+    assert (verdict.result, verdict.code) == ("fail", "several_from")
 
 
 MALFORMED = [

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -222,11 +223,19 @@ def test_an_imap_url_says_what_it_needs():
 # --- Providers' webhooks (django-anymail) -----------------------------------------------------
 
 SIGNING_KEY = "key-mailgun-webhook-signing-test"
+FIRST_TOKEN = "f3a9c1d0b6e44d2a9a8f7e6d5c4b3a29182736455463728190"
 
 
-def _mailgun_post(raw: bytes, *, key: str = SIGNING_KEY) -> dict[str, str]:
-    """A Mailgun route's forward() of a message, signed as Mailgun signs it."""
-    timestamp, token = "1796500000", "f3a9c1d0b6e44d2a9a8f7e6d5c4b3a29182736455463728190"
+def _mailgun_post(
+    raw: bytes,
+    *,
+    key: str = SIGNING_KEY,
+    token: str = FIRST_TOKEN,
+    age: int = 0,
+) -> dict[str, str]:
+    """A Mailgun route's forward() of a message, signed as Mailgun signs it, ``age`` seconds
+    ago."""
+    timestamp = str(int(time.time()) - age)
     signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
     return {
         "body-mime": raw.decode("utf-8"),
@@ -272,6 +281,26 @@ def test_a_mailgun_post_with_a_wrong_signature_stores_nothing(client, mailgun):
 
     assert response.status_code == 400
     assert not InboundMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_mailgun_signature_seen_once_cannot_carry_another_message(client, mailgun):
+    """Mailgun signs a timestamp and a token, not the message: whoever saw one signed post
+    (a proxy's log, say) could send any message with its signature, a forged
+    Authentication-Results inside. As Mailgun advises, a token is honoured once, and only
+    while its timestamp is recent; the answer is 200 all the same (nothing to retry)."""
+    first = compose(subject="Original", text="El de verdad.")
+    forged = compose(subject="Falsificado", text="Con la firma de otro.")
+    assert client.post("/inbound/mailgun/", _mailgun_post(first)).status_code == 200
+
+    replayed = client.post("/inbound/mailgun/", _mailgun_post(forged))
+    stale = _mailgun_post(forged, token="0" * 50, age=2 * 24 * 60 * 60)
+    too_old = client.post("/inbound/mailgun/", stale)
+
+    assert replayed.status_code == too_old.status_code == 200
+    assert bytes(InboundMessage.objects.get().raw) == first
+    fresh = client.post("/inbound/mailgun/", _mailgun_post(forged, token="1" * 50))
+    assert fresh.status_code == 200 and InboundMessage.objects.count() == 2
 
 
 @pytest.mark.django_db

@@ -208,3 +208,56 @@ def test_endpoints_must_be_http_and_public_unless_allowed(db, settings):
         with pytest.raises(ValidationError):
             services.check_url(private)
     services.check_url("https://93.184.215.14/hooks")  # a public address (never contacted)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://2130706433/",  # 127.0.0.1 written as one decimal number
+        "http://0x7f.1/",  # and in hex, shortened
+        "http://[::ffff:127.0.0.1]/",  # IPv4-mapped
+        "http://[::ffff:7f00:1]/",
+        "http://[::127.0.0.1]/",  # IPv4-compatible (deprecated, still parsed)
+        "http://[::10.0.0.5]/",
+        "http://[64:ff9b::127.0.0.1]/",  # NAT64's well-known prefix: a gateway reaches 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/",  # ... or the cloud's metadata service
+        "http://[64:ff9b:1::a00:5]/",  # NAT64's local-use prefix: this network's own
+        "http://[2002:7f00:1::]/",  # 6to4 wrapping 127.0.0.1
+        "http://[2002:a00:5::1]/",  # 6to4 wrapping 10.0.0.5
+        "http://[fe80::1%25eth0]/",  # link-local with a zone
+        "http://[ff02::1]/",  # multicast
+        "http://0.0.0.0/",
+        "http://100.64.0.1/",  # carrier-grade NAT
+    ],
+)
+def test_no_spelling_of_a_private_address_passes_for_a_public_one(db, settings, url):
+    """IPv6 forms that carry an IPv4 address inside (mapped, compatible, NAT64, 6to4) are
+    judged by the IPv4 address they lead to: Python calls ``::127.0.0.1`` or
+    ``64:ff9b::7f00:1`` global, but a host or a NAT64 gateway takes them to loopback."""
+    from django.core.exceptions import ValidationError
+
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    with pytest.raises(ValidationError) as refused:
+        services.check_url(url)
+    assert refused.value.code in ("private", "unresolvable")
+
+
+@pytest.mark.parametrize(
+    "address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8", "2a00:1450:4001::1"]
+)
+def test_a_public_ipv4_address_in_ipv6_form_is_public(db, settings, address):
+    """A DNS64 network answers public names with 64:ff9b:: addresses: those still go out."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
+    services.check_url(f"https://[{address}]/hooks")  # never contacted
+
+
+def test_an_endpoint_address_holds_no_user_name_or_password(db):
+    """A password in the URL was never sent (deliveries are signed, not logged in) and showed
+    in the endpoint list and the delivery log to whoever may read them: refused, and said."""
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        services.check_url("https://crm:s3cret@93.184.215.14/hooks")
+    assert refused.value.code == "credentials"
+    with pytest.raises(ValidationError):
+        services.check_url("https://crm@93.184.215.14/hooks")
