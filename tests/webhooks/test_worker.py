@@ -63,7 +63,7 @@ def test_worker_killed_mid_delivery_loses_and_duplicates_nothing(
         for _ in range(80):
             open_case()
         expected = set(Delivery.objects.values_list("event_id", flat=True))
-        wait_for(lambda: len(receiver.ids()) >= 20, timeout=60)
+        wait_for(lambda: len(receiver.ids()) >= 20, timeout=120)  # a worker starting on a busy machine
         doomed.kill()
         in_flight = set(
             Delivery.objects.filter(status=Delivery.Status.SENDING).values_list(
