@@ -60,7 +60,7 @@ def test_a_customer_told_first_through_the_api_meets_the_notice_on_the_contact_f
     tab.check("contact-told", accessibility=True)
     told.get_by_role("button").click()
     expect(tab.page.locator("h1")).to_have_text(
-        {"es": "Nos alegra que esté respondido", "en": "Glad it is answered"}[language]
+        {"es": "Nos alegra que te haya servido", "en": "Glad that answers it"}[language]
     )
     tab.check("answered")
     assert Deflection.objects.filter(kind=Deflection.Kind.NOTICE).count() == 1
