@@ -54,19 +54,29 @@ def _contact_context(form: ContactForm, request: HtmxHttpRequest, known) -> dict
     if reason is not None:
         context["expectation"] = selectors.contact_expectation(reason.pk)
         context["problem"] = _problem_for(reason, request)
-        context.update(_told(reason, request))
+        context.update(_told(reason, request, known))
     return context
 
 
-def _told(reason, request: HtmxHttpRequest) -> dict:
+def _told(reason, request: HtmxHttpRequest, known=None) -> dict:
     """A notice we already sent this customer about ``reason`` (issue 18, item 5): the link
-    in its email names it (``?notice=``), or this browser opened the customer's case link."""
+    in its email names it (``?notice=``), or this browser opened the customer's case link.
+    With the open case about it this browser knows, to write on rather than open another."""
     told = selectors.notice_for_contact(
         reason=reason, token=request.GET.get("notice", ""), session=request.session
     )
     if told is None:
         return {}
-    return {"told": told, "told_token": selectors.notice_token(told)}
+    same = (
+        known is not None
+        and known.reason_id == told.reason_id
+        and known.customer_email.lower() == told.customer_email.lower()
+    )
+    return {
+        "told": told,
+        "told_token": selectors.notice_token(told),
+        "told_case": known if same and known.status in known.OPEN_STATUSES else None,
+    }
 
 
 def _problem_for(reason, request: HtmxHttpRequest) -> dict | None:
@@ -217,7 +227,10 @@ def contact_expectation(request: HtmxHttpRequest) -> HttpResponse:
     context = {"expectation": expectation, "in_form": True}
     if expectation is not None:
         context["problem"] = _problem_for(expectation.reason, request)
-        context.update(_told(expectation.reason, request))
+        told = _told(expectation.reason, request)
+        # Not twice: the page may already lead with this notice (above the form).
+        if told and str(told["told"].pk) != request.GET.get("told_shown"):
+            context.update(told)
     return render(request, "cases/partials/expectation.html", context)
 
 

@@ -82,6 +82,8 @@ def open_case(request: HttpRequest, payload: CaseOpenIn) -> Written:
         incident_seen=payload.incident_seen,
         # The key has its own rate limit; the contact form's per-address one is for visitors.
         limits=None,
+        # The case page and its email say we opened it for the customer, not that they wrote.
+        opened_by=request.auth.user,
         now=timezone.now(),
     )
     opened = outcome.kind == services.ContactOutcome.Kind.OPENED

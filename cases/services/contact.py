@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -232,6 +233,7 @@ def submit_contact(
     submission_token: str = "",
     incident_seen: int | None = None,
     limits: Limits | None = CONTACT_LIMITS,
+    opened_by: AbstractBaseUser | None = None,
     now: datetime | None = None,
 ) -> ContactOutcome:
     """Decide what a contact form submission needs, do it, and say what was done.
@@ -249,6 +251,7 @@ def submit_contact(
     proved is theirs (``verified_case_ids``: the cases their session opened) is asked whether
     the message belongs to it, unless ``duplicate_choice`` already says; otherwise a case is
     opened, linked to the incident the visitor saw, so it hears the incident's news.
+    ``opened_by``: the other system opening it for the customer (an API key's user).
     """
     now = now or timezone.now()
     kind = ContactOutcome.Kind
@@ -272,6 +275,7 @@ def submit_contact(
             duplicate_choice=duplicate_choice,
             token=submission_token,
             incident_seen=incident_seen,
+            opened_by=opened_by,
             now=now,
         )
     except _AlreadySubmitted:
@@ -292,6 +296,7 @@ def _submit(
     duplicate_choice: DuplicateChoice,
     token: str,
     incident_seen: int | None,
+    opened_by: AbstractBaseUser | None,
     now: datetime,
 ) -> ContactOutcome:
     kind = ContactOutcome.Kind
@@ -343,6 +348,7 @@ def _submit(
             visitor_hash=visitor_hash,
             address_key=address_key,
             incident_id=seen.pk if seen is not None else None,
+            opened_by=opened_by,
             now=now,
         )
         if token:

@@ -180,9 +180,13 @@ def open_case(
     visitor_hash: str = "",
     address_key: str = "",
     incident_id: int | None = None,
+    opened_by: AbstractBaseUser | None = None,
     now: datetime | None = None,
 ) -> Case:
     """Open a case, compute its honest due dates, and email the customer its link (after commit).
+
+    ``opened_by``: another system that opens it for the customer (an API key's user); the case
+    page and its email then say we opened it for them, not that they wrote it.
 
     With the anonymous ``visitor_hash`` of the web visitor, it also notes what self-service had
     offered them (a live notice, the reason's articles, a search just before) for the insights;
@@ -240,7 +244,14 @@ def open_case(
             continue
     else:
         raise RuntimeError("could not find a free case reference")
-    _event(case, CaseEvent.Kind.OPENED, by_customer=True, body=case.description, created_at=now)
+    _event(
+        case,
+        CaseEvent.Kind.OPENED,
+        actor=opened_by,
+        by_customer=True,
+        body=case.description,
+        created_at=now,
+    )
     record_event(
         event_type="case.opened",
         data={"case": case_webhook_data(case), "description": case.description},
@@ -255,6 +266,7 @@ def open_case(
         key=f"case:{case.pk}:opened",
         now=now,
         echo_customer_text=address_has_opened_a_link(case.customer_email),
+        extra={"opened_for_you": _actor(opened_by) is not None},
     )
     return case
 

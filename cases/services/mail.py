@@ -35,7 +35,9 @@ def text_to_html(text: str) -> str:
         for match in _LINK.finditer(part):
             pieces.append(lines(part[last : match.start()]))
             url = escape(match.group(0))
-            pieces.append(f'<a href="{url}" style="color: #0b5c73">{url}</a>')
+            # A long link breaks anywhere rather than widen the mail past a phone's screen.
+            style = "color: #0b5c73; word-break: break-all"
+            pieces.append(f'<a href="{url}" style="{style}">{url}</a>')
             last = match.end()
         pieces.append(lines(part[last:]))
         return "<p>" + "".join(pieces) + "</p>"

@@ -6,7 +6,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from api.models import ApiWrite
+from api.models import ApiKey, ApiWrite
+from cases import services as case_services
 from cases.models import Case, CaseEvent
 from notifications.models import OutgoingMessage
 from notifications.services import announcements
@@ -46,6 +47,22 @@ def test_opening_a_case_for_a_customer_emails_them_its_link(api, key, reason):
     for name in ("created_at", "first_response_due", "resolution_due"):
         value = body["case"][name]
         assert value.endswith("Z") or value[-6] in "+-", value
+
+
+def test_a_case_the_key_opens_says_we_opened_it_not_that_the_customer_wrote_it(
+    api, key, reason, client
+):
+    case = Case.objects.get(reference=_open(api, key)["reference"])
+    opened = case.events.get(kind=CaseEvent.Kind.OPENED)
+    mail = OutgoingMessage.objects.get(recipient="Ana@Example.com", kind="case")
+    link = case_services.issue_access_link(case=case)
+    page = client.get("/" + link.split("://", 1)[1].split("/", 1)[1], follow=True)
+
+    assert opened.author == ApiKey.objects.get().user and opened.by_customer
+    assert "Hemos abierto un caso para ti" in mail.body_text
+    assert "lo que nos escribiste" not in mail.body_text
+    assert "Te abrimos el caso" in page.content.decode()
+    assert "Abriste el caso" not in page.content.decode()
 
 
 def test_a_retried_post_opens_nothing_twice_and_replays_the_first_answer(api, key, reason):

@@ -49,6 +49,8 @@ def test_the_customer_is_emailed_in_their_language_through_the_outbox(api, key, 
     assert message.subject == "Your order P-123456 is delayed"
     assert "it now arrives on Thursday" in message.body_text
     assert "We are telling you before you have to ask" in message.body_text
+    assert "Still need to write to us?" in message.body_html
+    assert 'name="viewport"' in message.body_html
     link = _email_link(body["id"])
     assert link.startswith("/en/contact/?")
     assert parse_qs(urlsplit(link).query)["reason"] == [str(reason.pk)]
@@ -72,6 +74,29 @@ def test_the_contact_form_from_the_email_leads_with_the_notice(api, key, reason,
     assert "We already told you" in page
     assert "Your order P-123456 is delayed" in page
     assert page.index('id="told"') < page.index('name="subject"')
+
+
+def test_the_notice_leads_the_page_and_still_lets_the_customer_write(api, key, reason, client):
+    body = _send(api, key)
+
+    page = client.get(_email_link(body["id"])).content.decode()
+    again = client.get(
+        "/en/contact/expectation/", {"reason": reason.pk, "told_shown": body["id"]}
+    ).content.decode()
+
+    # Above the invitation to write, once, with a way on to the form (no dead end).
+    assert page.index('id="told"') < page.index("Tell us what happened.")
+    assert page.count('id="told"') == 1 and '<a href="#id_subject">' in page
+    assert 'id="id_subject"' in page
+    # Picking the reason again does not show it a second time under the one above.
+    assert "We already told you" not in again
+    assert (
+        "We already told you"
+        in client.get(
+            "/en/contact/expectation/",
+            {"reason": reason.pk, "notice": _email_link(body["id"]).split("notice=", 1)[1]},
+        ).content.decode()
+    )
 
 
 def test_the_notice_leads_only_for_its_own_reason(api, key, reason, client):
@@ -100,7 +125,7 @@ def test_that_answers_it_counts_one_contact_avoided_in_the_insights(api, key, re
     first = client.post("/en/contact/told/", {"notice": token})
     client.post("/en/contact/told/", {"notice": token})
 
-    assert first.status_code == 200 and "Glad it is answered" in first.content.decode()
+    assert first.status_code == 200 and "Glad that answers it" in first.content.decode()
     assert Deflection.objects.filter(kind=Deflection.Kind.NOTICE, reason=reason).count() == 1
     roll_up_day(timezone.localdate())
     assert DailyReasonStats.objects.get(reason=reason).deflected_notice == 1
@@ -131,7 +156,15 @@ def test_a_customer_whose_case_link_this_browser_opened_is_told_on_the_form_and_
     status = client.get(f"/en/cases/{case.reference}/").content.decode()
 
     assert "We already told you" in form
+    # Their open case about it, to write on instead of opening another.
+    assert (
+        f'href="/en/cases/{case.reference}/"' in form
+        and f"Write on your case {case.reference}" in form
+    )
     assert "What we told you" in status and "Your order P-123456 is delayed" in status
+    # In the page's main column, before the history (a phone shows it without scrolling past
+    # the whole case).
+    assert status.index("What we told you") < status.index('id="timeline-title"')
 
 
 def test_a_notice_for_an_unknown_reason_or_without_the_scope_is_refused(api, make_key, reason):
