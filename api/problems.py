@@ -28,6 +28,13 @@ API_PROBLEMS = {
         422,
         _("This Idempotency-Key was already used for a different request."),
     ),
+    "idempotency_key_expired": (
+        422,
+        _(
+            "This Idempotency-Key was used too long ago to replay its answer: check whether "
+            "that write was made before sending it again with a new key."
+        ),
+    ),
     "unknown_reason": (422, _("There is no contact reason with this code.")),
     "attachment_pending": (
         409,

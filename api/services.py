@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -142,6 +143,15 @@ class IdempotencyKeyReused(Exception):
     """The Idempotency-Key was already used for a different request."""
 
 
+class IdempotencyKeyExpired(Exception):
+    """The Idempotency-Key was used longer ago than ``API_IDEMPOTENCY_HOURS``: its answer is
+    no longer kept to replay, and its record still stands (``API_WRITE_RETENTION_DAYS``)."""
+
+
+def idempotency_window() -> timedelta:
+    return timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
+
+
 def _fingerprint(method: str, path: str, body: bytes) -> str:
     digest = hashlib.sha256()
     for part in (method.encode(), b"\0", path.encode(), b"\0", body):
@@ -149,9 +159,13 @@ def _fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _replay(write: ApiWrite, fingerprint: str) -> WriteOutcome:
+def _replay(write: ApiWrite, fingerprint: str, now: datetime) -> WriteOutcome:
     if not hmac.compare_digest(write.fingerprint, fingerprint):
         raise IdempotencyKeyReused
+    # Judged by the time, not by whether the purge has dropped the body yet: the same retry
+    # gets the same answer whenever the beat job runs.
+    if write.created_at <= now - idempotency_window():
+        raise IdempotencyKeyExpired
     return WriteOutcome(write.status_code, write.response, replayed=True)
 
 
@@ -173,12 +187,16 @@ def write_once(
     neither (the retry runs it afresh), and of two requests racing with the same key the
     second one's row collides with the first's on the unique index, its transaction (its
     write too) rolls back, and it answers with the first one's response.
-    Raises ``IdempotencyKeyReused`` when the key came with another request.
+    Raises ``IdempotencyKeyReused`` when the key came with another request, and
+    ``IdempotencyKeyExpired`` when it came within ``API_WRITE_RETENTION_DAYS`` but past
+    ``API_IDEMPOTENCY_HOURS`` (its row is still there, its answer no longer; once the row is
+    purged the key is a new one).
     """
+    now = now or timezone.now()
     fingerprint = _fingerprint(method, path, body)
     existing = ApiWrite.objects.filter(key=key, idempotency_key=idempotency_key).first()
     if existing is not None:
-        return _replay(existing, fingerprint)
+        return _replay(existing, fingerprint, now)
     try:
         with transaction.atomic():
             status_code, response = _perform_and_record(
@@ -188,7 +206,7 @@ def write_once(
         first = ApiWrite.objects.filter(key=key, idempotency_key=idempotency_key).first()
         if first is None:
             raise
-        return _replay(first, fingerprint)
+        return _replay(first, fingerprint, now)
     return WriteOutcome(status_code, response)
 
 
@@ -241,3 +259,30 @@ def _perform_and_record(
         created_at=now or timezone.now(),
     )
     return status_code, response
+
+
+def purge_old_writes(*, now: datetime | None = None, limit: int = 5000) -> dict[str, int]:
+    """Retention of the API's write log, in two steps, at most ``limit`` rows each (the beat
+    job comes back for the rest; running it twice does nothing more):
+
+    - past ``API_IDEMPOTENCY_HOURS`` a write's saved answer (``response``: customers' names,
+      messages) is blanked: it only served to replay a retry, which is refused from then on;
+      who wrote what, when, and its resource stay, for audit;
+    - past ``API_WRITE_RETENTION_DAYS`` the row itself is deleted, and its Idempotency-Key
+      is free again.
+
+    Returns how many answers were blanked and how many rows deleted."""
+    now = now or timezone.now()
+    answered_before = now - idempotency_window()
+    blank = list(
+        ApiWrite.objects.filter(created_at__lte=answered_before)
+        .exclude(response={})
+        .values_list("pk", flat=True)[:limit]
+    )
+    blanked = ApiWrite.objects.filter(pk__in=blank).update(response={})
+    recorded_before = now - timedelta(days=settings.API_WRITE_RETENTION_DAYS)
+    old = list(
+        ApiWrite.objects.filter(created_at__lt=recorded_before).values_list("pk", flat=True)[:limit]
+    )
+    deleted, _ = ApiWrite.objects.filter(pk__in=old).delete()
+    return {"blanked": blanked, "deleted": deleted}

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -254,6 +255,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.requeue_due_deliveries",
         "schedule": 30.0,
     },
+    "api-purge-old-writes": {"task": "api.tasks.purge_old_writes", "schedule": 3600.0},
     "webhooks-purge-old-deliveries": {
         "task": "webhooks.tasks.purge_old_deliveries",
         "schedule": 3600.0,
@@ -341,6 +343,17 @@ WEBHOOKS_READ_TIMEOUT = env.float("WEBHOOKS_READ_TIMEOUT", default=10.0)
 WEBHOOKS_ENCRYPTION_KEY = env.str("WEBHOOKS_ENCRYPTION_KEY", default="")
 # Days the delivery log keeps a delivered or failed delivery (its body holds customers' data).
 WEBHOOKS_LOG_RETENTION_DAYS = env.int("WEBHOOKS_LOG_RETENTION_DAYS", default=30)
+
+# --- API ------------------------------------------------------------------------------------
+# Hours a retried Idempotency-Key is answered with the first answer (its saved body is dropped
+# after); days an API write stays recorded (who, what, when), refusing its key until it goes.
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+API_WRITE_RETENTION_DAYS = env.int("API_WRITE_RETENTION_DAYS", default=30)
+if API_WRITE_RETENTION_DAYS * 24 <= API_IDEMPOTENCY_HOURS:
+    raise ImproperlyConfigured(
+        "API_WRITE_RETENTION_DAYS must be longer than API_IDEMPOTENCY_HOURS: a key's record "
+        "must outlive the window in which a retry with it is replayed."
+    )
 
 # --- Cases ----------------------------------------------------------------------------------
 CASE_LINK_DAYS = env.int("CASE_LINK_DAYS", default=30)  # how long an emailed case link works

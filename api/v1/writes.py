@@ -66,6 +66,8 @@ def idempotent(handler: Callable[..., Written]) -> Callable[..., JsonResponse]:
             )
         except services.IdempotencyKeyReused:
             raise ApiProblem("idempotency_key_reused") from None
+        except services.IdempotencyKeyExpired:
+            raise ApiProblem("idempotency_key_expired") from None
         response = JsonResponse(outcome.body, status=outcome.status_code)
         if outcome.replayed:
             response["Idempotent-Replayed"] = "true"
