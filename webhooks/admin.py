@@ -147,7 +147,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
 class AttemptInline(admin.TabularInline):
     model = Attempt
-    fields = ["started_at", "response_code", "duration_ms", "error"]
+    fields = ["started_at", "response_code", "duration_ms", "error_said"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -155,6 +155,10 @@ class AttemptInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("error"))
+    def error_said(self, attempt: Attempt) -> str:
+        return selectors.delivery_error_message(attempt.error)
 
 
 @admin.register(Delivery)
@@ -169,6 +173,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "last_response_code",
+        "last_error_said",
         "next_attempt_at",
     ]
     list_filter = ["status", "endpoint", "event_type"]
@@ -184,7 +189,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "delivered_at",
         "last_response_code",
-        "last_error",
+        "last_error_said",
         "body",
     ]
     readonly_fields = fields
@@ -196,6 +201,10 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description=_("last error"))
+    def last_error_said(self, delivery: Delivery) -> str:
+        return selectors.delivery_error_message(delivery.last_error)
 
     def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
         # Read only: the change permission is for "redeliver", not for editing a delivery.

@@ -31,6 +31,25 @@ class DisabledReason(models.TextChoices):
     STAFF = "staff", _("Disabled by staff")
 
 
+class DeliveryError(models.TextChoices):
+    """What the site itself found wrong with a delivery, stored as this code in
+    ``Delivery.last_error`` and ``Attempt.error`` and said in the reader's language
+    (``selectors.delivery_error_message``); what the network or the receiver answered is
+    stored as technical English ("HTTP 503", "ConnectionRefusedError: ...")."""
+
+    ENDPOINT_DISABLED = "endpoint_disabled", _("endpoint disabled")
+    SECRET_UNREADABLE = (
+        "secret_unreadable",
+        _("The signing secret cannot be decrypted: give it a new one."),
+    )
+    URL_SCHEME = "url_scheme", _("Enter an http:// or https:// address.")
+    URL_UNRESOLVABLE = "url_unresolvable", _("That host cannot be found.")
+    URL_PRIVATE = (
+        "url_private",
+        _("That address is in a private network; webhooks go to public addresses."),
+    )
+
+
 class Endpoint(models.Model):
     """A URL that receives the events it subscribed to, signed with its own secret.
 

@@ -2,7 +2,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from webhooks.models import DisabledReason, Endpoint, EventType
+from webhooks.models import DeliveryError, DisabledReason, Endpoint, EventType
 
 
 def event_type_choices() -> list[tuple[str, str]]:
@@ -34,3 +34,12 @@ def disabled_reason_message(endpoint: Endpoint) -> str:
         return _("disabled by staff")
     # A reason written before the codes that the migration could not tell, kept as written.
     return str(params.get("text", "")) if endpoint.disabled_at else ""
+
+
+def delivery_error_message(error: str) -> str:
+    """A delivery's (or attempt's) stored error as its reader reads it: the site's own codes
+    (``DeliveryError``) in the active language, the network's or the receiver's answer as
+    the technical English it was stored as. Rows written before the codes keep their text."""
+    if error in DeliveryError.values:
+        return str(DeliveryError(error).label)
+    return error

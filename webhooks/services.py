@@ -43,7 +43,14 @@ from django.utils.translation import gettext as _
 
 from foundation.i18n import Language
 from foundation.queueing import enqueue_after_commit, enqueue_at_after_commit
-from webhooks.models import Attempt, Delivery, DisabledReason, Endpoint, EventType
+from webhooks.models import (
+    Attempt,
+    Delivery,
+    DeliveryError,
+    DisabledReason,
+    Endpoint,
+    EventType,
+)
 
 # Queued by name (foundation.queueing): webhooks.tasks imports the services, never the reverse.
 DELIVER_TASK = "webhooks.tasks.deliver_webhook"
@@ -154,10 +161,18 @@ def _address_allowed(address: str) -> bool:
 Resolver = Callable[..., list[tuple]]
 
 
+# A URL check's ValidationError code, as the delivery log stores it.
+URL_CHECK_ERRORS = {
+    "scheme": DeliveryError.URL_SCHEME,
+    "unresolvable": DeliveryError.URL_UNRESOLVABLE,
+    "private": DeliveryError.URL_PRIVATE,
+}
+
+
 def _check_scheme(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(_("Enter an http:// or https:// address."), code="scheme")
+        raise ValidationError(DeliveryError.URL_SCHEME.label, code="scheme")
 
 
 def _checked_addresses(url: str, *, resolver: Resolver = socket.getaddrinfo) -> list[str]:
@@ -169,15 +184,12 @@ def _checked_addresses(url: str, *, resolver: Resolver = socket.getaddrinfo) -> 
         port = parts.port or (443 if parts.scheme == "https" else 80)
         found = resolver(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError, UnicodeError) as error:
-        raise ValidationError(_("That host cannot be found."), code="unresolvable") from error
+        raise ValidationError(DeliveryError.URL_UNRESOLVABLE.label, code="unresolvable") from error
     addresses = list(dict.fromkeys(info[4][0] for info in found))
     if not addresses or not (
         settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES or all(map(_address_allowed, addresses))
     ):
-        raise ValidationError(
-            _("That address is in a private network; webhooks go to public addresses."),
-            code="private",
-        )
+        raise ValidationError(DeliveryError.URL_PRIVATE.label, code="private")
     return addresses
 
 
@@ -278,7 +290,7 @@ def disable_endpoint(
     )
     if disabled:
         Delivery.objects.filter(endpoint_id=endpoint_id, status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.FAILED, last_error=_("endpoint disabled")
+            status=Delivery.Status.FAILED, last_error=DeliveryError.ENDPOINT_DISABLED
         )
     return bool(disabled)
 
@@ -479,7 +491,8 @@ def _post(delivery: Delivery, *, secret: str, now: datetime, resolver: Resolver)
         finally:
             response.release_conn()
     except ValidationError as error:
-        return _Answer(None, " ".join(error.messages))
+        # Its code, said in each reader's language in the log (the form says its message).
+        return _Answer(None, URL_CHECK_ERRORS[error.code])
     except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
         # Only the request's own errors: anything else (the task's time limit) goes up.
         return _Answer(None, _describe(error)[:ERROR_LENGTH])
@@ -546,7 +559,7 @@ def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:
 def _send_claimed(delivery: Delivery, now: datetime, resolver: Resolver) -> str:
     if not delivery.endpoint.is_active:
         Delivery.objects.filter(pk=delivery.pk).update(
-            status=Delivery.Status.FAILED, last_error=_("endpoint disabled")
+            status=Delivery.Status.FAILED, last_error=DeliveryError.ENDPOINT_DISABLED
         )
         return "failed"
     started = time.monotonic()
@@ -554,7 +567,7 @@ def _send_claimed(delivery: Delivery, now: datetime, resolver: Resolver) -> str:
         secret = endpoint_secret(delivery.endpoint)
     except ValueError:
         # Nothing is posted unsigned: the attempt fails (and is retried) until staff act.
-        answer = _Answer(None, _("The signing secret cannot be decrypted: give it a new one."))
+        answer = _Answer(None, DeliveryError.SECRET_UNREADABLE)
     else:
         answer = _post(delivery, secret=secret, now=now, resolver=resolver)
     duration = int((time.monotonic() - started) * 1000)
