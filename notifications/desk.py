@@ -1,5 +1,7 @@
 """Staff pages to compose, preview, test, publish and follow announcements (/desk/notices/)."""
 
+import re
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -49,6 +51,9 @@ def announcement_list(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+LINK_TAG = re.compile(r"<a\b")
+
+
 def _previews(announcement: Announcement) -> list[dict]:
     """The banner and the email, in both languages, exactly as customers will see them."""
     texts = services.render_mailing(announcement, None)
@@ -65,7 +70,9 @@ def _previews(announcement: Announcement) -> list[dict]:
                 "banner": banner,
                 "subject": texts["subjects"][language],
                 "text": texts["bodies_text"][language],
-                "html": texts["bodies_html"][language],
+                # Its links open in a new tab: inside the sandboxed frame they would load our
+                # own pages, which refuse to be framed, and leave a broken frame.
+                "html": LINK_TAG.sub('<a target="_blank"', texts["bodies_html"][language]),
             }
         )
     return previews
