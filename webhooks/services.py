@@ -614,12 +614,26 @@ def deliver_many(*, delivery_ids: list[int]) -> dict[str, int]:
 
 
 def queue_deliveries(delivery_ids: list[int]) -> None:
-    """Queue the sending of rows (after commit): one task per row, or per chunk for many."""
+    """Queue the sending of rows (after commit): one task per row, or per chunk for many.
+
+    A chunk holds one endpoint's rows: a chunk is posted one row after another, and an
+    endpoint that is down or slow (a timeout per row) would hold up every other endpoint's
+    rows behind it; on its own it holds up only its own.
+    """
     if len(delivery_ids) == 1:
         enqueue_after_commit(DELIVER_TASK, delivery_ids[0])
         return
-    for start in range(0, len(delivery_ids), BATCH_SIZE):
-        enqueue_after_commit(DELIVER_BATCH_TASK, delivery_ids[start : start + BATCH_SIZE])
+    by_endpoint: dict[int, list[int]] = {}
+    for pk, endpoint_id in (
+        Delivery.objects.filter(pk__in=delivery_ids).order_by("pk").values_list("pk", "endpoint_id")
+    ):
+        by_endpoint.setdefault(endpoint_id, []).append(pk)
+    for ids in by_endpoint.values():
+        if len(ids) == 1:
+            enqueue_after_commit(DELIVER_TASK, ids[0])
+            continue
+        for start in range(0, len(ids), BATCH_SIZE):
+            enqueue_after_commit(DELIVER_BATCH_TASK, ids[start : start + BATCH_SIZE])
 
 
 def requeue_due_deliveries(*, now: datetime | None = None, limit: int = 5000) -> int:

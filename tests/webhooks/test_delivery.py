@@ -16,6 +16,7 @@ from tests.webhooks.conftest import deliver_pending
 from tests.webhooks.test_events import open_case
 from webhooks import services
 from webhooks.models import Delivery, DisabledReason, Endpoint
+from webhooks.services import DELIVER_BATCH_TASK
 
 pytestmark = pytest.mark.django_db
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -405,3 +406,32 @@ def test_the_migration_turns_the_stored_sentences_into_codes():
         "e": ("", {}),
     }
     assert Endpoint.objects.get(name="d").language == "es"
+
+
+def test_a_chunk_holds_one_endpoints_rows_so_a_slow_one_holds_up_only_its_own(
+    endpoint, receiver, django_capture_on_commit_callbacks
+):
+    """Posted one after another, a chunk behind an endpoint that times out on every row would
+    make every other endpoint wait; chunks are made per endpoint."""
+    slow = services.create_endpoint(
+        name="ERP", url=receiver.url + "slow/", event_types=["case.opened"], owner=None
+    ).endpoint
+    for _ in range(3):
+        open_case()
+    ids = list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(ids) == 6
+
+    # What the commit, or the sweeper, does with them.
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        services.queue_deliveries(ids)
+
+    chunks = [callback.args[1][0] for callback in queued if callback.args[0] == DELIVER_BATCH_TASK]
+    assert len(chunks) == 2
+    by_chunk = [
+        set(Delivery.objects.filter(pk__in=ids).values_list("endpoint", flat=True))
+        for ids in chunks
+    ]
+    assert sorted(by_chunk, key=min) == [{endpoint.pk}, {slow.pk}]
+    assert sorted(pk for ids in chunks for pk in ids) == sorted(
+        Delivery.objects.values_list("pk", flat=True)
+    )
