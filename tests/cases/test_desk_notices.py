@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 WORDS = {
     "es": {
         "title": "Lo que ya le contamos",
-        "emailed": "Enviado por correo",
+        "emailed": "Correo enviado",
         "failed": "El correo no se pudo enviar",
         "none": "Ningún aviso en los últimos 90 días.",
         "more": "Y 2 más en los últimos 90 días.",
