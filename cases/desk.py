@@ -99,6 +99,7 @@ def _detail_context(
         "case": case,
         "next": selectors.next_step(case),
         "customer": selectors.customer_context(case),
+        "told": selectors.desk_customer_notices(case),
         "saved_replies": selectors.saved_replies_for(case),
         "article_query": article_query,
         "articles": selectors.desk_article_search(article_query, case.language),

@@ -36,7 +36,7 @@ from foundation import process_memo
 from foundation.times import format_moment, service_zone
 from foundation.words import folded_words
 from kb import selectors as kb_selectors
-from notifications.selectors import load_calendar
+from notifications.selectors import email_statuses, load_calendar
 
 Status = Case.Status
 
@@ -99,6 +99,69 @@ def customer_notices(case: Case, *, now: datetime | None = None) -> list[Custome
         .filter(email_lower=email.strip().lower(), expires_at__gt=now or timezone.now())
         .order_by("-created_at")[:5]
     )
+
+
+def notice_email_key(notice_id: int) -> str:
+    """The outbox key of a notice's email (one email per notice)."""
+    return f"customer-notice:{notice_id}"
+
+
+# What the desk's case page lists of the notices sent to the case's customer.
+DESK_NOTICE_DAYS = 90
+DESK_NOTICES_SHOWN = 5
+
+
+class NoticeEmail:
+    """Where a notice's email is, in the desk's words (the outbox's statuses, grouped)."""
+
+    SENT = "sent"
+    PENDING = "pending"  # queued, or being sent (the outbox tries again by itself)
+    FAILED = "failed"
+    NONE = "none"  # the outbox holds no email for it
+
+
+@dataclass(frozen=True)
+class DeskNotices:
+    """The notices sent to a case's customer lately, newest first (each with ``email_state``,
+    a ``NoticeEmail`` value), and how many more the page leaves out."""
+
+    notices: list[CustomerNotice]
+    more: int
+    days: int
+
+
+def _notices_lately(email, *, now: datetime | None = None) -> QuerySet[CustomerNotice]:
+    """The notices sent to ``email`` (a string or an ``OuterRef``) in the last
+    ``DESK_NOTICE_DAYS`` days, expired ones too: the customer was told."""
+    now = now or timezone.now()
+    email_lower = Lower(email) if isinstance(email, OuterRef) else email.strip().lower()
+    return CustomerNotice.objects.annotate(email_lower=Lower("customer_email")).filter(
+        email_lower=email_lower,
+        created_at__gt=now - timedelta(days=DESK_NOTICE_DAYS),
+        created_at__lte=now,
+    )
+
+
+def desk_customer_notices(case: Case, *, now: datetime | None = None) -> DeskNotices:
+    """What staff see beside a case of the notices its customer was sent lately, so nobody
+    asks or tells them again: none without a query when ``case_for_desk`` found none, else two
+    queries (three with more than ``DESK_NOTICES_SHOWN``), however many."""
+    if not getattr(case, "told_lately", True):
+        return DeskNotices(notices=[], more=0, days=DESK_NOTICE_DAYS)
+    sent = _notices_lately(case.customer_email, now=now).order_by("-created_at", "-pk")
+    notices = list(sent.select_related("reason", "reason__parent")[: DESK_NOTICES_SHOWN + 1])
+    more = 0
+    if len(notices) > DESK_NOTICES_SHOWN:
+        notices = notices[:DESK_NOTICES_SHOWN]
+        more = sent.count() - DESK_NOTICES_SHOWN
+    statuses = email_statuses([notice_email_key(notice.pk) for notice in notices])
+    grouped = {"sent": NoticeEmail.SENT, "failed": NoticeEmail.FAILED}
+    for notice in notices:
+        status = statuses.get(notice_email_key(notice.pk))
+        notice.email_state = (
+            NoticeEmail.NONE if status is None else grouped.get(status, NoticeEmail.PENDING)
+        )
+    return DeskNotices(notices=notices, more=more, days=DESK_NOTICE_DAYS)
 
 
 def notice_for_contact(
@@ -584,7 +647,9 @@ def desk_queue(filters: QueueFilters, *, now: datetime | None = None) -> QuerySe
     return cases.order_by("resolution_due", "created_at")
 
 
-def case_for_desk(reference: str) -> Case | None:
+def case_for_desk(reference: str, *, now: datetime | None = None) -> Case | None:
+    """The case with its whole timeline; ``case.told_lately`` says, on the same query, whether
+    its customer was sent notices lately (``desk_customer_notices`` reads them only then)."""
     if not _could_be_reference(reference):
         return None
     events = (
@@ -594,6 +659,7 @@ def case_for_desk(reference: str) -> Case | None:
     )
     case = (
         Case.objects.filter(reference=reference)
+        .annotate(told_lately=Exists(_notices_lately(OuterRef("customer_email"), now=now)))
         .select_related("reason", "reason__parent", "team", "assignee")
         .prefetch_related(Prefetch("events", queryset=events, to_attr="all_events"))
         .first()

@@ -69,6 +69,15 @@ def zone_name(zone: dt.tzinfo | None = None) -> str:
     return _("%(city)s time") % {"city": city}
 
 
+def service_zone_note() -> str:
+    """The service's zone in words, for a box of our hours that says it once ("hora de
+    Madrid"), or "" when the visitor's browser said it is their zone too."""
+    reader, service = visitor_zone.get(), service_zone()
+    if reader is not None and getattr(reader, "key", None) == service.key:
+        return ""
+    return zone_name(service)
+
+
 def style_format(style: str, language: str | None = None) -> str:
     """The date format string of ``style`` in ``language`` (the active one by default)."""
     if style not in STYLES:

@@ -40,5 +40,4 @@ def site(request: HttpRequest) -> dict:
     return {
         "site_name": settings.SITE_NAME,
         "site_nav": _navigation(),
-        "service_time_zone": settings.TIME_ZONE,
     }

@@ -389,6 +389,18 @@ def email_already_queued(dedupe_key: str) -> bool:
     return OutgoingMessage.objects.filter(dedupe_key=dedupe_key).exists()
 
 
+def email_statuses(dedupe_keys: list[str]) -> dict[str, str]:
+    """Where each of these emails is in the outbox (``OutgoingMessage.Status``), by key, in one
+    query; a key the outbox does not hold is missing from the answer."""
+    if not dedupe_keys:
+        return {}
+    return dict(
+        OutgoingMessage.objects.filter(dedupe_key__in=dedupe_keys).values_list(
+            "dedupe_key", "status"
+        )
+    )
+
+
 # --- Known problems, for the contact form and search (issue 14, item 2) ---------------------
 
 # How often we promise news of a live incident: the contact form says when the next is due.

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cases.models import ContactReason, CustomerNotice, Deflection
-from cases.selectors import notice_token
+from cases.selectors import notice_email_key, notice_token
 from cases.services.contact import record_deflection
 from cases.services.mail import render_case_email
 from foundation.ratelimit import allow
@@ -77,7 +77,7 @@ def send_customer_notice(
         language=language,
     )
     queue_email(
-        dedupe_key=f"customer-notice:{notice.pk}",
+        dedupe_key=notice_email_key(notice.pk),
         kind="case",
         recipient=notice.customer_email,
         language=language,
