@@ -156,12 +156,15 @@ _PAGE_TEXT = """(language) => {
 }"""
 
 _EMAIL_OR_URL = re.compile(r"\S+@\S+|https?://\S+|/\S*/")
+# A case reference is random letters, no language ("MJ2R-3HAN" holds the Spanish "han").
+_CASE_REFERENCE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}\b")
 
 
 def untranslated(page: Page, language: str) -> list[str]:
     """The other language's strings and words found in the page (empty when all is well)."""
     # An address is no language: a link pasted in a reply ("/es/articles/...") is not English.
     text = _EMAIL_OR_URL.sub(" ", page.evaluate(_PAGE_TEXT, language))
+    text = _CASE_REFERENCE.sub(" ", text)
     # Nor are the visitor's own words that the page repeats ("1 result for “reembolso”").
     for typed in parse_qs(urlsplit(page.url).query).get("q", []):
         if typed.strip():
