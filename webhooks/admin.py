@@ -67,7 +67,13 @@ class EndpointAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "subscribed", "state", "failing_since", "owner"]
     list_filter = [("disabled_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "url"]
-    readonly_fields = ["created_at", "failing_since", "disabled_at", "why_disabled"]
+    readonly_fields = [
+        "created_at",
+        "failing_since",
+        "resting_until",
+        "disabled_at",
+        "why_disabled",
+    ]
     actions = ["enable", "disable"]
 
     @admin.display(description=_("events"))

@@ -73,6 +73,10 @@ class Endpoint(models.Model):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     # Set by the first failed attempt after a success; cleared by the next success.
     failing_since = models.DateTimeField(_("failing since"), null=True, blank=True)
+    # While it does not answer at all (refused, unreachable, timing out), its deliveries wait
+    # for this moment, when the one that failed tries again, instead of each waiting for a
+    # timeout of its own (webhooks.services: the endpoint's back-off).
+    resting_until = models.DateTimeField(_("not answering; next try"), null=True, blank=True)
     disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True)
     # Why, as a code and what it needs ({"hours": 24}), said in the reader's language by
     # webhooks.selectors.disabled_reason_message (staff in the admin, the owner in an email).

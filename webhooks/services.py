@@ -37,7 +37,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -263,7 +263,11 @@ def rotate_secret(*, endpoint: Endpoint) -> str:
 def enable_endpoints(*, endpoint_ids: list[int]) -> int:
     """Staff turned these endpoints on again: their failing clock starts afresh."""
     return Endpoint.objects.filter(pk__in=endpoint_ids, disabled_at__isnull=False).update(
-        disabled_at=None, disabled_reason_code="", disabled_reason_params={}, failing_since=None
+        disabled_at=None,
+        disabled_reason_code="",
+        disabled_reason_params={},
+        failing_since=None,
+        resting_until=None,
     )
 
 
@@ -402,13 +406,42 @@ def _due(now: datetime) -> Q:
 
 def _claim(delivery_id: int, now: datetime) -> Delivery | None:
     """Take the row if it is still due, in one UPDATE (status checked in its WHERE): two
-    workers racing for a row, or a task run twice, claim it once."""
-    claimed = Delivery.objects.filter(_due(now), pk=delivery_id).update(
-        status=Delivery.Status.SENDING, sending_started_at=now, attempts=F("attempts") + 1
+    workers racing for a row, or a task run twice, claim it once. Not while its endpoint
+    rests (see ``_postpone_while_resting``)."""
+    claimed = (
+        Delivery.objects.filter(_due(now), pk=delivery_id)
+        # A subquery on the endpoints, not a join: a join would move the status check into a
+        # subquery of the UPDATE, which PostgreSQL does not check again on a row another
+        # worker has just claimed.
+        .exclude(endpoint_id__in=_resting_endpoints(now))
+        .update(status=Delivery.Status.SENDING, sending_started_at=now, attempts=F("attempts") + 1)
     )
     if not claimed:
         return None
     return Delivery.objects.select_related("endpoint").get(pk=delivery_id)
+
+
+def _postpone_while_resting(delivery_id: int, now: datetime) -> bool:
+    """An endpoint that did not answer at all (refused, unreachable, timing out) rests until
+    the attempt that failed is due again: its other due deliveries move to that moment
+    without an attempt of their own, so an endpoint that is down costs one timeout per
+    back-off step, not one per delivery, and holds up no worker. The sweeper takes them
+    when the endpoint's rest is over; a delivered attempt ends the rest at once."""
+    resting_until = Endpoint.objects.filter(
+        pk=OuterRef("endpoint_id"), resting_until__gt=now
+    ).values("resting_until")[:1]
+    return bool(
+        Delivery.objects.filter(
+            pk=delivery_id,
+            status=Delivery.Status.PENDING,
+            next_attempt_at__lte=now,
+            endpoint_id__in=_resting_endpoints(now),
+        ).update(next_attempt_at=Subquery(resting_until))
+    )
+
+
+def _resting_endpoints(now: datetime) -> QuerySet:
+    return Endpoint.objects.filter(resting_until__gt=now).values("pk")
 
 
 @dataclass
@@ -518,8 +551,10 @@ def _record_success(delivery: Delivery, answer: _Answer, now: datetime) -> None:
         last_response_code=answer.code,
         last_error="",
     )
-    if delivery.endpoint.failing_since is not None:
-        Endpoint.objects.filter(pk=delivery.endpoint_id).update(failing_since=None)
+    if delivery.endpoint.failing_since is not None or delivery.endpoint.resting_until:
+        Endpoint.objects.filter(pk=delivery.endpoint_id).update(
+            failing_since=None, resting_until=None
+        )
 
 
 def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:
@@ -541,6 +576,9 @@ def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:
     if held and "requeued_at" in fields:
         # Sent twice (this and a sweeper's), it is still posted once: ``_claim``.
         enqueue_at_after_commit(fields["next_attempt_at"], DELIVER_TASK, delivery.pk)
+    if held and answer.code is None and outcome == "retry":
+        # No answer at all: the endpoint rests until this one tries again.
+        Endpoint.objects.filter(pk=endpoint.pk).update(resting_until=fields["next_attempt_at"])
     if endpoint.failing_since is None:
         Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
             failing_since=now
@@ -589,20 +627,20 @@ def _send_claimed(delivery: Delivery, now: datetime, resolver: Resolver) -> str:
 def deliver(
     *, delivery_id: int, now: datetime | None = None, resolver: Resolver = socket.getaddrinfo
 ) -> str:
-    """Post one delivery if it is due: "delivered", "retry", "failed" or "skipped" (not due,
-    already delivered, or held by another worker). ``resolver`` looks up the endpoint's host
-    (``socket.getaddrinfo``)."""
+    """Post one delivery if it is due: "delivered", "retry", "failed", "postponed" (its
+    endpoint rests) or "skipped" (not due, already delivered, or held by another worker).
+    ``resolver`` looks up the endpoint's host (``socket.getaddrinfo``)."""
     now = now or timezone.now()
     delivery = _claim(delivery_id, now)
     if delivery is None:
-        return "skipped"
+        return "postponed" if _postpone_while_resting(delivery_id, now) else "skipped"
     return _send_claimed(delivery, now, resolver)
 
 
 def deliver_many(*, delivery_ids: list[int]) -> dict[str, int]:
     """Post a chunk one by one (each claimed on its own: a crash re-sends at most the one in
     flight). A chunk stops claiming after half the lease and queues the rest anew."""
-    outcomes = {"delivered": 0, "retry": 0, "failed": 0, "skipped": 0}
+    outcomes = {"delivered": 0, "retry": 0, "failed": 0, "postponed": 0, "skipped": 0}
     started = timezone.now()
     for position, delivery_id in enumerate(delivery_ids):
         now = timezone.now()
@@ -685,6 +723,9 @@ def redeliver(*, delivery_ids: list[int], now: datetime | None = None) -> int:
             requeued_at=None,
             delivered_at=None,
         )
+        # Asked by a person: tried now, even if the endpoint was resting.
+        endpoint_ids = Delivery.objects.filter(pk__in=ids).values("endpoint_id")
+        Endpoint.objects.filter(pk__in=endpoint_ids).update(resting_until=None)
         queue_deliveries(ids)
     return len(ids)
 

@@ -12,6 +12,7 @@ from notifications.models import OutgoingMessage
 from notifications.services.webhook_owners import tell_owners_of_disabled_webhooks
 from tests.conftest import wait_for
 from tests.factories import StaffFactory, grant
+from tests.harness import free_port
 from tests.webhooks.conftest import deliver_pending
 from tests.webhooks.test_events import open_case
 from webhooks import services
@@ -435,3 +436,79 @@ def test_a_chunk_holds_one_endpoints_rows_so_a_slow_one_holds_up_only_its_own(
     assert sorted(pk for ids in chunks for pk in ids) == sorted(
         Delivery.objects.values_list("pk", flat=True)
     )
+
+
+def test_an_endpoint_that_does_not_answer_rests_instead_of_a_timeout_per_delivery(
+    endpoint, receiver
+):
+    """An endpoint that is down would cost every delivery its own timeout, one after another,
+    holding a worker all along: after one attempt with no answer at all, its other deliveries
+    wait for that attempt's retry, and the first answer ends the wait."""
+    created = services.create_endpoint(
+        name="ERP", url=f"http://127.0.0.1:{free_port()}/hooks/", event_types=["case.opened"],
+        owner=None,
+    )  # fmt: skip
+    down = created.endpoint
+    with time_machine.travel(START, tick=False) as clock:
+        for _ in range(4):
+            open_case()
+        outcomes = deliver_pending()
+
+        # One attempt to the endpoint that is down; the healthy one got all four at once.
+        assert outcomes == {"delivered": 4, "retry": 1, "failed": 0, "postponed": 3, "skipped": 0}
+        assert len(receiver.ids()) == 4
+        down.refresh_from_db()
+        waiting = Delivery.objects.filter(endpoint=down)
+        assert down.resting_until == START + services.RETRY_SCHEDULE[0]
+        assert sorted(waiting.values_list("attempts", flat=True)) == [0, 0, 0, 1]
+        assert set(waiting.values_list("next_attempt_at", flat=True)) == {down.resting_until}
+
+        # Its retry is still refused: the rest grows with the back-off, still one attempt.
+        clock.shift(services.RETRY_SCHEDULE[0])
+        assert deliver_pending() == {
+            "delivered": 0, "retry": 1, "failed": 0, "postponed": 3, "skipped": 0
+        }  # fmt: skip
+        down.refresh_from_db()
+        assert down.resting_until == timezone.now() + services.RETRY_SCHEDULE[1]
+        assert sorted(waiting.values_list("attempts", flat=True)) == [0, 0, 0, 2]
+
+        # It answers again: its retry is delivered, the rest ends, and the sweeper brings the
+        # others (which had not been attempted) within its grace.
+        Endpoint.objects.filter(pk=down.pk).update(url=receiver.url)
+        receiver.secret = created.secret  # the receiver checks this endpoint's signatures now
+        clock.shift(services.RETRY_SCHEDULE[1])
+        (probe,) = waiting.filter(attempts=2)
+        assert services.deliver(delivery_id=probe.pk) == "delivered"
+        down.refresh_from_db()
+        assert down.resting_until is None and down.failing_since is None
+        clock.shift(services.SWEEP_GRACE)
+        assert services.requeue_due_deliveries() == 3
+        assert deliver_pending()["delivered"] == 3
+    assert waiting.filter(status="delivered").count() == 4
+
+
+def test_an_endpoint_answering_errors_does_not_rest(endpoint, receiver):
+    """An answer, even an error, is an endpoint that is up: each delivery gets its attempt
+    (and its own back-off), as the Standard Webhooks schedule says."""
+    receiver.answer = 503
+    for _ in range(3):
+        open_case()
+
+    assert deliver_pending()["retry"] == 3
+    endpoint.refresh_from_db()
+    assert endpoint.resting_until is None
+
+
+def test_redelivering_from_the_admin_tries_at_once_even_while_the_endpoint_rests(
+    admin_client, endpoint, receiver
+):
+    open_case()
+    deliver_pending()
+    delivery = Delivery.objects.get()
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        resting_until=timezone.now() + timedelta(hours=2)
+    )
+
+    assert services.redeliver(delivery_ids=[delivery.pk]) == 1
+    assert services.deliver(delivery_id=delivery.pk) == "delivered"
+    assert len(receiver.ids()) == 2
