@@ -555,6 +555,14 @@ def _record_success(delivery: Delivery, answer: _Answer, now: datetime) -> None:
         Endpoint.objects.filter(pk=delivery.endpoint_id).update(
             failing_since=None, resting_until=None
         )
+    if delivery.endpoint.resting_until is not None:
+        # It answers again: what waited for it leaves now, not at the sweeper's next pass.
+        waiting = Delivery.objects.filter(
+            endpoint_id=delivery.endpoint_id,
+            status=Delivery.Status.PENDING,
+            next_attempt_at__lte=now,
+        ).order_by("pk")
+        queue_deliveries(list(waiting.values_list("pk", flat=True)[:5000]))
 
 
 def _record_failure(delivery: Delivery, answer: _Answer, now: datetime) -> str:

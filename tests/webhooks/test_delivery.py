@@ -439,7 +439,7 @@ def test_a_chunk_holds_one_endpoints_rows_so_a_slow_one_holds_up_only_its_own(
 
 
 def test_an_endpoint_that_does_not_answer_rests_instead_of_a_timeout_per_delivery(
-    endpoint, receiver
+    endpoint, receiver, django_capture_on_commit_callbacks
 ):
     """An endpoint that is down would cost every delivery its own timeout, one after another,
     holding a worker all along: after one attempt with no answer at all, its other deliveries
@@ -472,18 +472,19 @@ def test_an_endpoint_that_does_not_answer_rests_instead_of_a_timeout_per_deliver
         assert down.resting_until == timezone.now() + services.RETRY_SCHEDULE[1]
         assert sorted(waiting.values_list("attempts", flat=True)) == [0, 0, 0, 2]
 
-        # It answers again: its retry is delivered, the rest ends, and the sweeper brings the
-        # others (which had not been attempted) within its grace.
+        # It answers again: its retry is delivered, the rest ends, and what waited for it is
+        # queued at once (not at the sweeper's next pass).
         Endpoint.objects.filter(pk=down.pk).update(url=receiver.url)
         receiver.secret = created.secret  # the receiver checks this endpoint's signatures now
         clock.shift(services.RETRY_SCHEDULE[1])
         (probe,) = waiting.filter(attempts=2)
-        assert services.deliver(delivery_id=probe.pk) == "delivered"
+        with django_capture_on_commit_callbacks() as queued:
+            assert services.deliver(delivery_id=probe.pk) == "delivered"
         down.refresh_from_db()
         assert down.resting_until is None and down.failing_since is None
-        clock.shift(services.SWEEP_GRACE)
-        assert services.requeue_due_deliveries() == 3
-        assert deliver_pending()["delivered"] == 3
+        (chunk,) = [callback.args[1][0] for callback in queued]
+        assert sorted(chunk) == sorted(waiting.exclude(pk=probe.pk).values_list("pk", flat=True))
+        assert services.deliver_many(delivery_ids=chunk)["delivered"] == 3
     assert waiting.filter(status="delivered").count() == 4
 
 
