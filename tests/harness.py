@@ -820,7 +820,13 @@ class WebhookReceiver:
             protocol_version = "HTTP/1.1"  # keep-alive, as the site's client expects
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender went away mid-body (a worker killed mid-post): no request
+                    # arrived, as any server sees it, and there is no one to answer.
+                    self.close_connection = True
+                    return
                 code = receiver.take(body, dict(self.headers.items()))
                 self.send_response(code)
                 self.send_header("Content-Length", "0")
